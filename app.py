@@ -1,0 +1,54 @@
+"""failbridge's Chalice app: routes and event handlers only. Wiring lives in chalicelib.bootstrap;
+every Lambda imports this module, so nothing heavy is imported here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Response
+from chalice.app import SQSEvent
+
+from chalicelib import settings
+from chalicelib.observability import logger, metrics
+from chalicelib.routes import admin, results, tickets
+
+app = Chalice(app_name="failbridge")
+app.register_blueprint(results.bp)
+app.register_blueprint(tickets.bp)
+app.register_blueprint(admin.bp)
+
+
+@app.middleware("http")
+def one_error_shape(event: Any, get_response: Any) -> Response:
+    """Correlation id on every log line; Chalice's own errors (405, 415) in the contract's shape."""
+    context = getattr(event, "context", None) or {}
+    logger.set_correlation_id(context.get("requestId"))
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = str(body["Code"])
+        response.body = {
+            "error": {
+                "code": "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_"),
+                "message": str(body.get("Message", code)),
+                "details": [],
+            }
+        }
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    return response
+
+
+@app.on_sqs_message(queue=settings.REPORTS_QUEUE_NAME, batch_size=10, name="on_report_uploaded")
+def on_report_uploaded(event: SQSEvent) -> dict[str, Any]:
+    """S3 upload notifications (large reports, evidence) arrive here through the reports queue."""
+    from chalicelib.handlers import handle_upload_events
+
+    return handle_upload_events(event.to_dict())
+
+
+@app.on_sqs_message(queue=settings.WORKFLOW_QUEUE_NAME, batch_size=10, name="on_workflow_task")
+def on_workflow_task(event: SQSEvent) -> dict[str, Any]:
+    """Tasks the ticket workflow (Step Functions) hands to us, with their task tokens."""
+    from chalicelib.handlers import handle_workflow_tasks
+
+    return handle_workflow_tasks(event.to_dict())

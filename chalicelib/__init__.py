@@ -1,0 +1,1 @@
+"""failbridge: failed tests in, linked Jira defects out."""

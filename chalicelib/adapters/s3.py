@@ -1,0 +1,53 @@
+"""S3 adapter: presigned uploads of reports and evidence, and reading what was uploaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class Blobs:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires: int
+    ) -> dict[str, Any]:
+        """A presigned POST that S3 itself limits to `content_type` and 1..max_bytes bytes."""
+        return dict(
+            self._client.generate_presigned_post(
+                Bucket=self._bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, max_bytes],
+                ],
+                ExpiresIn=expires,
+            )
+        )
+
+    def presigned_get(self, key: str, expires: int) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires
+            )
+        )
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        try:
+            out = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return {"size": out["ContentLength"], "contentType": out.get("ContentType", "")}
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        out = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        return bytes(out["Body"].read())
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self._bucket, Key=key)

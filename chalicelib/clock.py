@@ -1,0 +1,9 @@
+"""Time as ISO-8601 UTC strings with milliseconds: they sort as they happened."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""The domain: statuses, roles and the rules that turn results into drafts. Imports no boto3."""

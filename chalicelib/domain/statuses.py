@@ -1,0 +1,65 @@
+"""Statuses of results, tickets and scenarios, and the rules that relate them (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ResultStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+
+class TicketStatus(str, Enum):
+    DRAFT = "draft"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    EXPIRED = "expired"
+    APPROVED = "approved"
+    JIRA_PENDING = "jira_pending"
+    JIRA_FAILED = "jira_failed"
+    OPEN = "open"
+    DEFERRED = "deferred"
+    BLOCKED = "blocked"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+class ScenarioStatus(str, Enum):
+    PASSED = "passed"
+    FAILING = "failing"
+    DEFECT_OPEN = "defect_open"
+    READY_FOR_RETEST = "ready_for_retest"
+
+
+ENDED_TICKET_STATUSES = frozenset(
+    {
+        TicketStatus.REJECTED,
+        TicketStatus.MERGED,
+        TicketStatus.EXPIRED,
+        TicketStatus.VERIFIED,
+        TicketStatus.CLOSED,
+    }
+)
+LIVE_TICKET_STATUSES = frozenset(set(TicketStatus) - ENDED_TICKET_STATUSES)
+# Statuses in which a lead has confirmed the defect: the scenario shows `defect_open`.
+APPROVED_TICKET_STATUSES = LIVE_TICKET_STATUSES - {TicketStatus.DRAFT}
+
+
+def is_live(status: str) -> bool:
+    return TicketStatus(status) in LIVE_TICKET_STATUSES
+
+
+def scenario_status(last_result: str | None, live_ticket_status: str | None) -> ScenarioStatus:
+    """A scenario's status is derived, never stored: its last result and its live ticket decide it."""
+    if live_ticket_status == TicketStatus.RESOLVED.value:
+        return ScenarioStatus.READY_FOR_RETEST
+    if live_ticket_status and TicketStatus(live_ticket_status) in APPROVED_TICKET_STATUSES:
+        return ScenarioStatus.DEFECT_OPEN
+    if last_result == ResultStatus.FAILED.value:
+        return ScenarioStatus.FAILING
+    return ScenarioStatus.PASSED

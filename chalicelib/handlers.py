@@ -1,0 +1,67 @@
+"""Bodies of the SQS-triggered Lambdas. Each record succeeds or fails on its own: failures are
+reported as batchItemFailures, so SQS redelivers only them and, past maxReceiveCount, moves them
+to the queue's DLQ."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.bootstrap import container
+from chalicelib.observability import logger, metrics
+
+
+def _each_record(event: dict[str, Any], handle: Callable[[dict[str, Any]], None]) -> dict:
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            handle(record)
+        except Exception:
+            logger.exception("record failed", extra={"messageId": record.get("messageId")})
+            failures.append({"itemIdentifier": record["messageId"]})
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    return {"batchItemFailures": failures}
+
+
+def handle_upload_events(event: dict[str, Any]) -> dict[str, Any]:
+    c = container()
+
+    def handle(record: dict[str, Any]) -> None:
+        notification = json.loads(record["body"])
+        for s3_record in notification.get("Records", []):  # s3:TestEvent has none
+            key = unquote_plus(s3_record["s3"]["object"]["key"])
+            if key.startswith("uploads/"):
+                outcome = c.uploads.process(key)
+            elif key.startswith("evidence/"):
+                outcome = c.tickets.settle_evidence(key)
+            else:
+                outcome = "ignored"
+            logger.info("upload handled", extra={"key": key, "outcome": outcome})
+
+    return _each_record(event, handle)
+
+
+def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
+    c = container()
+
+    def handle(record: dict[str, Any]) -> None:
+        task = json.loads(record["body"])
+        kind = task.get("type")
+        if kind == "await_decision":
+            # The task token stays on our side, under the ticket: never in a URL or a button.
+            stored = c.store.set_ticket_fields(
+                task["ticketId"],
+                {"taskToken": task["taskToken"], "workflowState": "awaiting_decision"},
+            )
+            logger.info("awaiting decision", extra={"ticketId": task["ticketId"],
+                                                    "stored": stored})
+        elif kind == "expire_draft":
+            from chalicelib.services.decisions import expire_draft
+
+            expire_draft(c, task["ticketId"])
+        else:
+            logger.warning("unknown workflow task", extra={"type": kind})
+
+    return _each_record(event, handle)

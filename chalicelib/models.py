@@ -1,0 +1,175 @@
+"""Pydantic v2 models at the edge: what clients send us, validated before any service sees it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+
+from chalicelib.domain.statuses import ResultStatus
+from chalicelib.errors import ValidationFailed, field_problem
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Trace = Annotated[str, StringConstraints(max_length=65_536)]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+]
+
+
+class EdgeModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+
+class StrictEdgeModel(EdgeModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class RunIn(EdgeModel):
+    id: Name
+    name: Name | None = None
+    build: Name | None = None
+    branch: Name | None = None
+    ci_url: Url | None = None
+    environment: Name | None = None
+
+
+class ErrorIn(EdgeModel):
+    type: Name | None = None
+    message: Text | None = None
+    trace: Trace | None = None
+
+
+class EvidenceLinkIn(EdgeModel):
+    name: Name
+    url: Url
+    content_type: Name | None = None
+
+
+class ResultIn(EdgeModel):
+    scenario_id: Name
+    test_case_id: Name
+    status: ResultStatus
+    title: Name | None = None
+    module: Name | None = None
+    expected: Text | None = None
+    actual: Text | None = None
+    steps: Text | None = None
+    error: ErrorIn | None = None
+    reporter: Name | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+    report_url: Url | None = None
+    script_url: Url | None = None
+    requirements: list[Name] = Field(default_factory=list, max_length=50)
+    jira_test_key: Name | None = None
+    attempt: int = Field(default=1, ge=1, le=100)
+    evidence: list[EvidenceLinkIn] = Field(default_factory=list, max_length=20)
+
+    @property
+    def module_name(self) -> str:
+        """The module named in the result, or the scenario id's first dotted segment."""
+        return self.module or self.scenario_id.split(".", 1)[0]
+
+
+class ResultsReport(EdgeModel):
+    run: RunIn
+    results: list[ResultIn] = Field(min_length=1, max_length=1000)
+
+
+class TicketPatch(StrictEdgeModel):
+    actual: Text | None = None
+    notes: Text | None = None
+    severity: Literal["blocker", "critical", "major", "minor", "trivial"] | None = None
+    priority: Literal["highest", "high", "medium", "low", "lowest"] | None = None
+
+
+class AttachmentRequest(StrictEdgeModel):
+    file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\]+$")]
+    content_type: Name
+    size: int = Field(gt=0)
+    kind: Literal["screenshot", "log", "video", "other"] = "other"
+
+
+class UploadRequest(StrictEdgeModel):
+    run: RunIn
+    format: Literal["junit", "json"] = "junit"
+    size: int | None = Field(default=None, gt=0)
+
+
+class ProjectIn(StrictEdgeModel):
+    key: Slug
+    name: Name | None = None
+    flaky_opens_draft: bool = False
+
+
+class ModuleIn(StrictEdgeModel):
+    lead: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    slack_user_id: Name | None = None
+
+
+class KeyIn(StrictEdgeModel):
+    role: Literal["admin", "lead", "tester", "ci", "viewer"]
+    name: Name | None = None
+    user: Name | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _problem(err: Any) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "enum":
+        return "must be one of " + ", ".join(
+            e.strip(" '") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
+        )
+    if kind == "literal_error":
+        return "must be one of " + ", ".join(
+            e.strip(" '") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
+        )
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    return str(err["msg"]).lower()
+
+
+def parse_model(model: type[M], data: Any) -> M:
+    """Validate `data` into `model`, turning pydantic's errors into the contract's error shape."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [field_problem(_field_path(e["loc"]), _problem(e)) for e in exc.errors()]
+        raise ValidationFailed("the request body is not valid", details) from exc
+
+
+def parse_json(body: bytes | str | None) -> Any:
+    """Decode a JSON body, or say clearly why it is not JSON."""
+    import json
+
+    from chalicelib.errors import MalformedRequest
+
+    if not body:
+        raise MalformedRequest("the body is empty", [field_problem("body", "is required")])
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(
+            "the body is not valid JSON", [field_problem("body", f"is not valid JSON: {exc}")]
+        ) from exc

@@ -1,0 +1,1 @@
+"""HTTP routes, one Blueprint per area. Routes read the request, call one service, return a dict."""

@@ -1,0 +1,94 @@
+"""What every route shares: authentication, body decoding, and the one error shape."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+from pydantic import BaseModel
+
+from chalicelib.domain.roles import Role
+from chalicelib.errors import (
+    FailbridgeError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    field_problem,
+)
+from chalicelib.models import parse_json, parse_model
+from chalicelib.observability import logger
+
+M = TypeVar("M", bound=BaseModel)
+JSON_TYPES = ["application/json"]
+XML_TYPES = ["application/xml", "text/xml"]
+
+
+def error_response(error: FailbridgeError) -> Response:
+    return Response(body=error.to_body(), status_code=error.status,
+                    headers={"Content-Type": "application/json"})
+
+
+def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a view whose domain errors become the contract's error responses."""
+
+    def register(view: Callable[..., Any]) -> Any:
+        @functools.wraps(view)
+        def wrapped(**params: Any) -> Any:
+            try:
+                return view(**params)
+            except FailbridgeError as exc:
+                if exc.status >= 500:
+                    logger.exception("request failed")
+                return error_response(exc)
+
+        return bp.route(path, **kwargs)(wrapped)
+
+    return register
+
+
+def container() -> Any:
+    from chalicelib.bootstrap import container as build
+
+    return build()
+
+
+def principal_for(request: Request, project: str | None, roles: Iterable[Role]) -> Any:
+    """Authenticate the request's API key; when `project` is given, require it and a role."""
+    principal = container().access.authenticate(request.headers.get("authorization"))
+    if project is not None:
+        principal.require(project, roles)
+    elif principal.role not in set(roles):
+        principal.require(principal.project, roles)
+    return principal
+
+
+def require_content_type(request: Request, allowed: list[str]) -> None:
+    given = request.headers.get("content-type")
+    media = (given or "").split(";")[0].strip().lower()
+    if media not in allowed:
+        raise UnsupportedMediaType(
+            f"Content-Type must be {' or '.join(allowed)}",
+            [field_problem("Content-Type", f"is {given!r}; must be {' or '.join(allowed)}")],
+        )
+
+
+def raw_body(request: Request, max_bytes: int) -> bytes:
+    body = request.raw_body or b""
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(
+            "the body is too large",
+            [field_problem("body", f"must be at most {max_bytes} bytes; larger reports go "
+                                   "through POST /v1/projects/{project}/uploads")],
+        )
+    return body
+
+
+def json_body(request: Request, model: type[M], max_bytes: int = 64 * 1024) -> M:
+    require_content_type(request, JSON_TYPES)
+    return parse_model(model, parse_json(raw_body(request, max_bytes)))
+
+
+def query_param(request: Request, name: str) -> str | None:
+    return (request.query_params or {}).get(name)

@@ -1,0 +1,74 @@
+"""Reporting results: JSON, JUnit XML, and large reports through presigned uploads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import settings
+from chalicelib.domain.roles import READ, REPORT
+from chalicelib.models import ResultsReport, RunIn, UploadRequest, parse_model
+from chalicelib.routes.common import (
+    JSON_TYPES,
+    XML_TYPES,
+    container,
+    json_body,
+    principal_for,
+    query_param,
+    raw_body,
+    require_content_type,
+    route,
+)
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/v1/projects/{project}/results", methods=["POST"], content_types=JSON_TYPES)
+def report_results(project: str) -> dict[str, Any]:
+    request = bp.current_request
+    principal = principal_for(request, project, REPORT)
+    report = json_body(request, ResultsReport, settings.MAX_JSON_BODY_BYTES)
+    c = container()
+    outcomes = c.results.record(
+        c.access.project(project), report.run, report.results, reported_by=principal.user
+    )
+    return {"results": outcomes}
+
+
+@route(bp, "/v1/projects/{project}/runs/{runId}/junit", methods=["POST"],
+       content_types=XML_TYPES + JSON_TYPES)
+def report_junit(project: str, runId: str) -> dict[str, Any]:  # noqa: N803 (path name)
+    from chalicelib.junit import parse_junit
+
+    request = bp.current_request
+    principal = principal_for(request, project, REPORT)
+    require_content_type(request, XML_TYPES)
+    body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
+    run_fields = {
+        k: query_param(request, k)
+        for k in ("name", "build", "branch", "ciUrl", "environment")
+        if query_param(request, k)
+    }
+    run = parse_model(RunIn, {"id": runId, **run_fields})
+    results = parse_junit(body, max_bytes=settings.MAX_JUNIT_BODY_BYTES)
+    c = container()
+    outcomes = c.results.record(c.access.project(project), run, results,
+                                reported_by=principal.user)
+    return {"results": outcomes}
+
+
+@route(bp, "/v1/projects/{project}/uploads", methods=["POST"], content_types=JSON_TYPES)
+def request_upload(project: str) -> Response:
+    request = bp.current_request
+    principal = principal_for(request, project, REPORT)
+    upload = json_body(request, UploadRequest)
+    c = container()
+    c.access.project(project)
+    return Response(c.uploads.request(project, upload, principal), status_code=201)
+
+
+@route(bp, "/v1/projects/{project}/uploads/{uploadId}", methods=["GET"])
+def upload_progress(project: str, uploadId: str) -> dict[str, Any]:  # noqa: N803
+    principal_for(bp.current_request, project, READ)
+    return dict(container().uploads.progress(project, uploadId))

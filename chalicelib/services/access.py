@@ -1,0 +1,148 @@
+"""Projects, modules and API keys: who may do what. Keys are random, shown once, stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.dynamo import Store, strip_keys
+from chalicelib.clock import now_iso
+from chalicelib.domain.roles import Role
+from chalicelib.errors import Forbidden, NotFound, Unauthenticated
+from chalicelib.ids import new_id
+
+KEY_PREFIX = "fbk_"
+
+
+def hash_key(key: str) -> str:
+    """Keys carry 256 random bits, so a plain SHA-256 is a safe verifier (no salt or KDF needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    project: str
+    role: Role
+    key_id: str
+    user: str
+
+    def require(self, project: str, roles: Iterable[Role]) -> None:
+        if not hmac.compare_digest(self.project.encode(), project.encode()):
+            raise Forbidden(f"this key is not valid for project {project}")
+        if self.role not in set(roles):
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"role {self.role.value} may not do this (needs one of {allowed})")
+
+
+class _TtlCache:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], Any]) -> Any:
+        now = self._clock()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[key] = (now + self._ttl, value)
+        return value
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class AccessService:
+    def __init__(self, store: Store, *, cache_seconds: float = 60.0) -> None:
+        self._store = store
+        self._keys = _TtlCache(cache_seconds)
+        self._projects = _TtlCache(cache_seconds)
+
+    # -- authentication ------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthenticated("an Authorization: Bearer <api key> header is required")
+        scheme, _, key = authorization.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
+            raise Unauthenticated("the Authorization header must be Bearer <api key>")
+        digest = hash_key(key)
+        item = self._keys.get(digest, lambda: self._store.get_api_key(digest))
+        if item is None or item.get("revoked"):
+            raise Unauthenticated("the API key is not valid")
+        return Principal(
+            project=item["project"],
+            role=Role(item["role"]),
+            key_id=item["keyId"],
+            user=item.get("user") or f"{item['role']}:{item['keyId']}",
+        )
+
+    # -- projects and modules ------------------------------------------------------------------
+
+    def project(self, key: str) -> dict[str, Any]:
+        item = self._projects.get(key, lambda: self._store.get_project(key))
+        if item is None:
+            raise NotFound(f"project {key} does not exist")
+        return dict(item)
+
+    def create_project(self, key: str, name: str | None, flaky_opens_draft: bool) -> dict:
+        project = {
+            "key": key,
+            "name": name or key,
+            "flakyOpensDraft": flaky_opens_draft,
+            "createdAt": now_iso(),
+        }
+        self._store.create_project(project)
+        self._projects.drop(key)
+        return project
+
+    def describe_project(self, key: str) -> dict[str, Any]:
+        project = strip_keys(self.project(key))
+        return {**project, "modules": self._store.list_modules(key)}
+
+    def put_module(self, project: str, name: str, lead: str, slack_user_id: str | None) -> dict:
+        self.project(project)
+        module = {"name": name, "project": project, "lead": lead, "slackUserId": slack_user_id}
+        self._store.put_module(project, module)
+        return {k: v for k, v in module.items() if v is not None}
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def issue_key(self, project: str, role: Role, name: str | None, user: str | None) -> dict:
+        self.project(project)
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        record = {
+            "keyId": new_id("key"),
+            "project": project,
+            "role": role.value,
+            "name": name or role.value,
+            "user": user,
+            "createdAt": now_iso(),
+        }
+        self._store.put_api_key(hash_key(key), record)
+        return {**{k: v for k, v in record.items() if v is not None}, "key": key}
+
+    def list_keys(self, project: str) -> list[dict[str, Any]]:
+        return [strip_keys(i) for i in self._store.list_api_keys(project)]
+
+    def revoke_key(self, project: str, key_id: str) -> None:
+        for item in self._store.list_api_keys(project):
+            if item["keyId"] == key_id:
+                self._store.delete_api_key(item["pk"])
+                self._keys.drop(item["pk"].removeprefix("APIKEY#"))
+                return
+        raise NotFound(f"key {key_id} does not exist")

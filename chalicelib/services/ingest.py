@@ -1,0 +1,287 @@
+"""Recording results: every result is an execution; failures open or join their scenario's draft."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from chalicelib.adapters.dynamo import DraftAlreadyOpen, DuplicateExecutions, Store, TicketNotLive
+from chalicelib.clock import now_iso
+from chalicelib.domain.results import draft_fields, flaky_indexes, group_by_scenario
+from chalicelib.domain.statuses import ResultStatus, TicketStatus
+from chalicelib.ids import execution_id, new_id
+from chalicelib.models import ResultIn, RunIn
+
+DRAFT_CHUNK = 98  # a transaction holds 100 items: the scenario, the ticket and 98 occurrences
+MAX_ATTEMPTS = 5
+DEFAULT_DECISION_SECONDS = 3 * 24 * 3600
+
+
+class Counter(Protocol):
+    def __call__(self, name: str, value: int = 1) -> None: ...
+
+
+class WorkflowPort(Protocol):
+    def start(self, ticket_id: str, payload: dict[str, Any]) -> bool: ...
+
+
+def _no_count(name: str, value: int = 1) -> None:
+    return None
+
+
+class ResultsService:
+    def __init__(
+        self,
+        store: Store,
+        workflow: WorkflowPort,
+        *,
+        count: Counter = _no_count,
+        clock: Callable[[], str] = now_iso,
+    ) -> None:
+        self._store = store
+        self._workflow = workflow
+        self._count = count
+        self._clock = clock
+
+    def record(
+        self,
+        project: dict[str, Any],
+        run: RunIn,
+        results: Sequence[ResultIn],
+        *,
+        reported_by: str,
+    ) -> list[dict[str, Any]]:
+        """Record a report's results; returns, per result, its execution and ticket (if any)."""
+        at = self._clock()
+        key = project["key"]
+        results = _number_repeats(results)
+        flaky = set() if project.get("flakyOpensDraft") else flaky_indexes(results)
+        ids = [execution_id(key, run.id, r.test_case_id, r.attempt) for r in results]
+        outcomes: list[dict[str, Any]] = [
+            {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
+            for i in range(len(results))
+        ]
+        plain: list[dict[str, Any]] = [
+            {
+                "pk": f"RUN#{key}#{run.id}",
+                "sk": "RUN",
+                "project": key,
+                **run.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "reportedAt": at,
+            }
+        ]
+        filer = _Filer(self, project, run, results, ids, outcomes, at, reported_by)
+        for batch in group_by_scenario(results, flaky):
+            last = batch.last_index(results)
+            latest = results[last]
+            scenario = self._store.touch_scenario(
+                key,
+                batch.scenario_id,
+                module=latest.module_name,
+                title=latest.title or batch.scenario_id,
+                test_case_ids={results[i].test_case_id for i in batch.indexes},
+                last_result=latest.status.value,
+                last_execution={
+                    "executionId": ids[last],
+                    "runId": run.id,
+                    "testCaseId": latest.test_case_id,
+                    "status": latest.status.value,
+                    "at": at,
+                },
+                at=at,
+            )
+            if batch.failures:
+                filer.file(batch.failures, scenario)
+            failures = set(batch.failures)
+            plain.extend(
+                Store.execution_item(filer.execution(i, None, flaky=i in flaky))
+                for i in batch.indexes
+                if i not in failures
+            )
+        self._store.batch_put(plain)
+        self._count("ResultsIngested", len(results))
+        if flaky:
+            self._count("FlakyResults", len(flaky))
+        return outcomes
+
+
+def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:
+    """A test case reported twice with the same attempt in one report is a rerun: number it."""
+    seen: dict[str, set[int]] = {}
+    out: list[ResultIn] = []
+    for r in results:
+        attempts = seen.setdefault(r.test_case_id, set())
+        if r.attempt in attempts:
+            r = r.model_copy(update={"attempt": max(attempts) + 1})
+        attempts.add(r.attempt)
+        out.append(r)
+    return out
+
+
+class _Filer:
+    """Files the failures of one report into tickets, one scenario at a time."""
+
+    def __init__(
+        self,
+        service: ResultsService,
+        project: dict[str, Any],
+        run: RunIn,
+        results: Sequence[ResultIn],
+        ids: list[str],
+        outcomes: list[dict[str, Any]],
+        at: str,
+        reported_by: str,
+    ) -> None:
+        self.s = service
+        self.project = project
+        self.run = run
+        self.results = results
+        self.ids = ids
+        self.outcomes = outcomes
+        self.at = at
+        self.reported_by = reported_by
+
+    def reporter(self, i: int) -> str:
+        return self.results[i].reporter or self.reported_by
+
+    def execution(self, i: int, ticket_id: str | None, *, flaky: bool = False) -> dict[str, Any]:
+        r = self.results[i]
+        execution: dict[str, Any] = {
+            "executionId": self.ids[i],
+            "project": self.project["key"],
+            "runId": self.run.id,
+            "scenarioId": r.scenario_id,
+            "testCaseId": r.test_case_id,
+            "attempt": r.attempt,
+            "status": r.status.value,
+            "reporter": self.reporter(i),
+            "at": self.at,
+            "durationMs": r.duration_ms,
+            "actual": r.actual,
+            "error": r.error.model_dump(mode="json", exclude_none=True) if r.error else None,
+            "reportUrl": r.report_url,
+            "runName": self.run.name,
+            "ciUrl": self.run.ci_url,
+            "environment": self.run.environment,
+            "evidence": [e.model_dump(mode="json", by_alias=True, exclude_none=True)
+                         for e in r.evidence] or None,
+        }
+        if ticket_id:
+            execution["ticketId"] = ticket_id
+        if flaky:
+            execution["flaky"] = True
+        return execution
+
+    def file(self, failures: list[int], scenario: dict[str, Any]) -> None:
+        for start in range(0, len(failures), DRAFT_CHUNK):
+            scenario = self._file_chunk(failures[start : start + DRAFT_CHUNK], scenario)
+
+    def _file_chunk(self, chunk: list[int], scenario: dict[str, Any]) -> dict[str, Any]:
+        store = self.s._store
+        key = self.project["key"]
+        remaining = list(chunk)
+        for _ in range(MAX_ATTEMPTS):
+            live_id = scenario.get("liveTicketId")
+            ticket_id = live_id or new_id("tk")
+            executions = [self.execution(i, ticket_id) for i in remaining]
+            reporters = {self.reporter(i) for i in remaining}
+            try:
+                if live_id:
+                    store.add_occurrences(live_id, executions, reporters, self.at)
+                    status = scenario.get("liveTicketStatus", TicketStatus.DRAFT.value)
+                    self._settle(remaining, live_id, status, opened=False)
+                    self.s._count("OccurrencesMerged", len(remaining))
+                    return scenario
+                ticket = self._new_draft(ticket_id, remaining, reporters)
+                executions[0]["openedTicket"] = True
+                store.open_draft(ticket, executions)
+                self.s._count("DraftsOpened")
+                if len(remaining) > 1:
+                    self.s._count("OccurrencesMerged", len(remaining) - 1)
+                self._settle(remaining, ticket_id, TicketStatus.DRAFT.value, opened=True)
+                self._start_workflow(ticket)
+                return {**scenario, "liveTicketId": ticket_id, "liveTicketStatus": "draft"}
+            except DuplicateExecutions as dup:
+                remaining = self._settle_recorded(remaining, set(dup.execution_ids))
+                if not remaining:
+                    return scenario
+            except (DraftAlreadyOpen, TicketNotLive):
+                scenario = store.get_scenario(key, scenario["scenarioId"], consistent=True) or {}
+        raise RuntimeError(f"could not file failures of scenario {scenario.get('scenarioId')}")
+
+    def _new_draft(self, ticket_id: str, failures: list[int], reporters: set[str]) -> dict:
+        first = self.results[failures[0]]
+        return {
+            "id": ticket_id,
+            "project": self.project["key"],
+            "status": TicketStatus.DRAFT.value,
+            **draft_fields(first, self.run),
+            "notes": None,
+            "severity": None,
+            "priority": None,
+            "jira": None,
+            "reporters": reporters,
+            "occurrences": len(failures),
+            "createdAt": self.at,
+            "updatedAt": self.at,
+            "firstSeenAt": self.at,
+            "lastSeenAt": self.at,
+            "history": [
+                {
+                    "at": self.at,
+                    "status": TicketStatus.DRAFT.value,
+                    "by": self.reporter(failures[0]),
+                    "reason": f"{first.test_case_id} failed in run {self.run.id}",
+                }
+            ],
+        }
+
+    def _start_workflow(self, ticket: dict[str, Any]) -> None:
+        self.s._workflow.start(
+            ticket["id"],
+            {
+                "ticketId": ticket["id"],
+                "project": ticket["project"],
+                "module": ticket["module"],
+                "scenarioId": ticket["scenarioId"],
+                "decisionTimeoutSeconds": int(
+                    self.project.get("decisionTimeoutSeconds", DEFAULT_DECISION_SECONDS)
+                ),
+            },
+        )
+
+    def _settle(self, indexes: list[int], ticket_id: str, status: str, *, opened: bool) -> None:
+        for n, i in enumerate(indexes):
+            merged = not (opened and n == 0)
+            self.outcomes[i]["ticket"] = {"id": ticket_id, "status": status, "merged": merged}
+
+    def _settle_recorded(self, remaining: list[int], recorded: set[str]) -> list[int]:
+        """Results of a retried report: answer with the ticket they were filed under before."""
+        store = self.s._store
+        key = self.project["key"]
+        done = [i for i in remaining if self.ids[i] in recorded]
+        keys = [
+            (f"RUN#{key}#{self.run.id}",
+             f"EXEC#{self.results[i].test_case_id}#{self.results[i].attempt:04d}")
+            for i in done
+        ]
+        by_id = {e["executionId"]: e for e in store.get_executions(keys)}
+        tickets: dict[str, dict[str, Any]] = {}
+        for i in done:
+            recorded_execution = by_id.get(self.ids[i], {})
+            ticket_id = recorded_execution.get("ticketId")
+            if not ticket_id:
+                continue
+            if ticket_id not in tickets:
+                tickets[ticket_id] = store.get_ticket(ticket_id)
+                if tickets[ticket_id]["status"] == TicketStatus.DRAFT.value:
+                    self._start_workflow(tickets[ticket_id])  # the first try may have died here
+            self.outcomes[i]["ticket"] = {
+                "id": ticket_id,
+                "status": tickets[ticket_id]["status"],
+                "merged": not recorded_execution.get("openedTicket", False),
+            }
+        return [i for i in remaining if self.ids[i] not in recorded]
+
+
+__all__ = ["ResultsService", "ResultStatus"]

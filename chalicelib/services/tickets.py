@@ -1,0 +1,201 @@
+"""Reading and editing tickets, and their evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import settings
+from chalicelib.adapters.dynamo import Store, decode_cursor, encode_cursor
+from chalicelib.adapters.s3 import Blobs
+from chalicelib.clock import now_iso
+from chalicelib.domain.statuses import TicketStatus, is_live, scenario_status
+from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed, field_problem
+from chalicelib.ids import new_id
+from chalicelib.models import AttachmentRequest, TicketPatch
+from chalicelib.services.access import Principal
+
+_PRIVATE_FIELDS = ("taskToken", "version")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+_CONTRACT_FIELDS = ("expected", "actual", "notes", "severity", "priority", "jira", "error",
+                    "reportUrl", "scriptUrl", "jiraTestKey", "environment", "steps")
+
+
+def public_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
+    """The ticket as clients see it: every contract field present (null when unset), no secrets."""
+    view = {k: None for k in _CONTRACT_FIELDS}
+    view.update((k, v) for k, v in ticket.items() if k not in _PRIVATE_FIELDS)
+    view.setdefault("reporters", [])
+    return view
+
+
+class TicketService:
+    def __init__(self, store: Store, blobs: Blobs, clock: Callable[[], str] = now_iso) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._clock = clock
+
+    def _visible(self, ticket_id: str, principal: Principal) -> dict[str, Any]:
+        ticket = self._store.get_ticket(ticket_id)
+        if ticket["project"] != principal.project:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        return ticket
+
+    def get(self, ticket_id: str, principal: Principal) -> dict[str, Any]:
+        ticket = self._visible(ticket_id, principal)
+        executions = [
+            {k: e.get(k) for k in ("executionId", "runId", "runName", "ciUrl", "testCaseId",
+                                   "attempt", "reporter", "at", "actual", "error", "evidence")
+             if e.get(k) is not None}
+            for e in self._store.occurrences(ticket_id)
+        ]
+        attachments = [self._attachment_view(a) for a in self._store.attachments(ticket_id)]
+        return {
+            **public_ticket(ticket),
+            "executions": executions,
+            "attachments": attachments,
+        }
+
+    def _attachment_view(self, attachment: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in attachment.items() if k not in ("key", "project")}
+        if attachment.get("status") == "stored":
+            view["url"] = self._blobs.presigned_get(attachment["key"], settings.PRESIGN_SECONDS)
+        return view
+
+    def list(
+        self,
+        project: str,
+        *,
+        status: str | None,
+        module: str | None,
+        cursor: str | None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        if status is not None and status not in {s.value for s in TicketStatus}:
+            raise ValidationFailed(
+                "unknown ticket status",
+                [field_problem("status", "must be one of "
+                               + ", ".join(s.value for s in TicketStatus))],
+            )
+        items, next_key = self._store.list_tickets(
+            project, status=status, module=module, limit=limit, cursor=decode_cursor(cursor)
+        )
+        return {"items": [public_ticket(i) for i in items], "next": encode_cursor(next_key)}
+
+    def patch(self, ticket_id: str, patch: TicketPatch, principal: Principal) -> dict[str, Any]:
+        self._visible(ticket_id, principal)
+        fields = patch.model_dump(exclude_unset=True)
+        if not fields:
+            raise ValidationFailed(
+                "nothing to change",
+                [field_problem("body", "set at least one of actual, notes, severity, priority")],
+            )
+        entry = {
+            "at": self._clock(),
+            "status": TicketStatus.DRAFT.value,
+            "by": principal.user,
+            "reason": "edited " + ", ".join(sorted(fields)),
+        }
+        return public_ticket(self._store.update_draft(ticket_id, fields, entry))
+
+    def request_attachment(
+        self, ticket_id: str, request: AttachmentRequest, principal: Principal
+    ) -> dict[str, Any]:
+        ticket = self._visible(ticket_id, principal)
+        if not is_live(ticket["status"]):
+            raise Conflict(f"ticket {ticket_id} is {ticket['status']}; evidence is closed")
+        if request.content_type not in settings.EVIDENCE_CONTENT_TYPES:
+            raise ValidationFailed(
+                "this kind of file is not accepted as evidence",
+                [field_problem("contentType", "must be one of "
+                               + ", ".join(settings.EVIDENCE_CONTENT_TYPES))],
+            )
+        if request.size > settings.MAX_EVIDENCE_BYTES:
+            raise PayloadTooLarge(
+                "evidence is too large",
+                [field_problem("size", f"must be at most {settings.MAX_EVIDENCE_BYTES} bytes")],
+            )
+        attachment_id = new_id("at")
+        name = _SAFE_NAME.sub("_", request.file_name)[:120]
+        key = f"evidence/{ticket_id}/{attachment_id}/{name}"
+        self._store.put_attachment(
+            ticket_id,
+            {
+                "attachmentId": attachment_id,
+                "ticketId": ticket_id,
+                "fileName": request.file_name,
+                "contentType": request.content_type,
+                "declaredSize": request.size,
+                "kind": request.kind,
+                "key": key,
+                "status": "pending",
+                "uploadedBy": principal.user,
+                "createdAt": self._clock(),
+            },
+        )
+        post = self._blobs.presigned_post(
+            key,
+            content_type=request.content_type,
+            max_bytes=request.size,
+            expires=settings.PRESIGN_SECONDS,
+        )
+        return {"attachmentId": attachment_id, "url": post["url"], "fields": post["fields"]}
+
+    def settle_evidence(self, key: str) -> str:
+        """An evidence object landed in S3: keep it if it is what was announced, else drop it.
+        S3 enforces the presigned policy on AWS; we check again because not every store does."""
+        parts = key.split("/")
+        if len(parts) < 4:
+            return "ignored"
+        ticket_id, attachment_id = parts[1], parts[2]
+        attachment = self._store.get_attachment(ticket_id, attachment_id)
+        if attachment is None or attachment.get("key") != key:
+            self._blobs.delete(key)
+            return "unknown"
+        if attachment["status"] != "pending":
+            return attachment["status"]
+        head = self._blobs.head(key)
+        if head is None:
+            return "missing"
+        problem = None
+        if head["size"] > min(int(attachment["declaredSize"]), settings.MAX_EVIDENCE_BYTES):
+            problem = f"{head['size']} bytes is more than the {attachment['declaredSize']} announced"
+        elif head["contentType"].split(";")[0].strip() != attachment["contentType"]:
+            problem = f"content type {head['contentType']} is not {attachment['contentType']}"
+        if problem:
+            self._blobs.delete(key)
+            self._store.settle_attachment(
+                ticket_id, attachment_id, {"status": "rejected", "reason": problem}
+            )
+            return "rejected"
+        self._store.settle_attachment(
+            ticket_id, attachment_id, {"status": "stored", "size": head["size"],
+                                       "storedAt": self._clock()}
+        )
+        return "stored"
+
+    def scenario(self, project: str, scenario_id: str) -> dict[str, Any]:
+        scenario = self._store.get_scenario(project, scenario_id)
+        if scenario is None:
+            raise NotFound(f"scenario {scenario_id} does not exist")
+        tickets = self._store.scenario_tickets(project, scenario_id)
+        return {
+            "id": scenario_id,
+            "project": project,
+            "module": scenario.get("module"),
+            "title": scenario.get("title"),
+            "status": scenario_status(
+                scenario.get("lastResult"), scenario.get("liveTicketStatus")
+            ).value,
+            "testCases": scenario.get("testCases", []),
+            "lastExecution": scenario.get("lastExecution"),
+            "liveTicket": scenario.get("liveTicketId"),
+            "tickets": [
+                {"id": t["id"], "status": t["status"], "createdAt": t["createdAt"],
+                 "occurrences": t.get("occurrences", 0), "jira": t.get("jira")}
+                for t in tickets
+            ],
+        }

@@ -1,0 +1,141 @@
+"""Large reports: a presigned upload to S3, processed asynchronously in chunks with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import settings
+from chalicelib.adapters.dynamo import Store
+from chalicelib.adapters.s3 import Blobs
+from chalicelib.clock import now_iso
+from chalicelib.errors import FailbridgeError, NotFound, PayloadTooLarge, field_problem
+from chalicelib.ids import new_id
+from chalicelib.models import (
+    ResultIn,
+    ResultsReport,
+    RunIn,
+    UploadRequest,
+    parse_json,
+    parse_model,
+)
+from chalicelib.services.access import AccessService, Principal
+from chalicelib.services.ingest import ResultsService
+
+CHUNK = 500
+_CONTENT_TYPES = {"junit": "application/xml", "json": "application/json"}
+
+
+class UploadService:
+    def __init__(
+        self,
+        store: Store,
+        blobs: Blobs,
+        access: AccessService,
+        results: ResultsService,
+        clock: Callable[[], str] = now_iso,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._access = access
+        self._results = results
+        self._clock = clock
+
+    def request(self, project: str, request: UploadRequest, principal: Principal) -> dict:
+        upload_id = new_id("up")
+        ext = "xml" if request.format == "junit" else "json"
+        key = f"uploads/{project}/{upload_id}/report.{ext}"
+        self._store.put_upload(
+            {
+                "uploadId": upload_id,
+                "project": project,
+                "format": request.format,
+                "run": request.run.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "key": key,
+                "status": "waiting_for_upload",
+                "reportedBy": principal.user,
+                "createdAt": self._clock(),
+                "updatedAt": self._clock(),
+            }
+        )
+        post = self._blobs.presigned_post(
+            key,
+            content_type=_CONTENT_TYPES[request.format],
+            max_bytes=settings.MAX_UPLOAD_REPORT_BYTES,
+            expires=settings.PRESIGN_SECONDS,
+        )
+        return {"uploadId": upload_id, "url": post["url"], "fields": post["fields"]}
+
+    def progress(self, project: str, upload_id: str) -> dict[str, Any]:
+        upload = self._store.get_upload(upload_id)
+        if upload is None or upload["project"] != project:
+            raise NotFound(f"upload {upload_id} does not exist")
+        return {k: v for k, v in upload.items() if k not in ("key", "reportedBy")}
+
+    def process(self, key: str) -> str:
+        """Process an uploaded report. Safe to repeat: executions are keyed by run, test case and
+        attempt, so a redelivered notification records nothing twice."""
+        parts = key.split("/")
+        if len(parts) != 4:
+            return "ignored"
+        upload = self._store.get_upload(parts[2])
+        if upload is None or upload["key"] != key:
+            return "unknown"
+        if upload["status"] in ("completed", "failed"):
+            return str(upload["status"])
+        upload_id = upload["uploadId"]
+        self._store.update_upload(upload_id, {"status": "processing", "updatedAt": self._clock()})
+        try:
+            run, results = self._parse(upload)
+        except FailbridgeError as exc:
+            self._store.update_upload(
+                upload_id,
+                {"status": "failed", "error": exc.to_body()["error"], "updatedAt": self._clock()},
+            )
+            return "failed"
+        project = self._access.project(upload["project"])
+        totals = {"drafts": 0, "merged": 0, "flaky": 0}
+        self._store.update_upload(upload_id, {"total": len(results), "processed": 0})
+        for start in range(0, len(results), CHUNK):
+            outcomes = self._results.record(
+                project, run, results[start : start + CHUNK], reported_by=upload["reportedBy"]
+            )
+            for o in outcomes:
+                totals["flaky"] += 1 if o.get("flaky") else 0
+                if o["ticket"]:
+                    totals["merged" if o["ticket"]["merged"] else "drafts"] += 1
+            self._store.update_upload(
+                upload_id,
+                {"processed": min(start + CHUNK, len(results)), **totals,
+                 "updatedAt": self._clock()},
+            )
+        self._store.update_upload(upload_id, {"status": "completed", "updatedAt": self._clock()})
+        return "completed"
+
+    def _parse(self, upload: dict[str, Any]) -> tuple[RunIn, list[ResultIn]]:
+        head = self._blobs.head(upload["key"])
+        if head is None:
+            raise NotFound("the uploaded report is missing")
+        if head["size"] > settings.MAX_UPLOAD_REPORT_BYTES:
+            raise PayloadTooLarge(
+                "the report is too large",
+                [field_problem("body", f"must be at most {settings.MAX_UPLOAD_REPORT_BYTES} bytes")],
+            )
+        body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
+        run = RunIn.model_validate(upload["run"])
+        if upload["format"] == "junit":
+            from chalicelib.junit import parse_junit
+
+            return run, parse_junit(body, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES)
+        data = parse_json(body)
+        if isinstance(data, dict) and "results" in data and "run" not in data:
+            data = {**data, "run": upload["run"]}
+        report = parse_model(_UploadedReport, data)
+        return report.run, list(report.results)
+
+
+class _UploadedReport(ResultsReport):
+    """An uploaded JSON report may hold more results than one request may."""
+
+    results: list[ResultIn]  # type: ignore[assignment]
+

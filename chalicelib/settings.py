@@ -1,0 +1,64 @@
+"""Configuration: every environment variable failbridge reads is named here, and only here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TABLE_NAME = "FAILBRIDGE_TABLE"
+BUCKET_NAME = "FAILBRIDGE_BUCKET"
+REPORTS_QUEUE_URL = "FAILBRIDGE_REPORTS_QUEUE_URL"
+WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
+STATE_MACHINE_ARN = "FAILBRIDGE_STATE_MACHINE_ARN"
+PUBLIC_URL = "FAILBRIDGE_PUBLIC_URL"
+KEY_CACHE_SECONDS = "FAILBRIDGE_KEY_CACHE_SECONDS"
+
+# Queue names are fixed because Chalice wires SQS event sources by name at package time.
+REPORTS_QUEUE_NAME = "failbridge-reports"
+WORKFLOW_QUEUE_NAME = "failbridge-workflow"
+
+# Limits enforced by our own code (API Gateway allows 10 MB, Lambda 6 MB synchronous).
+MAX_JSON_BODY_BYTES = 1 * 1024 * 1024
+MAX_JUNIT_BODY_BYTES = 5 * 1024 * 1024
+MAX_RESULTS_PER_REQUEST = 1000
+MAX_UPLOAD_REPORT_BYTES = 200 * 1024 * 1024
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+EVIDENCE_CONTENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/html",
+    "application/json",
+    "application/xml",
+    "application/zip",
+    "application/gzip",
+    "video/mp4",
+    "video/webm",
+)
+PRESIGN_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    reports_queue_url: str
+    workflow_queue_url: str
+    state_machine_arn: str
+    public_url: str
+    key_cache_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table_name=env.get(TABLE_NAME, "failbridge"),
+            bucket_name=env.get(BUCKET_NAME, "failbridge"),
+            reports_queue_url=env.get(REPORTS_QUEUE_URL, ""),
+            workflow_queue_url=env.get(WORKFLOW_QUEUE_URL, ""),
+            state_machine_arn=env.get(STATE_MACHINE_ARN, ""),
+            public_url=env.get(PUBLIC_URL, "http://127.0.0.1:8000").rstrip("/"),
+            key_cache_seconds=float(env.get(KEY_CACHE_SECONDS, "60")),
+        )
