@@ -1,0 +1,53 @@
+# failbridge — the commands a newcomer expects. Everything installs into .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run test unit integration e2e lint package cfn-lint bench schemas clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## the whole stack on 127.0.0.1, in the foreground
+	$(BIN)/python -m devstack
+
+test: $(STAMP)  ## the whole suite: unit, integration (moto in-process), e2e (local stack)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+	$(BIN)/mypy app.py chalicelib devstack infra bench
+
+package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template
+	$(BIN)/python -m infra.build
+	rm -rf build/package
+	$(BIN)/chalice package --stage dev --merge-template build/merge-template.json build/package
+
+cfn-lint: package
+	$(BIN)/cfn-lint build/package/sam.json
+
+schemas: $(STAMP)  ## regenerate schemas/ from the code
+	$(BIN)/python -m chalicelib.openapi
+
+bench: $(STAMP)  ## prints figures; fails on nothing
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build .local .pytest_cache .mypy_cache .ruff_cache

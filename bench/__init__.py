@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures and fail on nothing. `make bench` runs them all."""

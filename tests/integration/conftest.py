@@ -1,0 +1,108 @@
+"""Integration fixtures: moto in-process with Step Functions executing the state machine file from
+infra/, the app wired to it through chalicelib.bootstrap, and a demo project with keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import bootstrap
+from chalicelib.domain.roles import Role
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    from infra.deploy_local import deploy
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        resources = deploy(None, configure=False)  # type: ignore[arg-type]
+        for name, value in resources["env"].items():
+            monkeypatch.setenv(name, value)
+        bootstrap.reset()
+        yield resources
+        bootstrap.reset()
+
+
+@dataclass
+class Demo:
+    project: str
+    keys: dict[str, str]
+
+    def auth(self, role: str, content_type: str | None = "application/json") -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.keys[role]}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+
+@pytest.fixture
+def demo(aws: dict[str, Any]) -> Demo:
+    access = bootstrap.container().access
+    access.create_project("DEMO", "Demo shop", False)
+    access.put_module("DEMO", "checkout", "lead@example.com", "U0LEAD")
+    keys = {
+        role: access.issue_key("DEMO", Role(role), None, user)["key"]
+        for role, user in {
+            "admin": "admin@example.com",
+            "ci": None,
+            "tester": "tester@example.com",
+            "lead": "lead@example.com",
+            "viewer": "viewer@example.com",
+        }.items()
+    }
+    access.create_project("OTHER", "Another team", False)
+    keys["other_ci"] = access.issue_key("OTHER", Role.CI, None, None)["key"]
+    return Demo("DEMO", keys)
+
+
+@pytest.fixture
+def api(aws: dict[str, Any]) -> Iterator[Any]:
+    import app
+
+    with Client(app.app) as client:
+        yield client.http
+
+
+def result(**overrides: Any) -> dict[str, Any]:
+    """A failed result as the contract shows it, with overrides."""
+    base = {
+        "scenarioId": "checkout.pay-by-card",
+        "testCaseId": "TC-PAY-001",
+        "title": "Pay by card",
+        "module": "checkout",
+        "status": "failed",
+        "expected": "Order confirmed",
+        "actual": "HTTP 500 on /pay",
+        "error": {"type": "AssertionError", "message": "expected 200, got 500", "trace": "..."},
+        "reporter": "alice@example.com",
+        "durationMs": 5120,
+        "reportUrl": "https://ci.example.com/812/report.html",
+        "scriptUrl": "https://git.example.com/tests/test_pay.py#L40",
+        "requirements": ["REQ-PAY-1"],
+        "jiraTestKey": "KP-42",
+        "attempt": 1,
+    }
+    base.update(overrides)
+    return base
+
+
+def report(results: list[dict[str, Any]], run_id: str = "build-812") -> str:
+    return json.dumps(
+        {
+            "run": {
+                "id": run_id,
+                "name": "nightly regression",
+                "build": "812",
+                "branch": "main",
+                "ciUrl": "https://ci.example.com/812",
+                "environment": "staging",
+            },
+            "results": results,
+        }
+    )
