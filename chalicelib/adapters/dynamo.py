@@ -40,6 +40,10 @@ class TicketNotLive(Exception):
     """The ticket we meant to merge into ended meanwhile."""
 
 
+class TransactionConflict(Exception):
+    """Another transaction was writing the same item: try again after a pause."""
+
+
 class DuplicateExecutions(Exception):
     """Some executions were recorded before (a retried report)."""
 
@@ -355,6 +359,8 @@ class Store:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             codes = _cancel_codes(exc)
+            if "TransactionConflict" in codes:
+                raise TransactionConflict() from exc
             dupes = [
                 executions[i - head]["executionId"]
                 for i, code in enumerate(codes)

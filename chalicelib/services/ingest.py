@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamo import DraftAlreadyOpen, DuplicateExecutions, Store, TicketNotLive
+from chalicelib.adapters.dynamo import (
+    DraftAlreadyOpen,
+    DuplicateExecutions,
+    Store,
+    TicketNotLive,
+    TransactionConflict,
+)
 from chalicelib.clock import now_iso
 from chalicelib.domain.results import draft_fields, flaky_indexes, group_by_scenario
 from chalicelib.domain.statuses import ResultStatus, TicketStatus
@@ -13,7 +21,7 @@ from chalicelib.ids import execution_id, new_id
 from chalicelib.models import ResultIn, RunIn
 
 DRAFT_CHUNK = 98  # a transaction holds 100 items: the scenario, the ticket and 98 occurrences
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12  # lost races and transaction conflicts on a hot scenario
 DEFAULT_DECISION_SECONDS = 3 * 24 * 3600
 
 
@@ -180,7 +188,8 @@ class _Filer:
         store = self.s._store
         key = self.project["key"]
         remaining = list(chunk)
-        for _ in range(MAX_ATTEMPTS):
+        scenario_id = self.results[chunk[0]].scenario_id
+        for attempt in range(MAX_ATTEMPTS):
             live_id = scenario.get("liveTicketId")
             ticket_id = live_id or new_id("tk")
             executions = [self.execution(i, ticket_id) for i in remaining]
@@ -206,8 +215,10 @@ class _Filer:
                 if not remaining:
                     return scenario
             except (DraftAlreadyOpen, TicketNotLive):
-                scenario = store.get_scenario(key, scenario["scenarioId"], consistent=True) or {}
-        raise RuntimeError(f"could not file failures of scenario {scenario.get('scenarioId')}")
+                scenario = store.get_scenario(key, scenario_id, consistent=True) or {}
+            except TransactionConflict:
+                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+        raise RuntimeError(f"could not file failures of scenario {scenario_id}")
 
     def _new_draft(self, ticket_id: str, failures: list[int], reporters: set[str]) -> dict:
         first = self.results[failures[0]]

@@ -106,3 +106,32 @@ def report(results: list[dict[str, Any]], run_id: str = "build-812") -> str:
             "results": results,
         }
     )
+
+
+@pytest.fixture
+def aws_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto as a server (thread-safe, as separate API instances see DynamoDB), deployed from
+    infra/ like the local stack."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    from infra.deploy_local import deploy
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MOTO_PORT", str(port))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        resources = deploy(endpoint)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        for name, value in resources["env"].items():
+            monkeypatch.setenv(name, value)
+        bootstrap.reset()
+        yield {**resources, "endpoint": endpoint}
+    finally:
+        bootstrap.reset()
+        server.stop()

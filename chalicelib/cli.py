@@ -1,0 +1,132 @@
+"""Admin CLI: projects, modules and API keys, against real AWS or the local stack.
+
+    python -m chalicelib.cli create-project DEMO [--name "Demo"] [--flaky-opens-draft]
+    python -m chalicelib.cli describe-project DEMO
+    python -m chalicelib.cli put-module DEMO checkout --lead lead@example.com [--slack-user-id U1]
+    python -m chalicelib.cli issue-key DEMO --role ci [--user x@example.com] [--name nightly]
+    python -m chalicelib.cli list-keys DEMO
+    python -m chalicelib.cli revoke-key DEMO key_...
+
+On AWS it uses the usual boto3 credentials and FAILBRIDGE_TABLE (the stack's table name). Against
+the local stack, `--local` (or `--local path/to/stack.json`) points it at the stack's moto server
+and table. Output is JSON on stdout; errors are the API's error JSON on stderr, exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib import settings
+from chalicelib.domain.roles import Role
+
+DEFAULT_STACK_FILE = Path(".local") / "stack.json"
+
+
+def _use_local_stack(path: Path) -> None:
+    """Point boto3 and the settings at a running local stack (see devstack)."""
+    try:
+        stack = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"{path} not found: is the local stack running (make run)?") from None
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": stack["aws"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": stack.get("region", "us-east-1"),
+            settings.TABLE_NAME: stack["table"],
+            settings.BUCKET_NAME: stack["bucket"],
+            settings.STATE_MACHINE_ARN: stack.get("stateMachineArn", ""),
+            settings.KEY_CACHE_SECONDS: "0",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.cli", description="failbridge administration"
+    )
+    parser.add_argument(
+        "--local",
+        nargs="?",
+        const=str(DEFAULT_STACK_FILE),
+        metavar="STACK_JSON",
+        help=f"use the running local stack (default file: {DEFAULT_STACK_FILE})",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    p = sub.add_parser("create-project", help="create a project")
+    p.add_argument("project")
+    p.add_argument("--name")
+    p.add_argument(
+        "--flaky-opens-draft",
+        action="store_true",
+        help="flaky results (fail then pass in one run) open drafts too",
+    )
+
+    p = sub.add_parser("describe-project", help="a project and its modules")
+    p.add_argument("project")
+
+    p = sub.add_parser("put-module", help="create or update a module and its lead")
+    p.add_argument("project")
+    p.add_argument("module")
+    p.add_argument("--lead", required=True, help="the lead's e-mail address")
+    p.add_argument("--slack-user-id")
+
+    p = sub.add_parser("issue-key", help="issue an API key (shown once)")
+    p.add_argument("project")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--user", help="the person the key belongs to (e-mail)")
+    p.add_argument("--name", help="a label for the key")
+
+    p = sub.add_parser("list-keys", help="a project's keys (never the secrets)")
+    p.add_argument("project")
+
+    p = sub.add_parser("revoke-key", help="revoke a key by its id")
+    p.add_argument("project")
+    p.add_argument("key_id")
+    return parser
+
+
+def run(args: argparse.Namespace, access: Any) -> Any:
+    command = args.command
+    if command == "create-project":
+        return access.create_project(args.project, args.name, args.flaky_opens_draft)
+    if command == "describe-project":
+        return access.describe_project(args.project)
+    if command == "put-module":
+        return access.put_module(args.project, args.module, args.lead, args.slack_user_id)
+    if command == "issue-key":
+        return access.issue_key(args.project, Role(args.role), args.name, args.user)
+    if command == "list-keys":
+        return {"items": access.list_keys(args.project)}
+    if command == "revoke-key":
+        access.revoke_key(args.project, args.key_id)
+        return {"revoked": args.key_id}
+    raise SystemExit(f"unknown command {command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.local:
+        _use_local_stack(Path(args.local))
+    from chalicelib.bootstrap import container
+    from chalicelib.errors import FailbridgeError
+
+    try:
+        out = run(args, container().access)
+    except FailbridgeError as exc:
+        print(json.dumps(exc.to_body()), file=sys.stderr)
+        return 1
+    print(json.dumps(out, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
