@@ -10,12 +10,13 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, results, tickets
+from chalicelib.routes import admin, decisions, results, tickets
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(decisions.bp)
 
 
 @app.middleware("http")

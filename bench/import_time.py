@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = ("import boto3, pydantic, chalice, aws_lambda_powertools; "
-         "from aws_lambda_powertools import Logger, Metrics")
+FLOOR = (
+    "import boto3, pydantic, chalice, aws_lambda_powertools; "
+    "from aws_lambda_powertools import Logger, Metrics"
+)
 APP = "import app"
 
 

@@ -21,6 +21,7 @@ class Container:
     results: Any
     tickets: Any
     uploads: Any
+    decisions: Any
 
 
 def _clients(settings: Settings) -> dict[str, Any]:
@@ -34,16 +35,62 @@ def _clients(settings: Settings) -> dict[str, Any]:
         "dynamodb": session.client("dynamodb", config=config),
         "s3": session.client("s3", config=s3_config),
         "stepfunctions": session.client("stepfunctions", config=config),
+        "sqs": session.client("sqs", config=config),
+    }
+
+
+def secret(value_env: str, secret_env: str) -> str:
+    """A secret given directly (local stack, tests) or named in Secrets Manager (AWS), fetched
+    through Powertools parameters and cached for five minutes. Never logged."""
+    import os
+
+    if os.environ.get(value_env):
+        return os.environ[value_env]
+    name = os.environ.get(secret_env)
+    if not name:
+        return ""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(name, max_age=300))
+
+
+def approval_signer() -> Any:
+    from chalicelib import settings as names
+    from chalicelib.domain.approval_tokens import ApprovalSigner
+
+    spec = secret(names.APPROVAL_KEYS, names.APPROVAL_KEYS_SECRET)
+    if not spec:
+        raise RuntimeError(f"set {names.APPROVAL_KEYS} or {names.APPROVAL_KEYS_SECRET}")
+    return ApprovalSigner.from_spec(spec)
+
+
+def slack_config() -> dict[str, str]:
+    import json
+    import os
+
+    from chalicelib import settings as names
+
+    stored = secret("", names.SLACK_SECRET)
+    config = json.loads(stored) if stored else {}
+    return {
+        "webhookUrl": os.environ.get(names.SLACK_WEBHOOK_URL) or config.get("webhookUrl", ""),
+        "botToken": os.environ.get(names.SLACK_BOT_TOKEN) or config.get("botToken", ""),
+        "apiUrl": os.environ.get(names.SLACK_API_URL, ""),
+        "signingSecret": os.environ.get(names.SLACK_SIGNING_SECRET)
+        or config.get("signingSecret", ""),
     }
 
 
 @functools.lru_cache(maxsize=1)
 def container() -> Container:
     from chalicelib.adapters.dynamo import Store
+    from chalicelib.adapters.queue import Queue
     from chalicelib.adapters.s3 import Blobs
+    from chalicelib.adapters.slack import SlackNotifier
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.observability import count
     from chalicelib.services.access import AccessService
+    from chalicelib.services.decisions import DecisionService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -55,6 +102,16 @@ def container() -> Container:
     workflow = Workflow(clients["stepfunctions"], settings.state_machine_arn)
     access = AccessService(store, cache_seconds=settings.key_cache_seconds)
     results = ResultsService(store, workflow, count=count)
+    slack = slack_config()
+    decisions = DecisionService(
+        store,
+        workflow,
+        approval_signer(),
+        SlackNotifier(slack["webhookUrl"], slack["botToken"], slack["apiUrl"]),
+        Queue(clients["sqs"], settings.workflow_queue_url),
+        public_url=settings.public_url,
+        digest_seconds=settings.digest_seconds,
+    )
     return Container(
         settings=settings,
         store=store,
@@ -64,6 +121,7 @@ def container() -> Container:
         results=results,
         tickets=TicketService(store, blobs),
         uploads=UploadService(store, blobs, access, results),
+        decisions=decisions,
     )
 
 

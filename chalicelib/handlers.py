@@ -51,16 +51,21 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
         kind = task.get("type")
         if kind == "await_decision":
             # The task token stays on our side, under the ticket: never in a URL or a button.
-            stored = c.store.set_ticket_fields(
+            outcome = c.decisions.awaiting(
                 task["ticketId"],
-                {"taskToken": task["taskToken"], "workflowState": "awaiting_decision"},
+                task["taskToken"],
+                int(task.get("round", 0)),
+                int(task.get("deadline", 0)),
             )
-            logger.info("awaiting decision", extra={"ticketId": task["ticketId"],
-                                                    "stored": stored})
+            logger.info(
+                "awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome}
+            )
+        elif kind == "flush_notifications":
+            sent = c.decisions.flush(task["lead"])
+            logger.info("lead notified", extra={"drafts": sent})
         elif kind == "expire_draft":
-            from chalicelib.services.decisions import expire_draft
-
-            expire_draft(c, task["ticketId"])
+            expired = c.decisions.expire(task["ticketId"])
+            logger.info("draft deadline", extra={"ticketId": task["ticketId"], "expired": expired})
         else:
             logger.warning("unknown workflow task", extra={"type": kind})
 

@@ -173,3 +173,9 @@ def parse_json(body: bytes | str | None) -> Any:
         raise MalformedRequest(
             "the body is not valid JSON", [field_problem("body", f"is not valid JSON: {exc}")]
         ) from exc
+
+
+class DecisionIn(StrictEdgeModel):
+    decision: Literal["approve", "reject", "merge"]
+    reason: Text | None = None
+    merge_into: Name | None = None

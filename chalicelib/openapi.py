@@ -25,7 +25,12 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
-        "name", "build", "branch", "ciUrl", "environment"],
+        "name",
+        "build",
+        "branch",
+        "ciUrl",
+        "environment",
+    ],
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -41,8 +46,7 @@ ERROR_SCHEMA = {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {"field": {"type": "string"},
-                                       "problem": {"type": "string"}},
+                        "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
                     },
                 },
             },
@@ -52,7 +56,7 @@ ERROR_SCHEMA = {
 
 
 def model_schemas() -> dict[str, dict[str, Any]]:
-    names = [m for m in {*REQUEST_MODELS.values(), models.ResultIn, models.RunIn}]
+    names: set[type[BaseModel]] = {*REQUEST_MODELS.values(), models.ResultIn, models.RunIn}
     return {
         m.__name__: m.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
         for m in sorted(names, key=lambda m: m.__name__)
@@ -89,8 +93,11 @@ def build() -> dict[str, Any]:
             if model is not None:
                 operation["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
+                        }
+                    },
                 }
             elif path.endswith("/junit"):
                 operation["requestBody"] = {

@@ -12,6 +12,16 @@ WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
 STATE_MACHINE_ARN = "FAILBRIDGE_STATE_MACHINE_ARN"
 PUBLIC_URL = "FAILBRIDGE_PUBLIC_URL"
 KEY_CACHE_SECONDS = "FAILBRIDGE_KEY_CACHE_SECONDS"
+# Secrets: either the value itself (local stack, tests) or the name of a Secrets Manager secret
+# holding it (AWS), read through Powertools parameters and cached.
+APPROVAL_KEYS = "FAILBRIDGE_APPROVAL_KEYS"  # kid:secret[,kid:secret]; the first signs
+APPROVAL_KEYS_SECRET = "FAILBRIDGE_APPROVAL_KEYS_SECRET"
+SLACK_WEBHOOK_URL = "FAILBRIDGE_SLACK_WEBHOOK_URL"
+SLACK_BOT_TOKEN = "FAILBRIDGE_SLACK_BOT_TOKEN"
+SLACK_API_URL = "FAILBRIDGE_SLACK_API_URL"
+SLACK_SECRET = "FAILBRIDGE_SLACK_SECRET"  # JSON {"webhookUrl"|"botToken", "signingSecret"}
+SLACK_SIGNING_SECRET = "FAILBRIDGE_SLACK_SIGNING_SECRET"
+DIGEST_SECONDS = "FAILBRIDGE_DIGEST_SECONDS"
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
@@ -49,6 +59,7 @@ class Settings:
     state_machine_arn: str
     public_url: str
     key_cache_seconds: float = 60.0
+    digest_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,4 +72,5 @@ class Settings:
             state_machine_arn=env.get(STATE_MACHINE_ARN, ""),
             public_url=env.get(PUBLIC_URL, "http://127.0.0.1:8000").rstrip("/"),
             key_cache_seconds=float(env.get(KEY_CACHE_SECONDS, "60")),
+            digest_seconds=min(900, int(env.get(DIGEST_SECONDS, "60"))),
         )

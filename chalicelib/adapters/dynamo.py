@@ -9,7 +9,8 @@ Keys (pk / sk):
                                    gsi2: SCENARIO#{p}#{s} / createdAt#id)
   TICKET#{id} / ATTACH#{a}         evidence attachment
   RUN#{p}#{run} / RUN              run
-  RUN#{p}#{run} / EXEC#{tc}#{n}    execution (a failure's is an occurrence: gsi1 TICKET#{id} / at#ex)
+  RUN#{p}#{run} / EXEC#{tc}#{n}    execution; a failure's is an occurrence
+                                   (gsi1: TICKET#{id} / at#executionId)
   UPLOAD#{u} / UPLOAD              asynchronous report upload and its progress
 """
 
@@ -38,6 +39,14 @@ class DraftAlreadyOpen(Exception):
 
 class TicketNotLive(Exception):
     """The ticket we meant to merge into ended meanwhile."""
+
+
+class AlsoFailed(Exception):
+    """One of the extra conditions of a transition failed; `index` says which."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 class TransactionConflict(Exception):
@@ -271,9 +280,15 @@ class Store:
                 ),
                 ConditionExpression="attribute_not_exists(#la) OR #la <= :at",
                 ExpressionAttributeNames={
-                    "#lr": "lastResult", "#le": "lastExecution", "#la": "lastAt",
-                    "#sid": "scenarioId", "#p": "project", "#m": "module", "#t": "title",
-                    "#fs": "firstSeenAt", "#tc": "testCases",
+                    "#lr": "lastResult",
+                    "#le": "lastExecution",
+                    "#la": "lastAt",
+                    "#sid": "scenarioId",
+                    "#p": "project",
+                    "#m": "module",
+                    "#t": "title",
+                    "#fs": "firstSeenAt",
+                    "#tc": "testCases",
                 },
                 ExpressionAttributeValues=_vals(
                     {
@@ -370,18 +385,33 @@ class Store:
                 raise DuplicateExecutions(dupes) from exc
             raise
 
-    def open_draft(self, ticket: dict[str, Any], executions: Sequence[dict[str, Any]]) -> None:
+    def open_draft(
+        self,
+        ticket: dict[str, Any],
+        executions: Sequence[dict[str, Any]],
+        replacing: str | None = None,
+    ) -> None:
         """Create a draft as the scenario's live ticket, with its first occurrences, atomically.
-        Raises DraftAlreadyOpen when the scenario has a live ticket already."""
+        Raises DraftAlreadyOpen when the scenario has a live ticket already. `replacing` names a
+        pointer known to be stale (a ticket that ended after another was merged into it)."""
+        condition = "attribute_not_exists(liveTicketId)"
+        values = {":id": ticket["id"], ":s": ticket["status"]}
+        if replacing:
+            condition += " OR liveTicketId = :stale"
+            values[":stale"] = replacing
         items = [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": _vals({"pk": f"PROJECT#{ticket['project']}",
-                                  "sk": f"SCENARIO#{ticket['scenarioId']}"}),
+                    "Key": _vals(
+                        {
+                            "pk": f"PROJECT#{ticket['project']}",
+                            "sk": f"SCENARIO#{ticket['scenarioId']}",
+                        }
+                    ),
                     "UpdateExpression": "SET liveTicketId = :id, liveTicketStatus = :s",
-                    "ConditionExpression": "attribute_not_exists(liveTicketId)",
-                    "ExpressionAttributeValues": _vals({":id": ticket["id"], ":s": ticket["status"]}),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": _vals(values),
                 }
             },
             {
@@ -516,8 +546,12 @@ class Store:
         to_status: str,
         entry: dict[str, Any],
         extra: dict[str, Any] | None = None,
+        also: Sequence[dict[str, Any]] = (),
+        point_scenario_to: tuple[str, str] | None = None,
     ) -> None:
-        """Move a ticket to a new status, keeping the scenario's live-ticket pointer in step."""
+        """Move a ticket to a new status, keeping the scenario's live-ticket pointer in step, in
+        one transaction with `also` (e.g. consuming an approval nonce). `point_scenario_to`
+        hands the scenario to another live ticket (a merge)."""
         froms = sorted(set(from_statuses))
         values: dict[str, Any] = {
             ":to": to_status,
@@ -540,7 +574,23 @@ class Store:
         scenario_key = _vals(
             {"pk": f"PROJECT#{ticket['project']}", "sk": f"SCENARIO#{ticket['scenarioId']}"}
         )
-        if to_status in {s.value for s in ENDED_TICKET_STATUSES}:
+        if point_scenario_to:
+            pointer = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": scenario_key,
+                    "UpdateExpression": "SET liveTicketId = :to, liveTicketStatus = :s",
+                    "ConditionExpression": "liveTicketId = :id",
+                    "ExpressionAttributeValues": _vals(
+                        {
+                            ":id": ticket["id"],
+                            ":to": point_scenario_to[0],
+                            ":s": point_scenario_to[1],
+                        }
+                    ),
+                }
+            }
+        elif to_status in {s.value for s in ENDED_TICKET_STATUSES}:
             pointer = {
                 "Update": {
                     "TableName": self._table,
@@ -576,10 +626,17 @@ class Store:
                         }
                     },
                     pointer,
+                    *also,
                 ]
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                codes = _cancel_codes(exc)
+                if "TransactionConflict" in codes:
+                    raise TransactionConflict() from exc
+                failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+                if failed and failed[0] >= 2:
+                    raise AlsoFailed(failed[0] - 2) from exc
                 raise Conflict(
                     f"ticket {ticket['id']} is no longer in status {', '.join(froms)}"
                 ) from exc
@@ -611,11 +668,105 @@ class Store:
                 return False
             raise
 
+    def nonce_put(self, nonce: str, ticket_id: str, at: str, expires_at: int) -> dict[str, Any]:
+        """A transaction item that consumes an approval token's nonce, once."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _dump(
+                    {
+                        "pk": f"NONCE#{nonce}",
+                        "sk": "USED",
+                        "ticketId": ticket_id,
+                        "usedAt": at,
+                        "expiresAt": expires_at,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def nonce_used(self, nonce: str) -> bool:
+        return self._get(f"NONCE#{nonce}", "USED", consistent=True) is not None
+
+    def absorb_update(self, target_id: str, source: dict[str, Any], at: str) -> dict[str, Any]:
+        """A transaction item that gives a live ticket the occurrences of a draft merged into it."""
+        values: dict[str, Any] = {
+            ":n": int(source.get("occurrences", 0)),
+            ":src": [source["id"]],
+            ":empty": [],
+            ":at": at,
+            **_live_values(),
+        }
+        update = (
+            "ADD occurrences :n SET updatedAt = :at, "
+            "mergedFrom = list_append(if_not_exists(mergedFrom, :empty), :src)"
+        )
+        if source.get("reporters"):
+            update = update.replace("ADD occurrences :n", "ADD occurrences :n, reporters :rs")
+            values[":rs"] = set(source["reporters"])
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _vals({"pk": f"TICKET#{target_id}", "sk": "TICKET"}),
+                "UpdateExpression": update,
+                "ConditionExpression": _live_condition(),
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _vals(values),
+            }
+        }
+
+    def queue_notification(self, lead: str, ticket_id: str, at: str) -> None:
+        self._put(
+            {
+                "pk": f"OUTBOX#{lead}",
+                "sk": f"{at}#{ticket_id}",
+                "ticketId": ticket_id,
+                "lead": lead,
+                "at": at,
+            }
+        )
+
+    def pending_notifications(self, lead: str) -> list[dict[str, Any]]:
+        return self._query_all(f"OUTBOX#{lead}")
+
+    def clear_notifications(self, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            self._client.delete_item(
+                TableName=self._table, Key=_vals({"pk": item["pk"], "sk": item["sk"]})
+            )
+
+    def open_digest_window(self, lead: str, now: int, seconds: int) -> bool:
+        """True for the first draft of a lead's digest window: it schedules the digest."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_dump(
+                    {
+                        "pk": f"DIGEST#{lead}",
+                        "sk": "WINDOW",
+                        "closesAt": now + seconds,
+                        "expiresAt": now + seconds + 3600,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR closesAt < :now",
+                ExpressionAttributeValues=_vals({":now": now}),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
     # -- attachments ---------------------------------------------------------------------------
 
     def put_attachment(self, ticket_id: str, attachment: dict[str, Any]) -> None:
         self._put(
-            {"pk": f"TICKET#{ticket_id}", "sk": f"ATTACH#{attachment['attachmentId']}", **attachment}
+            {
+                "pk": f"TICKET#{ticket_id}",
+                "sk": f"ATTACH#{attachment['attachmentId']}",
+                **attachment,
+            }
         )
 
     def get_attachment(self, ticket_id: str, attachment_id: str) -> dict[str, Any] | None:

@@ -1,106 +1,13 @@
-"""Slack adapter: Block Kit messages built with slack_sdk, sent by incoming webhook or
-chat.postMessage. Slack being down raises SlackUnavailable, so the caller's queue redelivers."""
+"""Slack adapter: sends by incoming webhook or chat.postMessage through slack_sdk (imported on
+first send). Slack being down raises SlackUnavailable, so the caller's queue redelivers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    LinkButtonElement,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
-MAX_DRAFTS_PER_MESSAGE = 12  # Slack allows 50 blocks a message; a draft takes 4
 
 
 class SlackUnavailable(Exception):
     pass
-
-
-def _clip(text: str | None, limit: int = 600) -> str:
-    """Reported text, escaped as Slack asks, so it cannot forge links or mentions."""
-    text = (text or "—").strip() or "—"
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _draft_blocks(draft: dict[str, Any], links: dict[str, str], *, full: bool) -> list[Block]:
-    reporters = ", ".join(draft.get("reporters", [])) or "—"
-    fields = [
-        MarkdownTextObject(text=f"*Scenario*\n{_clip(draft['scenarioId'], 150)}"),
-        MarkdownTextObject(text=f"*Module*\n{_clip(draft['module'], 150)}"),
-        MarkdownTextObject(text=f"*Test case*\n{_clip(draft['testCaseId'], 150)}"),
-        MarkdownTextObject(text=f"*Occurrences*\n{draft.get('occurrences', 1)} ({_clip(reporters, 300)})"),
-    ]
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{_clip(draft['title'], 150)}*"),
-                     fields=fields),
-    ]
-    if full:
-        blocks.append(SectionBlock(fields=[
-            MarkdownTextObject(text=f"*Expected*\n{_clip(draft.get('expected'))}"),
-            MarkdownTextObject(text=f"*Actual*\n{_clip(draft.get('actual'))}"),
-        ]))
-    context = [f"<{url}|{name}>" for name, url in _evidence_links(draft)]
-    if context:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
-    blocks.append(ActionsBlock(
-        block_id=f"decide:{draft['id']}",
-        elements=[
-            LinkButtonElement(text="Approve…", url=links["approve"], action_id="open_approve",
-                              style="primary"),
-            LinkButtonElement(text="Reject…", url=links["reject"], action_id="open_reject",
-                              style="danger"),
-            ButtonElement(text="Approve now", action_id="approve", value=draft["id"]),
-        ],
-    ))
-    return blocks
-
-
-def _evidence_links(draft: dict[str, Any]) -> list[tuple[str, str]]:
-    links = []
-    run = draft.get("run") or {}
-    if run.get("ciUrl"):
-        links.append((f"run {run.get('id', '')}".strip(), run["ciUrl"]))
-    for name, field in (("report", "reportUrl"), ("script", "scriptUrl")):
-        if draft.get(field):
-            links.append((name, draft[field]))
-    links.extend((_clip(e["name"], 80), e["url"]) for e in draft.get("evidence") or [])
-    links.append(("ticket", draft["ticketUrl"]))
-    return links
-
-
-def draft_message(draft: dict[str, Any], links: dict[str, str], *, reminder: bool = False) -> dict:
-    """One draft waiting for its lead's decision."""
-    title = "Reminder: a draft is still waiting for you" if reminder else "New draft defect"
-    blocks: list[Block] = [HeaderBlock(text=title), *_draft_blocks(draft, links, full=True)]
-    return {
-        "text": f"{title}: {draft['title']} ({_clip(draft['scenarioId'], 150)})",
-        "blocks": [b.to_dict() for b in blocks],
-    }
-
-
-def digest_messages(drafts: Sequence[tuple[dict[str, Any], dict[str, str]]]) -> list[dict]:
-    """Many drafts for one lead (a regression run): one message listing them, each with its
-    own links; split only where Slack's block limit forces it."""
-    messages = []
-    for start in range(0, len(drafts), MAX_DRAFTS_PER_MESSAGE):
-        part = drafts[start : start + MAX_DRAFTS_PER_MESSAGE]
-        title = f"{len(drafts)} new draft defects are waiting for your decision"
-        blocks: list[Block] = [HeaderBlock(text=title)]
-        for draft, links in part:
-            blocks.extend(_draft_blocks(draft, links, full=False))
-            blocks.append(DividerBlock())
-        messages.append({"text": title, "blocks": [b.to_dict() for b in blocks]})
-    return messages
 
 
 class SlackNotifier:

@@ -29,5 +29,26 @@ class Workflow:
     def execution_arn(self, ticket_id: str) -> str:
         return self._arn.replace(":stateMachine:", ":execution:") + f":{ticket_id}"
 
+    def answer(self, task_token: str, output: dict[str, Any]) -> None:
+        """Hand a decision to the execution waiting on `task_token`; TokenRejected if none is."""
+        succeed(self._client, task_token, output)
+
     def describe(self, ticket_id: str) -> dict[str, Any]:
         return dict(self._client.describe_execution(executionArn=self.execution_arn(ticket_id)))
+
+
+class TokenRejected(Exception):
+    """Step Functions no longer waits on this task token (answered, timed out, or re-entered)."""
+
+
+def _answer(client: Any, call: str, **kwargs: Any) -> None:
+    try:
+        getattr(client, call)(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut"):
+            raise TokenRejected(exc.response["Error"]["Code"]) from exc
+        raise
+
+
+def succeed(client: Any, task_token: str, output: dict[str, Any]) -> None:
+    _answer(client, "send_task_success", taskToken=task_token, output=json.dumps(output))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ResultStatus(str, Enum):
+class ResultStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     BLOCKED = "blocked"
     SKIPPED = "skipped"
 
 
-class TicketStatus(str, Enum):
+class TicketStatus(StrEnum):
     DRAFT = "draft"
     REJECTED = "rejected"
     MERGED = "merged"
@@ -29,7 +29,7 @@ class TicketStatus(str, Enum):
     CLOSED = "closed"
 
 
-class ScenarioStatus(str, Enum):
+class ScenarioStatus(StrEnum):
     PASSED = "passed"
     FAILING = "failing"
     DEFECT_OPEN = "defect_open"
@@ -55,7 +55,7 @@ def is_live(status: str) -> bool:
 
 
 def scenario_status(last_result: str | None, live_ticket_status: str | None) -> ScenarioStatus:
-    """A scenario's status is derived, never stored: its last result and its live ticket decide it."""
+    """Derived, never stored: the scenario's last result and its live ticket decide it."""
     if live_ticket_status == TicketStatus.RESOLVED.value:
         return ScenarioStatus.READY_FOR_RETEST
     if live_ticket_status and TicketStatus(live_ticket_status) in APPROVED_TICKET_STATUSES:

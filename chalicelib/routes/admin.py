@@ -43,7 +43,7 @@ def list_keys(project: str) -> dict[str, Any]:
 
 
 @route(bp, "/v1/projects/{project}/keys/{keyId}", methods=["DELETE"])
-def revoke_key(project: str, keyId: str) -> Response:  # noqa: N803
+def revoke_key(project: str, keyId: str) -> Response:
     principal_for(bp.current_request, project, ADMINISTER)
     container().access.revoke_key(project, keyId)
     return Response(body="", status_code=204)

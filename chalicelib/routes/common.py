@@ -26,8 +26,9 @@ XML_TYPES = ["application/xml", "text/xml"]
 
 
 def error_response(error: FailbridgeError) -> Response:
-    return Response(body=error.to_body(), status_code=error.status,
-                    headers={"Content-Type": "application/json"})
+    return Response(
+        body=error.to_body(), status_code=error.status, headers={"Content-Type": "application/json"}
+    )
 
 
 def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -76,11 +77,18 @@ def require_content_type(request: Request, allowed: list[str]) -> None:
 
 def raw_body(request: Request, max_bytes: int) -> bytes:
     body = request.raw_body or b""
+    if isinstance(body, str):
+        body = body.encode()
     if len(body) > max_bytes:
         raise PayloadTooLarge(
             "the body is too large",
-            [field_problem("body", f"must be at most {max_bytes} bytes; larger reports go "
-                                   "through POST /v1/projects/{project}/uploads")],
+            [
+                field_problem(
+                    "body",
+                    f"must be at most {max_bytes} bytes; larger reports go "
+                    "through POST /v1/projects/{project}/uploads",
+                )
+            ],
         )
     return body
 
@@ -91,4 +99,5 @@ def json_body(request: Request, model: type[M], max_bytes: int = 64 * 1024) -> M
 
 
 def query_param(request: Request, name: str) -> str | None:
-    return (request.query_params or {}).get(name)
+    params = request.query_params
+    return str(params[name]) if params and name in params else None

@@ -36,9 +36,13 @@ def report_results(project: str) -> dict[str, Any]:
     return {"results": outcomes}
 
 
-@route(bp, "/v1/projects/{project}/runs/{runId}/junit", methods=["POST"],
-       content_types=XML_TYPES + JSON_TYPES)
-def report_junit(project: str, runId: str) -> dict[str, Any]:  # noqa: N803 (path name)
+@route(
+    bp,
+    "/v1/projects/{project}/runs/{runId}/junit",
+    methods=["POST"],
+    content_types=XML_TYPES + JSON_TYPES,
+)
+def report_junit(project: str, runId: str) -> dict[str, Any]:
     from chalicelib.junit import parse_junit
 
     request = bp.current_request
@@ -53,8 +57,7 @@ def report_junit(project: str, runId: str) -> dict[str, Any]:  # noqa: N803 (pat
     run = parse_model(RunIn, {"id": runId, **run_fields})
     results = parse_junit(body, max_bytes=settings.MAX_JUNIT_BODY_BYTES)
     c = container()
-    outcomes = c.results.record(c.access.project(project), run, results,
-                                reported_by=principal.user)
+    outcomes = c.results.record(c.access.project(project), run, results, reported_by=principal.user)
     return {"results": outcomes}
 
 
@@ -69,6 +72,6 @@ def request_upload(project: str) -> Response:
 
 
 @route(bp, "/v1/projects/{project}/uploads/{uploadId}", methods=["GET"])
-def upload_progress(project: str, uploadId: str) -> dict[str, Any]:  # noqa: N803
+def upload_progress(project: str, uploadId: str) -> dict[str, Any]:
     principal_for(bp.current_request, project, READ)
     return dict(container().uploads.progress(project, uploadId))

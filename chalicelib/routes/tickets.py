@@ -15,13 +15,13 @@ bp = Blueprint(__name__)
 
 
 @api_route(bp, "/v1/tickets/{ticketId}", methods=["GET"])
-def get_ticket(ticketId: str) -> dict[str, Any]:  # noqa: N803
+def get_ticket(ticketId: str) -> dict[str, Any]:
     principal = principal_for(bp.current_request, None, READ)
     return dict(container().tickets.get(ticketId, principal))
 
 
 @api_route(bp, "/v1/tickets/{ticketId}", methods=["PATCH"], content_types=JSON_TYPES)
-def patch_ticket(ticketId: str) -> dict[str, Any]:  # noqa: N803
+def patch_ticket(ticketId: str) -> dict[str, Any]:
     request = bp.current_request
     principal = principal_for(request, None, EDIT_DRAFT)
     patch = json_body(request, TicketPatch)
@@ -29,7 +29,7 @@ def patch_ticket(ticketId: str) -> dict[str, Any]:  # noqa: N803
 
 
 @api_route(bp, "/v1/tickets/{ticketId}/attachments", methods=["POST"], content_types=JSON_TYPES)
-def request_attachment(ticketId: str) -> Response:  # noqa: N803
+def request_attachment(ticketId: str) -> Response:
     request = bp.current_request
     principal = principal_for(request, None, EDIT_DRAFT)
     attachment = json_body(request, AttachmentRequest)
@@ -52,6 +52,6 @@ def list_tickets(project: str) -> dict[str, Any]:
 
 
 @api_route(bp, "/v1/projects/{project}/scenarios/{scenarioId}", methods=["GET"])
-def get_scenario(project: str, scenarioId: str) -> dict[str, Any]:  # noqa: N803
+def get_scenario(project: str, scenarioId: str) -> dict[str, Any]:
     principal_for(bp.current_request, project, READ)
     return dict(container().tickets.scenario(project, scenarioId))

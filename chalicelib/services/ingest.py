@@ -22,7 +22,8 @@ from chalicelib.models import ResultIn, RunIn
 
 DRAFT_CHUNK = 98  # a transaction holds 100 items: the scenario, the ticket and 98 occurrences
 MAX_ATTEMPTS = 12  # lost races and transaction conflicts on a hot scenario
-DEFAULT_DECISION_SECONDS = 3 * 24 * 3600
+DEFAULT_REMINDER_SECONDS = 24 * 3600  # a lead is reminded after a day without a decision
+DEFAULT_DECISION_ROUNDS = 3  # ... and the draft expires after three such days
 
 
 class Counter(Protocol):
@@ -171,8 +172,10 @@ class _Filer:
             "runName": self.run.name,
             "ciUrl": self.run.ci_url,
             "environment": self.run.environment,
-            "evidence": [e.model_dump(mode="json", by_alias=True, exclude_none=True)
-                         for e in r.evidence] or None,
+            "evidence": [
+                e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in r.evidence
+            ]
+            or None,
         }
         if ticket_id:
             execution["ticketId"] = ticket_id
@@ -189,8 +192,11 @@ class _Filer:
         key = self.project["key"]
         remaining = list(chunk)
         scenario_id = self.results[chunk[0]].scenario_id
+        stale: str | None = None
         for attempt in range(MAX_ATTEMPTS):
             live_id = scenario.get("liveTicketId")
+            if live_id and live_id == stale:
+                live_id = None  # it pointed at a ticket that has ended: open a new draft
             ticket_id = live_id or new_id("tk")
             executions = [self.execution(i, ticket_id) for i in remaining]
             reporters = {self.reporter(i) for i in remaining}
@@ -203,7 +209,7 @@ class _Filer:
                     return scenario
                 ticket = self._new_draft(ticket_id, remaining, reporters)
                 executions[0]["openedTicket"] = True
-                store.open_draft(ticket, executions)
+                store.open_draft(ticket, executions, replacing=stale)
                 self.s._count("DraftsOpened")
                 if len(remaining) > 1:
                     self.s._count("OccurrencesMerged", len(remaining) - 1)
@@ -214,7 +220,10 @@ class _Filer:
                 remaining = self._settle_recorded(remaining, set(dup.execution_ids))
                 if not remaining:
                     return scenario
-            except (DraftAlreadyOpen, TicketNotLive):
+            except TicketNotLive:
+                stale = live_id
+                scenario = store.get_scenario(key, scenario_id, consistent=True) or {}
+            except DraftAlreadyOpen:
                 scenario = store.get_scenario(key, scenario_id, consistent=True) or {}
             except TransactionConflict:
                 time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
@@ -248,6 +257,8 @@ class _Filer:
         }
 
     def _start_workflow(self, ticket: dict[str, Any]) -> None:
+        reminder = int(self.project.get("decisionReminderSeconds", DEFAULT_REMINDER_SECONDS))
+        rounds = int(self.project.get("decisionRounds", DEFAULT_DECISION_ROUNDS))
         self.s._workflow.start(
             ticket["id"],
             {
@@ -255,9 +266,10 @@ class _Filer:
                 "project": ticket["project"],
                 "module": ticket["module"],
                 "scenarioId": ticket["scenarioId"],
-                "decisionTimeoutSeconds": int(
-                    self.project.get("decisionTimeoutSeconds", DEFAULT_DECISION_SECONDS)
-                ),
+                "round": 0,
+                "reminderSeconds": reminder,
+                "maxRounds": rounds,
+                "deadline": int(time.time()) + reminder * rounds,
             },
         )
 
@@ -272,8 +284,10 @@ class _Filer:
         key = self.project["key"]
         done = [i for i in remaining if self.ids[i] in recorded]
         keys = [
-            (f"RUN#{key}#{self.run.id}",
-             f"EXEC#{self.results[i].test_case_id}#{self.results[i].attempt:04d}")
+            (
+                f"RUN#{key}#{self.run.id}",
+                f"EXEC#{self.results[i].test_case_id}#{self.results[i].attempt:04d}",
+            )
             for i in done
         ]
         by_id = {e["executionId"]: e for e in store.get_executions(keys)}
@@ -295,4 +309,4 @@ class _Filer:
         return [i for i in remaining if self.ids[i] not in recorded]
 
 
-__all__ = ["ResultsService", "ResultStatus"]
+__all__ = ["ResultStatus", "ResultsService"]

@@ -20,13 +20,25 @@ _PRIVATE_FIELDS = ("taskToken", "version")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-_CONTRACT_FIELDS = ("expected", "actual", "notes", "severity", "priority", "jira", "error",
-                    "reportUrl", "scriptUrl", "jiraTestKey", "environment", "steps")
+_CONTRACT_FIELDS = (
+    "expected",
+    "actual",
+    "notes",
+    "severity",
+    "priority",
+    "jira",
+    "error",
+    "reportUrl",
+    "scriptUrl",
+    "jiraTestKey",
+    "environment",
+    "steps",
+)
 
 
 def public_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
     """The ticket as clients see it: every contract field present (null when unset), no secrets."""
-    view = {k: None for k in _CONTRACT_FIELDS}
+    view: dict[str, Any] = dict.fromkeys(_CONTRACT_FIELDS)
     view.update((k, v) for k, v in ticket.items() if k not in _PRIVATE_FIELDS)
     view.setdefault("reporters", [])
     return view
@@ -47,9 +59,23 @@ class TicketService:
     def get(self, ticket_id: str, principal: Principal) -> dict[str, Any]:
         ticket = self._visible(ticket_id, principal)
         executions = [
-            {k: e.get(k) for k in ("executionId", "runId", "runName", "ciUrl", "testCaseId",
-                                   "attempt", "reporter", "at", "actual", "error", "evidence")
-             if e.get(k) is not None}
+            {
+                k: e.get(k)
+                for k in (
+                    "executionId",
+                    "runId",
+                    "runName",
+                    "ciUrl",
+                    "testCaseId",
+                    "attempt",
+                    "reporter",
+                    "at",
+                    "actual",
+                    "error",
+                    "evidence",
+                )
+                if e.get(k) is not None
+            }
             for e in self._store.occurrences(ticket_id)
         ]
         attachments = [self._attachment_view(a) for a in self._store.attachments(ticket_id)]
@@ -77,8 +103,11 @@ class TicketService:
         if status is not None and status not in {s.value for s in TicketStatus}:
             raise ValidationFailed(
                 "unknown ticket status",
-                [field_problem("status", "must be one of "
-                               + ", ".join(s.value for s in TicketStatus))],
+                [
+                    field_problem(
+                        "status", "must be one of " + ", ".join(s.value for s in TicketStatus)
+                    )
+                ],
             )
         items, next_key = self._store.list_tickets(
             project, status=status, module=module, limit=limit, cursor=decode_cursor(cursor)
@@ -110,8 +139,12 @@ class TicketService:
         if request.content_type not in settings.EVIDENCE_CONTENT_TYPES:
             raise ValidationFailed(
                 "this kind of file is not accepted as evidence",
-                [field_problem("contentType", "must be one of "
-                               + ", ".join(settings.EVIDENCE_CONTENT_TYPES))],
+                [
+                    field_problem(
+                        "contentType",
+                        "must be one of " + ", ".join(settings.EVIDENCE_CONTENT_TYPES),
+                    )
+                ],
             )
         if request.size > settings.MAX_EVIDENCE_BYTES:
             raise PayloadTooLarge(
@@ -162,7 +195,9 @@ class TicketService:
             return "missing"
         problem = None
         if head["size"] > min(int(attachment["declaredSize"]), settings.MAX_EVIDENCE_BYTES):
-            problem = f"{head['size']} bytes is more than the {attachment['declaredSize']} announced"
+            problem = (
+                f"{head['size']} bytes is more than the {attachment['declaredSize']} announced"
+            )
         elif head["contentType"].split(";")[0].strip() != attachment["contentType"]:
             problem = f"content type {head['contentType']} is not {attachment['contentType']}"
         if problem:
@@ -172,8 +207,9 @@ class TicketService:
             )
             return "rejected"
         self._store.settle_attachment(
-            ticket_id, attachment_id, {"status": "stored", "size": head["size"],
-                                       "storedAt": self._clock()}
+            ticket_id,
+            attachment_id,
+            {"status": "stored", "size": head["size"], "storedAt": self._clock()},
         )
         return "stored"
 
@@ -194,8 +230,13 @@ class TicketService:
             "lastExecution": scenario.get("lastExecution"),
             "liveTicket": scenario.get("liveTicketId"),
             "tickets": [
-                {"id": t["id"], "status": t["status"], "createdAt": t["createdAt"],
-                 "occurrences": t.get("occurrences", 0), "jira": t.get("jira")}
+                {
+                    "id": t["id"],
+                    "status": t["status"],
+                    "createdAt": t["createdAt"],
+                    "occurrences": t.get("occurrences", 0),
+                    "jira": t.get("jira"),
+                }
                 for t in tickets
             ],
         }

@@ -106,8 +106,11 @@ class UploadService:
                     totals["merged" if o["ticket"]["merged"] else "drafts"] += 1
             self._store.update_upload(
                 upload_id,
-                {"processed": min(start + CHUNK, len(results)), **totals,
-                 "updatedAt": self._clock()},
+                {
+                    "processed": min(start + CHUNK, len(results)),
+                    **totals,
+                    "updatedAt": self._clock(),
+                },
             )
         self._store.update_upload(upload_id, {"status": "completed", "updatedAt": self._clock()})
         return "completed"
@@ -119,7 +122,11 @@ class UploadService:
         if head["size"] > settings.MAX_UPLOAD_REPORT_BYTES:
             raise PayloadTooLarge(
                 "the report is too large",
-                [field_problem("body", f"must be at most {settings.MAX_UPLOAD_REPORT_BYTES} bytes")],
+                [
+                    field_problem(
+                        "body", f"must be at most {settings.MAX_UPLOAD_REPORT_BYTES} bytes"
+                    )
+                ],
             )
         body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         run = RunIn.model_validate(upload["run"])
@@ -138,4 +145,3 @@ class _UploadedReport(ResultsReport):
     """An uploaded JSON report may hold more results than one request may."""
 
     results: list[ResultIn]  # type: ignore[assignment]
-

@@ -15,11 +15,29 @@ from moto import mock_aws
 from chalicelib import bootstrap
 from chalicelib.domain.roles import Role
 
+APPROVAL_KEYS = "k1:integration-approval-secret"
+SLACK_SIGNING_SECRET = "integration-slack-signing-secret"
+
+
+@pytest.fixture
+def slack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Slack sink of the local stack, receiving what leads would be sent."""
+    from devstack.slack_sink import SlackSink
+
+    sink = SlackSink(outbox_path=tmp_path / "slack.jsonl").start()
+    monkeypatch.setenv("FAILBRIDGE_SLACK_WEBHOOK_URL", sink.url)
+    yield sink
+    sink.stop()
+
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     from infra.deploy_local import deploy
 
+    monkeypatch.setenv("FAILBRIDGE_APPROVAL_KEYS", APPROVAL_KEYS)
+    monkeypatch.setenv("FAILBRIDGE_SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET)
+    monkeypatch.setenv("FAILBRIDGE_DIGEST_SECONDS", "1")
+    monkeypatch.setenv("FAILBRIDGE_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/unused")
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         resources = deploy(None, configure=False)  # type: ignore[arg-type]
         for name, value in resources["env"].items():
@@ -41,20 +59,66 @@ class Demo:
         return headers
 
 
+def drain(queue_url: str, handler: Any, *, wait: float = 0.0) -> int:
+    """Deliver what is on a queue to a handler the way Lambda does (batches of 10, partial batch
+    failures stay on the queue). Returns how many messages were handled successfully."""
+    import time
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    handled = 0
+    deadline = time.monotonic() + wait
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            if time.monotonic() >= deadline:
+                return handled
+            time.sleep(0.1)
+            continue
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "eventSource": "aws:sqs",
+                }
+                for m in messages
+            ]
+        }
+        failed = {f["itemIdentifier"] for f in handler(event)["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+                handled += 1
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+        if failed:
+            return handled
+
+
 @pytest.fixture
 def demo(aws: dict[str, Any]) -> Demo:
     access = bootstrap.container().access
     access.create_project("DEMO", "Demo shop", False)
     access.put_module("DEMO", "checkout", "lead@example.com", "U0LEAD")
+    access.put_module("DEMO", "search", "search-lead@example.com", "U0SEARCH")
+    users = {
+        "admin": ("admin", "admin@example.com"),
+        "ci": ("ci", None),
+        "tester": ("tester", "tester@example.com"),
+        "lead": ("lead", "lead@example.com"),
+        "viewer": ("viewer", "viewer@example.com"),
+        "search_lead": ("lead", "search-lead@example.com"),
+    }
     keys = {
-        role: access.issue_key("DEMO", Role(role), None, user)["key"]
-        for role, user in {
-            "admin": "admin@example.com",
-            "ci": None,
-            "tester": "tester@example.com",
-            "lead": "lead@example.com",
-            "viewer": "viewer@example.com",
-        }.items()
+        name: access.issue_key("DEMO", Role(role), None, user)["key"]
+        for name, (role, user) in users.items()
     }
     access.create_project("OTHER", "Another team", False)
     keys["other_ci"] = access.issue_key("OTHER", Role.CI, None, None)["key"]

@@ -19,14 +19,30 @@ from tests.integration.conftest import Demo, report, result
 
 def s3_notification(bucket: str, key: str, size: int) -> dict[str, Any]:
     """An SQS event whose body is S3's ObjectCreated notification, as Lambda receives it."""
-    body = {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventName": "ObjectCreated:Post",
-        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": key, "size": size}},
-    }]}
-    return {"Records": [{"messageId": "m-1", "receiptHandle": "r-1", "body": json.dumps(body),
-                         "eventSource": "aws:sqs"}]}
+    body = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Post",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "size": size},
+                },
+            }
+        ]
+    }
+    return {
+        "Records": [
+            {
+                "messageId": "m-1",
+                "receiptHandle": "r-1",
+                "body": json.dumps(body),
+                "eventSource": "aws:sqs",
+            }
+        ]
+    }
 
 
 def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurrence(
@@ -40,10 +56,12 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
 
     def report_one(i: int) -> dict[str, Any]:
         store = Store(boto3.client("dynamodb"), aws["table"])
-        service = ResultsService(store, Workflow(boto3.client("stepfunctions"),
-                                                 aws["stateMachineArn"]))
-        failure = ResultIn.model_validate(result(testCaseId=f"TC-{i}",
-                                                 reporter=f"tester{i}@example.com"))
+        service = ResultsService(
+            store, Workflow(boto3.client("stepfunctions"), aws["stateMachineArn"])
+        )
+        failure = ResultIn.model_validate(
+            result(testCaseId=f"TC-{i}", reporter=f"tester{i}@example.com")
+        )
         return service.record(project, RunIn(id=f"run-{i}"), [failure], reported_by="ci")[0]
 
     with ThreadPoolExecutor(max_workers=n) as pool:
@@ -60,48 +78,67 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
 
 def test_a_large_report_in_one_request_chunks_its_transactions(api: Any, demo: Demo) -> None:
     failures = [result(testCaseId=f"TC-{i}", reporter="ci") for i in range(250)]
-    outcomes = api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"),
-                        body=report(failures)).json_body["results"]
+    outcomes = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report(failures)
+    ).json_body["results"]
     assert len({o["ticket"]["id"] for o in outcomes}) == 1
-    ticket = api.get(f"/v1/tickets/{outcomes[0]['ticket']['id']}",
-                     headers=demo.auth("viewer")).json_body
+    ticket = api.get(
+        f"/v1/tickets/{outcomes[0]['ticket']['id']}", headers=demo.auth("viewer")
+    ).json_body
     assert ticket["occurrences"] == 250
     assert len(ticket["executions"]) == 250
 
 
 def open_draft(api: Any, demo: Demo) -> str:
-    response = api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"),
-                        body=report([result()]))
+    response = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
+    )
     return str(response.json_body["results"][0]["ticket"]["id"])
 
 
 def test_a_tester_fills_in_a_draft(api: Any, demo: Demo) -> None:
     ticket_id = open_draft(api, demo)
-    response = api.patch(f"/v1/tickets/{ticket_id}", headers=demo.auth("tester"), body=json.dumps(
-        {"actual": "Card declined page, then HTTP 500", "notes": "Only with Visa",
-         "severity": "critical", "priority": "high"}))
+    response = api.patch(
+        f"/v1/tickets/{ticket_id}",
+        headers=demo.auth("tester"),
+        body=json.dumps(
+            {
+                "actual": "Card declined page, then HTTP 500",
+                "notes": "Only with Visa",
+                "severity": "critical",
+                "priority": "high",
+            }
+        ),
+    )
 
     assert response.status_code == 200
     ticket = api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).json_body
     assert (ticket["actual"], ticket["notes"], ticket["severity"], ticket["priority"]) == (
-        "Card declined page, then HTTP 500", "Only with Visa", "critical", "high")
+        "Card declined page, then HTTP 500",
+        "Only with Visa",
+        "critical",
+        "high",
+    )
     assert ticket["history"][-1]["by"] == "tester@example.com"
     assert ticket["status"] == "draft"
 
 
-@pytest.mark.parametrize(("role", "body", "status", "field"), [
-    ("tester", {"severity": "apocalyptic"}, 422, "severity"),
-    ("tester", {"status": "approved"}, 422, "status"),
-    ("tester", {}, 422, "body"),
-    ("viewer", {"notes": "x"}, 403, None),
-    ("ci", {"notes": "x"}, 403, None),
-])
-def test_bad_edits_change_nothing(api: Any, demo: Demo, role: str, body: dict, status: int,
-                                  field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("role", "body", "status", "field"),
+    [
+        ("tester", {"severity": "apocalyptic"}, 422, "severity"),
+        ("tester", {"status": "approved"}, 422, "status"),
+        ("tester", {}, 422, "body"),
+        ("viewer", {"notes": "x"}, 403, None),
+        ("ci", {"notes": "x"}, 403, None),
+    ],
+)
+def test_bad_edits_change_nothing(
+    api: Any, demo: Demo, role: str, body: dict, status: int, field: str | None
+) -> None:
     ticket_id = open_draft(api, demo)
     before = api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).json_body
-    response = api.patch(f"/v1/tickets/{ticket_id}", headers=demo.auth(role),
-                         body=json.dumps(body))
+    response = api.patch(f"/v1/tickets/{ticket_id}", headers=demo.auth(role), body=json.dumps(body))
     assert response.status_code == status
     if field:
         assert field in [d["field"] for d in response.json_body["error"]["details"]]
@@ -113,11 +150,13 @@ def test_only_a_draft_can_be_edited(api: Any, demo: Demo) -> None:
 
     ticket_id = open_draft(api, demo)
     expire_draft(bootstrap.container(), ticket_id)
-    response = api.patch(f"/v1/tickets/{ticket_id}", headers=demo.auth("tester"),
-                         body=json.dumps({"notes": "late"}))
+    response = api.patch(
+        f"/v1/tickets/{ticket_id}", headers=demo.auth("tester"), body=json.dumps({"notes": "late"})
+    )
     assert (response.status_code, response.json_body["error"]["code"]) == (409, "conflict")
-    missing = api.patch("/v1/tickets/tk_nope", headers=demo.auth("tester"),
-                        body=json.dumps({"notes": "x"}))
+    missing = api.patch(
+        "/v1/tickets/tk_nope", headers=demo.auth("tester"), body=json.dumps({"notes": "x"})
+    )
     assert missing.status_code == 404
 
 
@@ -130,9 +169,13 @@ def test_evidence_is_uploaded_presigned_and_kept_only_if_it_is_what_was_announce
     s3 = boto3.client("s3")
 
     def announce(name: str, content_type: str, size: int) -> dict[str, Any]:
-        response = api.post(f"/v1/tickets/{ticket_id}/attachments", headers=demo.auth("tester"),
-                            body=json.dumps({"fileName": name, "contentType": content_type,
-                                             "size": size, "kind": "screenshot"}))
+        response = api.post(
+            f"/v1/tickets/{ticket_id}/attachments",
+            headers=demo.auth("tester"),
+            body=json.dumps(
+                {"fileName": name, "contentType": content_type, "size": size, "kind": "screenshot"}
+            ),
+        )
         assert response.status_code == 201, response.json_body
         return dict(response.json_body)
 
@@ -140,11 +183,19 @@ def test_evidence_is_uploaded_presigned_and_kept_only_if_it_is_what_was_announce
     assert good["fields"]["Content-Type"] == "image/png"
     policy = json.loads(__import__("base64").b64decode(good["fields"]["policy"]))
     assert ["content-length-range", 1, 1000] in policy["conditions"]
-    s3.put_object(Bucket=aws["bucket"], Key=good["fields"]["key"], Body=b"\x89PNG" + b"0" * 500,
-                  ContentType="image/png")
+    s3.put_object(
+        Bucket=aws["bucket"],
+        Key=good["fields"]["key"],
+        Body=b"\x89PNG" + b"0" * 500,
+        ContentType="image/png",
+    )
     bigger = announce("log.txt", "text/plain", 10)
-    s3.put_object(Bucket=aws["bucket"], Key=bigger["fields"]["key"], Body=b"x" * 5000,
-                  ContentType="text/plain")
+    s3.put_object(
+        Bucket=aws["bucket"],
+        Key=bigger["fields"]["key"],
+        Body=b"x" * 5000,
+        ContentType="text/plain",
+    )
 
     for upload in (good, bigger):
         event = s3_notification(aws["bucket"], upload["fields"]["key"], 0)
@@ -161,18 +212,30 @@ def test_evidence_is_uploaded_presigned_and_kept_only_if_it_is_what_was_announce
     assert [o["Key"] for o in objects] == [good["fields"]["key"]]
 
 
-@pytest.mark.parametrize(("body", "status", "field"), [
-    ({"fileName": "a.exe", "contentType": "application/x-msdownload", "size": 10}, 422,
-     "contentType"),
-    ({"fileName": "huge.mp4", "contentType": "video/mp4", "size": 10**9}, 413, "size"),
-    ({"fileName": "../../etc/passwd", "contentType": "text/plain", "size": 10}, 422, "fileName"),
-    ({"fileName": "a.txt", "contentType": "text/plain", "size": 0}, 422, "size"),
-])
-def test_evidence_outside_the_limits_is_refused(api: Any, demo: Demo, body: dict, status: int,
-                                                field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (
+            {"fileName": "a.exe", "contentType": "application/x-msdownload", "size": 10},
+            422,
+            "contentType",
+        ),
+        ({"fileName": "huge.mp4", "contentType": "video/mp4", "size": 10**9}, 413, "size"),
+        (
+            {"fileName": "../../etc/passwd", "contentType": "text/plain", "size": 10},
+            422,
+            "fileName",
+        ),
+        ({"fileName": "a.txt", "contentType": "text/plain", "size": 0}, 422, "size"),
+    ],
+)
+def test_evidence_outside_the_limits_is_refused(
+    api: Any, demo: Demo, body: dict, status: int, field: str
+) -> None:
     ticket_id = open_draft(api, demo)
-    response = api.post(f"/v1/tickets/{ticket_id}/attachments", headers=demo.auth("tester"),
-                        body=json.dumps(body))
+    response = api.post(
+        f"/v1/tickets/{ticket_id}/attachments", headers=demo.auth("tester"), body=json.dumps(body)
+    )
     assert response.status_code == status
     assert field in [d["field"] for d in response.json_body["error"]["details"]]
     ticket = api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).json_body
@@ -193,22 +256,28 @@ def test_a_large_report_goes_through_a_presigned_upload_and_reports_progress(
 ) -> None:
     from chalicelib.handlers import handle_upload_events
 
-    response = api.post("/v1/projects/DEMO/uploads", headers=demo.auth("ci"), body=json.dumps(
-        {"run": {"id": "build-900", "name": "nightly"}, "format": "junit"}))
+    response = api.post(
+        "/v1/projects/DEMO/uploads",
+        headers=demo.auth("ci"),
+        body=json.dumps({"run": {"id": "build-900", "name": "nightly"}, "format": "junit"}),
+    )
     assert response.status_code == 201
     upload = response.json_body
-    progress = api.get(f"/v1/projects/DEMO/uploads/{upload['uploadId']}",
-                       headers=demo.auth("viewer")).json_body
+    progress = api.get(
+        f"/v1/projects/DEMO/uploads/{upload['uploadId']}", headers=demo.auth("viewer")
+    ).json_body
     assert progress["status"] == "waiting_for_upload"
 
-    boto3.client("s3").put_object(Bucket=aws["bucket"], Key=upload["fields"]["key"], Body=JUNIT,
-                                  ContentType="application/xml")
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=upload["fields"]["key"], Body=JUNIT, ContentType="application/xml"
+    )
     event = s3_notification(aws["bucket"], upload["fields"]["key"], len(JUNIT))
     assert handle_upload_events(event) == {"batchItemFailures": []}
     assert handle_upload_events(event) == {"batchItemFailures": []}  # redelivered: no-op
 
-    progress = api.get(f"/v1/projects/DEMO/uploads/{upload['uploadId']}",
-                       headers=demo.auth("viewer")).json_body
+    progress = api.get(
+        f"/v1/projects/DEMO/uploads/{upload['uploadId']}", headers=demo.auth("viewer")
+    ).json_body
     assert (progress["status"], progress["total"], progress["processed"]) == ("completed", 3, 3)
     assert (progress["drafts"], progress["merged"]) == (1, 0)
     drafts = api.get("/v1/projects/DEMO/tickets?status=draft", headers=demo.auth("viewer"))
@@ -222,13 +291,18 @@ def test_an_uploaded_report_that_is_not_junit_fails_with_a_reason(
 ) -> None:
     from chalicelib.handlers import handle_upload_events
 
-    upload = api.post("/v1/projects/DEMO/uploads", headers=demo.auth("ci"), body=json.dumps(
-        {"run": {"id": "build-901"}, "format": "junit"})).json_body
-    boto3.client("s3").put_object(Bucket=aws["bucket"], Key=upload["fields"]["key"],
-                                  Body=b"<html>nope</html>")
+    upload = api.post(
+        "/v1/projects/DEMO/uploads",
+        headers=demo.auth("ci"),
+        body=json.dumps({"run": {"id": "build-901"}, "format": "junit"}),
+    ).json_body
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=upload["fields"]["key"], Body=b"<html>nope</html>"
+    )
     handle_upload_events(s3_notification(aws["bucket"], upload["fields"]["key"], 17))
-    progress = api.get(f"/v1/projects/DEMO/uploads/{upload['uploadId']}",
-                       headers=demo.auth("viewer")).json_body
+    progress = api.get(
+        f"/v1/projects/DEMO/uploads/{upload['uploadId']}", headers=demo.auth("viewer")
+    ).json_body
     assert progress["status"] == "failed"
     assert progress["error"]["code"] == "malformed_request"
 
@@ -241,9 +315,11 @@ def test_tickets_list_by_status_and_module_with_a_cursor(api: Any, demo: Demo) -
     seen: list[str] = []
     cursor = ""
     for _ in range(10):
-        page = api.get(f"/v1/projects/DEMO/tickets?status=draft&module=checkout"
-                       f"{'&cursor=' + cursor if cursor else ''}",
-                       headers=demo.auth("viewer")).json_body
+        page = api.get(
+            f"/v1/projects/DEMO/tickets?status=draft&module=checkout"
+            f"{'&cursor=' + cursor if cursor else ''}",
+            headers=demo.auth("viewer"),
+        ).json_body
         seen.extend(t["scenarioId"] for t in page["items"])
         cursor = page["next"]
         if not cursor:

@@ -12,10 +12,14 @@ from chalicelib import bootstrap
 from tests.integration.conftest import Demo, report, result
 
 
-def post_results(api: Any, demo: Demo, results: list[dict], run_id: str = "build-812",
-                 role: str = "ci") -> Any:
-    return api.post(f"/v1/projects/{demo.project}/results", headers=demo.auth(role),
-                    body=report(results, run_id))
+def post_results(
+    api: Any, demo: Demo, results: list[dict], run_id: str = "build-812", role: str = "ci"
+) -> Any:
+    return api.post(
+        f"/v1/projects/{demo.project}/results",
+        headers=demo.auth(role),
+        body=report(results, run_id),
+    )
 
 
 def test_a_failure_opens_a_draft_prefilled_from_the_test_case(api: Any, demo: Demo) -> None:
@@ -26,7 +30,9 @@ def test_a_failure_opens_a_draft_prefilled_from_the_test_case(api: Any, demo: De
     assert outcome["executionId"].startswith("ex_")
     assert outcome["ticket"]["status"] == "draft"
     assert outcome["ticket"]["merged"] is False
-    ticket = api.get(f"/v1/tickets/{outcome['ticket']['id']}", headers=demo.auth("viewer")).json_body
+    ticket = api.get(
+        f"/v1/tickets/{outcome['ticket']['id']}", headers=demo.auth("viewer")
+    ).json_body
     assert ticket["status"] == "draft"
     assert ticket["project"] == "DEMO"
     assert ticket["scenarioId"] == "checkout.pay-by-card"
@@ -119,8 +125,9 @@ def test_a_failure_that_passes_on_retry_in_the_same_run_is_flaky_and_opens_nothi
 def test_a_project_can_choose_that_flaky_failures_open_drafts(api: Any, demo: Demo) -> None:
     store = bootstrap.container().store
     store.create_project({"key": "STRICT", "name": "Strict", "flakyOpensDraft": True})
-    key = bootstrap.container().access.issue_key("STRICT", __import__(
-        "chalicelib.domain.roles", fromlist=["Role"]).Role.CI, None, None)["key"]
+    key = bootstrap.container().access.issue_key(
+        "STRICT", __import__("chalicelib.domain.roles", fromlist=["Role"]).Role.CI, None, None
+    )["key"]
     response = api.post(
         "/v1/projects/STRICT/results",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
@@ -141,10 +148,12 @@ def test_a_failure_after_the_draft_ended_opens_a_new_draft(api: Any, demo: Demo)
     expired = api.get(f"/v1/tickets/{first}", headers=demo.auth("viewer")).json_body
     assert expired["status"] == "expired"
     assert [h["status"] for h in expired["history"]] == ["draft", "expired"]
-    scenario = api.get("/v1/projects/DEMO/scenarios/checkout.pay-by-card",
-                       headers=demo.auth("viewer")).json_body
+    scenario = api.get(
+        "/v1/projects/DEMO/scenarios/checkout.pay-by-card", headers=demo.auth("viewer")
+    ).json_body
     assert {t["id"]: t["status"] for t in scenario["tickets"]} == {
-        first: "expired", second["ticket"]["id"]: "draft"
+        first: "expired",
+        second["ticket"]["id"]: "draft",
     }
 
 
@@ -172,8 +181,15 @@ def test_each_new_draft_starts_its_workflow_which_waits_for_the_lead(
     assert task["type"] == "await_decision"
     assert task["ticketId"] == ticket_id
 
-    event = {"Records": [{"messageId": message["MessageId"], "body": message["Body"],
-                          "receiptHandle": message["ReceiptHandle"]}]}
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "body": message["Body"],
+                "receiptHandle": message["ReceiptHandle"],
+            }
+        ]
+    }
     assert handle_workflow_tasks(event) == {"batchItemFailures": []}
     stored = bootstrap.container().store.get_ticket(ticket_id)
     assert stored["taskToken"] == task["taskToken"]
@@ -184,11 +200,14 @@ def test_reporting_needs_a_reporting_key_of_the_project(api: Any, demo: Demo) ->
     body = report([result()])
     viewer = api.post("/v1/projects/DEMO/results", headers=demo.auth("viewer"), body=body)
     other = api.post("/v1/projects/DEMO/results", headers=demo.auth("other_ci"), body=body)
-    anonymous = api.post("/v1/projects/DEMO/results",
-                         headers={"Content-Type": "application/json"}, body=body)
-    forged = api.post("/v1/projects/DEMO/results",
-                      headers={"Content-Type": "application/json",
-                               "Authorization": "Bearer fbk_not-a-key"}, body=body)
+    anonymous = api.post(
+        "/v1/projects/DEMO/results", headers={"Content-Type": "application/json"}, body=body
+    )
+    forged = api.post(
+        "/v1/projects/DEMO/results",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer fbk_not-a-key"},
+        body=body,
+    )
 
     assert (viewer.status_code, viewer.json_body["error"]["code"]) == (403, "forbidden")
     assert other.status_code == 403
@@ -200,45 +219,98 @@ def test_reporting_needs_a_reporting_key_of_the_project(api: Any, demo: Demo) ->
 
 def test_a_ticket_of_another_project_is_not_found(api: Any, demo: Demo) -> None:
     ticket_id = post_results(api, demo, [result()]).json_body["results"][0]["ticket"]["id"]
-    other = api.get(f"/v1/tickets/{ticket_id}", headers={
-        "Authorization": f"Bearer {demo.keys['other_ci']}"})
+    other = api.get(
+        f"/v1/tickets/{ticket_id}", headers={"Authorization": f"Bearer {demo.keys['other_ci']}"}
+    )
     assert other.status_code == 404
 
 
 BAD_REQUESTS = [
-    pytest.param({"Content-Type": None}, report([result()]), 415, "unsupported_media_type",
-                 "Content-Type", id="missing content type"),
-    pytest.param({"Content-Type": "text/plain"}, report([result()]), 415,
-                 "unsupported_media_type", None, id="wrong content type"),
-    pytest.param({}, "{\"run\": ", 400, "malformed_request", "body", id="malformed json"),
+    pytest.param(
+        {"Content-Type": None},
+        report([result()]),
+        415,
+        "unsupported_media_type",
+        "Content-Type",
+        id="missing content type",
+    ),
+    pytest.param(
+        {"Content-Type": "text/plain"},
+        report([result()]),
+        415,
+        "unsupported_media_type",
+        None,
+        id="wrong content type",
+    ),
+    pytest.param({}, '{"run": ', 400, "malformed_request", "body", id="malformed json"),
     pytest.param({}, "", 400, "malformed_request", "body", id="empty body"),
-    pytest.param({}, report([result(status="broken")]), 422, "validation_error",
-                 "results[0].status", id="unknown status"),
-    pytest.param({}, report([result(attempt="first")]), 422, "validation_error",
-                 "results[0].attempt", id="mistyped field"),
-    pytest.param({}, json.dumps({"results": [result()]}), 422, "validation_error", "run",
-                 id="missing run"),
-    pytest.param({}, report([{k: v for k, v in result().items() if k != "testCaseId"}]), 422,
-                 "validation_error", "results[0].testCaseId", id="missing test case id"),
-    pytest.param({}, report([result(reportUrl="javascript:alert(1)")]), 422,
-                 "validation_error", "results[0].reportUrl", id="not a url"),
+    pytest.param(
+        {},
+        report([result(status="broken")]),
+        422,
+        "validation_error",
+        "results[0].status",
+        id="unknown status",
+    ),
+    pytest.param(
+        {},
+        report([result(attempt="first")]),
+        422,
+        "validation_error",
+        "results[0].attempt",
+        id="mistyped field",
+    ),
+    pytest.param(
+        {}, json.dumps({"results": [result()]}), 422, "validation_error", "run", id="missing run"
+    ),
+    pytest.param(
+        {},
+        report([{k: v for k, v in result().items() if k != "testCaseId"}]),
+        422,
+        "validation_error",
+        "results[0].testCaseId",
+        id="missing test case id",
+    ),
+    pytest.param(
+        {},
+        report([result(reportUrl="javascript:alert(1)")]),
+        422,
+        "validation_error",
+        "results[0].reportUrl",
+        id="not a url",
+    ),
     pytest.param({}, report([]), 422, "validation_error", "results", id="no results"),
     pytest.param({}, json.dumps([1, 2]), 422, "validation_error", "body", id="not an object"),
-    pytest.param({}, report([result(actual="x" * 1_100_000)]), 413, "payload_too_large", "body",
-                 id="oversized body"),
+    pytest.param(
+        {},
+        report([result(actual="x" * 1_100_000)]),
+        413,
+        "payload_too_large",
+        "body",
+        id="oversized body",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("headers", "body", "status", "code", "field"), BAD_REQUESTS)
 def test_bad_input_gets_a_clear_error_and_changes_nothing(
-    api: Any, demo: Demo, aws: dict[str, Any], headers: dict, body: str, status: int, code: str,
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    headers: dict,
+    body: str,
+    status: int,
+    code: str,
     field: str | None,
 ) -> None:
     table = boto3.client("dynamodb")
     before = table.scan(TableName=aws["table"], Select="COUNT")["Count"]
     sent = {**demo.auth("ci"), **headers}
-    response = api.post("/v1/projects/DEMO/results",
-                        headers={k: v for k, v in sent.items() if v is not None}, body=body)
+    response = api.post(
+        "/v1/projects/DEMO/results",
+        headers={k: v for k, v in sent.items() if v is not None},
+        body=body,
+    )
 
     assert response.status_code == status
     error = response.json_body["error"]
@@ -250,6 +322,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
 
 
 def test_an_unknown_project_is_refused(api: Any, demo: Demo) -> None:
-    response = api.post("/v1/projects/NOPE/results", headers=demo.auth("ci"),
-                        body=report([result()]))
+    response = api.post(
+        "/v1/projects/NOPE/results", headers=demo.auth("ci"), body=report([result()])
+    )
     assert response.status_code == 403

@@ -24,14 +24,17 @@ def test_an_expired_token_is_gone() -> None:
         signer.verify(token, now=1_001)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
-    lambda t: t.replace(t.split(".")[2], t.split(".")[2][::-1]),
-    lambda t: "v1.k9." + ".".join(t.split(".")[2:]),
-    lambda t: "v2." + t[3:],
-    lambda t: "garbage",
-    lambda t: t + ".extra",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
+        lambda t: t.replace(t.split(".")[2], t.split(".")[2][::-1]),
+        lambda t: "v1.k9." + ".".join(t.split(".")[2:]),
+        lambda t: "v2." + t[3:],
+        lambda t: "garbage",
+        lambda t: t + ".extra",
+    ],
+)
 def test_a_tampered_token_is_forbidden(mangle) -> None:
     token, _ = signer.issue("tk_1", "lead@example.com", 2_000)
     with pytest.raises(Forbidden):

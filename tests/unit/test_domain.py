@@ -18,7 +18,9 @@ from chalicelib.domain.statuses import (
 from chalicelib.models import ResultIn
 
 
-def r(case: str = "TC-1", status: str = "failed", attempt: int = 1, scenario: str = "s") -> ResultIn:
+def r(
+    case: str = "TC-1", status: str = "failed", attempt: int = 1, scenario: str = "s"
+) -> ResultIn:
     return ResultIn.model_validate(
         {"scenarioId": scenario, "testCaseId": case, "status": status, "attempt": attempt}
     )
@@ -40,8 +42,12 @@ def test_flakiness_is_per_test_case() -> None:
 
 
 def test_results_group_by_scenario_keeping_real_failures() -> None:
-    results = [r("a", scenario="s1"), r("b", status="passed", scenario="s2"),
-               r("c", scenario="s1"), r("d", status="skipped", scenario="s2")]
+    results = [
+        r("a", scenario="s1"),
+        r("b", status="passed", scenario="s2"),
+        r("c", scenario="s1"),
+        r("d", status="skipped", scenario="s2"),
+    ]
     batches = group_by_scenario(results, flaky={2})
     assert [(b.scenario_id, b.indexes, b.failures) for b in batches] == [
         ("s1", [0, 2], [0]),
@@ -79,11 +85,21 @@ def test_live_statuses_are_the_contracts() -> None:
     assert is_live("draft") and not is_live("rejected")
 
 
-@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(list(ResultStatus)),
-                          st.integers(1, 4)), max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]), st.sampled_from(list(ResultStatus)), st.integers(1, 4)
+        ),
+        max_size=12,
+    )
+)
 def test_only_failures_are_ever_flaky(rows: list) -> None:
     results = [r(case, status.value, attempt) for case, status, attempt in rows]
     for i in flaky_indexes(results):
         assert results[i].status == ResultStatus.FAILED
-        assert any(o.test_case_id == results[i].test_case_id and o.status == ResultStatus.PASSED
-                   and o.attempt > results[i].attempt for o in results)
+        assert any(
+            o.test_case_id == results[i].test_case_id
+            and o.status == ResultStatus.PASSED
+            and o.attempt > results[i].attempt
+            for o in results
+        )

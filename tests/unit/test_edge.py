@@ -13,10 +13,16 @@ from chalicelib.services.access import Principal, _TtlCache, hash_key
 
 def test_validation_errors_name_the_field_in_the_contracts_words() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        parse_model(ResultsReport, {"run": {"id": "b1"}, "results": [
-            {"scenarioId": "s", "testCaseId": "t", "status": "failed"},
-            {"scenarioId": "s", "testCaseId": "t", "status": "exploded"},
-        ]})
+        parse_model(
+            ResultsReport,
+            {
+                "run": {"id": "b1"},
+                "results": [
+                    {"scenarioId": "s", "testCaseId": "t", "status": "failed"},
+                    {"scenarioId": "s", "testCaseId": "t", "status": "exploded"},
+                ],
+            },
+        )
     assert caught.value.details == [
         {"field": "results[1].status", "problem": "must be one of passed, failed, blocked, skipped"}
     ]

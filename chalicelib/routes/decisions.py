@@ -1,0 +1,127 @@
+"""Deciding drafts: signed links (a page and its form), Slack buttons, and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+
+from chalicelib import pages
+from chalicelib.domain.roles import DECIDE
+from chalicelib.errors import (
+    Conflict,
+    FailbridgeError,
+    MalformedRequest,
+    Unauthenticated,
+    ValidationFailed,
+)
+from chalicelib.models import DecisionIn, parse_json
+from chalicelib.routes.common import (
+    JSON_TYPES,
+    container,
+    json_body,
+    principal_for,
+    query_param,
+    raw_body,
+    route,
+)
+from chalicelib.services.decisions import Actor
+
+bp = Blueprint(__name__)
+FORM_TYPES = ["application/x-www-form-urlencoded"]
+
+
+def _html(body: str, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers=dict(pages.HEADERS))
+
+
+@bp.route("/v1/approvals/{token}", methods=["GET"])
+def approval_page(token: str) -> Response:
+    """What the link would decide. Changes nothing: Slack and mail scanners fetch links too."""
+    decisions = container().decisions
+    try:
+        _, ticket = decisions.check_link(token)
+    except Conflict as exc:
+        return _html(pages.refusal(409, exc.message), 409)
+    except FailbridgeError as exc:
+        return _html(pages.refusal(exc.status, exc.message), exc.status)
+    return _html(pages.confirmation(ticket, query_param(bp.current_request, "decision")))
+
+
+@bp.route("/v1/approvals/{token}", methods=["POST"], content_types=FORM_TYPES)
+def approval_decide(token: str) -> Response:
+    """The page's form: decide, once."""
+    request = bp.current_request
+    body = raw_body(request, 16 * 1024).decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
+    decisions = container().decisions
+    try:
+        ticket = decisions.decide_by_link(
+            token, form.get("decision", ""), form.get("reason"), form.get("mergeInto")
+        )
+    except ValidationFailed as exc:
+        _, current = decisions.check_link(token)
+        problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details) or exc.message
+        return _html(pages.confirmation(current, form.get("decision"), problem), 422)
+    except FailbridgeError as exc:
+        return _html(pages.refusal(exc.status, exc.message), exc.status)
+    return _html(pages.outcome(ticket))
+
+
+@route(bp, "/v1/tickets/{ticketId}/decision", methods=["POST"], content_types=JSON_TYPES)
+def decide(ticketId: str) -> dict[str, Any]:
+    """The module's lead (or an admin) decides with an API key."""
+    request = bp.current_request
+    principal = principal_for(request, None, DECIDE)
+    body = json_body(request, DecisionIn)
+    ticket = container().decisions.decide(
+        ticketId,
+        body.decision,
+        body.reason,
+        body.merge_into,
+        Actor(principal.user, principal.role, "api"),
+        principal.project,
+    )
+    from chalicelib.services.tickets import public_ticket
+
+    return public_ticket(ticket)
+
+
+@route(bp, "/v1/slack/interactions", methods=["POST"], content_types=FORM_TYPES)
+def slack_interactions() -> dict[str, Any]:
+    """Slack's buttons. Signed by Slack; the clicking user must be the module's lead."""
+    from slack_sdk.signature import SignatureVerifier
+
+    from chalicelib.bootstrap import slack_config
+
+    request = bp.current_request
+    body = raw_body(request, 64 * 1024)
+    secret = slack_config()["signingSecret"]
+    try:
+        valid = bool(secret) and SignatureVerifier(secret).is_valid(
+            body,
+            request.headers.get("x-slack-request-timestamp"),
+            request.headers.get("x-slack-signature"),
+        )
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise Unauthenticated("the Slack signature is missing, stale or wrong")
+    fields = parse_qs(body.decode("utf-8", "replace"))
+    if "payload" not in fields:
+        raise MalformedRequest("no payload", [{"field": "payload", "problem": "is required"}])
+    payload = parse_json(fields["payload"][0])
+    actions = payload.get("actions") or []
+    action = actions[0] if actions else {}
+    if action.get("action_id") != "approve":
+        return {"ok": True, "outcome": "ignored"}  # link buttons open the page; nothing to do
+    decisions = container().decisions
+    ticket_id = str(action.get("value", ""))
+    actor = decisions.lead_for_slack_user(ticket_id, (payload.get("user") or {}).get("id", ""))
+    project = decisions.project_of(ticket_id)
+    try:
+        ticket = decisions.decide(ticket_id, "approve", "approved in Slack", None, actor, project)
+    except Conflict as exc:
+        return {"ok": True, "outcome": exc.message}
+    return {"ok": True, "outcome": ticket["status"]}
