@@ -7,9 +7,9 @@
     python -m chalicelib.cli list-keys DEMO
     python -m chalicelib.cli revoke-key DEMO key_...
 
-On AWS it uses the usual boto3 credentials and FAILBRIDGE_TABLE (the stack's table name). Against
-the local stack, `--local` (or `--local path/to/stack.json`) points it at the stack's moto server
-and table. Output is JSON on stdout; errors are the API's error JSON on stderr, exit status 1."""
+On AWS it uses the usual boto3 credentials and the stack's table (`--table` or FAILBRIDGE_TABLE).
+Against the local stack, `--local` (or `--local path/to/stack.json`) points it at the stack's moto
+server and table. Output is JSON on stdout; errors are the API's error JSON on stderr (exit 1)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,20 @@ def _use_local_stack(path: Path) -> None:
     os.environ.pop("AWS_SESSION_TOKEN", None)
 
 
+def access_service() -> Any:
+    """AccessService on the stack's table. Built here rather than through bootstrap.container(),
+    which also wires Slack, Step Functions and the approval-signing secret: an administrator
+    managing keys needs none of them."""
+    import boto3
+
+    from chalicelib.adapters.dynamo import Store
+    from chalicelib.services.access import AccessService
+
+    config = settings.Settings.from_env()
+    store = Store(boto3.session.Session().client("dynamodb"), config.table_name)
+    return AccessService(store, cache_seconds=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib.cli", description="failbridge administration"
@@ -59,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STACK_JSON",
         help=f"use the running local stack (default file: {DEFAULT_STACK_FILE})",
     )
+    parser.add_argument("--table", help=f"the DynamoDB table (default: ${settings.TABLE_NAME})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     p = sub.add_parser("create-project", help="create a project")
@@ -116,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.local:
         _use_local_stack(Path(args.local))
-    from chalicelib.bootstrap import container
+    if args.table:
+        os.environ[settings.TABLE_NAME] = args.table
     from chalicelib.errors import FailbridgeError
 
     try:
-        out = run(args, container().access)
+        out = run(args, access_service())
     except FailbridgeError as exc:
         print(json.dumps(exc.to_body()), file=sys.stderr)
         return 1

@@ -1,0 +1,50 @@
+"""Dev data for the local stack: project DEMO, its modules and leads, and one API key per role.
+
+Idempotent: the project is created once, modules are upserts, and each role's dev key replaces the
+dev key issued before it (keys are stored hashed, so an old key cannot be shown again)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from chalicelib.domain.roles import Role
+from chalicelib.errors import Conflict, NotFound
+
+PROJECT = "DEMO"
+MODULES: dict[str, str] = {
+    "checkout": "lead@example.com",
+    "search": "search-lead@example.com",
+}
+# role -> the person the key belongs to (None: a machine key, shown as "<role>:<keyId>")
+KEY_USERS: dict[str, str | None] = {
+    "admin": None,
+    "ci": None,
+    "tester": "tester@example.com",
+    "lead": "lead@example.com",
+    "viewer": "viewer@example.com",
+}
+KEY_NAME = "dev-{role}"
+
+
+def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
+    """Seed through AccessService. Returns {"project", "modules": {name: {"lead"}}, "keys":
+    {role: key}}: the only place the dev keys are ever shown."""
+    try:
+        access.project(project)
+    except NotFound:
+        with contextlib.suppress(Conflict):  # created concurrently: fine
+            access.create_project(project, "Demo project", False)
+    modules = {}
+    for name, lead in MODULES.items():
+        access.put_module(project, name, lead, None)
+        modules[name] = {"lead": lead}
+    existing = access.list_keys(project)
+    keys = {}
+    for role, user in KEY_USERS.items():
+        name = KEY_NAME.format(role=role)
+        for old in existing:
+            if old.get("name") == name and old.get("role") == role:
+                access.revoke_key(project, old["keyId"])
+        keys[role] = access.issue_key(project, Role(role), name, user)["key"]
+    return {"project": project, "modules": modules, "keys": keys}
