@@ -42,6 +42,7 @@ package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge te
 
 cfn-lint: package
 	$(BIN)/cfn-lint build/package/sam.json
+	$(BIN)/python -m infra.build --check build/package/sam.json
 
 schemas: $(STAMP)  ## regenerate schemas/ from the code
 	$(BIN)/python -m chalicelib.openapi

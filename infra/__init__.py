@@ -1,0 +1,1 @@
+"""failbridge infrastructure: merge template, state machine definition, local deployment."""
