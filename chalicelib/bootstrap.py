@@ -21,7 +21,25 @@ class Container:
     results: Any
     tickets: Any
     uploads: Any
-    decisions: Any
+    clients: dict[str, Any]
+
+    @functools.cached_property
+    def decisions(self) -> Any:
+        """Built on first use: it needs the approval keys and Slack, which reading does not."""
+        from chalicelib.adapters.queue import Queue
+        from chalicelib.adapters.slack import SlackNotifier
+        from chalicelib.services.decisions import DecisionService
+
+        slack = slack_config()
+        return DecisionService(
+            self.store,
+            self.workflow,
+            approval_signer(),
+            SlackNotifier(slack["webhookUrl"], slack["botToken"], slack["apiUrl"]),
+            Queue(self.clients["sqs"], self.settings.workflow_queue_url),
+            public_url=self.settings.public_url,
+            digest_seconds=self.settings.digest_seconds,
+        )
 
 
 def _clients(settings: Settings) -> dict[str, Any]:
@@ -84,13 +102,10 @@ def slack_config() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def container() -> Container:
     from chalicelib.adapters.dynamo import Store
-    from chalicelib.adapters.queue import Queue
     from chalicelib.adapters.s3 import Blobs
-    from chalicelib.adapters.slack import SlackNotifier
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.observability import count
     from chalicelib.services.access import AccessService
-    from chalicelib.services.decisions import DecisionService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -102,16 +117,6 @@ def container() -> Container:
     workflow = Workflow(clients["stepfunctions"], settings.state_machine_arn)
     access = AccessService(store, cache_seconds=settings.key_cache_seconds)
     results = ResultsService(store, workflow, count=count)
-    slack = slack_config()
-    decisions = DecisionService(
-        store,
-        workflow,
-        approval_signer(),
-        SlackNotifier(slack["webhookUrl"], slack["botToken"], slack["apiUrl"]),
-        Queue(clients["sqs"], settings.workflow_queue_url),
-        public_url=settings.public_url,
-        digest_seconds=settings.digest_seconds,
-    )
     return Container(
         settings=settings,
         store=store,
@@ -121,7 +126,7 @@ def container() -> Container:
         results=results,
         tickets=TicketService(store, blobs),
         uploads=UploadService(store, blobs, access, results),
-        decisions=decisions,
+        clients=clients,
     )
 
 

@@ -115,7 +115,7 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
     return wsgi
 
 
-def _aws_server(host: str, port: int) -> Any:
+def local_aws_server(host: str, port: int) -> Any:
     """moto's ThreadedMotoServer, its app wrapped by _one_dynamodb_request_at_a_time."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -250,7 +250,7 @@ class Stack:
     def _start_moto(self) -> None:
         import requests
 
-        server = _aws_server(HOST, self.aws_port)
+        server = local_aws_server(HOST, self.aws_port)
         server.start()
         self._stops.append(("aws", server.stop))
         response = requests.post(

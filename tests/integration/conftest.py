@@ -31,13 +31,18 @@ def slack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    from infra.deploy_local import deploy
-
+def app_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's own settings: approval keys, Slack, a one-second digest window."""
     monkeypatch.setenv("FAILBRIDGE_APPROVAL_KEYS", APPROVAL_KEYS)
     monkeypatch.setenv("FAILBRIDGE_SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET)
     monkeypatch.setenv("FAILBRIDGE_DIGEST_SECONDS", "1")
-    monkeypatch.setenv("FAILBRIDGE_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/unused")
+    monkeypatch.setenv("FAILBRIDGE_PUBLIC_URL", "https://failbridge.example.com")
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, app_env: None) -> Iterator[dict[str, Any]]:
+    from infra.deploy_local import deploy
+
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         resources = deploy(None, configure=False)  # type: ignore[arg-type]
         for name, value in resources["env"].items():
@@ -173,20 +178,19 @@ def report(results: list[dict[str, Any]], run_id: str = "build-812") -> str:
 
 
 @pytest.fixture
-def aws_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """moto as a server (thread-safe, as separate API instances see DynamoDB), deployed from
-    infra/ like the local stack."""
+def aws_server(monkeypatch: pytest.MonkeyPatch, app_env: None) -> Iterator[dict[str, Any]]:
+    """moto as a server, as the local stack runs it (DynamoDB requests one at a time, since moto's
+    backend has no locking), deployed from infra/: separate API instances see one DynamoDB."""
     import socket
 
-    from moto.server import ThreadedMotoServer
-
+    from devstack.stack import local_aws_server
     from infra.deploy_local import deploy
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("MOTO_PORT", str(port))
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = local_aws_server("127.0.0.1", port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     try:
