@@ -53,3 +53,11 @@ def on_workflow_task(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import handle_workflow_tasks
 
     return handle_workflow_tasks(event.to_dict())
+
+
+@app.on_sqs_message(queue=settings.JIRA_QUEUE_NAME, batch_size=5, name="on_jira_task")
+def on_jira_task(event: SQSEvent) -> dict[str, Any]:
+    """Approved drafts become Jira issues here, once, whatever Jira does."""
+    from chalicelib.handlers import handle_jira_tasks
+
+    return handle_jira_tasks(event.to_dict())

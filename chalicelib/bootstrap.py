@@ -24,6 +24,12 @@ class Container:
     clients: dict[str, Any]
 
     @functools.cached_property
+    def queues(self) -> Any:
+        from chalicelib.adapters.queue import Queues
+
+        return Queues(self.clients["sqs"])
+
+    @functools.cached_property
     def decisions(self) -> Any:
         """Built on first use: it needs the approval keys and Slack, which reading does not."""
         from chalicelib.adapters.queue import Queue
@@ -39,6 +45,31 @@ class Container:
             Queue(self.clients["sqs"], self.settings.workflow_queue_url),
             public_url=self.settings.public_url,
             digest_seconds=self.settings.digest_seconds,
+        )
+
+    @functools.cached_property
+    def defects(self) -> Any:
+        from chalicelib.adapters.jira_tracker import JiraTracker
+        from chalicelib.services.defects import DefectService
+
+        def tracker() -> JiraTracker:
+            creds = jira_credentials()
+            return JiraTracker(
+                creds["url"],
+                creds["email"],
+                creds["token"],
+                timeout=self.settings.jira_timeout_seconds,
+            )
+
+        return DefectService(
+            self.store,
+            tracker,
+            self.blobs,
+            self.workflow,
+            self.decisions.tell_lead_jira_failed,
+            public_url=self.settings.public_url,
+            search_lag_seconds=self.settings.jira_search_lag_seconds,
+            max_attempts=self.settings.jira_max_attempts,
         )
 
 
@@ -96,6 +127,23 @@ def slack_config() -> dict[str, str]:
         "apiUrl": os.environ.get(names.SLACK_API_URL, ""),
         "signingSecret": os.environ.get(names.SLACK_SIGNING_SECRET)
         or config.get("signingSecret", ""),
+    }
+
+
+def jira_credentials() -> dict[str, str]:
+    """Jira's URL, user and API token: from the environment locally, from Secrets Manager on AWS
+    (through Powertools parameters, cached). Never logged."""
+    import json
+    import os
+
+    from chalicelib import settings as names
+
+    stored = secret("", names.JIRA_SECRET)
+    config = json.loads(stored) if stored else {}
+    return {
+        "url": os.environ.get(names.JIRA_URL) or config.get("url", ""),
+        "email": os.environ.get(names.JIRA_EMAIL) or config.get("email", ""),
+        "token": os.environ.get(names.JIRA_TOKEN) or config.get("token", ""),
     }
 
 

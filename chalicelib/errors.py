@@ -59,5 +59,9 @@ class Throttled(FailbridgeError):
     status, code = 429, "throttled"
 
 
+class Unavailable(FailbridgeError):
+    status, code = 503, "unavailable"
+
+
 def field_problem(field: str, problem: str) -> dict[str, str]:
     return {"field": field, "problem": problem}

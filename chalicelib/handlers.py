@@ -13,11 +13,17 @@ from chalicelib.bootstrap import container
 from chalicelib.observability import logger, metrics
 
 
-def _each_record(event: dict[str, Any], handle: Callable[[dict[str, Any]], None]) -> dict:
+def _each_record(
+    event: dict[str, Any],
+    handle: Callable[[dict[str, Any]], None],
+    expected: tuple[type[Exception], ...] = (),
+) -> dict:
     failures = []
     for record in event.get("Records", []):
         try:
             handle(record)
+        except expected:
+            failures.append({"itemIdentifier": record["messageId"]})
         except Exception:
             logger.exception("record failed", extra={"messageId": record.get("messageId")})
             failures.append({"itemIdentifier": record["messageId"]})
@@ -70,3 +76,31 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
             logger.warning("unknown workflow task", extra={"type": kind})
 
     return _each_record(event, handle)
+
+
+def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
+    """Create (or link) Jira issues. A retryable failure keeps the message invisible for as long
+    as Jira asked (Retry-After) or the backoff says, then SQS delivers it again."""
+    from chalicelib.services.defects import RetryLater
+
+    c = container()
+
+    def handle(record: dict[str, Any]) -> None:
+        task = json.loads(record["body"])
+        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        try:
+            outcome = c.defects.process(task["ticketId"], task.get("taskToken"), receives)
+        except RetryLater as later:
+            logger.info(
+                "Jira later",
+                extra={
+                    "ticketId": task["ticketId"],
+                    "seconds": later.seconds,
+                    "reason": later.reason,
+                },
+            )
+            c.queues.delay(c.settings.jira_queue_url, record["receiptHandle"], later.seconds)
+            raise
+        logger.info("Jira done", extra={"ticketId": task["ticketId"], "outcome": outcome})
+
+    return _each_record(event, handle, expected=(RetryLater,))

@@ -68,6 +68,7 @@ class ResultIn(EdgeModel):
     script_url: Url | None = None
     requirements: list[Name] = Field(default_factory=list, max_length=50)
     jira_test_key: Name | None = None
+    jira_execution_key: Name | None = None
     attempt: int = Field(default=1, ge=1, le=100)
     evidence: list[EvidenceLinkIn] = Field(default_factory=list, max_length=20)
 
@@ -176,6 +177,33 @@ def parse_json(body: bytes | str | None) -> Any:
 
 
 class DecisionIn(StrictEdgeModel):
-    decision: Literal["approve", "reject", "merge"]
+    decision: Literal["approve", "reject", "merge", "link"]
     reason: Text | None = None
     merge_into: Name | None = None
+    jira_key: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*-[0-9]+$")] | None = None
+
+
+class JiraLinkTypesIn(StrictEdgeModel):
+    defect_to_test_case: Name | None = None
+    defect_to_execution: Name | None = None
+    requirement_to_test_case: Name | None = None
+
+
+class JiraMappingIn(StrictEdgeModel):
+    """How a project's approved drafts become Jira issues (TestGenie-style Defect Orchestration)."""
+
+    project_key: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,19}$")]
+    issue_type: Name = "Bug"
+    summary_template: Annotated[str, StringConstraints(min_length=1, max_length=250)] = (
+        "[{module}] {title}"
+    )
+    labels: list[Annotated[str, StringConstraints(pattern=r"^\S{1,100}$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    components: list[Name] = Field(default_factory=list, max_length=20)
+    priority_map: dict[str, Name] = Field(default_factory=dict)
+    severity_field: Name | None = None
+    severity_map: dict[str, Name] = Field(default_factory=dict)
+    test_case_id_field: Name | None = None
+    extra_fields: dict[str, Any] = Field(default_factory=dict)
+    link_types: JiraLinkTypesIn = Field(default_factory=JiraLinkTypesIn)

@@ -21,6 +21,8 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/tickets/{ticketId}/attachments"): models.AttachmentRequest,
     ("PUT", "/v1/projects/{project}/modules/{module}"): models.ModuleIn,
     ("POST", "/v1/projects/{project}/keys"): models.KeyIn,
+    ("PUT", "/v1/projects/{project}/jira"): models.JiraMappingIn,
+    ("POST", "/v1/tickets/{ticketId}/decision"): models.DecisionIn,
 }
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],

@@ -55,7 +55,9 @@ def _summary(ticket: dict[str, Any]) -> str:
 
 def confirmation(ticket: dict[str, Any], decision: str | None, problem: str | None = None) -> str:
     """The page behind a link: shows the draft, decides nothing. Its form posts the decision."""
-    checked = {d: " checked" if decision == d else "" for d in ("approve", "reject", "merge")}
+    checked = {
+        d: " checked" if decision == d else "" for d in ("approve", "reject", "merge", "link")
+    }
     why = f"<p class=why>{escape(problem)}</p>" if problem else ""
     form = (
         "<form method=post>"
@@ -64,7 +66,9 @@ def confirmation(ticket: dict[str, Any], decision: str | None, problem: str | No
         f"<label><input type=radio name=decision value=reject{checked['reject']}> "
         "Reject: a false positive (say why)</label><br>"
         f"<label><input type=radio name=decision value=merge{checked['merge']}> "
-        "Merge into ticket <input name=mergeInto size=32></label></p>"
+        "Merge into ticket <input name=mergeInto size=32></label><br>"
+        f"<label><input type=radio name=decision value=link{checked['link']}> "
+        "Link to the existing Jira defect <input name=jiraKey size=12></label></p>"
         "<p><label>Reason<br><textarea name=reason></textarea></label></p>"
         "<p><button type=submit>Confirm decision</button></p></form>"
     )

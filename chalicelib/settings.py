@@ -9,6 +9,7 @@ TABLE_NAME = "FAILBRIDGE_TABLE"
 BUCKET_NAME = "FAILBRIDGE_BUCKET"
 REPORTS_QUEUE_URL = "FAILBRIDGE_REPORTS_QUEUE_URL"
 WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
+JIRA_QUEUE_URL = "FAILBRIDGE_JIRA_QUEUE_URL"
 STATE_MACHINE_ARN = "FAILBRIDGE_STATE_MACHINE_ARN"
 PUBLIC_URL = "FAILBRIDGE_PUBLIC_URL"
 KEY_CACHE_SECONDS = "FAILBRIDGE_KEY_CACHE_SECONDS"
@@ -22,10 +23,18 @@ SLACK_API_URL = "FAILBRIDGE_SLACK_API_URL"
 SLACK_SECRET = "FAILBRIDGE_SLACK_SECRET"  # JSON {"webhookUrl"|"botToken", "signingSecret"}
 SLACK_SIGNING_SECRET = "FAILBRIDGE_SLACK_SIGNING_SECRET"
 DIGEST_SECONDS = "FAILBRIDGE_DIGEST_SECONDS"
+JIRA_URL = "FAILBRIDGE_JIRA_URL"
+JIRA_EMAIL = "FAILBRIDGE_JIRA_EMAIL"
+JIRA_TOKEN = "FAILBRIDGE_JIRA_TOKEN"
+JIRA_SECRET = "FAILBRIDGE_JIRA_SECRET"  # JSON {"url", "email", "token"} in Secrets Manager
+JIRA_TIMEOUT_SECONDS = "FAILBRIDGE_JIRA_TIMEOUT_SECONDS"
+JIRA_SEARCH_LAG_SECONDS = "FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS"
+JIRA_MAX_ATTEMPTS = "FAILBRIDGE_JIRA_MAX_ATTEMPTS"
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
 WORKFLOW_QUEUE_NAME = "failbridge-workflow"
+JIRA_QUEUE_NAME = "failbridge-jira"
 
 # Limits enforced by our own code (API Gateway allows 10 MB, Lambda 6 MB synchronous).
 MAX_JSON_BODY_BYTES = 1 * 1024 * 1024
@@ -60,6 +69,10 @@ class Settings:
     public_url: str
     key_cache_seconds: float = 60.0
     digest_seconds: int = 60
+    jira_queue_url: str = ""
+    jira_timeout_seconds: float = 10.0
+    jira_search_lag_seconds: int = 30
+    jira_max_attempts: int = 6
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,4 +86,8 @@ class Settings:
             public_url=env.get(PUBLIC_URL, "http://127.0.0.1:8000").rstrip("/"),
             key_cache_seconds=float(env.get(KEY_CACHE_SECONDS, "60")),
             digest_seconds=min(900, int(env.get(DIGEST_SECONDS, "60"))),
+            jira_queue_url=env.get(JIRA_QUEUE_URL, ""),
+            jira_timeout_seconds=float(env.get(JIRA_TIMEOUT_SECONDS, "10")),
+            jira_search_lag_seconds=int(env.get(JIRA_SEARCH_LAG_SECONDS, "30")),
+            jira_max_attempts=int(env.get(JIRA_MAX_ATTEMPTS, "6")),
         )

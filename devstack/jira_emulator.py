@@ -926,6 +926,7 @@ class JiraEmulator:
             "webhookOnCreate": False,
             "searchLagSeconds": 0.0,
             "legacySearch": "ok",
+            "requiredFields": [],  # field ids a site's screen makes required on create
         }
         digest = hashlib.sha256(email.encode()).hexdigest()[:32]
         self.account_id = "557058:" + str(uuid.UUID(digest))
@@ -1289,13 +1290,13 @@ class JiraEmulator:
             except ValueError as e:
                 errors[fid] = str(e)
         if creating:
-            for fid in _REQUIRED_ON_CREATE:
+            for fid in (*_REQUIRED_ON_CREATE, *self.config.get("requiredFields", [])):
                 if fid not in out and fid not in errors:
                     errors[fid] = {
                         "summary": "You must specify a summary of the issue.",
                         "issuetype": "Specify an issue type",
                         "project": "Specify a valid project ID or key",
-                    }[fid]
+                    }.get(fid, f"{fid} is required.")
         return out, errors
 
     def _normalize_value(self, fid: str, value: Any, version: str) -> Any:
@@ -2090,7 +2091,8 @@ class JiraEmulator:
             if not f.settable:
                 continue
             entry: dict[str, Any] = {
-                "required": f.id in _REQUIRED_ON_CREATE,
+                "required": f.id in _REQUIRED_ON_CREATE
+                or f.id in self.config.get("requiredFields", []),
                 "schema": f.schema,
                 "name": f.name,
                 "key": f.id,

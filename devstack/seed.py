@@ -16,6 +16,8 @@ MODULES: dict[str, str] = {
     "checkout": "lead@example.com",
     "search": "search-lead@example.com",
 }
+# module -> its lead's Slack user id (Slack buttons: only this user may decide)
+SLACK_USERS: dict[str, str] = {"checkout": "U0LEAD"}
 # role -> the person the key belongs to (None: a machine key, shown as "<role>:<keyId>")
 KEY_USERS: dict[str, str | None] = {
     "admin": None,
@@ -25,6 +27,34 @@ KEY_USERS: dict[str, str | None] = {
     "viewer": "viewer@example.com",
 }
 KEY_NAME = "dev-{role}"
+# How DEMO's approved drafts become issues in the emulator's project KP (checked against it).
+JIRA_MAPPING: dict[str, Any] = {
+    "projectKey": "KP",
+    "issueType": "Bug",
+    "summaryTemplate": "[{module}] {title}",
+    "labels": ["qa"],
+    "priorityMap": {"highest": "Highest", "high": "High", "medium": "Medium", "low": "Low"},
+    "severityField": "Severity",
+    "severityMap": {
+        "blocker": "Blocker",
+        "critical": "Critical",
+        "major": "Major",
+        "minor": "Minor",
+        "trivial": "Trivial",
+    },
+    "testCaseIdField": "Test Case ID",
+    "linkTypes": {
+        "defectToTestCase": "Tests",
+        "defectToExecution": "Relates",
+        "requirementToTestCase": "Tests",
+    },
+}
+
+
+def seed_jira(defects: Any, project: str = PROJECT) -> dict[str, Any]:
+    from chalicelib.models import JiraMappingIn
+
+    return dict(defects.configure(project, JiraMappingIn.model_validate(JIRA_MAPPING)))
 
 
 def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
@@ -37,8 +67,9 @@ def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
             access.create_project(project, "Demo project", False)
     modules = {}
     for name, lead in MODULES.items():
-        access.put_module(project, name, lead, None)
-        modules[name] = {"lead": lead}
+        slack_user = SLACK_USERS.get(name)
+        access.put_module(project, name, lead, slack_user)
+        modules[name] = {"lead": lead, **({"slackUserId": slack_user} if slack_user else {})}
     existing = access.list_keys(project)
     keys = {}
     for role, user in KEY_USERS.items():

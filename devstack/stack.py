@@ -191,6 +191,9 @@ class Stack:
                 JIRA_WEBHOOK_SECRET: self.webhook_secret,
             }
         )
+        # Drafts for one lead are collected this long into one digest (60 s on AWS): short
+        # locally, so a report's Slack message arrives in seconds; an explicit value wins.
+        os.environ.setdefault(names.DIGEST_SECONDS, "2")
         config = self._chalice_config()
         app = self._import_app()
         seeded = self._seed()
@@ -208,6 +211,7 @@ class Stack:
             "jiraWebhookSecret": self.webhook_secret,
             "jiraUser": {"email": self.jira_email, "token": self.jira_token},
             "slackSigningSecret": self.slack_signing_secret,
+            "approvalKeys": self.approval_keys,
             "slackOutbox": _display_path(self.outbox),
             "table": infra["table"],
             "bucket": infra["bucket"],
@@ -311,10 +315,12 @@ class Stack:
 
     def _seed(self) -> dict[str, Any]:
         from chalicelib.bootstrap import container, reset
-        from devstack.seed import seed
+        from devstack.seed import seed, seed_jira
 
         reset()
-        return seed(container().access)
+        seeded = seed(container().access)
+        seed_jira(container().defects)
+        return seeded
 
     def _chalice_config(self) -> Any:
         """The stage's config, as `chalice local` reads it; its environment variables are set

@@ -454,6 +454,8 @@ def deploy(
         "workflowQueueUrl": outputs["WorkflowQueueUrl"],
         "reportsDlqUrl": outputs["ReportsDeadLetterQueueUrl"],
         "workflowDlqUrl": outputs["WorkflowDeadLetterQueueUrl"],
+        "jiraQueueUrl": outputs["JiraQueueUrl"],
+        "jiraDlqUrl": outputs["JiraDeadLetterQueueUrl"],
         "stateMachineArn": state_machine_arn,
         "env": env,
     }

@@ -379,7 +379,7 @@ class Store:
             dupes = [
                 executions[i - head]["executionId"]
                 for i, code in enumerate(codes)
-                if i >= head and code == "ConditionalCheckFailed"
+                if head <= i < head + len(executions) and code == "ConditionalCheckFailed"
             ]
             if dupes:
                 raise DuplicateExecutions(dupes) from exc
@@ -390,6 +390,7 @@ class Store:
         ticket: dict[str, Any],
         executions: Sequence[dict[str, Any]],
         replacing: str | None = None,
+        also_put: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Create a draft as the scenario's live ticket, with its first occurrences, atomically.
         Raises DraftAlreadyOpen when the scenario has a live ticket already. `replacing` names a
@@ -422,6 +423,7 @@ class Store:
                 }
             },
             *self._execution_puts(executions),
+            *({"Put": {"TableName": self._table, "Item": _dump(i)}} for i in also_put),
         ]
         try:
             self._transact(items, 2, executions)
@@ -436,6 +438,7 @@ class Store:
         executions: Sequence[dict[str, Any]],
         reporters: set[str],
         at: str,
+        also_put: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Add failures of the scenario as occurrences of its live ticket, atomically.
         Raises TicketNotLive if the ticket ended meanwhile."""
@@ -456,6 +459,7 @@ class Store:
                 }
             },
             *self._execution_puts(executions),
+            *({"Put": {"TableName": self._table, "Item": _dump(i)}} for i in also_put),
         ]
         try:
             self._transact(items, 1, executions)
@@ -736,8 +740,8 @@ class Store:
                 TableName=self._table, Key=_vals({"pk": item["pk"], "sk": item["sk"]})
             )
 
-    def open_digest_window(self, lead: str, now: int, seconds: int) -> bool:
-        """True for the first draft of a lead's digest window: it schedules the digest."""
+    def digest_window(self, lead: str, now: int, seconds: int) -> int:
+        """When the lead's current digest window closes, opening one if none is open."""
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -751,12 +755,42 @@ class Store:
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR closesAt < :now",
                 ExpressionAttributeValues=_vals({":now": now}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return True
+            return now + seconds
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = _load(exc.response.get("Item") or {})
+            return int(old.get("closesAt", now))
+
+    def add_ticket_steps(self, ticket_id: str, steps: set[str]) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_vals({"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}),
+            UpdateExpression="ADD jiraSteps :s",
+            ExpressionAttributeValues=_vals({":s": steps}),
+        )
+
+    def add_ticket_warning(self, ticket_id: str, warning: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_vals({"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}),
+            UpdateExpression="SET jiraWarnings = list_append(if_not_exists(jiraWarnings, :e), :w)",
+            ExpressionAttributeValues=_vals({":e": [], ":w": [warning[:300]]}),
+        )
+
+    def set_project_fields(self, project: str, fields: dict[str, Any]) -> None:
+        names = {f"#n{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": v for i, v in enumerate(fields.values())}
+        self._client.update_item(
+            TableName=self._table,
+            Key=_vals({"pk": f"PROJECT#{project}", "sk": "PROJECT"}),
+            UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_vals(values),
+        )
 
     # -- attachments ---------------------------------------------------------------------------
 

@@ -49,5 +49,9 @@ class Blobs:
         out = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{max_bytes}")
         return bytes(out["Body"].read())
 
+    def stream(self, key: str) -> Any:
+        """The object's body as a file-like stream (not read into memory)."""
+        return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)

@@ -80,6 +80,7 @@ def draft_fields(result: Any, run: Any) -> dict[str, Any]:
         "scriptUrl": result.script_url,
         "requirements": list(result.requirements),
         "jiraTestKey": result.jira_test_key,
+        "jiraExecutionKey": result.jira_execution_key,
         "evidence": [
             e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in result.evidence
         ],

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.domain.roles import ADMINISTER, READ, Role
-from chalicelib.models import KeyIn, ModuleIn
+from chalicelib.models import JiraMappingIn, KeyIn, ModuleIn
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, route
 
 bp = Blueprint(__name__)
@@ -47,3 +47,19 @@ def revoke_key(project: str, keyId: str) -> Response:
     principal_for(bp.current_request, project, ADMINISTER)
     container().access.revoke_key(project, keyId)
     return Response(body="", status_code=204)
+
+
+@route(bp, "/v1/projects/{project}/jira", methods=["PUT"], content_types=JSON_TYPES)
+def put_jira_mapping(project: str) -> dict[str, Any]:
+    """Where and how approved drafts become Jira issues; checked against Jira when saved."""
+    request = bp.current_request
+    principal_for(request, project, ADMINISTER)
+    mapping = json_body(request, JiraMappingIn)
+    container().access.project(project)
+    return dict(container().defects.configure(project, mapping))
+
+
+@route(bp, "/v1/projects/{project}/jira", methods=["GET"])
+def get_jira_mapping(project: str) -> dict[str, Any]:
+    principal_for(bp.current_request, project, READ)
+    return dict((container().store.get_project(project) or {}).get("jira") or {})

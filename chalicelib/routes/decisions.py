@@ -58,7 +58,11 @@ def approval_decide(token: str) -> Response:
     decisions = container().decisions
     try:
         ticket = decisions.decide_by_link(
-            token, form.get("decision", ""), form.get("reason"), form.get("mergeInto")
+            token,
+            form.get("decision", ""),
+            form.get("reason"),
+            form.get("mergeInto"),
+            form.get("jiraKey"),
         )
     except ValidationFailed as exc:
         _, current = decisions.check_link(token)
@@ -82,6 +86,7 @@ def decide(ticketId: str) -> dict[str, Any]:
         body.merge_into,
         Actor(principal.user, principal.role, "api"),
         principal.project,
+        body.jira_key,
     )
     from chalicelib.services.tickets import public_ticket
 

@@ -21,13 +21,19 @@ from chalicelib.domain.statuses import TicketStatus, is_live
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
 
-Decision = Literal["approve", "reject", "merge"]
+Decision = Literal["approve", "reject", "merge", "link"]
 OUTCOME = {
     "approve": TicketStatus.APPROVED.value,
+    "link": TicketStatus.APPROVED.value,  # approved, and linked to an existing Jira defect
     "reject": TicketStatus.REJECTED.value,
     "merge": TicketStatus.MERGED.value,
 }
-DECISION_OF = {v: k for k, v in OUTCOME.items()}
+# What the workflow is told, by the status a decision left: linking goes the approval's way.
+DECISION_OF = {
+    TicketStatus.APPROVED.value: "approve",
+    TicketStatus.REJECTED.value: "reject",
+    TicketStatus.MERGED.value: "merge",
+}
 
 
 @dataclass(frozen=True)
@@ -98,11 +104,13 @@ class DecisionService:
             return "reminded"
         now = int(self._clock())
         self._store.queue_notification(lead["lead"], ticket_id, now_iso())
-        if self._store.open_digest_window(lead["lead"], now, self._digest_seconds):
-            self._queue.send(
-                {"type": "flush_notifications", "lead": lead["lead"]},
-                delay_seconds=self._digest_seconds,
-            )
+        # Every draft schedules the flush of the window it falls in: the first flush sends the
+        # digest, later ones find nothing or what arrived after it, so no draft is stranded.
+        closes = self._store.digest_window(lead["lead"], now, self._digest_seconds)
+        self._queue.send(
+            {"type": "flush_notifications", "lead": lead["lead"]},
+            delay_seconds=max(0, closes - now),
+        )
         return "queued"
 
     def flush(self, lead_email: str) -> int:
@@ -166,11 +174,16 @@ class DecisionService:
         return claims, ticket
 
     def decide_by_link(
-        self, token: str, decision: str, reason: str | None, merge_into: str | None
+        self,
+        token: str,
+        decision: str,
+        reason: str | None,
+        merge_into: str | None,
+        jira_key: str | None = None,
     ) -> dict[str, Any]:
         claims, ticket = self.check_link(token)
         actor = Actor(claims.lead, Role.LEAD, "approval link")
-        return self._decide(ticket, decision, reason, merge_into, actor, claims)
+        return self._decide(ticket, decision, reason, merge_into, actor, claims, jira_key)
 
     def decide(
         self,
@@ -180,6 +193,7 @@ class DecisionService:
         merge_into: str | None,
         actor: Actor,
         project: str,
+        jira_key: str | None = None,
     ) -> dict[str, Any]:
         ticket = self._store.get_ticket(ticket_id)
         if ticket["project"] != project:
@@ -188,7 +202,7 @@ class DecisionService:
             raise Forbidden(f"only the lead of module {ticket['module']} or an admin may decide")
         if ticket["status"] != TicketStatus.DRAFT.value:
             raise Conflict(f"this draft was decided already: it is {ticket['status']}")
-        return self._decide(ticket, decision, reason, merge_into, actor, None)
+        return self._decide(ticket, decision, reason, merge_into, actor, None, jira_key)
 
     def project_of(self, ticket_id: str) -> str:
         return str(self._store.get_ticket(ticket_id)["project"])
@@ -208,11 +222,17 @@ class DecisionService:
         merge_into: str | None,
         actor: Actor,
         claims: ApprovalClaims | None,
+        jira_key: str | None = None,
     ) -> dict[str, Any]:
         if decision not in OUTCOME:
             raise ValidationFailed(
                 "unknown decision",
-                [field_problem("decision", "must be one of approve, reject, merge")],
+                [field_problem("decision", "must be one of approve, reject, merge, link")],
+            )
+        if decision == "link" and not jira_key:
+            raise ValidationFailed(
+                "linking needs the existing defect",
+                [field_problem("jiraKey", "is required to link an existing Jira defect")],
             )
         reason = (reason or "").strip() or None
         if decision == "reject" and not reason:
@@ -227,7 +247,11 @@ class DecisionService:
             )
         nonce_at = len(also) - 1 if claims is not None else None
         to_status = OUTCOME[decision]
-        extra: dict[str, Any] = {"decidedBy": actor.who, "decidedVia": actor.via}
+        extra: dict[str, Any] = {
+            "decidedBy": actor.who,
+            "decidedVia": actor.via,
+            "workflowState": "decided",
+        }
         pointer = None
         if decision == "merge":
             target = self._merge_target(ticket, merge_into)
@@ -238,6 +262,9 @@ class DecisionService:
             reason = reason or f"merged into {target['id']}"
         if decision == "reject":
             extra["falsePositive"] = True
+        if decision == "link":
+            extra["linkTo"] = jira_key
+            reason = reason or f"linked to the existing defect {jira_key}"
         entry = {"at": at, "status": to_status, "by": actor.who, "reason": reason}
         try:
             self._store.transition(
@@ -301,6 +328,17 @@ class DecisionService:
                 "workflow token no longer waited on",
                 extra={"ticketId": ticket["id"], "reason": str(exc)},
             )
+
+    def tell_lead_jira_failed(self, ticket: dict[str, Any], reason: str) -> None:
+        lead = self.lead_of(ticket)
+        text = (
+            f"Jira could not take the approved draft {ticket['id']} ({ticket.get('title')}): "
+            f"{reason}. It is jira_failed; an operator's redrive will finish it."
+        )
+        self._notifier.send(
+            {"text": text.replace("<", "&lt;").replace(">", "&gt;")},
+            channel=lead.get("slackUserId"),
+        )
 
     # -- the deadline --------------------------------------------------------------------------
 

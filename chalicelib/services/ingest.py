@@ -20,7 +20,8 @@ from chalicelib.domain.statuses import ResultStatus, TicketStatus
 from chalicelib.ids import execution_id, new_id
 from chalicelib.models import ResultIn, RunIn
 
-DRAFT_CHUNK = 98  # a transaction holds 100 items: the scenario, the ticket and 98 occurrences
+# A transaction holds 100 items: the scenario, the ticket, the run and 97 occurrences.
+DRAFT_CHUNK = 97
 MAX_ATTEMPTS = 12  # lost races and transaction conflicts on a hot scenario
 DEFAULT_REMINDER_SECONDS = 24 * 3600  # a lead is reminded after a day without a decision
 DEFAULT_DECISION_ROUNDS = 3  # ... and the draft expires after three such days
@@ -70,16 +71,15 @@ class ResultsService:
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
         ]
-        plain: list[dict[str, Any]] = [
-            {
-                "pk": f"RUN#{key}#{run.id}",
-                "sk": "RUN",
-                "project": key,
-                **run.model_dump(mode="json", by_alias=True, exclude_none=True),
-                "reportedAt": at,
-            }
-        ]
-        filer = _Filer(self, project, run, results, ids, outcomes, at, reported_by)
+        run_item = {
+            "pk": f"RUN#{key}#{run.id}",
+            "sk": "RUN",
+            "project": key,
+            **run.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "reportedAt": at,
+        }
+        plain: list[dict[str, Any]] = []
+        filer = _Filer(self, project, run, results, ids, outcomes, at, reported_by, run_item)
         for batch in group_by_scenario(results, flaky):
             last = batch.last_index(results)
             latest = results[last]
@@ -107,6 +107,8 @@ class ResultsService:
                 for i in batch.indexes
                 if i not in failures
             )
+        if filer.run_item is not None:  # no transaction carried it
+            plain.append(filer.run_item)
         self._store.batch_put(plain)
         self._count("ResultsIngested", len(results))
         if flaky:
@@ -140,8 +142,10 @@ class _Filer:
         outcomes: list[dict[str, Any]],
         at: str,
         reported_by: str,
+        run_item: dict[str, Any] | None = None,
     ) -> None:
         self.s = service
+        self.run_item = run_item  # written with the first transaction, saving a call
         self.project = project
         self.run = run
         self.results = results
@@ -201,15 +205,18 @@ class _Filer:
             executions = [self.execution(i, ticket_id) for i in remaining]
             reporters = {self.reporter(i) for i in remaining}
             try:
+                also = [self.run_item] if self.run_item else []
                 if live_id:
-                    store.add_occurrences(live_id, executions, reporters, self.at)
+                    store.add_occurrences(live_id, executions, reporters, self.at, also)
+                    self.run_item = None
                     status = scenario.get("liveTicketStatus", TicketStatus.DRAFT.value)
                     self._settle(remaining, live_id, status, opened=False)
                     self.s._count("OccurrencesMerged", len(remaining))
                     return scenario
                 ticket = self._new_draft(ticket_id, remaining, reporters)
                 executions[0]["openedTicket"] = True
-                store.open_draft(ticket, executions, replacing=stale)
+                store.open_draft(ticket, executions, replacing=stale, also_put=also)
+                self.run_item = None
                 self.s._count("DraftsOpened")
                 if len(remaining) > 1:
                     self.s._count("OccurrencesMerged", len(remaining) - 1)

@@ -16,7 +16,8 @@ from chalicelib.ids import new_id
 from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.services.access import Principal
 
-_PRIVATE_FIELDS = ("taskToken", "version")
+# Task tokens are bearer capabilities for the workflow: they never leave our side.
+_PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "version")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

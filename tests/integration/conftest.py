@@ -64,7 +64,7 @@ class Demo:
         return headers
 
 
-def drain(queue_url: str, handler: Any, *, wait: float = 0.0) -> int:
+def drain(queue_url: str, handler: Any, *, wait: float = 0.0, reset_failed: bool = True) -> int:
     """Deliver what is on a queue to a handler the way Lambda does (batches of 10, partial batch
     failures stay on the queue). Returns how many messages were handled successfully."""
     import time
@@ -76,7 +76,7 @@ def drain(queue_url: str, handler: Any, *, wait: float = 0.0) -> int:
     deadline = time.monotonic() + wait
     while True:
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
         ).get("Messages", [])
         if not messages:
             if time.monotonic() >= deadline:
@@ -89,6 +89,7 @@ def drain(queue_url: str, handler: Any, *, wait: float = 0.0) -> int:
                     "messageId": m["MessageId"],
                     "receiptHandle": m["ReceiptHandle"],
                     "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
                     "eventSource": "aws:sqs",
                 }
                 for m in messages
@@ -99,7 +100,7 @@ def drain(queue_url: str, handler: Any, *, wait: float = 0.0) -> int:
             if m["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
                 handled += 1
-            else:
+            elif reset_failed:
                 sqs.change_message_visibility(
                     QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
                 )
@@ -203,3 +204,21 @@ def aws_server(monkeypatch: pytest.MonkeyPatch, app_env: None) -> Iterator[dict[
     finally:
         bootstrap.reset()
         server.stop()
+
+
+@pytest.fixture
+def jira(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Jira Cloud emulator of the local stack, reached through the real jira client."""
+    from devstack.jira_emulator import JiraEmulator
+
+    emulator = JiraEmulator(email="bot@example.com", api_token="jira-token", projects=("KP",))
+    emulator.start()
+    monkeypatch.setenv("FAILBRIDGE_JIRA_URL", emulator.url)
+    monkeypatch.setenv("FAILBRIDGE_JIRA_EMAIL", "bot@example.com")
+    monkeypatch.setenv("FAILBRIDGE_JIRA_TOKEN", "jira-token")
+    monkeypatch.setenv("FAILBRIDGE_JIRA_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS", "1")
+    monkeypatch.setenv("FAILBRIDGE_JIRA_MAX_ATTEMPTS", "4")
+    bootstrap.reset()
+    yield emulator
+    emulator.stop()

@@ -202,6 +202,15 @@ def test_workflow_waits_for_decision_then_succeeds(endpoint: str, stack: dict[st
 
     sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps({"decision": "approve"}))
 
+    def jira_task() -> dict[str, Any] | None:
+        got = sqs.receive_message(QueueUrl=stack["jiraQueueUrl"], WaitTimeSeconds=0)
+        return json.loads(got["Messages"][0]["Body"]) if got.get("Messages") else None
+
+    created = _wait(jira_task)  # approved: the execution waits for the Jira issue
+    assert created["type"] == "create_defect"
+    assert created["ticketId"] == "t1"
+    sfn.send_task_success(taskToken=created["taskToken"], output=json.dumps({"key": "KP-1"}))
+
     def finished() -> dict[str, Any] | None:
         described = sfn.describe_execution(executionArn=execution)
         return None if described["status"] == "RUNNING" else dict(described)
@@ -213,7 +222,7 @@ def test_workflow_waits_for_decision_then_succeeds(endpoint: str, stack: dict[st
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
     ]
-    assert entered[-2:] == ["Decided", "Approved"]
+    assert entered[-3:] == ["Decided", "Approved", "Open"]
 
 
 def test_workflow_expires_the_draft_on_timeout(endpoint: str, stack: dict[str, Any]) -> None:

@@ -139,7 +139,7 @@ def test_await_decision_shape(asl: dict[str, Any]) -> None:
 
 def test_render_definition_fills_placeholders() -> None:
     url = 'https://sqs.example/q?"quoted"'
-    rendered = render_definition({"WorkflowQueueUrl": url})
+    rendered = render_definition({"WorkflowQueueUrl": url, "JiraQueueUrl": "https://sqs.example/j"})
     assert "${" not in rendered
     data = json.loads(rendered)
     assert data["States"]["AwaitDecision"]["Parameters"]["QueueUrl"] == url
@@ -164,7 +164,7 @@ def test_definition_is_the_asl_file(resources: dict[str, Any], asl: dict[str, An
     assert props["DefinitionSubstitutions"]["WorkflowQueueUrl"] == {"Ref": "WorkflowQueue"}
 
 
-def test_state_machine_role_sends_only_to_workflow_queue(resources: dict[str, Any]) -> None:
+def test_state_machine_role_sends_only_to_its_queues(resources: dict[str, Any]) -> None:
     role = resources["TicketWorkflowRole"]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     non_xray = [s for s in statements if not str(s["Action"]).startswith("['xray:")]
@@ -173,7 +173,10 @@ def test_state_machine_role_sends_only_to_workflow_queue(resources: dict[str, An
             "Sid": "SendToWorkflowQueue",
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
-            "Resource": {"Fn::GetAtt": ["WorkflowQueue", "Arn"]},
+            "Resource": [
+                {"Fn::GetAtt": ["WorkflowQueue", "Arn"]},
+                {"Fn::GetAtt": ["JiraQueue", "Arn"]},
+            ],
         }
     ]
 
@@ -190,7 +193,8 @@ def test_every_queue_has_a_dlq(resources: dict[str, Any]) -> None:
         redrive = props["RedrivePolicy"]
         target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert target in queues and target.endswith("DeadLetterQueue")
-        assert redrive["maxReceiveCount"] == 5
+        # the Jira queue allows more deliveries: its handler spends a retry budget first
+        assert redrive["maxReceiveCount"] == (8 if logical_id == "JiraQueue" else 5)
         targets.add(target)
     assert targets == {k for k in queues if k.endswith("DeadLetterQueue")}
     names = {q["Properties"]["QueueName"] for q in queues.values()}
@@ -296,10 +300,11 @@ def test_functions_get_every_setting(template: dict[str, Any], resources: dict[s
         settings.BUCKET_NAME: {"Ref": "Bucket"},
         settings.REPORTS_QUEUE_URL: {"Ref": "ReportsQueue"},
         settings.WORKFLOW_QUEUE_URL: {"Ref": "WorkflowQueue"},
+        settings.JIRA_QUEUE_URL: {"Ref": "JiraQueue"},
         settings.STATE_MACHINE_ARN: {"Ref": "TicketWorkflow"},
     }
     functions = {k: v for k, v in resources.items() if "Type" not in v and "Role" not in k}
-    assert {"APIHandler", "OnReportUploaded", "OnWorkflowTask"} <= set(functions)
+    assert {"APIHandler", "OnReportUploaded", "OnWorkflowTask", "OnJiraTask"} <= set(functions)
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert settings.PUBLIC_URL in props["Environment"]["Variables"], logical_id
@@ -347,7 +352,12 @@ def test_functions_policy_is_scoped(resources: dict[str, Any]) -> None:
             assert all(a.startswith(("xray:", "states:SendTask")) for a in actions), statement
     by_sid = {s["Sid"]: s for s in statements}
     assert references(by_sid["Table"]["Resource"]) == {"Table"}
-    assert references(by_sid["Queues"]["Resource"]) == {"ReportsQueue", "WorkflowQueue"}
+    assert references(by_sid["Queues"]["Resource"]) == {
+        "ReportsQueue",
+        "WorkflowQueue",
+        "JiraQueue",
+        "JiraDeadLetterQueue",
+    }  # redrive reads it
     assert by_sid["StartWorkflow"]["Resource"] == {"Ref": "TicketWorkflow"}
 
 

@@ -1,0 +1,37 @@
+"""`python -m bench` (`make bench`): every benchmark in turn. Each prints its own figures; one
+failing is reported and the others still run. Fails on nothing."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+
+BENCHMARKS = (
+    ("a", "import_time", "cold import of app.py vs its library floor"),
+    ("b", "api_calls", "AWS API calls per reported failure"),
+    ("c", "junit_bulk", "10,000-testcase JUnit report vs parse + BatchWriteItem"),
+    ("d", "concurrent_failures", "200 concurrent failures of one scenario on the local stack"),
+    ("issue 3", "approval_latency", "report -> Slack, approve -> approved on the local stack"),
+)
+
+
+def main() -> int:
+    failed = []
+    for label, name, what in BENCHMARKS:
+        print(f"\n=== ({label}) bench.{name}: {what}", flush=True)
+        started = time.monotonic()
+        try:
+            importlib.import_module(f"bench.{name}").main()
+        except Exception:
+            failed.append(name)
+            print(f"bench.{name} failed:")
+            traceback.print_exc()
+        print(f"--- bench.{name}: {time.monotonic() - started:.0f} s", flush=True)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""What the benchmarks share: moto in-process (as tests/integration does), the local stack as a
+subprocess (as tests/e2e does), AWS call counting with botocore events, and a few statistics."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_START_TIMEOUT = 120.0
+STACK_STOP_TIMEOUT = 10.0
+
+# The integration tests' settings (tests/conftest.py, tests/integration/conftest.py).
+INPROCESS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_NAMESPACE": "failbridge",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "FAILBRIDGE_APPROVAL_KEYS": "k1:bench-approval-secret",
+    "FAILBRIDGE_SLACK_SIGNING_SECRET": "bench-slack-signing-secret",
+    "FAILBRIDGE_DIGEST_SECONDS": "1",
+    "FAILBRIDGE_PUBLIC_URL": "https://failbridge.example.com",
+}
+
+
+@contextlib.contextmanager
+def _restored_environ() -> Iterator[None]:
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def moto_inprocess() -> Iterator[dict[str, Any]]:
+    """moto in-process with Step Functions executing the workflow, the infra deployed into it and
+    the app's container rebuilt against it (tests/integration/conftest.py's `aws` fixture)."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
+    with _restored_environ():
+        os.environ.update(INPROCESS_ENV)
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            os.environ.pop(name, None)
+        from infra.deploy_local import deploy
+
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            with quiet():
+                resources: dict[str, Any] = deploy(None, configure=False)  # type: ignore[arg-type]
+            os.environ.update({k: str(v) for k, v in resources["env"].items()})
+            bootstrap.reset()
+            try:
+                yield resources
+            finally:
+                bootstrap.reset()
+
+
+@contextlib.contextmanager
+def lean_moto_transactions() -> Iterator[None]:
+    """moto 5.2's TransactWriteItems backs up the *whole table* with copy.deepcopy once per item of
+    the transaction (moto/dynamodb/models/__init__.py, transact_write_items), so each transaction
+    costs O(table size x items): with 10,000 executions in the table one transaction takes
+    seconds, which DynamoDB's do not. Inside this block the backup holds only the items the
+    transaction touches (deep copies), and those are put back if moto cancels the transaction:
+    the same outcome, without the table-sized copies."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    real_copy = models.copy
+    original = DynamoDBBackend.transact_write_items
+
+    class _CopyButNotTables:
+        @staticmethod
+        def deepcopy(obj: Any, memo: Any = None) -> Any:
+            return obj if isinstance(obj, Table) else real_copy.deepcopy(obj, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        undo = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op["Item"] if op_type == "Put" else op.get("Key", {})
+            if table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in key:
+                    continue
+                range_value = DynamoType(key[table.range_key_attr])
+            old = table.get_item(hash_value, range_value)
+            undo.append((table, hash_value, range_value, real_copy.deepcopy(old)))
+        models.copy = _CopyButNotTables  # type: ignore[assignment]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, old in reversed(undo):
+                if old is None:
+                    table.delete_item(hash_value, range_value)
+                elif range_value is not None:
+                    table.items[hash_value][range_value] = old
+                else:
+                    table.items[hash_value] = old
+            raise
+        finally:
+            models.copy = real_copy
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Swallow stdout: Powertools writes its EMF metrics there on every flush."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+class CallCounter:
+    """Counts the AWS API calls made through some boto3 clients (`before-call` fires once per
+    operation; botocore's own retries of one call are not counted as separate calls), and the
+    time each took (until `after-call`)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.seconds: Counter[str] = Counter()
+
+    def attach(self, *clients: Any) -> CallCounter:
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._before)
+            client.meta.events.register("after-call.*.*", self._after)
+        return self
+
+    @staticmethod
+    def _name(model: Any) -> str:
+        return f"{model.service_model.service_name}:{model.name}"
+
+    def _before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        self.calls.append(self._name(model))
+        context["bench_started"] = time.perf_counter()
+
+    def _after(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        started = context.get("bench_started")
+        if started is not None:
+            self.seconds[self._name(model)] += time.perf_counter() - started
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Tally]:
+        """The calls made inside the block, and their time, by operation."""
+        start = len(self.calls)
+        seconds = Counter(self.seconds)
+        tally = Tally()
+        try:
+            yield tally
+        finally:
+            tally.calls.update(self.calls[start:])
+            tally.seconds.update(self.seconds)
+            tally.seconds.subtract(seconds)
+
+
+@dataclass
+class Tally:
+    calls: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def by_operation(self, *, with_seconds: bool = False) -> str:
+        """`UpdateItem, TransactWriteItems x2, ...` (service names dropped)."""
+        parts = []
+        for name, n in sorted(self.calls.items(), key=lambda kv: (-kv[1], kv[0])):
+            text = name.split(":", 1)[1] + (f" x{n}" if n > 1 else "")
+            if with_seconds:
+                text += f" {self.seconds[name]:.2f} s"
+            parts.append(text)
+        return ", ".join(parts) or "none"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    return path.read_text(errors="replace")[-limit:] if path.exists() else ""
+
+
+@contextlib.contextmanager
+def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """`python -m devstack` on free ports in a temporary directory (tests/e2e/conftest.py);
+    yields its stack.json; stopped with SIGTERM (killed if it does not stop in time)."""
+    with tempfile.TemporaryDirectory(prefix="failbridge-bench-") as tmp:
+        local_dir = Path(tmp)
+        log_path = local_dir / "stack.log"
+        env = {
+            **os.environ,
+            "FAILBRIDGE_API_PORT": str(free_port()),
+            "FAILBRIDGE_JIRA_PORT": str(free_port()),
+            "FAILBRIDGE_AWS_PORT": str(free_port()),
+            "FAILBRIDGE_LOCAL_DIR": str(local_dir),
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        env.pop("AWS_ENDPOINT_URL", None)
+        started = time.monotonic()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "devstack"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        stack_file = local_dir / "stack.json"
+        try:
+            while not stack_file.exists():
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"the stack exited with {proc.returncode} while starting:\n"
+                        + _tail(log_path)
+                    )
+                if time.monotonic() - started > STACK_START_TIMEOUT:
+                    raise RuntimeError(
+                        f"the stack did not start in {STACK_START_TIMEOUT} s:\n" + _tail(log_path)
+                    )
+                time.sleep(0.2)
+            info: dict[str, Any] = json.loads(stack_file.read_text())
+            info["_log"] = str(log_path)
+            info["_localDir"] = str(local_dir)
+            info["_startSeconds"] = round(time.monotonic() - started, 1)
+            yield info
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(STACK_STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    print(f"  (the stack did not stop within {STACK_STOP_TIMEOUT} s: killed)")
+                    proc.kill()
+                    proc.wait()
+
+
+def stack_errors(info: dict[str, Any]) -> list[str]:
+    """Lines of the stack's log that report errors (tracebacks, ERROR-level records)."""
+    path = Path(info["_log"])
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return [
+        line
+        for line in lines
+        if line.startswith("Traceback") or '"level":"ERROR"' in line or " ERROR " in line
+    ]
+
+
+def print_stack_errors(info: dict[str, Any]) -> None:
+    errors = stack_errors(info)
+    if errors:
+        print(f"  the stack logged {len(errors)} error line(s); the first: {errors[0][:500]}")
+        print(f"  (log: {info['_log']}, removed with the stack's directory)")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")

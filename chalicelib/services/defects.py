@@ -1,0 +1,397 @@
+"""Approved drafts become Jira issues exactly once.
+
+1. The ticket moves approved -> jira_pending and records each create attempt (a conditional
+   write) before Jira is called.
+2. A create whose answer was lost (timeout, reset) may have happened: the next attempt first
+   searches for the ticket's unique label, and creates again only once Jira's search has had
+   time to catch up (search is not read-after-write consistent).
+3. 429 waits Retry-After; 5xx and connection errors back off; each wait is the SQS message's
+   visibility timeout. When the budget is spent the ticket is jira_failed with the reason, the
+   lead is told, and the message goes on to the DLQ; `redrive` finishes it later.
+4. Links, remote links (globalId: upserts) and attachments are steps recorded on the ticket, so a
+   repeated delivery does not repeat them. Then the ticket is open with its Jira key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.adapters.dynamo import Store
+from chalicelib.adapters.jira_tracker import JiraRejected, JiraThrottled, JiraUnavailable
+from chalicelib.adapters.workflow import TokenRejected
+from chalicelib.clock import now_iso
+from chalicelib.domain import defects
+from chalicelib.domain.statuses import TicketStatus
+from chalicelib.errors import Unavailable, ValidationFailed, field_problem
+from chalicelib.models import JiraMappingIn
+from chalicelib.observability import logger
+
+
+class RetryLater(Exception):
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
+class DefectService:
+    def __init__(
+        self,
+        store: Store,
+        tracker_factory: Callable[[], Any],
+        blobs: Any,
+        workflow: Any,
+        notify_lead: Callable[[dict[str, Any], str], None],
+        *,
+        public_url: str,
+        search_lag_seconds: int = 30,
+        max_attempts: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._tracker_factory = tracker_factory
+        self._tracker: Any = None
+        self._blobs = blobs
+        self._workflow = workflow
+        self._notify_lead = notify_lead
+        self._public_url = public_url
+        self._lag = search_lag_seconds
+        self.max_attempts = max_attempts
+        self._clock = clock
+
+    @property
+    def tracker(self) -> Any:
+        if self._tracker is None:
+            self._tracker = self._tracker_factory()
+        return self._tracker
+
+    # -- the mapping, validated against Jira when saved ------------------------------------
+
+    def configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
+        try:
+            return self._configure(project, mapping_in)
+        except (JiraThrottled, JiraUnavailable) as exc:
+            raise Unavailable(f"Jira could not be asked: {exc}; nothing was saved") from exc
+
+    def _configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
+        mapping = mapping_in.model_dump(mode="json", by_alias=True)
+        problems: list[dict[str, str]] = []
+        try:
+            types = self.tracker.issue_types(mapping["projectKey"])
+        except JiraRejected as exc:
+            raise ValidationFailed(
+                "Jira does not know this project",
+                [field_problem("projectKey", f"{mapping['projectKey']}: {exc}")],
+            ) from exc
+        issue_type = next(
+            (t for t in types if str(t.get("name", "")).lower() == mapping["issueType"].lower()),
+            None,
+        )
+        if issue_type is None:
+            raise ValidationFailed(
+                "unknown issue type",
+                [
+                    field_problem(
+                        "issueType",
+                        f"{mapping['projectKey']} has no issue type {mapping['issueType']}; "
+                        "it has " + ", ".join(sorted(str(t.get("name")) for t in types)),
+                    )
+                ],
+            )
+        mapping["issueType"] = issue_type["name"]
+        fields = self.tracker.fields()
+        by_name = {str(f.get("name", "")).lower(): f["id"] for f in fields}
+        ids = {f["id"] for f in fields}
+        for key, field in (
+            ("severityField", "severityFieldId"),
+            ("testCaseIdField", "testCaseIdFieldId"),
+        ):
+            wanted = mapping.get(key)
+            if wanted:
+                found = wanted if wanted in ids else by_name.get(wanted.lower())
+                if found is None:
+                    problems.append(field_problem(key, f"Jira has no field {wanted}"))
+                mapping[field] = found
+        for name in mapping.get("extraFields") or {}:
+            if name not in ids:
+                problems.append(field_problem(f"extraFields.{name}", "Jira has no such field"))
+        available = self.tracker.link_types()
+        for role, wanted in (mapping.get("linkTypes") or {}).items():
+            if wanted:
+                resolved = defects.resolve_link_type(wanted, available)
+                if resolved is None:
+                    problems.append(
+                        field_problem(
+                            f"linkTypes.{role}",
+                            f"Jira has no link type "
+                            f"{wanted}; it has " + ", ".join(t["name"] for t in available),
+                        )
+                    )
+                mapping["linkTypes"][role] = resolved
+        filled = defects.filled_fields(mapping)
+        for field in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
+            field_id = field.get("fieldId") or field.get("key")
+            if (
+                field.get("required")
+                and not field.get("hasDefaultValue")
+                and (field_id not in filled)
+            ):
+                problems.append(
+                    field_problem(
+                        f"extraFields.{field_id}",
+                        f"{field.get('name', field_id)} is required by {mapping['issueType']} in "
+                        f"{mapping['projectKey']} and the mapping does not fill it",
+                    )
+                )
+        if problems:
+            raise ValidationFailed("the Jira mapping does not fit this Jira site", problems)
+        self._store.set_project_fields(project, {"jira": mapping})
+        return mapping
+
+    # -- creation --------------------------------------------------------------------------
+
+    def process(self, ticket_id: str, task_token: str | None, receive_count: int) -> str:
+        """Create or link the ticket's Jira issue. RetryLater says when to try again."""
+        ticket = self._store.get_ticket(ticket_id)
+        status = ticket["status"]
+        if status == TicketStatus.APPROVED.value:
+            ticket = self._move(
+                ticket,
+                [status],
+                TicketStatus.JIRA_PENDING,
+                "creating in Jira",
+                {"jiraTaskToken": task_token} if task_token else None,
+            )
+        elif status in (TicketStatus.JIRA_PENDING.value, TicketStatus.JIRA_FAILED.value):
+            if task_token and ticket.get("jiraTaskToken") != task_token:
+                self._store.set_ticket_fields(ticket_id, {"jiraTaskToken": task_token})
+                ticket["jiraTaskToken"] = task_token
+            if status == TicketStatus.JIRA_FAILED.value:
+                ticket = self._move(ticket, [status], TicketStatus.JIRA_PENDING, "retrying")
+        else:
+            if ticket.get("jira") and (task_token or ticket.get("jiraTaskToken")):
+                self._answer(task_token or ticket["jiraTaskToken"], ticket)
+            return "nothing to do"
+        try:
+            return self._create_and_link(ticket)
+        except JiraRejected as exc:
+            self._fail(ticket, str(exc))
+            return "jira_failed"
+        except (JiraThrottled, JiraUnavailable) as exc:
+            wait = self._wait(exc, receive_count)
+            if isinstance(exc, JiraUnavailable) and exc.unknown:
+                self._store.set_ticket_fields(ticket_id, {"jiraUncertainAt": int(self._clock())})
+            if receive_count >= self.max_attempts:
+                self._fail(ticket, f"gave up after {receive_count} attempts: {exc}")
+            raise RetryLater(wait, str(exc)) from exc
+
+    def _wait(self, exc: Exception, receive_count: int) -> float:
+        if isinstance(exc, JiraThrottled):
+            return exc.retry_after
+        if isinstance(exc, JiraUnavailable) and exc.retry_after is not None:
+            return exc.retry_after
+        if isinstance(exc, JiraUnavailable) and exc.unknown:
+            return float(self._lag)
+        return float(min(900, 2 ** max(1, receive_count)))
+
+    def _create_and_link(self, ticket: dict[str, Any]) -> str:
+        key = (ticket.get("jira") or {}).get("key") or ticket.get("linkTo")
+        if not key:
+            key = self._create(ticket)
+        steps = set(ticket.get("jiraSteps") or [])
+        for step, action in self._steps(ticket, key):
+            if step not in steps:
+                try:
+                    action()
+                except JiraRejected as exc:  # e.g. a test case key that is not in Jira
+                    logger.warning(
+                        "Jira step skipped",
+                        extra={"ticketId": ticket["id"], "step": step, "reason": str(exc)},
+                    )
+                    self._store.add_ticket_warning(ticket["id"], f"{step}: {exc}")
+                self._store.add_ticket_steps(ticket["id"], {step})
+        jira = {"key": key, "url": self.tracker.issue_url(key)}
+        opened = self._move(
+            ticket,
+            [TicketStatus.JIRA_PENDING.value],
+            TicketStatus.OPEN,
+            f"Jira issue {key}",
+            {"jira": jira},
+        )
+        if ticket.get("jiraTaskToken"):
+            self._answer(ticket["jiraTaskToken"], opened)
+        return "open"
+
+    def _create(self, ticket: dict[str, Any]) -> str:
+        label = defects.unique_label(ticket["id"])
+        attempts = int(ticket.get("jiraCreateAttempts") or 0)
+        if attempts:
+            found = self.tracker.find_by_label(label)
+            if found:
+                self._store.set_ticket_fields(
+                    ticket["id"], {"jira": {"key": found, "url": self.tracker.issue_url(found)}}
+                )
+                return str(found)
+            since = self._clock() - float(ticket.get("jiraLastAttemptAt") or 0)
+            if ticket.get("jiraUncertainAt") and since < self._lag:
+                raise RetryLater(
+                    self._lag - since + 1,
+                    "a create may have happened; waiting "
+                    "for Jira's search to catch up before creating again",
+                )
+        mapping = self._mapping(ticket)
+        text = defects.description(
+            ticket,
+            self._store.occurrences(ticket["id"]),
+            f"{self._public_url}/v1/tickets/{ticket['id']}",
+        )
+        fields = defects.issue_fields(mapping, ticket, text)
+        self._store.set_ticket_fields(
+            ticket["id"],
+            {"jiraCreateAttempts": attempts + 1, "jiraLastAttemptAt": int(self._clock())},
+        )
+        key = self.tracker.create_issue(fields)
+        self._store.set_ticket_fields(
+            ticket["id"], {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
+        )
+        return key
+
+    def _mapping(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        project = self._store.get_project(ticket["project"]) or {}
+        mapping = project.get("jira")
+        if not mapping:
+            raise JiraRejected(
+                f"project {ticket['project']} has no Jira mapping; an admin sets "
+                "it with PUT /v1/projects/{project}/jira"
+            )
+        return dict(mapping)
+
+    def _steps(self, ticket: dict[str, Any], key: str) -> list[tuple[str, Callable[..., None]]]:
+        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+        link_types = mapping.get("linkTypes") or {}
+        steps: list[tuple[str, Callable[..., None]]] = []
+        test_key = ticket.get("jiraTestKey")
+        is_key = defects.JIRA_KEY.match
+        if test_key and is_key(test_key) and link_types.get("defectToTestCase"):
+            steps.append(
+                (
+                    f"link:test:{test_key}",
+                    lambda: self.tracker.link(link_types["defectToTestCase"], key, test_key),
+                )
+            )
+        execution_key = ticket.get("jiraExecutionKey")
+        if execution_key and is_key(execution_key) and link_types.get("defectToExecution"):
+            steps.append(
+                (
+                    f"link:execution:{execution_key}",
+                    lambda: self.tracker.link(link_types["defectToExecution"], key, execution_key),
+                )
+            )
+        if test_key and is_key(test_key) and link_types.get("requirementToTestCase"):
+            for requirement in ticket.get("requirements") or []:
+                if is_key(requirement):
+                    steps.append(
+                        (
+                            f"link:requirement:{requirement}",
+                            lambda r=requirement: self.tracker.link(
+                                link_types["requirementToTestCase"], r, test_key
+                            ),
+                        )
+                    )
+        run = ticket.get("run") or {}
+        remote = [
+            ("run", run.get("ciUrl"), f"CI run {run.get('name') or run.get('id', '')}"),
+            ("report", ticket.get("reportUrl"), "Test report"),
+            ("script", ticket.get("scriptUrl"), "Failed test script"),
+            (
+                "ticket",
+                f"{self._public_url}/v1/tickets/{ticket['id']}",
+                f"failbridge ticket {ticket['id']}",
+            ),
+        ]
+        for name, url, title in remote:
+            if url:
+                steps.append(
+                    (
+                        f"remote:{name}",
+                        lambda n=name, u=url, t=title: self.tracker.remote_link(
+                            key, f"failbridge:{ticket['id']}:{n}", u, t.strip()
+                        ),
+                    )
+                )
+        for attachment in self._store.attachments(ticket["id"]):
+            if attachment.get("status") == "stored":
+                steps.append(
+                    (
+                        f"attach:{attachment['attachmentId']}",
+                        lambda a=attachment: self._attach(key, a),
+                    )
+                )
+        return steps
+
+    def _attach(self, key: str, attachment: dict[str, Any]) -> None:
+        import io
+
+        # The client rewinds what it uploads, so it needs a seekable file; evidence is small.
+        body = self._blobs.stream(attachment["key"])
+        try:
+            self.tracker.attach(key, attachment["fileName"], io.BytesIO(body.read()))
+        finally:
+            body.close()
+
+    def redrive(self, queues: Any, dlq_url: str, queue_url: str) -> list[str]:
+        """Send what gave up back to work: jira_failed tickets return to jira_pending and their
+        messages to the queue. Nothing is created twice: creation checks first."""
+        moved = queues.redrive(dlq_url, queue_url)
+        tickets = []
+        for task in moved:
+            ticket = self._store.get_ticket(task["ticketId"])
+            if ticket["status"] == TicketStatus.JIRA_FAILED.value:
+                self._move(ticket, [ticket["status"]], TicketStatus.JIRA_PENDING, "redriven")
+            tickets.append(ticket["id"])
+        return tickets
+
+    # -- status ----------------------------------------------------------------------------
+
+    def _move(
+        self,
+        ticket: dict[str, Any],
+        froms: list[str],
+        to: TicketStatus,
+        reason: str,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        entry = {"at": now_iso(), "status": to.value, "by": "failbridge", "reason": reason}
+        self._store.transition(
+            ticket, from_statuses=froms, to_status=to.value, entry=entry, extra=extra
+        )
+        return {
+            **ticket,
+            **(extra or {}),
+            "status": to.value,
+            "history": [*ticket.get("history", []), entry],
+        }
+
+    def _fail(self, ticket: dict[str, Any], reason: str) -> None:
+        current = self._store.get_ticket(ticket["id"])
+        if current["status"] != TicketStatus.JIRA_PENDING.value:
+            return
+        self._move(
+            current,
+            [TicketStatus.JIRA_PENDING.value],
+            TicketStatus.JIRA_FAILED,
+            reason[:500],
+            {"jiraFailure": reason[:500]},
+        )
+        logger.warning("Jira creation failed", extra={"ticketId": ticket["id"]})
+        try:
+            self._notify_lead(current, reason)
+        except Exception:  # telling the lead must not lose the failure itself
+            logger.exception("could not tell the lead")
+
+    def _answer(self, token: str, ticket: dict[str, Any]) -> None:
+        try:
+            self._workflow.answer(token, {"jira": ticket.get("jira"), "status": ticket["status"]})
+        except TokenRejected:
+            logger.info("Jira task token no longer waited on", extra={"ticketId": ticket["id"]})
