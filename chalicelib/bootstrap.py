@@ -66,7 +66,7 @@ class Container:
             tracker,
             self.blobs,
             self.workflow,
-            self.decisions.tell_lead_jira_failed,
+            lambda ticket, reason: self.decisions.tell_lead_jira_failed(ticket, reason),
             public_url=self.settings.public_url,
             search_lag_seconds=self.settings.jira_search_lag_seconds,
             max_attempts=self.settings.jira_max_attempts,

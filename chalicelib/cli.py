@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="flaky results (fail then pass in one run) open drafts too",
     )
+    p.add_argument("--decision-reminder-seconds", type=int,
+                   help="remind the lead after this long without a decision (86400)")
+    p.add_argument("--decision-rounds", type=int,
+                   help="reminders before the draft expires (3)")
 
     p = sub.add_parser("describe-project", help="a project and its modules")
     p.add_argument("project")
@@ -106,13 +110,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("revoke-key", help="revoke a key by its id")
     p.add_argument("project")
     p.add_argument("key_id")
+
+    sub.add_parser(
+        "redrive-jira",
+        help="send Jira creations that gave up (jira_failed, in the DLQ) back to work",
+    )
     return parser
+
+
+def redrive_jira() -> dict[str, Any]:
+    """Move the Jira DLQ's messages back to the Jira queue; their tickets return to
+    jira_pending. Creation looks for an existing issue first, so nothing is created twice."""
+    import boto3
+
+    from chalicelib.bootstrap import container
+
+    sqs = boto3.session.Session().client("sqs")
+    queue = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME + "-dlq")["QueueUrl"]
+    c = container()
+    return {"redriven": c.defects.redrive(c.queues, dlq, queue)}
 
 
 def run(args: argparse.Namespace, access: Any) -> Any:
     command = args.command
     if command == "create-project":
-        return access.create_project(args.project, args.name, args.flaky_opens_draft)
+        return access.create_project(args.project, args.name, args.flaky_opens_draft,
+                                     args.decision_reminder_seconds, args.decision_rounds)
+    if command == "redrive-jira":
+        return redrive_jira()
     if command == "describe-project":
         return access.describe_project(args.project)
     if command == "put-module":

@@ -99,13 +99,23 @@ class AccessService:
             raise NotFound(f"project {key} does not exist")
         return dict(item)
 
-    def create_project(self, key: str, name: str | None, flaky_opens_draft: bool) -> dict:
+    def create_project(
+        self,
+        key: str,
+        name: str | None,
+        flaky_opens_draft: bool,
+        decision_reminder_seconds: int | None = None,
+        decision_rounds: int | None = None,
+    ) -> dict:
         project = {
             "key": key,
             "name": name or key,
             "flakyOpensDraft": flaky_opens_draft,
+            "decisionReminderSeconds": decision_reminder_seconds,
+            "decisionRounds": decision_rounds,
             "createdAt": now_iso(),
         }
+        project = {k: v for k, v in project.items() if v is not None}
         self._store.create_project(project)
         self._projects.drop(key)
         return project

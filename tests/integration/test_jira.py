@@ -325,7 +325,7 @@ def test_a_429_is_respected_with_its_retry_after(
 
 
 def test_when_the_budget_is_spent_the_ticket_is_jira_failed_and_a_redrive_finishes_it(
-    api: Any, demo: Demo, aws: dict[str, Any], jira: Any, slack: Any
+    api: Any, demo: Demo, aws: dict[str, Any], jira: Any, slack: Any, capsys: Any
 ) -> None:
     configure(api, demo)
     jira.add_fault(503, count=-1, match="POST /rest/api/2/issue")
@@ -347,7 +347,11 @@ def test_when_the_budget_is_spent_the_ticket_is_jira_failed_and_a_redrive_finish
 
     sqs.send_message(QueueUrl=aws["jiraDlqUrl"], MessageBody=message["Body"])  # as SQS would
     jira.clear_faults()
-    assert c.defects.redrive(c.queues, aws["jiraDlqUrl"], aws["jiraQueueUrl"]) == [ticket_id]
+    from chalicelib import cli
+
+    capsys.readouterr()
+    assert cli.main(["redrive-jira"]) == 0  # the operator's command
+    assert ticket_id in json.loads(capsys.readouterr().out)["redriven"]
     assert ticket_of(api, demo, ticket_id)["status"] == "jira_pending"
     run_jira(aws)
     assert ticket_of(api, demo, ticket_id)["status"] == "open"
