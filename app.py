@@ -10,13 +10,14 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, decisions, results, tickets
+from chalicelib.routes import admin, decisions, results, tickets, webhooks
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(decisions.bp)
+app.register_blueprint(webhooks.bp)
 
 
 @app.middleware("http")
@@ -61,3 +62,11 @@ def on_jira_task(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import handle_jira_tasks
 
     return handle_jira_tasks(event.to_dict())
+
+
+@app.schedule("rate(15 minutes)", name="reconcile_with_jira")
+def reconcile_with_jira(event: Any) -> dict[str, int]:
+    """Repair what a lost Jira webhook missed."""
+    from chalicelib.handlers import reconcile
+
+    return reconcile()

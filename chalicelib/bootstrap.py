@@ -48,6 +48,29 @@ class Container:
         )
 
     @functools.cached_property
+    def tracker(self) -> Any:
+        from chalicelib.adapters.jira_tracker import JiraTracker
+
+        creds = jira_credentials()
+        return JiraTracker(
+            creds["url"], creds["email"], creds["token"], timeout=self.settings.jira_timeout_seconds
+        )
+
+    @functools.cached_property
+    def feedback(self) -> Any:
+        from chalicelib.services.feedback import FeedbackService
+
+        return FeedbackService(
+            self.store,
+            lambda: self.tracker,
+            self.workflow,
+            lambda message: self.decisions.notify_channel(message),
+            self.queues,
+            jira_queue_url=self.settings.jira_queue_url,
+            webhook_secret=lambda: jira_credentials()["webhookSecret"],
+        )
+
+    @functools.cached_property
     def defects(self) -> Any:
         from chalicelib.adapters.jira_tracker import JiraTracker
         from chalicelib.services.defects import DefectService
@@ -144,11 +167,15 @@ def jira_credentials() -> dict[str, str]:
         "url": os.environ.get(names.JIRA_URL) or config.get("url", ""),
         "email": os.environ.get(names.JIRA_EMAIL) or config.get("email", ""),
         "token": os.environ.get(names.JIRA_TOKEN) or config.get("token", ""),
+        "webhookSecret": os.environ.get(names.JIRA_WEBHOOK_SECRET)
+        or config.get("webhookSecret", ""),
     }
 
 
 @functools.lru_cache(maxsize=1)
 def container() -> Container:
+    import json
+
     from chalicelib.adapters.dynamo import Store
     from chalicelib.adapters.s3 import Blobs
     from chalicelib.adapters.workflow import Workflow
@@ -164,7 +191,15 @@ def container() -> Container:
     blobs = Blobs(clients["s3"], settings.bucket_name)
     workflow = Workflow(clients["stepfunctions"], settings.state_machine_arn)
     access = AccessService(store, cache_seconds=settings.key_cache_seconds)
-    results = ResultsService(store, workflow, count=count)
+    results = ResultsService(
+        store,
+        workflow,
+        count=count,
+        tell_jira=lambda task: clients["sqs"].send_message(
+            QueueUrl=settings.jira_queue_url, MessageBody=json.dumps(task)
+        ),
+        regression_window_days=settings.regression_window_days,
+    )
     return Container(
         settings=settings,
         store=store,

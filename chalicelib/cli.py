@@ -84,10 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="flaky results (fail then pass in one run) open drafts too",
     )
-    p.add_argument("--decision-reminder-seconds", type=int,
-                   help="remind the lead after this long without a decision (86400)")
-    p.add_argument("--decision-rounds", type=int,
-                   help="reminders before the draft expires (3)")
+    p.add_argument(
+        "--decision-reminder-seconds",
+        type=int,
+        help="remind the lead after this long without a decision (86400)",
+    )
+    p.add_argument("--decision-rounds", type=int, help="reminders before the draft expires (3)")
 
     p = sub.add_parser("describe-project", help="a project and its modules")
     p.add_argument("project")
@@ -135,8 +137,13 @@ def redrive_jira() -> dict[str, Any]:
 def run(args: argparse.Namespace, access: Any) -> Any:
     command = args.command
     if command == "create-project":
-        return access.create_project(args.project, args.name, args.flaky_opens_draft,
-                                     args.decision_reminder_seconds, args.decision_rounds)
+        return access.create_project(
+            args.project,
+            args.name,
+            args.flaky_opens_draft,
+            args.decision_reminder_seconds,
+            args.decision_rounds,
+        )
     if command == "redrive-jira":
         return redrive_jira()
     if command == "describe-project":

@@ -66,6 +66,9 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
             logger.info(
                 "awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome}
             )
+        elif kind == "await_feedback":
+            outcome = c.feedback.awaiting(task["ticketId"], task["taskToken"])
+            logger.info("awaiting Jira", extra={"ticketId": task["ticketId"], "outcome": outcome})
         elif kind == "flush_notifications":
             sent = c.decisions.flush(task["lead"])
             logger.info("lead notified", extra={"drafts": sent})
@@ -88,8 +91,16 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
         receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        kind = task.get("type", "create_defect")
         try:
-            outcome = c.defects.process(task["ticketId"], task.get("taskToken"), receives)
+            if kind == "jira_event":
+                outcome = c.feedback.apply(task)
+            elif kind in ("retest_passed", "retest_failed", "regression_reopened"):
+                outcome = c.feedback.sync_to_jira(kind, task["ticketId"])
+            elif kind == "record_knowledge":
+                outcome = c.feedback.record_knowledge(task["ticketId"])
+            else:
+                outcome = c.defects.process(task["ticketId"], task.get("taskToken"), receives)
         except RetryLater as later:
             logger.info(
                 "Jira later",
@@ -101,6 +112,20 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
             )
             c.queues.delay(c.settings.jira_queue_url, record["receiptHandle"], later.seconds)
             raise
-        logger.info("Jira done", extra={"ticketId": task["ticketId"], "outcome": outcome})
+        logger.info(
+            "Jira done",
+            extra={
+                "type": kind,
+                "ticketId": task.get("ticketId"),
+                "key": task.get("key"),
+                "outcome": outcome,
+            },
+        )
 
     return _each_record(event, handle, expected=(RetryLater,))
+
+
+def reconcile() -> dict[str, int]:
+    counts = dict(container().feedback.reconcile())
+    logger.info("reconciled with Jira", extra=counts)
+    return counts

@@ -28,6 +28,8 @@ JIRA_EMAIL = "FAILBRIDGE_JIRA_EMAIL"
 JIRA_TOKEN = "FAILBRIDGE_JIRA_TOKEN"
 JIRA_SECRET = "FAILBRIDGE_JIRA_SECRET"  # JSON {"url", "email", "token"} in Secrets Manager
 JIRA_TIMEOUT_SECONDS = "FAILBRIDGE_JIRA_TIMEOUT_SECONDS"
+# ... or "webhookSecret" in the FAILBRIDGE_JIRA_SECRET secret
+JIRA_WEBHOOK_SECRET = "FAILBRIDGE_JIRA_WEBHOOK_SECRET"
 JIRA_SEARCH_LAG_SECONDS = "FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS"
 JIRA_MAX_ATTEMPTS = "FAILBRIDGE_JIRA_MAX_ATTEMPTS"
 
@@ -73,6 +75,7 @@ class Settings:
     jira_timeout_seconds: float = 10.0
     jira_search_lag_seconds: int = 30
     jira_max_attempts: int = 6
+    regression_window_days: float = 14.0
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -213,7 +213,13 @@ class Store:
     def create_project(self, project: dict[str, Any]) -> None:
         try:
             self._put(
-                {"pk": f"PROJECT#{project['key']}", "sk": "PROJECT", **project},
+                {
+                    "pk": f"PROJECT#{project['key']}",
+                    "sk": "PROJECT",
+                    "gsi1pk": "PROJECTS",
+                    "gsi1sk": project["key"],
+                    **project,
+                },
                 "attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -595,13 +601,18 @@ class Store:
                 }
             }
         elif to_status in {s.value for s in ENDED_TICKET_STATUSES}:
+            # A verified or closed ticket is remembered: a regression within the project's
+            # window reopens it instead of opening a new draft.
             pointer = {
                 "Update": {
                     "TableName": self._table,
                     "Key": scenario_key,
-                    "UpdateExpression": "REMOVE liveTicketId, liveTicketStatus",
+                    "UpdateExpression": "REMOVE liveTicketId, liveTicketStatus "
+                    "SET lastEndedTicketId = :id, lastEndedStatus = :to, lastEndedAt = :at",
                     "ConditionExpression": "liveTicketId = :id",
-                    "ExpressionAttributeValues": _vals({":id": ticket["id"]}),
+                    "ExpressionAttributeValues": _vals(
+                        {":id": ticket["id"], ":to": to_status, ":at": entry["at"]}
+                    ),
                 }
             }
         else:
@@ -771,6 +782,108 @@ class Store:
             UpdateExpression="ADD jiraSteps :s",
             ExpressionAttributeValues=_vals({":s": steps}),
         )
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        return [strip_keys(i) for i in self._query_all("PROJECTS", index="gsi1")]
+
+    def jira_index_put(self, jira_key: str, ticket_id: str) -> dict[str, Any]:
+        """A transaction item: find the ticket from its Jira issue (webhooks name the issue)."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _dump({"pk": f"JIRA#{jira_key}", "sk": "TICKET", "ticketId": ticket_id}),
+            }
+        }
+
+    def ticket_by_jira_key(self, jira_key: str) -> str | None:
+        item = self._get(f"JIRA#{jira_key}", "TICKET")
+        return str(item["ticketId"]) if item else None
+
+    def delivery_seen(self, identifier: str) -> bool:
+        return self._get(f"DELIVERY#{identifier}", "JIRA", consistent=True) is not None
+
+    def remember_delivery(self, identifier: str, now: int) -> None:
+        self._put({"pk": f"DELIVERY#{identifier}", "sk": "JIRA", "expiresAt": now + 7 * 86400})
+
+    def put_knowledge(self, project: str, entry: dict[str, Any]) -> None:
+        self._put(
+            {
+                "pk": f"PROJECT#{project}",
+                "sk": f"KB#{entry['scenarioId']}#{entry['ticketId']}",
+                **entry,
+            }
+        )
+
+    def knowledge(self, project: str, scenario_id: str) -> list[dict[str, Any]]:
+        return [
+            strip_keys(i)
+            for i in self._query_all(f"PROJECT#{project}", sk_prefix=f"KB#{scenario_id}#")
+        ]
+
+    def reopen_ended(
+        self,
+        ticket: dict[str, Any],
+        executions: Sequence[dict[str, Any]],
+        reporters: set[str],
+        entry: dict[str, Any],
+        also_put: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """A regression: the scenario's last ended ticket becomes its live ticket again, reopened,
+        with the new failures as occurrences. Raises DraftAlreadyOpen if the scenario got a live
+        ticket meanwhile, TicketNotLive if the old ticket is not ended any more."""
+        values: dict[str, Any] = {
+            ":n": len(executions),
+            ":at": entry["at"],
+            ":to": "reopened",
+            ":entry": [entry],
+            ":v": "verified",
+            ":c": "closed",
+            ":g1": f"reopened#{ticket['createdAt']}#{ticket['id']}",
+        }
+        update = (
+            "ADD occurrences :n SET #status = :to, history = list_append(history, :entry), "
+            "lastSeenAt = :at, updatedAt = :at, gsi1sk = :g1"
+        )
+        if reporters:
+            update = update.replace("ADD occurrences :n", "ADD occurrences :n, reporters :rs")
+            values[":rs"] = reporters
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _vals(
+                        {
+                            "pk": f"PROJECT#{ticket['project']}",
+                            "sk": f"SCENARIO#{ticket['scenarioId']}",
+                        }
+                    ),
+                    "UpdateExpression": "SET liveTicketId = :id, liveTicketStatus = :to",
+                    "ConditionExpression": "attribute_not_exists(liveTicketId)",
+                    "ExpressionAttributeValues": _vals({":id": ticket["id"], ":to": "reopened"}),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _vals({"pk": f"TICKET#{ticket['id']}", "sk": "TICKET"}),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#status IN (:v, :c)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _vals(values),
+                }
+            },
+            *self._execution_puts(executions),
+            *({"Put": {"TableName": self._table, "Item": _dump(i)}} for i in also_put),
+        ]
+        try:
+            self._transact(items, 2, executions)
+        except ClientError as exc:
+            codes = _cancel_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise DraftAlreadyOpen() from exc
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise TicketNotLive(ticket["id"]) from exc
+            raise
 
     def add_ticket_warning(self, ticket_id: str, warning: str) -> None:
         self._client.update_item(

@@ -183,5 +183,52 @@ class JiraTracker:
             issue = self.client().issue(key, fields="attachment")
         return {a.filename for a in getattr(issue.fields, "attachment", []) or []}
 
+    def comment(self, key: str, body: str) -> None:
+        with _translated("comment"):
+            self.client().add_comment(key, body)
+
+    def transition(self, key: str, name: str) -> None:
+        """Move an issue by the name of a transition or of its target status."""
+        client = self.client()
+        with _translated("transition"):
+            for t in client.transitions(key):
+                if name.lower() in (str(t["name"]).lower(), str(t["to"]["name"]).lower()):
+                    client.transition_issue(key, t["id"])
+                    return
+        raise JiraRejected(f"transition: {key} has no transition to {name}")
+
+    def current(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Status, category, resolution and update time of issues, by key (for reconciling)."""
+        from chalicelib.domain.feedback import updated_at_ms
+
+        with _translated("search"):
+            found = self.client().search_issues(
+                "key in (" + ",".join(keys) + ")",
+                maxResults=len(keys),
+                fields="status,resolution,updated",
+                json_result=True,
+            )
+        out = []
+        for issue in found.get("issues", []):
+            fields = issue.get("fields") or {}
+            status = fields.get("status") or {}
+            out.append(
+                {
+                    "key": issue["key"],
+                    "status": status.get("name", ""),
+                    "category": (status.get("statusCategory") or {}).get("key", ""),
+                    "resolution": (fields.get("resolution") or {}).get("name"),
+                    "updatedAt": updated_at_ms({"issue": issue}),
+                }
+            )
+        return out
+
+    def resolution_and_last_comment(self, key: str) -> tuple[str | None, str | None]:
+        with _translated("read issue"):
+            issue = self.client().issue(key, fields="resolution,comment")
+        resolution = getattr(getattr(issue.fields, "resolution", None), "name", None)
+        comments = getattr(getattr(issue.fields, "comment", None), "comments", []) or []
+        return resolution, (comments[-1].body if comments else None)
+
     def issue_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"

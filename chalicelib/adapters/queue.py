@@ -25,6 +25,9 @@ class Queues:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    def send(self, queue_url: str, body: dict[str, Any]) -> None:
+        self._client.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+
     def delay(self, queue_url: str, receipt_handle: str, seconds: float) -> None:
         """Keep a failed message away until it is worth trying again (at most 12 hours)."""
         self._client.change_message_visibility(

@@ -329,6 +329,10 @@ class DecisionService:
                 extra={"ticketId": ticket["id"], "reason": str(exc)},
             )
 
+    def notify_channel(self, message: dict[str, Any]) -> None:
+        """The team's channel (the webhook's): re-test requests and the like."""
+        self._notifier.send(message)
+
     def tell_lead_jira_failed(self, ticket: dict[str, Any], reason: str) -> None:
         lead = self.lead_of(ticket)
         text = (

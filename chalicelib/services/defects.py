@@ -218,6 +218,7 @@ class DefectService:
             TicketStatus.OPEN,
             f"Jira issue {key}",
             {"jira": jira},
+            also=[self._store.jira_index_put(key, ticket["id"])],
         )
         if ticket.get("jiraTaskToken"):
             self._answer(ticket["jiraTaskToken"], opened)
@@ -361,10 +362,16 @@ class DefectService:
         to: TicketStatus,
         reason: str,
         extra: dict[str, Any] | None = None,
+        also: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         entry = {"at": now_iso(), "status": to.value, "by": "failbridge", "reason": reason}
         self._store.transition(
-            ticket, from_statuses=froms, to_status=to.value, entry=entry, extra=extra
+            ticket,
+            from_statuses=froms,
+            to_status=to.value,
+            entry=entry,
+            extra=extra,
+            also=also or (),
         )
         return {
             **ticket,

@@ -47,11 +47,15 @@ class ResultsService:
         *,
         count: Counter = _no_count,
         clock: Callable[[], str] = now_iso,
+        tell_jira: Callable[[dict[str, Any]], None] | None = None,
+        regression_window_days: float = 14.0,
     ) -> None:
         self._store = store
         self._workflow = workflow
         self._count = count
         self._clock = clock
+        self._tell_jira = tell_jira or (lambda task: None)
+        self._window_days = regression_window_days
 
     def record(
         self,
@@ -100,7 +104,17 @@ class ResultsService:
                 at=at,
             )
             if batch.failures:
-                filer.file(batch.failures, scenario)
+                filed = filer.file(batch.failures, scenario)
+                if (
+                    filed
+                    and scenario.get("liveTicketStatus") == TicketStatus.RESOLVED.value
+                    and (filed == scenario.get("liveTicketId"))
+                ):
+                    self._retest(filer, batch.failures, filed, passed=False)
+            elif scenario.get("liveTicketStatus") == TicketStatus.RESOLVED.value and (
+                latest.status == ResultStatus.PASSED
+            ):
+                self._retest(filer, [last], scenario["liveTicketId"], passed=True)
             failures = set(batch.failures)
             plain.extend(
                 Store.execution_item(filer.execution(i, None, flaky=i in flaky))
@@ -114,6 +128,42 @@ class ResultsService:
         if flaky:
             self._count("FlakyResults", len(flaky))
         return outcomes
+
+    def _retest(self, filer: _Filer, indexes: list[int], ticket_id: str, *, passed: bool) -> None:
+        """The resolved ticket's scenario ran again: verified if it passed, reopened if not
+        (the failures are its new occurrences). Jira hears of it through the Jira queue."""
+        from chalicelib.errors import Conflict
+
+        ticket = self._store.get_ticket(ticket_id)
+        entry = _retest_entry(filer, indexes[-1], passed)
+        try:
+            self._store.transition(
+                ticket,
+                from_statuses=[TicketStatus.RESOLVED.value],
+                to_status=entry["status"],
+                entry=entry,
+            )
+        except Conflict:
+            return  # someone else moved it first (a concurrent re-test, or Jira)
+        for i in indexes:
+            if filer.outcomes[i]["ticket"] is not None:
+                filer.outcomes[i]["ticket"]["status"] = entry["status"]
+            filer.outcomes[i]["retest"] = {"ticketId": ticket_id, "outcome": entry["status"]}
+        self._count("RetestsPassed" if passed else "RetestsFailed")
+        self._tell_jira(
+            {"type": "retest_passed" if passed else "retest_failed", "ticketId": ticket_id}
+        )
+
+
+def _retest_entry(filer: _Filer, index: int, passed: bool) -> dict[str, Any]:
+    r = filer.results[index]
+    verdict = "passed" if passed else "failed"
+    return {
+        "at": filer.at,
+        "status": (TicketStatus.VERIFIED if passed else TicketStatus.REOPENED).value,
+        "by": filer.reporter(index),
+        "reason": f"re-test {verdict}: {r.test_case_id} in run {filer.run.id}",
+    }
 
 
 def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:
@@ -187,9 +237,11 @@ class _Filer:
             execution["flaky"] = True
         return execution
 
-    def file(self, failures: list[int], scenario: dict[str, Any]) -> None:
+    def file(self, failures: list[int], scenario: dict[str, Any]) -> str | None:
+        """File failures of one scenario; returns the ticket they went to."""
         for start in range(0, len(failures), DRAFT_CHUNK):
             scenario = self._file_chunk(failures[start : start + DRAFT_CHUNK], scenario)
+        return scenario.get("liveTicketId")
 
     def _file_chunk(self, chunk: list[int], scenario: dict[str, Any]) -> dict[str, Any]:
         store = self.s._store
@@ -213,7 +265,12 @@ class _Filer:
                     self._settle(remaining, live_id, status, opened=False)
                     self.s._count("OccurrencesMerged", len(remaining))
                     return scenario
+                regressed = None if stale else self._regression_of(scenario)
+                if regressed is not None:
+                    return self._reopen(regressed, remaining, reporters, scenario)
                 ticket = self._new_draft(ticket_id, remaining, reporters)
+                if scenario.get("lastEndedTicketId"):
+                    ticket["regressionOf"] = scenario["lastEndedTicketId"]
                 executions[0]["openedTicket"] = True
                 store.open_draft(ticket, executions, replacing=stale, also_put=also)
                 self.run_item = None
@@ -235,6 +292,51 @@ class _Filer:
             except TransactionConflict:
                 time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
         raise RuntimeError(f"could not file failures of scenario {scenario_id}")
+
+    def _regression_of(self, scenario: dict[str, Any]) -> dict[str, Any] | None:
+        """The scenario's verified or closed ticket, if it ended within the regression window."""
+        from datetime import datetime
+
+        ended = scenario.get("lastEndedTicketId")
+        if not ended or scenario.get("lastEndedStatus") not in ("verified", "closed"):
+            return None
+        window = float(self.project.get("regressionWindowDays", self.s._window_days))
+        ended_at = datetime.fromisoformat(str(scenario["lastEndedAt"]).replace("Z", "+00:00"))
+        now = datetime.fromisoformat(self.at.replace("Z", "+00:00"))
+        if (now - ended_at).total_seconds() > window * 86400:
+            return None
+        return dict(self.s._store.get_ticket(ended))
+
+    def _reopen(
+        self,
+        ticket: dict[str, Any],
+        failures: list[int],
+        reporters: set[str],
+        scenario: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A regression within the window: the old ticket comes back, reopened, in Jira too."""
+        executions = [self.execution(i, ticket["id"]) for i in failures]
+        entry = {
+            "at": self.at,
+            "status": TicketStatus.REOPENED.value,
+            "by": self.reporter(failures[0]),
+            "reason": f"regression: {self.results[failures[0]].test_case_id} failed again "
+            f"in run {self.run.id} after the ticket was {ticket['status']}",
+        }
+        also = [self.run_item] if self.run_item else []
+        try:
+            self.s._store.reopen_ended(ticket, executions, reporters, entry, also)
+        except TicketNotLive:
+            raise DraftAlreadyOpen() from None  # re-read the scenario and file again
+        self.run_item = None
+        self._settle(failures, ticket["id"], TicketStatus.REOPENED.value, opened=False)
+        self.s._count("Regressions")
+        reopened = sum(1 for h in ticket.get("history", []) if h["status"] == "reopened") + 1
+        self.s._workflow.start(
+            f"{ticket['id']}-reopened-{reopened}", {"ticketId": ticket["id"], "resume": "feedback"}
+        )
+        self.s._tell_jira({"type": "regression_reopened", "ticketId": ticket["id"]})
+        return {**scenario, "liveTicketId": ticket["id"], "liveTicketStatus": "reopened"}
 
     def _new_draft(self, ticket_id: str, failures: list[int], reporters: set[str]) -> dict:
         first = self.results[failures[0]]

@@ -17,7 +17,7 @@ from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.services.access import Principal
 
 # Task tokens are bearer capabilities for the workflow: they never leave our side.
-_PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "version")
+_PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -80,8 +80,14 @@ class TicketService:
             for e in self._store.occurrences(ticket_id)
         ]
         attachments = [self._attachment_view(a) for a in self._store.attachments(ticket_id)]
+        knowledge = [
+            k
+            for k in self._store.knowledge(ticket["project"], ticket["scenarioId"])
+            if k.get("ticketId") != ticket_id
+        ]
         return {
             **public_ticket(ticket),
+            "knowledge": knowledge,
             "executions": executions,
             "attachments": attachments,
         }

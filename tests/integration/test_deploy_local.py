@@ -211,6 +211,17 @@ def test_workflow_waits_for_decision_then_succeeds(endpoint: str, stack: dict[st
     assert created["ticketId"] == "t1"
     sfn.send_task_success(taskToken=created["taskToken"], output=json.dumps({"key": "KP-1"}))
 
+    def feedback_task() -> dict[str, Any] | None:
+        got = sqs.receive_message(QueueUrl=stack["workflowQueueUrl"], WaitTimeSeconds=0)
+        for message in got.get("Messages", []):
+            body = json.loads(message["Body"])
+            if body["type"] == "await_feedback":
+                return dict(body)
+        return None
+
+    waiting = _wait(feedback_task)  # in Jira: the execution waits for resolution and re-test
+    sfn.send_task_success(taskToken=waiting["taskToken"], output=json.dumps({"status": "verified"}))
+
     def finished() -> dict[str, Any] | None:
         described = sfn.describe_execution(executionArn=execution)
         return None if described["status"] == "RUNNING" else dict(described)
@@ -222,7 +233,7 @@ def test_workflow_waits_for_decision_then_succeeds(endpoint: str, stack: dict[st
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
     ]
-    assert entered[-3:] == ["Decided", "Approved", "Open"]
+    assert entered[-5:] == ["Decided", "Approved", "AwaitFeedback", "Feedback", "Verified"]
 
 
 def test_workflow_expires_the_draft_on_timeout(endpoint: str, stack: dict[str, Any]) -> None:

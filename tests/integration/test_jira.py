@@ -233,11 +233,18 @@ def test_an_approved_draft_becomes_a_linked_jira_issue_with_its_evidence(
 
     sfn = boto3.client("stepfunctions")
     arn = aws["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{ticket_id}"
-    for _ in range(50):
-        if sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED":
+    entered: list[str] = []
+    for _ in range(50):  # the execution moves on: it now waits for what Jira does
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        entered = [
+            e["stateEnteredEventDetails"]["name"]
+            for e in history
+            if "stateEnteredEventDetails" in e
+        ]
+        if entered[-1] == "AwaitFeedback":
             break
         time.sleep(0.1)
-    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    assert entered[-3:] == ["Decided", "Approved", "AwaitFeedback"]
 
 
 def test_the_same_message_delivered_twice_makes_one_issue_and_one_set_of_links(

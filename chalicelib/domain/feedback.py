@@ -1,0 +1,101 @@
+"""What Jira says about a defect, in our words: which ticket status a Jira status, its category
+and resolution mean, and which moves the ticket may make (CONTRACT.md's table)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.statuses import TicketStatus as S
+
+DEFAULT_CLOSING_RESOLUTIONS = (
+    "won't fix",
+    "won't do",
+    "duplicate",
+    "cannot reproduce",
+    "invalid",
+    "incomplete",
+    "obsolete",
+)
+DEFAULT_STATUS_MAP: dict[str, list[str]] = {
+    "deferred": ["Deferred", "Backlog", "On Hold"],
+    "blocked": ["Blocked", "Impeded"],
+    "reopened": ["Reopened"],
+}
+
+# from -> the statuses Jira may move a ticket to (the contract's table).
+ALLOWED = {
+    S.OPEN: {S.DEFERRED, S.BLOCKED, S.RESOLVED, S.CLOSED},
+    S.REOPENED: {S.DEFERRED, S.BLOCKED, S.RESOLVED, S.CLOSED},
+    S.DEFERRED: {S.OPEN, S.BLOCKED, S.RESOLVED, S.CLOSED},
+    S.BLOCKED: {S.OPEN, S.DEFERRED, S.RESOLVED, S.CLOSED},
+    S.RESOLVED: {S.REOPENED, S.CLOSED},
+    S.JIRA_PENDING: {S.CLOSED},
+    S.JIRA_FAILED: {S.CLOSED},
+    S.APPROVED: {S.CLOSED},
+}
+
+
+def meaning(
+    status_map: dict[str, Any] | None, status: str, category: str, resolution: str | None
+) -> S:
+    """The ticket status a Jira issue's status, status category and resolution stand for.
+    Several Jira statuses may map to one of ours."""
+    config = {**DEFAULT_STATUS_MAP, **(status_map or {})}
+    closing = {r.lower() for r in config.get("closingResolutions", DEFAULT_CLOSING_RESOLUTIONS)}
+    name = status.strip().lower()
+    if resolution and resolution.strip().lower() in closing:
+        return S.CLOSED
+    for ours in ("closed", "resolved", "deferred", "blocked", "reopened"):
+        if name in {s.lower() for s in config.get(ours, [])}:
+            return S(ours)
+    if category == "done":
+        return S.RESOLVED
+    return S.OPEN
+
+
+def next_status(current: str, target: S) -> S | None:
+    """The move a Jira change makes, or None (no change, or one the workflow does not allow).
+    An issue that leaves 'done' after its fix was resolved is reopened, not merely open."""
+    now = S(current)
+    if target == S.OPEN and now == S.RESOLVED:
+        target = S.REOPENED
+    if target == S.REOPENED and now in (S.OPEN, S.DEFERRED, S.BLOCKED):
+        target = S.OPEN if now != S.OPEN else now
+    if target == now:
+        return None
+    return target if target in ALLOWED.get(now, set()) else None
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """`X-Hub-Signature: <method>=<hex>` (WebSub). The method is parsed, not assumed; only
+    sha256 (what Jira sends today) and sha1/sha512 are known. Constant-time compare."""
+    if not secret or not header or "=" not in header:
+        return False
+    method, _, given = header.partition("=")
+    algorithm = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "sha512": hashlib.sha512}.get(
+        method.strip().lower()
+    )
+    if algorithm is None:
+        return False
+    expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
+    return hmac.compare_digest(expected, given.strip().lower())
+
+
+def updated_at_ms(event: dict[str, Any]) -> int:
+    """When the issue changed, by Jira's clock: the issue's `updated`, else the delivery's
+    `timestamp`. Late or out-of-order deliveries compare on this, not on arrival."""
+    fields = (event.get("issue") or {}).get("fields") or {}
+    updated = fields.get("updated")
+    if isinstance(updated, str):
+        try:
+            return int(datetime.strptime(updated, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+        except ValueError:
+            try:
+                return int(datetime.fromisoformat(updated).timestamp() * 1000)
+            except ValueError:
+                pass
+    stamp = event.get("timestamp")
+    return int(stamp) if isinstance(stamp, int | float) else 0

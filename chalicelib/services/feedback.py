@@ -1,0 +1,277 @@
+"""What happens in Jira flows back; what happens in testing flows to Jira.
+
+Webhooks are verified and queued at once (Jira retries slow answers); the queue's handler
+applies each delivery once (by its identifier), and only if it is newer than what the ticket
+saw (deliveries come late and out of order). A change failbridge made in Jira comes back as a
+delivery that maps to the status the ticket already has: it changes nothing, so nothing loops."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.adapters.dynamo import Store
+from chalicelib.adapters.jira_tracker import JiraRejected
+from chalicelib.adapters.workflow import TokenRejected
+from chalicelib.clock import now_iso
+from chalicelib.domain import feedback
+from chalicelib.domain.statuses import LIVE_TICKET_STATUSES, TicketStatus
+from chalicelib.errors import Conflict, MalformedRequest, Unauthenticated
+from chalicelib.models import parse_json
+from chalicelib.observability import logger
+
+KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base entry
+
+
+class FeedbackService:
+    def __init__(
+        self,
+        store: Store,
+        tracker: Callable[[], Any],
+        workflow: Any,
+        notify: Callable[[dict[str, Any]], None],
+        queues: Any,
+        *,
+        jira_queue_url: str,
+        webhook_secret: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._tracker = tracker
+        self._workflow = workflow
+        self._notify = notify
+        self._queues = queues
+        self._queue_url = jira_queue_url
+        self._secret = webhook_secret
+        self._clock = clock
+
+    # -- the webhook ------------------------------------------------------------------------
+
+    def accept(self, body: bytes, signature: str | None, identifier: str | None) -> dict:
+        """Verify and queue a delivery; the answer is fast, the work happens off the queue."""
+        if not feedback.verify_signature(self._secret(), body, signature):
+            raise Unauthenticated("X-Hub-Signature is missing, of an unknown method, or wrong")
+        event = parse_json(body)
+        if not isinstance(event, dict):
+            raise MalformedRequest(
+                "not a Jira webhook", [{"field": "body", "problem": "must be an object"}]
+            )
+        issue = event.get("issue") or {}
+        if not issue.get("key"):
+            return {"accepted": False, "reason": "no issue in the delivery"}
+        fields = issue.get("fields") or {}
+        status = fields.get("status") or {}
+        change = {
+            "type": "jira_event",
+            "delivery": identifier or "",
+            "key": issue["key"],
+            "status": status.get("name", ""),
+            "category": (status.get("statusCategory") or {}).get("key", ""),
+            "resolution": (fields.get("resolution") or {}).get("name"),
+            "updatedAt": feedback.updated_at_ms(event),
+            "event": event.get("webhookEvent", ""),
+        }
+        self._queues.send(self._queue_url, change)
+        return {"accepted": True}
+
+    # -- applying a change ------------------------------------------------------------------
+
+    def apply(self, change: dict[str, Any]) -> str:
+        delivery = change.get("delivery") or ""
+        if delivery and self._store.delivery_seen(delivery):
+            return "duplicate"
+        outcome = self._apply(change)
+        if delivery:
+            self._store.remember_delivery(delivery, int(self._clock()))
+        return outcome
+
+    def _apply(self, change: dict[str, Any]) -> str:
+        ticket_id = self._store.ticket_by_jira_key(change["key"])
+        if ticket_id is None:
+            return "not ours"
+        ticket = self._store.get_ticket(ticket_id)
+        seen = int(ticket.get("jiraUpdatedAt") or 0)
+        if int(change.get("updatedAt") or 0) and int(change["updatedAt"]) <= seen:
+            return "stale"
+        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+        target = feedback.meaning(
+            mapping.get("statusMap"),
+            change.get("status", ""),
+            change.get("category", ""),
+            change.get("resolution"),
+        )
+        moved = feedback.next_status(ticket["status"], target)
+        marks = {
+            "jiraUpdatedAt": int(change.get("updatedAt") or 0),
+            "jiraStatus": change.get("status"),
+        }
+        if moved is None:
+            self._store.set_ticket_fields(ticket_id, marks)
+            return "no change"
+        reason = f"Jira: {change.get('status')}" + (
+            f" ({change['resolution']})" if change.get("resolution") else ""
+        )
+        try:
+            ticket = self._move(ticket, moved, reason, "jira", marks)
+        except Conflict:
+            return "changed meanwhile"
+        if moved == TicketStatus.RESOLVED:
+            self._ready_for_retest(ticket)
+        return moved.value
+
+    def _move(
+        self,
+        ticket: dict[str, Any],
+        to: TicketStatus,
+        reason: str,
+        by: str,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        entry = {"at": now_iso(), "status": to.value, "by": by, "reason": reason}
+        self._store.transition(
+            ticket, from_statuses=[ticket["status"]], to_status=to.value, entry=entry, extra=extra
+        )
+        moved = {
+            **ticket,
+            **(extra or {}),
+            "status": to.value,
+            "history": [*ticket.get("history", []), entry],
+        }
+        self.tell_workflow(moved)
+        return moved
+
+    def tell_workflow(self, ticket: dict[str, Any]) -> None:
+        """Hand the ticket's new status to its execution, waiting in AwaitFeedback."""
+        token = ticket.get("feedbackToken")
+        if not token:
+            return
+        try:
+            self._workflow.answer(token, {"status": ticket["status"]})
+        except TokenRejected:
+            logger.info("feedback token no longer waited on", extra={"ticketId": ticket["id"]})
+
+    def awaiting(self, ticket_id: str, token: str) -> str:
+        """The execution waits for the next change; one that already happened answers at once."""
+        ticket = self._store.get_ticket(ticket_id)
+        self._store.set_ticket_fields(ticket_id, {"feedbackToken": token})
+        if ticket["status"] in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
+            self.tell_workflow({**ticket, "feedbackToken": token})
+            return "answered"
+        return "waiting"
+
+    def _ready_for_retest(self, ticket: dict[str, Any]) -> None:
+        reporters = ", ".join(ticket.get("reporters") or [])
+        jira = ticket.get("jira") or {}
+        text = (
+            f"Ready for re-test: {ticket.get('title')} ({ticket['scenarioId']}) is resolved "
+            f"in Jira {jira.get('key', '')}. The next run of {ticket.get('testCaseId')} "
+            f"verifies it. Reported by {reporters}."
+        )
+        try:
+            self._notify({"text": text.replace("<", "&lt;").replace(">", "&gt;")})
+        except Exception:  # the status changed; a lost note must not undo it
+            logger.exception("could not announce the re-test")
+        self._queues.send(self._queue_url, {"type": "record_knowledge", "ticketId": ticket["id"]})
+
+    # -- re-tests and regressions, told to Jira ---------------------------------------------
+
+    def sync_to_jira(self, kind: str, ticket_id: str) -> str:
+        """Tell Jira what a re-test or a regression found: a comment, and a transition."""
+        ticket = self._store.get_ticket(ticket_id)
+        jira = ticket.get("jira") or {}
+        if not jira.get("key"):
+            return "no jira issue"
+        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+        tracker = self._tracker()
+        if kind == "retest_passed":
+            tracker.comment(
+                jira["key"],
+                f"failbridge: the re-test of {ticket.get('testCaseId')} "
+                "passed; the scenario is Passed and the ticket verified.",
+            )
+            if mapping.get("closeTransition"):
+                self._transition(tracker, jira["key"], mapping["closeTransition"])
+        else:
+            recent = self._store.occurrences(ticket_id)[-5:]
+            lines = [
+                f"- {o.get('at')}: {o.get('testCaseId')} in run {o.get('runId')} "
+                f"by {o.get('reporter')}: {o.get('actual') or ''}"
+                for o in recent
+            ]
+            why = "the re-test failed" if kind == "retest_failed" else "the scenario failed again"
+            tracker.comment(jira["key"], f"failbridge: {why}; reopening.\n" + "\n".join(lines))
+            self._transition(tracker, jira["key"], mapping.get("reopenTransition") or "Reopened")
+        self.tell_workflow(ticket)
+        return "synced"
+
+    @staticmethod
+    def _transition(tracker: Any, key: str, name: str) -> None:
+        try:
+            tracker.transition(key, name)
+        except JiraRejected as exc:  # no such transition from where the issue is: say so
+            logger.warning("Jira transition skipped", extra={"key": key, "reason": str(exc)})
+
+    # -- knowledge base ---------------------------------------------------------------------
+
+    def record_knowledge(self, ticket_id: str) -> str:
+        ticket = self._store.get_ticket(ticket_id)
+        earlier = [
+            t
+            for t in self._store.scenario_tickets(ticket["project"], ticket["scenarioId"])
+            if t["id"] != ticket_id and t["status"] in ("resolved", "verified", "closed")
+        ]
+        if not earlier and int(ticket.get("occurrences") or 0) < KNOWLEDGE_OCCURRENCES:
+            return "not recurring"
+        key = (ticket.get("jira") or {}).get("key")
+        resolution, comment = (None, None)
+        if key:
+            resolution, comment = self._tracker().resolution_and_last_comment(key)
+        self._store.put_knowledge(
+            ticket["project"],
+            {
+                "scenarioId": ticket["scenarioId"],
+                "ticketId": ticket_id,
+                "jiraKey": key,
+                "rootCause": resolution,
+                "fix": comment,
+                "at": now_iso(),
+                "occurrences": ticket.get("occurrences"),
+                "title": ticket.get("title"),
+            },
+        )
+        return "recorded"
+
+    # -- reconciliation ---------------------------------------------------------------------
+
+    def reconcile(self) -> dict[str, int]:
+        """Compare every live, Jira-backed ticket with its issue and apply what a lost webhook
+        missed. Runs on a schedule."""
+        counts = {"checked": 0, "repaired": 0}
+        statuses = [
+            s.value
+            for s in LIVE_TICKET_STATUSES
+            if s.value in ("open", "reopened", "deferred", "blocked", "resolved")
+        ]
+        for project in self._store.list_projects():
+            if not project.get("jira"):
+                continue
+            tickets: list[dict[str, Any]] = []
+            for status in statuses:
+                cursor = None
+                while True:
+                    page, cursor = self._store.list_tickets(
+                        project["key"], status=status, module=None, limit=100, cursor=cursor
+                    )
+                    tickets.extend(t for t in page if (t.get("jira") or {}).get("key"))
+                    if not cursor:
+                        break
+            by_key = {t["jira"]["key"]: t for t in tickets}
+            for start in range(0, len(by_key), 50):
+                keys = list(by_key)[start : start + 50]
+                for issue in self._tracker().current(keys):
+                    counts["checked"] += 1
+                    outcome = self._apply({"key": issue["key"], **issue})
+                    if outcome not in ("no change", "stale", "not ours", "changed meanwhile"):
+                        counts["repaired"] += 1
+        return counts
