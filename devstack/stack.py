@@ -194,6 +194,8 @@ class Stack:
         # Drafts for one lead are collected this long into one digest (60 s on AWS): short
         # locally, so a report's Slack message arrives in seconds; an explicit value wins.
         os.environ.setdefault(names.DIGEST_SECONDS, "2")
+        # The emulator's search is consistent at once; a short wait keeps retries quick.
+        os.environ.setdefault(names.JIRA_SEARCH_LAG_SECONDS, "2")
         config = self._chalice_config()
         app = self._import_app()
         seeded = self._seed()
