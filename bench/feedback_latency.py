@@ -9,13 +9,15 @@ the emulator's signed webhook -> POST /v1/webhooks/jira (verified, queued) -> th
 the pump -> FeedbackService.apply (ticket `resolved`, Slack note).
 
 Also printed, from the same runs: when the webhook was delivered (the emulator's delivery log),
-when the ticket's `resolved` entry was written (its history), and when the "Ready for re-test" note
+when the ticket's `resolved` entry was stamped (its history's `at`, taken just before the
+transaction that writes it and the scenario's pointer), and when the "Ready for re-test" note
 reached the Slack outbox. Clocks are the same machine's; the emulator's are whole milliseconds."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,126 +53,136 @@ def _epoch(stamp: str | None) -> float | None:
     return datetime.fromisoformat(text).timestamp()
 
 
-def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
-    api, project, keys = str(info["api"]), str(info["project"]), info["keys"]
-    jira = str(info["jira"]).rstrip("/")
-    jira_auth = (str(info["jiraUser"]["email"]), str(info["jiraUser"]["token"]))
-    auth = {role: {"Authorization": f"Bearer {keys[role]}"} for role in keys}
-    outbox = ROOT / info["slackOutbox"]  # relative paths are the repository's
-    session = requests.Session()
-    uid = uuid.uuid4().hex[:8]
-    problems: list[str] = []
+@dataclass
+class Sample:
+    to_scenario: float | None = None
+    to_webhook: float | None = None
+    to_resolved: float | None = None
+    to_note: float | None = None
+    polls: list[float] = field(default_factory=list)
+    problem: str | None = None
 
-    def ticket(ticket_id: str) -> dict[str, Any]:
-        got = session.get(f"{api}/v1/tickets/{ticket_id}", headers=auth["viewer"], timeout=30)
+
+class Feedback:
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.api, self.project = str(info["api"]), str(info["project"])
+        self.jira = str(info["jira"]).rstrip("/")
+        self.jira_auth = (str(info["jiraUser"]["email"]), str(info["jiraUser"]["token"]))
+        self.auth = {role: {"Authorization": f"Bearer {k}"} for role, k in info["keys"].items()}
+        self.outbox = ROOT / info["slackOutbox"]  # relative paths are the repository's
+        self.session = requests.Session()
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        got = self.session.get(
+            f"{self.api}/v1/tickets/{ticket_id}", headers=self.auth["viewer"], timeout=30
+        )
         got.raise_for_status()
         return dict(got.json())
 
-    def outbox_text() -> str:
-        return outbox.read_text(encoding="utf-8") if outbox.exists() else ""
+    def outbox_text(self) -> str:
+        return self.outbox.read_text(encoding="utf-8") if self.outbox.exists() else ""
 
-    # -- set-up: open tickets with Jira issues ------------------------------------------------
-    opened: list[tuple[str, str, str]] = []  # (ticket id, scenario, issue key)
-    drafts: list[tuple[str, str]] = []
-    for n in range(tickets):
-        scenario = f"checkout.feedback-{uid}-{n:02d}"
-        body = {
-            "run": {"id": f"fb-{uid}-{n:02d}", "name": "nightly"},
-            "results": [
-                {
-                    "scenarioId": scenario,
-                    "testCaseId": f"TC-FB-{n:02d}",
-                    "title": f"Feedback latency {n}",
-                    "module": "checkout",
-                    "status": "failed",
-                    "actual": "HTTP 500 on /pay",
-                    "reporter": "alice@example.com",
-                }
-            ],
-        }
-        got = session.post(
-            f"{api}/v1/projects/{project}/results", json=body, headers=auth["ci"], timeout=30
-        )
-        got.raise_for_status()
-        drafts.append((str(got.json()["results"][0]["ticket"]["id"]), scenario))
-    for ticket_id, scenario in drafts:
-        # A decision made before the workflow's await_decision task ran is lost to the workflow
-        # (the ticket stays approved), so the lead decides once the message came.
-        if not _wait(lambda t=ticket_id: f"decide:{t}" in outbox_text(), READY_TIMEOUT):
-            problems.append(f"{ticket_id}: no Slack message in {READY_TIMEOUT} s")
-        decided = session.post(
-            f"{api}/v1/tickets/{ticket_id}/decision",
-            json={"decision": "approve"},
-            headers=auth["lead"],
-            timeout=30,
-        )
-        if decided.status_code != 200:
-            problems.append(f"{ticket_id}: decision {decided.status_code} {decided.text[:300]}")
-    for ticket_id, scenario in drafts:
-        last: dict[str, Any] = {}
+    def notes(self) -> int:
+        return self.outbox_text().count("Ready for re-test")
 
-        def is_open(t: str = ticket_id) -> bool:
-            last.clear()
-            last.update(ticket(t))
-            return last.get("status") == "open"
-
-        if _wait(is_open, OPEN_TIMEOUT):
-            opened.append((ticket_id, scenario, str(last["jira"]["key"])))
-        else:
-            problems.append(
-                f"{ticket_id}: not open in {OPEN_TIMEOUT} s: {last.get('status')}, "
-                f"history {last.get('history')}"
+    def prepare(self, uid: str, tickets: int, problems: list[str]) -> list[tuple[str, str, str]]:
+        """Open tickets with Jira issues: (ticket id, scenario, issue key)."""
+        drafts: list[tuple[str, str]] = []
+        for n in range(tickets):
+            scenario = f"checkout.feedback-{uid}-{n:02d}"
+            body: dict[str, Any] = {
+                "run": {"id": f"fb-{uid}-{n:02d}", "name": "nightly"},
+                "results": [
+                    {
+                        "scenarioId": scenario,
+                        "testCaseId": f"TC-FB-{n:02d}",
+                        "title": f"Feedback latency {n}",
+                        "module": "checkout",
+                        "status": "failed",
+                        "actual": "HTTP 500 on /pay",
+                        "reporter": "alice@example.com",
+                    }
+                ],
+            }
+            got = self.session.post(
+                f"{self.api}/v1/projects/{self.project}/results",
+                json=body,
+                headers=self.auth["ci"],
+                timeout=30,
             )
+            got.raise_for_status()
+            drafts.append((str(got.json()["results"][0]["ticket"]["id"]), scenario))
+        for ticket_id, _ in drafts:
+            # A decision made before the workflow's await_decision task ran is lost to the
+            # workflow (the ticket stays approved), so the lead decides once the message came.
+            marker = f"decide:{ticket_id}"
+            if not _wait(lambda m=marker: m in self.outbox_text(), READY_TIMEOUT):
+                problems.append(f"{ticket_id}: no Slack message in {READY_TIMEOUT} s")
+            decided = self.session.post(
+                f"{self.api}/v1/tickets/{ticket_id}/decision",
+                json={"decision": "approve"},
+                headers=self.auth["lead"],
+                timeout=30,
+            )
+            if decided.status_code != 200:
+                problems.append(f"{ticket_id}: decision {decided.status_code} {decided.text[:300]}")
+        opened = []
+        for ticket_id, scenario in drafts:
+            last = _wait(lambda t=ticket_id: _if_open(self.ticket(t)), OPEN_TIMEOUT)
+            if last:
+                opened.append((ticket_id, scenario, str(last["jira"]["key"])))
+            else:
+                current = self.ticket(ticket_id)
+                problems.append(
+                    f"{ticket_id}: not open in {OPEN_TIMEOUT} s: {current['status']}, "
+                    f"history {current['history']}"
+                )
+        return opened
 
-    # -- the figure: Jira transition -> scenario ready_for_retest ---------------------------
-    to_scenario: list[float] = []
-    to_webhook: list[float] = []
-    to_resolved: list[float] = []
-    to_note: list[float] = []
-    for ticket_id, scenario, key in opened:
-        transitions = session.get(
-            f"{jira}/rest/api/2/issue/{key}/transitions", auth=jira_auth, timeout=30
+    def resolve(self, ticket_id: str, scenario: str, key: str) -> Sample:
+        """Resolve the issue in Jira; time its way to the scenario."""
+        out = Sample()
+        transitions = self.session.get(
+            f"{self.jira}/rest/api/2/issue/{key}/transitions", auth=self.jira_auth, timeout=30
         ).json()["transitions"]
         done = next(t["id"] for t in transitions if t["to"]["name"] == "Done")
-        notes_before = outbox_text().count("Ready for re-test")
+        notes_before = self.notes()
         wall = time.time()
         started = time.perf_counter()
-        moved = session.post(
-            f"{jira}/rest/api/2/issue/{key}/transitions",
+        moved = self.session.post(
+            f"{self.jira}/rest/api/2/issue/{key}/transitions",
             json={"transition": {"id": done}},
-            auth=jira_auth,
+            auth=self.jira_auth,
             timeout=30,
         )
         if moved.status_code != 204:
-            problems.append(f"{key}: transition {moved.status_code} {moved.text[:300]}")
-            continue
-        note_at: list[float] = []
+            out.problem = f"{key}: transition {moved.status_code} {moved.text[:300]}"
+            return out
+        url = f"{self.api}/v1/projects/{self.project}/scenarios/{scenario}"
 
-        def ready(s: str = scenario) -> bool:
-            if not note_at and outbox_text().count("Ready for re-test") > notes_before:
-                note_at.append(time.perf_counter() - started)
-            got = session.get(
-                f"{api}/v1/projects/{project}/scenarios/{s}", headers=auth["viewer"], timeout=30
-            )
+        def ready() -> bool:
+            if out.to_note is None and self.notes() > notes_before:
+                out.to_note = time.perf_counter() - started
+            asked = time.perf_counter()
+            got = self.session.get(url, headers=self.auth["viewer"], timeout=30)
+            out.polls.append(time.perf_counter() - asked)
             return got.status_code == 200 and got.json().get("status") == "ready_for_retest"
 
         if not _wait(ready, FEEDBACK_TIMEOUT):
-            current = ticket(ticket_id)
-            problems.append(
+            current = self.ticket(ticket_id)
+            out.problem = (
                 f"{ticket_id} ({key}): scenario not ready_for_retest in {FEEDBACK_TIMEOUT} s; "
                 f"ticket {current['status']}, history {current['history'][-2:]}"
             )
-            continue
-        to_scenario.append(time.perf_counter() - started)
-        if not note_at:
-            _wait(lambda: outbox_text().count("Ready for re-test") > notes_before, 5.0)
-            note_at.append(time.perf_counter() - started)
-        to_note.append(note_at[0])
-        resolved = [h for h in ticket(ticket_id)["history"] if h["status"] == "resolved"]
+            return out
+        out.to_scenario = time.perf_counter() - started
+        if out.to_note is None and _wait(lambda: self.notes() > notes_before, 5.0):
+            out.to_note = time.perf_counter() - started
+        resolved = [h for h in self.ticket(ticket_id)["history"] if h["status"] == "resolved"]
         resolved_at = _epoch(resolved[-1]["at"]) if resolved else None
         if resolved_at is not None:
-            to_resolved.append(resolved_at - wall)
-        deliveries = session.get(f"{jira}/_emulator/webhooks", timeout=30).json()
+            out.to_resolved = resolved_at - wall
+        deliveries = self.session.get(f"{self.jira}/_emulator/webhooks", timeout=30).json()
         delivered = [
             _epoch(a["at"])
             for d in deliveries
@@ -179,7 +191,27 @@ def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
             if a.get("statusCode") and 200 <= a["statusCode"] < 300
         ]
         if delivered and delivered[-1] is not None:
-            to_webhook.append(delivered[-1] - wall)
+            out.to_webhook = delivered[-1] - wall
+        return out
+
+
+def _if_open(ticket: dict[str, Any]) -> dict[str, Any] | None:
+    return ticket if ticket.get("status") == "open" else None
+
+
+def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
+    bench = Feedback(info)
+    problems: list[str] = []
+    opened = bench.prepare(uuid.uuid4().hex[:8], tickets, problems)
+    samples = [bench.resolve(*one) for one in opened]
+    problems.extend(s.problem for s in samples if s.problem)
+
+    def values(name: str) -> list[float]:
+        return [v for s in samples if (v := getattr(s, name)) is not None]
+
+    to_scenario, to_webhook = values("to_scenario"), values("to_webhook")
+    to_resolved, to_note = values("to_resolved"), values("to_note")
+    polls = [p for s in samples for p in s.polls]
 
     def line(values: list[float]) -> str:
         return (
@@ -188,9 +220,12 @@ def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
         )
 
     print(f"Jira resolution -> failbridge on the local stack, {len(opened)} tickets one at a time")
-    print(f"  transition POST -> scenario ready_for_retest:   {line(to_scenario)}")
+    print(
+        f"  transition POST -> scenario ready_for_retest:   {line(to_scenario)}; "
+        f"polled by GETs of median {median(polls) * 1000:.0f} ms"
+    )
     print(f"    webhook answered by the API (emulator log):   {line(to_webhook)}")
-    print(f"    ticket `resolved` written (ticket history):   {line(to_resolved)}")
+    print(f"    `resolved` entry stamped (ticket history):    {line(to_resolved)}")
     print(f"    'Ready for re-test' note in the Slack outbox: {line(to_note)}")
     for problem in problems:
         print(f"  PROBLEM: {problem}")

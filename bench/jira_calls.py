@@ -24,6 +24,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -112,7 +113,7 @@ class Bench:
 
     def draft(self, uid: str, n: int, test_key: str) -> str:
         run_id = f"jc-{uid}-{n:02d}"
-        body = {
+        body: dict[str, Any] = {
             "run": {
                 "id": run_id,
                 "name": "nightly",
@@ -199,6 +200,69 @@ class Bench:
         self.session.delete(f"{self.jira}/_emulator/requests", timeout=30).raise_for_status()
 
 
+@dataclass
+class Measured:
+    calls: Counter[str] = field(default_factory=Counter)
+    to_key: float | None = None
+    to_open: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def one_ticket(bench: Bench, uid: str, n: int) -> Measured:
+    """Prepare one ticket, approve it, and measure its Jira calls and times."""
+    out = Measured()
+    test_key = bench.test_case_issue(f"Test case TC-JC-{n:02d} ({uid})")
+    ticket_id = bench.draft(uid, n, test_key)
+    label = f"ticket {n} ({ticket_id})"
+    attachment_id = bench.attach(ticket_id)
+    settled = _wait(lambda: bench.stored(ticket_id, attachment_id), READY_TIMEOUT)
+    if settled != "stored":
+        out.problems.append(f"{label}: evidence {settled or 'still pending'}")
+    # The lead decides once the draft's message came: a decision made before the workflow's
+    # await_decision task ran is lost to the workflow (the ticket stays approved).
+    if not _wait(lambda: bench.messaged(ticket_id), READY_TIMEOUT):
+        out.problems.append(f"{label}: no Slack message in {READY_TIMEOUT} s")
+    bench.clear_jira_requests()
+
+    posted = time.perf_counter()
+    decided = bench.session.post(
+        f"{bench.api}/v1/tickets/{ticket_id}/decision",
+        json={"decision": "approve"},
+        headers=bench.auth["lead"],
+        timeout=30,
+    )
+    if decided.status_code != 200:
+        out.problems.append(f"{label}: decision {decided.status_code} {decided.text[:300]}")
+        return out
+    last: dict[str, Any] = {}
+
+    def keyed() -> bool:
+        last.update(bench.ticket(ticket_id))
+        return bool((last.get("jira") or {}).get("key"))
+
+    if not _wait(keyed, OPEN_TIMEOUT):
+        out.problems.append(
+            f"{label}: no Jira key in {OPEN_TIMEOUT} s; "
+            f"status {last.get('status')}, history {last.get('history')}"
+        )
+        return out
+    out.to_key = time.perf_counter() - posted
+    if not _wait(lambda: bench.ticket(ticket_id)["status"] == "open", OPEN_TIMEOUT):
+        out.problems.append(f"{label}: has a key but is not open")
+        return out
+    out.to_open = time.perf_counter() - posted
+    time.sleep(0.3)  # anything failbridge still sends after `open` counts too
+    out.calls = Counter(normalized(r["method"], r["path"]) for r in bench.jira_requests())
+    ticket = bench.ticket(ticket_id)
+    warnings = ticket.get("jiraWarnings") or ticket.get("warnings")
+    if warnings:
+        out.problems.append(f"{label}: Jira warnings {warnings}")
+    made = bench.issue_outcome(str(ticket["jira"]["key"]))
+    if made != {"links": [test_key], "attachments": 1, "remoteLinks": 4}:
+        out.problems.append(f"{label}: the issue has {made}")
+    return out
+
+
 def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
     bench = Bench(info)
     uid = uuid.uuid4().hex[:8]
@@ -208,55 +272,13 @@ def run(info: dict[str, Any], tickets: int = TICKETS) -> dict[str, Any]:
     to_open: list[float] = []
     problems: list[str] = []
     for n in range(tickets):
-        test_key = bench.test_case_issue(f"Test case TC-JC-{n:02d} ({uid})")
-        ticket_id = bench.draft(uid, n, test_key)
-        attachment_id = bench.attach(ticket_id)
-        settled = _wait(lambda: bench.stored(ticket_id, attachment_id), READY_TIMEOUT)
-        if settled != "stored":
-            problems.append(f"ticket {n} ({ticket_id}): evidence {settled or 'still pending'}")
-        # The lead decides once the draft's message came: a decision made before the workflow's
-        # await_decision task ran is lost to the workflow (the ticket stays approved).
-        if not _wait(lambda: bench.messaged(ticket_id), READY_TIMEOUT):
-            problems.append(f"ticket {n} ({ticket_id}): no Slack message in {READY_TIMEOUT} s")
-        bench.clear_jira_requests()
-
-        posted = time.perf_counter()
-        decided = bench.session.post(
-            f"{bench.api}/v1/tickets/{ticket_id}/decision",
-            json={"decision": "approve"},
-            headers=bench.auth["lead"],
-            timeout=30,
-        )
-        if decided.status_code != 200:
-            problems.append(f"ticket {n}: decision {decided.status_code} {decided.text[:300]}")
-            continue
-        last: dict[str, Any] = {}
-
-        def keyed() -> bool:
-            last.update(bench.ticket(ticket_id))
-            return bool((last.get("jira") or {}).get("key"))
-
-        if not _wait(keyed, OPEN_TIMEOUT):
-            problems.append(
-                f"ticket {n} ({ticket_id}): no Jira key in {OPEN_TIMEOUT} s; "
-                f"status {last.get('status')}, history {last.get('history')}"
-            )
-            continue
-        to_key.append(time.perf_counter() - posted)
-        if not _wait(lambda: bench.ticket(ticket_id)["status"] == "open", OPEN_TIMEOUT):
-            problems.append(f"ticket {n} ({ticket_id}): has a key but is not open")
-            continue
-        to_open.append(time.perf_counter() - posted)
-        time.sleep(0.3)  # anything failbridge still sends after `open` counts too
-        calls = Counter(normalized(r["method"], r["path"]) for r in bench.jira_requests())
-        per_ticket.append(calls)
-        ticket = bench.ticket(ticket_id)
-        warnings = ticket.get("jiraWarnings") or ticket.get("warnings")
-        if warnings:
-            problems.append(f"ticket {n} ({ticket_id}): Jira warnings {warnings}")
-        made = bench.issue_outcome(str(ticket["jira"]["key"]))
-        if made != {"links": [test_key], "attachments": 1, "remoteLinks": 4}:
-            problems.append(f"ticket {n} ({ticket_id}): the issue has {made}")
+        measured = one_ticket(bench, uid, n)
+        problems.extend(measured.problems)
+        if measured.to_key is not None:
+            to_key.append(measured.to_key)
+        if measured.to_open is not None:
+            to_open.append(measured.to_open)
+            per_ticket.append(measured.calls)
 
     print(
         f"Jira calls per approved ticket on the local stack, {tickets} tickets one at a time "

@@ -185,6 +185,9 @@ def container() -> Container:
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
+    from chalicelib.observability import tracer
+
+    tracer()  # on Lambda: X-Ray segments for every boto3 call (patched once); locally: off
     settings = Settings.from_env()
     clients = _clients(settings)
     store = Store(clients["dynamodb"], settings.table_name)

@@ -18,10 +18,14 @@ def _each_record(
     handle: Callable[[dict[str, Any]], None],
     expected: tuple[type[Exception], ...] = (),
 ) -> dict:
+    from chalicelib.observability import tracer
+
     failures = []
     for record in event.get("Records", []):
         try:
-            handle(record)
+            with tracer().provider.in_subsegment("sqs record") as subsegment:
+                subsegment.put_annotation("messageId", record.get("messageId", ""))
+                handle(record)
         except expected:
             failures.append({"itemIdentifier": record["messageId"]})
         except Exception:

@@ -2,7 +2,7 @@
 approved and becomes a Jira issue in the emulator; a person resolves it there (the emulator's REST
 API, as the Jira UI would), the signed webhook brings the resolution back, and the next run of the
 scenario either verifies the ticket (a pass) or reopens it and the Jira issue (a failure). Unsigned
-or wrongly signed webhooks are refused. tests/integration/test_jira.py has the creation in-process."""
+or wrongly signed webhooks are refused. tests/integration/test_jira.py: the creation in-process."""
 
 from __future__ import annotations
 
