@@ -13,6 +13,8 @@ BENCHMARKS = (
     ("c", "junit_bulk", "10,000-testcase JUnit report vs parse + BatchWriteItem"),
     ("d", "concurrent_failures", "200 concurrent failures of one scenario on the local stack"),
     ("issue 3", "approval_latency", "report -> Slack, approve -> approved on the local stack"),
+    ("issue 4", "jira_calls", "Jira HTTP calls per approved ticket vs the minimum, approve -> key"),
+    ("issue 5", "feedback_latency", "Jira transition -> scenario ready_for_retest"),
 )
 
 

@@ -179,13 +179,11 @@ def container() -> Container:
     from chalicelib.adapters.dynamo import Store
     from chalicelib.adapters.s3 import Blobs
     from chalicelib.adapters.workflow import Workflow
-    from chalicelib.observability import count
+    from chalicelib.observability import count, tracer
     from chalicelib.services.access import AccessService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
-
-    from chalicelib.observability import tracer
 
     tracer()  # on Lambda: X-Ray segments for every boto3 call (patched once); locally: off
     settings = Settings.from_env()

@@ -53,21 +53,22 @@ def approval_page(token: str) -> Response:
 def approval_decide(token: str) -> Response:
     """The page's form: decide, once."""
     request = bp.current_request
-    body = raw_body(request, 16 * 1024).decode("utf-8", "replace")
-    form = {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
     decisions = container().decisions
     try:
-        ticket = decisions.decide_by_link(
-            token,
-            form.get("decision", ""),
-            form.get("reason"),
-            form.get("mergeInto"),
-            form.get("jiraKey"),
-        )
-    except ValidationFailed as exc:
-        _, current = decisions.check_link(token)
-        problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details) or exc.message
-        return _html(pages.confirmation(current, form.get("decision"), problem), 422)
+        body = raw_body(request, 16 * 1024).decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
+        try:
+            ticket = decisions.decide_by_link(
+                token,
+                form.get("decision", ""),
+                form.get("reason"),
+                form.get("mergeInto"),
+                form.get("jiraKey"),
+            )
+        except ValidationFailed as exc:  # show the form again, saying what is missing
+            _, current = decisions.check_link(token)
+            problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details)
+            return _html(pages.confirmation(current, form.get("decision"), problem), 422)
     except FailbridgeError as exc:
         return _html(pages.refusal(exc.status, exc.message), exc.status)
     return _html(pages.outcome(ticket))
