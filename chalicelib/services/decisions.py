@@ -87,7 +87,7 @@ class DecisionService:
         if ticket["status"] != TicketStatus.DRAFT.value:
             self._hand_over(task_token, ticket)
             return "answered"
-        self._store.set_ticket_fields(
+        stored = self._store.set_ticket_fields(
             ticket_id,
             {
                 "taskToken": task_token,
@@ -97,6 +97,9 @@ class DecisionService:
             },
             only_status=TicketStatus.DRAFT.value,
         )
+        if not stored:  # decided between our read and our write: hand the decision over now
+            self._hand_over(task_token, self._store.get_ticket(ticket_id))
+            return "answered"
         lead = self.lead_of(ticket)
         if round_ > 0:
             message = self._draft_message(ticket, lead, deadline, reminder=True)
@@ -284,8 +287,10 @@ class DecisionService:
             raise Conflict("the ticket changed meanwhile; try again") from exc
         decided = {**ticket, **extra, "status": to_status}
         decided["history"] = [*ticket.get("history", []), entry]
-        if ticket.get("taskToken"):
-            self._hand_over(ticket["taskToken"], decided)
+        # The token as it is now: the workflow may have stored it after we read the ticket.
+        token = self._store.get_ticket(ticket["id"]).get("taskToken")
+        if token:
+            self._hand_over(token, decided)
         return decided
 
     def _merge_target(self, ticket: dict[str, Any], merge_into: str | None) -> dict[str, Any]:

@@ -142,8 +142,9 @@ class FeedbackService:
         return moved
 
     def tell_workflow(self, ticket: dict[str, Any]) -> None:
-        """Hand the ticket's new status to its execution, waiting in AwaitFeedback."""
-        token = ticket.get("feedbackToken")
+        """Hand the ticket's new status to its execution, waiting in AwaitFeedback (the token
+        as stored now: the execution may have entered the state again meanwhile)."""
+        token = self._store.get_ticket(ticket["id"]).get("feedbackToken")
         if not token:
             return
         try:
@@ -152,11 +153,12 @@ class FeedbackService:
             logger.info("feedback token no longer waited on", extra={"ticketId": ticket["id"]})
 
     def awaiting(self, ticket_id: str, token: str) -> str:
-        """The execution waits for the next change; one that already happened answers at once."""
-        ticket = self._store.get_ticket(ticket_id)
+        """The execution waits for the next change; an end that already happened answers at
+        once (the status is read after the token is stored, so no change falls between)."""
         self._store.set_ticket_fields(ticket_id, {"feedbackToken": token})
+        ticket = self._store.get_ticket(ticket_id)
         if ticket["status"] in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
-            self.tell_workflow({**ticket, "feedbackToken": token})
+            self.tell_workflow(ticket)
             return "answered"
         return "waiting"
 
