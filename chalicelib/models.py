@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.statuses import ResultStatus
@@ -207,3 +214,17 @@ class JiraMappingIn(StrictEdgeModel):
     test_case_id_field: Name | None = None
     extra_fields: dict[str, Any] = Field(default_factory=dict)
     link_types: JiraLinkTypesIn = Field(default_factory=JiraLinkTypesIn)
+    # Feedback: Jira statuses per status of ours ({"deferred": ["Deferred", "Backlog"], ...,
+    # "closingResolutions": ["Won't Fix", ...]}), and the transitions failbridge makes.
+    status_map: dict[str, list[Name]] = Field(default_factory=dict)
+    close_transition: Name | None = None
+    reopen_transition: Name | None = None
+
+    @field_validator("status_map")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = {"resolved", "closed", "deferred", "blocked", "reopened", "closingResolutions"}
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError("keys must be among " + ", ".join(sorted(known)))
+        return value

@@ -775,6 +775,25 @@ class Store:
             old = _load(exc.response.get("Item") or {})
             return int(old.get("closesAt", now))
 
+    def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
+        """Count a Jira create attempt, if no one else counted it since we read `seen`."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_vals({"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}),
+                UpdateExpression="SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now",
+                ConditionExpression="(attribute_not_exists(jiraCreateAttempts) AND :seen = :zero)"
+                " OR jiraCreateAttempts = :seen",
+                ExpressionAttributeValues=_vals(
+                    {":next": seen + 1, ":now": now, ":seen": seen, ":zero": 0}
+                ),
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
     def add_ticket_steps(self, ticket_id: str, steps: set[str]) -> None:
         self._client.update_item(
             TableName=self._table,

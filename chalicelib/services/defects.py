@@ -248,10 +248,9 @@ class DefectService:
             f"{self._public_url}/v1/tickets/{ticket['id']}",
         )
         fields = defects.issue_fields(mapping, ticket, text)
-        self._store.set_ticket_fields(
-            ticket["id"],
-            {"jiraCreateAttempts": attempts + 1, "jiraLastAttemptAt": int(self._clock())},
-        )
+        # The claim: one worker per attempt number (SQS may hand the message to two at once).
+        if not self._store.claim_create_attempt(ticket["id"], attempts, int(self._clock())):
+            raise RetryLater(float(self._lag), "another worker is creating this issue")
         key = self.tracker.create_issue(fields)
         self._store.set_ticket_fields(
             ticket["id"], {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
