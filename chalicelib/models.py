@@ -27,14 +27,24 @@ Slug = Annotated[
 
 
 class EdgeModel(BaseModel):
+    # defer_build: validators are built on first use, not when app.py imports this module
+    # (every Lambda's cold start would pay for every model).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        defer_build=True,
     )
 
 
 class StrictEdgeModel(EdgeModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -18,3 +19,12 @@ REPORT = frozenset({Role.ADMIN, Role.CI, Role.TESTER})
 EDIT_DRAFT = frozenset({Role.ADMIN, Role.TESTER, Role.LEAD})
 DECIDE = frozenset({Role.ADMIN, Role.LEAD})
 ADMINISTER = frozenset({Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who decides: a lead's or admin's API key, an approval link, or a Slack user."""
+
+    who: str
+    role: Role
+    via: str

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 
 from chalicelib import pages
-from chalicelib.domain.roles import DECIDE
+from chalicelib.domain.roles import DECIDE, Actor
 from chalicelib.errors import (
     Conflict,
     FailbridgeError,
@@ -26,7 +26,6 @@ from chalicelib.routes.common import (
     raw_body,
     route,
 )
-from chalicelib.services.decisions import Actor
 
 bp = Blueprint(__name__)
 FORM_TYPES = ["application/x-www-form-urlencoded"]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from chalicelib.adapters.dynamo import AlsoFailed, Store, TransactionConflict
 from chalicelib.adapters.workflow import TokenRejected
 from chalicelib.clock import now_iso
 from chalicelib.domain.approval_tokens import ApprovalClaims, ApprovalSigner
-from chalicelib.domain.roles import Role
+from chalicelib.domain.roles import Actor, Role
 from chalicelib.domain.statuses import TicketStatus, is_live
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
@@ -34,15 +33,6 @@ DECISION_OF = {
     TicketStatus.REJECTED.value: "reject",
     TicketStatus.MERGED.value: "merge",
 }
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who decides: a lead's or admin's API key, an approval link, or a Slack user."""
-
-    who: str
-    role: Role
-    via: str
 
 
 def expire_draft(c: Any, ticket_id: str) -> bool:
