@@ -118,6 +118,18 @@ class Api:
         return self.request("POST", path, **kwargs)
 
 
+def wait_for(check: Any, timeout: float = 15.0, every: float = 0.2) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    pytest.fail(f"not within {timeout} s; last: {last!r}")
+
+
 @pytest.fixture(scope="session")
 def api(stack: dict[str, Any]) -> Api:
     return Api(stack)

@@ -9,15 +9,15 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 
 from chalicelib.domain.approval_tokens import ApprovalSigner
+from tests.e2e.conftest import Api, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,31 +30,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 APPROVED_ONWARD = ("approved", "jira_pending", "open", "jira_failed")
 
 
-class Api(Protocol):
-    """The `api` fixture (conftest.Api)."""
-
-    base: str
-    keys: dict[str, str]
-    project: str
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, every: float = 0.2) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value on timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"not within {timeout} s; last: {last!r}")
 
 
 def report_failure(api: Api, scenario: str, run_id: str) -> str:

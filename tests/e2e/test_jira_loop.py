@@ -11,12 +11,13 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 import requests
+
+from tests.e2e.conftest import Api, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -26,31 +27,7 @@ OPEN_TIMEOUT = 20.0  # approval -> workflow -> Jira queue -> issue created and l
 FEEDBACK_TIMEOUT = 15.0  # Jira transition -> webhook -> Jira queue -> ticket
 
 
-class Api(Protocol):
-    """The `api` fixture (conftest.Api)."""
-
-    base: str
-    keys: dict[str, str]
-    project: str
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, every: float = 0.2) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value on timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"not within {timeout} s; last: {last!r}")
 
 
 class Jira:

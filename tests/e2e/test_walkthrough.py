@@ -6,41 +6,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 import requests
+
+from tests.e2e.conftest import Api, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-class Api(Protocol):
-    """The `api` fixture (conftest.Api)."""
-
-    base: str
-    keys: dict[str, str]
-    project: str
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response: ...
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, every: float = 0.2) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value on timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"not within {timeout} s; last: {last!r}")
 
 
 def run_info(run_id: str) -> dict[str, Any]:
