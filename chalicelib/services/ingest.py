@@ -333,7 +333,7 @@ class _Filer:
         self.s._count("Regressions")
         reopened = sum(1 for h in ticket.get("history", []) if h["status"] == "reopened") + 1
         self.s._workflow.start(
-            f"{ticket['id']}-reopened-{reopened}", {"ticketId": ticket["id"], "resume": "feedback"}
+            f"{ticket['id']}-reopened-{reopened}", {"ticketId": ticket["id"], "resume": True}
         )
         self.s._tell_jira({"type": "regression_reopened", "ticketId": ticket["id"]})
         return {**scenario, "liveTicketId": ticket["id"], "liveTicketStatus": "reopened"}
@@ -375,6 +375,7 @@ class _Filer:
                 "project": ticket["project"],
                 "module": ticket["module"],
                 "scenarioId": ticket["scenarioId"],
+                "resume": False,
                 "round": 0,
                 "reminderSeconds": reminder,
                 "maxRounds": rounds,
