@@ -32,7 +32,7 @@ e2e: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py chalicelib devstack infra bench
 
 package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template

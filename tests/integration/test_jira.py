@@ -430,8 +430,9 @@ def test_two_workers_on_one_message_claim_one_create(
     """SQS may hand one message to two Lambdas: each create attempt is claimed once."""
     store = bootstrap.container().store
     configure(api, demo)
-    ticket_id = api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"),
-                         body=report([result()])).json_body["results"][0]["ticket"]["id"]
+    ticket_id = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
+    ).json_body["results"][0]["ticket"]["id"]
     assert store.claim_create_attempt(ticket_id, 0, 100) is True
     assert store.claim_create_attempt(ticket_id, 0, 100) is False  # the other worker
     assert store.claim_create_attempt(ticket_id, 1, 200) is True  # the next attempt
