@@ -291,6 +291,17 @@ def print_stack_errors(info: dict[str, Any]) -> None:
         print(f"  (log: {info['_log']}, removed with the stack's directory)")
 
 
+def wait_until(check: Any, timeout: float, every: float = 0.02) -> Any:
+    """Poll `check` until it returns something truthy (returned) or `timeout` passes (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(every)
+    return None
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100)."""
     ordered = sorted(values)

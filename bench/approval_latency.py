@@ -26,13 +26,19 @@ from typing import Any
 
 import requests
 
-from bench._support import ROOT, local_stack, median, percentile, print_stack_errors
+from bench._support import (
+    ROOT,
+    local_stack,
+    median,
+    percentile,
+    print_stack_errors,
+    wait_until,
+)
 
 DRAFTS = 10
 DIGEST_SECONDS = "1"
 MESSAGE_TIMEOUT = 10.0
 APPROVAL_TIMEOUT = 20.0
-POLL = 0.02
 APPROVED_OR_LATER = {
     "approved",
     "jira_pending",
@@ -77,16 +83,6 @@ class Outbox:
                     if element.get("action_id") == "open_approve":
                         return str(element["url"]), drafts
         return None
-
-
-def _wait(check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(POLL)
-    return None
 
 
 def run(info: dict[str, Any], drafts: int = DRAFTS, *, gap: bool = True) -> dict[str, Any]:
@@ -136,7 +132,7 @@ def run(info: dict[str, Any], drafts: int = DRAFTS, *, gap: bool = True) -> dict
             outbox.read()
             return outbox.approve_url(ticket_id)
 
-        found = _wait(message, MESSAGE_TIMEOUT)
+        found = wait_until(message, MESSAGE_TIMEOUT)
         if not found:
             stranded += 1
             problems.append(f"draft {n} ({ticket_id}): no Slack message in {MESSAGE_TIMEOUT} s")
@@ -160,7 +156,7 @@ def run(info: dict[str, Any], drafts: int = DRAFTS, *, gap: bool = True) -> dict
             status = got.json().get("status") if got.status_code == 200 else None
             return status if status in APPROVED_OR_LATER else None
 
-        status = _wait(approved, APPROVAL_TIMEOUT)
+        status = wait_until(approved, APPROVAL_TIMEOUT)
         if not status:
             problems.append(f"draft {n} ({ticket_id}): not approved in {APPROVAL_TIMEOUT} s")
             continue

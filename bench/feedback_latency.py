@@ -23,24 +23,13 @@ from typing import Any
 
 import requests
 
-from bench._support import ROOT, local_stack, median, percentile
+from bench._support import ROOT, local_stack, median, percentile, wait_until
 from bench.jira_calls import print_errors
 
 TICKETS = 5
-POLL = 0.02
 READY_TIMEOUT = 15.0
 OPEN_TIMEOUT = 30.0
 FEEDBACK_TIMEOUT = 20.0
-
-
-def _wait(check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(POLL)
-    return None
 
 
 def _epoch(stamp: str | None) -> float | None:
@@ -116,7 +105,7 @@ class Feedback:
             # A decision made before the workflow's await_decision task ran is lost to the
             # workflow (the ticket stays approved), so the lead decides once the message came.
             marker = f"decide:{ticket_id}"
-            if not _wait(lambda m=marker: m in self.outbox_text(), READY_TIMEOUT):
+            if not wait_until(lambda m=marker: m in self.outbox_text(), READY_TIMEOUT):
                 problems.append(f"{ticket_id}: no Slack message in {READY_TIMEOUT} s")
             decided = self.session.post(
                 f"{self.api}/v1/tickets/{ticket_id}/decision",
@@ -128,7 +117,7 @@ class Feedback:
                 problems.append(f"{ticket_id}: decision {decided.status_code} {decided.text[:300]}")
         opened = []
         for ticket_id, scenario in drafts:
-            last = _wait(lambda t=ticket_id: _if_open(self.ticket(t)), OPEN_TIMEOUT)
+            last = wait_until(lambda t=ticket_id: _if_open(self.ticket(t)), OPEN_TIMEOUT)
             if last:
                 opened.append((ticket_id, scenario, str(last["jira"]["key"])))
             else:
@@ -168,7 +157,7 @@ class Feedback:
             out.polls.append(time.perf_counter() - asked)
             return got.status_code == 200 and got.json().get("status") == "ready_for_retest"
 
-        if not _wait(ready, FEEDBACK_TIMEOUT):
+        if not wait_until(ready, FEEDBACK_TIMEOUT):
             current = self.ticket(ticket_id)
             out.problem = (
                 f"{ticket_id} ({key}): scenario not ready_for_retest in {FEEDBACK_TIMEOUT} s; "
@@ -176,7 +165,7 @@ class Feedback:
             )
             return out
         out.to_scenario = time.perf_counter() - started
-        if out.to_note is None and _wait(lambda: self.notes() > notes_before, 5.0):
+        if out.to_note is None and wait_until(lambda: self.notes() > notes_before, 5.0):
             out.to_note = time.perf_counter() - started
         resolved = [h for h in self.ticket(ticket_id)["history"] if h["status"] == "resolved"]
         resolved_at = _epoch(resolved[-1]["at"]) if resolved else None

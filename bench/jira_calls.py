@@ -30,10 +30,9 @@ from typing import Any
 
 import requests
 
-from bench._support import ROOT, local_stack, median, stack_errors
+from bench._support import ROOT, local_stack, median, stack_errors, wait_until
 
 TICKETS = 5
-POLL = 0.02
 READY_TIMEOUT = 15.0
 OPEN_TIMEOUT = 30.0
 EVIDENCE = b"\x89PNG\r\n\x1a\n" + b"evidence " * 100
@@ -64,16 +63,6 @@ def print_errors(info: dict[str, Any]) -> None:
         print(f"  the stack logged {len(errors)} error line(s); the first: {errors[0][:500]}")
     else:
         print("  the stack logged no errors (moto's `$.resume` IsPresent lines aside)")
-
-
-def _wait(check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(POLL)
-    return None
 
 
 class Bench:
@@ -216,12 +205,12 @@ def one_ticket(bench: Bench, uid: str, n: int) -> Measured:
     ticket_id = bench.draft(uid, n, test_key)
     label = f"ticket {n} ({ticket_id})"
     attachment_id = bench.attach(ticket_id)
-    settled = _wait(lambda: bench.stored(ticket_id, attachment_id), READY_TIMEOUT)
+    settled = wait_until(lambda: bench.stored(ticket_id, attachment_id), READY_TIMEOUT)
     if settled != "stored":
         out.problems.append(f"{label}: evidence {settled or 'still pending'}")
     # The lead decides once the draft's message came: a decision made before the workflow's
     # await_decision task ran is lost to the workflow (the ticket stays approved).
-    if not _wait(lambda: bench.messaged(ticket_id), READY_TIMEOUT):
+    if not wait_until(lambda: bench.messaged(ticket_id), READY_TIMEOUT):
         out.problems.append(f"{label}: no Slack message in {READY_TIMEOUT} s")
     bench.clear_jira_requests()
 
@@ -241,14 +230,14 @@ def one_ticket(bench: Bench, uid: str, n: int) -> Measured:
         last.update(bench.ticket(ticket_id))
         return bool((last.get("jira") or {}).get("key"))
 
-    if not _wait(keyed, OPEN_TIMEOUT):
+    if not wait_until(keyed, OPEN_TIMEOUT):
         out.problems.append(
             f"{label}: no Jira key in {OPEN_TIMEOUT} s; "
             f"status {last.get('status')}, history {last.get('history')}"
         )
         return out
     out.to_key = time.perf_counter() - posted
-    if not _wait(lambda: bench.ticket(ticket_id)["status"] == "open", OPEN_TIMEOUT):
+    if not wait_until(lambda: bench.ticket(ticket_id)["status"] == "open", OPEN_TIMEOUT):
         out.problems.append(f"{label}: has a key but is not open")
         return out
     out.to_open = time.perf_counter() - posted
