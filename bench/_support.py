@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -208,69 +203,22 @@ class Tally:
         return ", ".join(parts) or "none"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    return path.read_text(errors="replace")[-limit:] if path.exists() else ""
-
-
 @contextlib.contextmanager
 def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-    """`python -m devstack` on free ports in a temporary directory (tests/e2e/conftest.py);
-    yields its stack.json; stopped with SIGTERM (killed if it does not stop in time)."""
+    """`python -m devstack` on free ports in a temporary directory (devstack.process);
+    yields its stack.json; stopped with SIGTERM."""
+    from devstack.process import StackFailed, StackProcess
+
     with tempfile.TemporaryDirectory(prefix="failbridge-bench-") as tmp:
-        local_dir = Path(tmp)
-        log_path = local_dir / "stack.log"
-        env = {
-            **os.environ,
-            "FAILBRIDGE_API_PORT": str(free_port()),
-            "FAILBRIDGE_JIRA_PORT": str(free_port()),
-            "FAILBRIDGE_AWS_PORT": str(free_port()),
-            "FAILBRIDGE_LOCAL_DIR": str(local_dir),
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        env.pop("AWS_ENDPOINT_URL", None)
-        started = time.monotonic()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "devstack"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        stack_file = local_dir / "stack.json"
+        process = StackProcess(Path(tmp), extra_env)
+        info = process.start(STACK_START_TIMEOUT)
         try:
-            while not stack_file.exists():
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"the stack exited with {proc.returncode} while starting:\n"
-                        + _tail(log_path)
-                    )
-                if time.monotonic() - started > STACK_START_TIMEOUT:
-                    raise RuntimeError(
-                        f"the stack did not start in {STACK_START_TIMEOUT} s:\n" + _tail(log_path)
-                    )
-                time.sleep(0.2)
-            info: dict[str, Any] = json.loads(stack_file.read_text())
-            info["_log"] = str(log_path)
-            info["_localDir"] = str(local_dir)
-            info["_startSeconds"] = round(time.monotonic() - started, 1)
             yield info
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(STACK_STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    print(f"  (the stack did not stop within {STACK_STOP_TIMEOUT} s: killed)")
-                    proc.kill()
-                    proc.wait()
+            try:
+                process.stop(STACK_STOP_TIMEOUT)
+            except StackFailed as exc:
+                print(f"  ({str(exc).splitlines()[0]})")
 
 
 def stack_errors(info: dict[str, Any]) -> list[str]:
