@@ -13,12 +13,12 @@ class Workflow:
         self._client = client
         self._arn = state_machine_arn
 
-    def start(self, ticket_id: str, payload: dict[str, Any]) -> bool:
-        """Start the ticket's execution. Named after the ticket, so a repeated start is harmless:
-        returns False when it was started before."""
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start an execution named after its ticket (`tk_…`, or `tk_…-reopened-2` after a
+        regression), so a repeated start is harmless: False when it was started before."""
         try:
             self._client.start_execution(
-                stateMachineArn=self._arn, name=ticket_id, input=json.dumps(payload)
+                stateMachineArn=self._arn, name=name, input=json.dumps(payload)
             )
             return True
         except ClientError as exc:
@@ -26,15 +26,9 @@ class Workflow:
                 return False
             raise
 
-    def execution_arn(self, ticket_id: str) -> str:
-        return self._arn.replace(":stateMachine:", ":execution:") + f":{ticket_id}"
-
     def answer(self, task_token: str, output: dict[str, Any]) -> None:
         """Hand a decision to the execution waiting on `task_token`; TokenRejected if none is."""
         succeed(self._client, task_token, output)
-
-    def describe(self, ticket_id: str) -> dict[str, Any]:
-        return dict(self._client.describe_execution(executionArn=self.execution_arn(ticket_id)))
 
 
 class TokenRejected(Exception):

@@ -35,11 +35,6 @@ DECISION_OF = {
 }
 
 
-def expire_draft(c: Any, ticket_id: str) -> bool:
-    """The decision deadline passed: a draft still undecided becomes `expired`."""
-    return bool(c.decisions.expire(ticket_id))
-
-
 class DecisionService:
     def __init__(
         self,

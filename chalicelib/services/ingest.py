@@ -32,7 +32,7 @@ class Counter(Protocol):
 
 
 class WorkflowPort(Protocol):
-    def start(self, ticket_id: str, payload: dict[str, Any]) -> bool: ...
+    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
 
 
 def _no_count(name: str, value: int = 1) -> None:

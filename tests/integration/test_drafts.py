@@ -146,10 +146,8 @@ def test_bad_edits_change_nothing(
 
 
 def test_only_a_draft_can_be_edited(api: Any, demo: Demo) -> None:
-    from chalicelib.services.decisions import expire_draft
-
     ticket_id = open_draft(api, demo)
-    expire_draft(bootstrap.container(), ticket_id)
+    bootstrap.container().decisions.expire(ticket_id)
     response = api.patch(
         f"/v1/tickets/{ticket_id}", headers=demo.auth("tester"), body=json.dumps({"notes": "late"})
     )

@@ -137,10 +137,8 @@ def test_a_project_can_choose_that_flaky_failures_open_drafts(api: Any, demo: De
 
 
 def test_a_failure_after_the_draft_ended_opens_a_new_draft(api: Any, demo: Demo) -> None:
-    from chalicelib.services.decisions import expire_draft
-
     first = post_results(api, demo, [result()]).json_body["results"][0]["ticket"]["id"]
-    assert expire_draft(bootstrap.container(), first) is True
+    assert bootstrap.container().decisions.expire(first) is True
 
     second = post_results(api, demo, [result()], run_id="build-813").json_body["results"][0]
     assert second["ticket"]["id"] != first
