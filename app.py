@@ -66,7 +66,7 @@ def on_jira_task(event: SQSEvent) -> dict[str, Any]:
 
 @app.schedule("rate(15 minutes)", name="reconcile_with_jira")
 def reconcile_with_jira(event: Any) -> dict[str, int]:
-    """Repair what a lost Jira webhook missed."""
+    """Repair what a lost Jira webhook missed; start workflows that failed to start."""
     from chalicelib.handlers import reconcile
 
     return reconcile()

@@ -129,7 +129,19 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
     return _each_record(event, handle, expected=(RetryLater,))
 
 
+STALLED_DRAFT_MINUTES = 5  # a reporter's own retry gets this long to start the workflow
+
+
 def reconcile() -> dict[str, int]:
-    counts = dict(container().feedback.reconcile())
-    logger.info("reconciled with Jira", extra=counts)
+    """The schedule's sweep: what Jira's lost webhooks missed, and drafts whose workflow did not
+    start (Step Functions was down when they were reported)."""
+    from datetime import datetime, timedelta, timezone
+
+    c = container()
+    counts = dict(c.feedback.reconcile())
+    cutoff = datetime.now(timezone.utc) - timedelta(minutes=STALLED_DRAFT_MINUTES)
+    counts["workflowsStarted"] = c.results.restart_stalled_drafts(
+        cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    logger.info("reconciled", extra=counts)
     return counts

@@ -129,6 +129,46 @@ class ResultsService:
             self._count("FlakyResults", len(flaky))
         return outcomes
 
+    def start_workflow(self, project: dict[str, Any], ticket: dict[str, Any]) -> bool:
+        """Start a draft's workflow (named after it: a repeated start is harmless)."""
+        reminder = int(project.get("decisionReminderSeconds", DEFAULT_REMINDER_SECONDS))
+        rounds = int(project.get("decisionRounds", DEFAULT_DECISION_ROUNDS))
+        return self._workflow.start(
+            ticket["id"],
+            {
+                "ticketId": ticket["id"],
+                "project": ticket["project"],
+                "module": ticket["module"],
+                "scenarioId": ticket["scenarioId"],
+                "resume": False,
+                "round": 0,
+                "reminderSeconds": reminder,
+                "maxRounds": rounds,
+                "deadline": int(time.time()) + reminder * rounds,
+            },
+        )
+
+    def restart_stalled_drafts(self, older_than: str) -> int:
+        """Drafts created before `older_than` whose workflow never asked for a decision (the
+        start failed and the reporter did not retry): start it now. Runs on a schedule."""
+        started = 0
+        for project in self._store.list_projects():
+            cursor = None
+            while True:
+                page, cursor = self._store.list_tickets(
+                    project["key"],
+                    status=TicketStatus.DRAFT.value,
+                    module=None,
+                    limit=100,
+                    cursor=cursor,
+                )
+                for ticket in page:
+                    if not ticket.get("workflowState") and ticket["createdAt"] < older_than:
+                        started += int(self.start_workflow(project, ticket))
+                if not cursor:
+                    break
+        return started
+
     def _retest(self, filer: _Filer, indexes: list[int], ticket_id: str, *, passed: bool) -> None:
         """The resolved ticket's scenario ran again: verified if it passed, reopened if not
         (the failures are its new occurrences). Jira hears of it through the Jira queue."""
@@ -366,22 +406,7 @@ class _Filer:
         }
 
     def _start_workflow(self, ticket: dict[str, Any]) -> None:
-        reminder = int(self.project.get("decisionReminderSeconds", DEFAULT_REMINDER_SECONDS))
-        rounds = int(self.project.get("decisionRounds", DEFAULT_DECISION_ROUNDS))
-        self.s._workflow.start(
-            ticket["id"],
-            {
-                "ticketId": ticket["id"],
-                "project": ticket["project"],
-                "module": ticket["module"],
-                "scenarioId": ticket["scenarioId"],
-                "resume": False,
-                "round": 0,
-                "reminderSeconds": reminder,
-                "maxRounds": rounds,
-                "deadline": int(time.time()) + reminder * rounds,
-            },
-        )
+        self.s.start_workflow(self.project, ticket)
 
     def _settle(self, indexes: list[int], ticket_id: str, status: str, *, opened: bool) -> None:
         for n, i in enumerate(indexes):

@@ -327,3 +327,37 @@ def test_tickets_list_by_status_and_module_with_a_cursor(api: Any, demo: Demo) -
     assert (bad.status_code, bad.json_body["error"]["details"][0]["field"]) == (422, "status")
     bad_cursor = api.get("/v1/projects/DEMO/tickets?cursor=%%%", headers=demo.auth("viewer"))
     assert bad_cursor.status_code == 400
+
+
+def test_a_draft_whose_workflow_failed_to_start_is_started_by_the_sweep(
+    api: Any, demo: Demo, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step Functions was down when the failure was reported (and the reporter did not retry):
+    the scheduled sweep starts the draft's workflow later; started ones are left alone."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.handlers import reconcile
+
+    workflow = bootstrap.container().workflow
+    down = ClientError(
+        {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution"
+    )
+    monkeypatch.setattr(workflow, "start", lambda *a, **k: (_ for _ in ()).throw(down))
+    response = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
+    )
+    assert response.status_code == 500
+    monkeypatch.undo()
+    [draft] = bootstrap.container().store.list_tickets(
+        "DEMO", status="draft", module=None, limit=10, cursor=None
+    )[0]
+    sfn = boto3.client("stepfunctions")
+    assert sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"] == []
+
+    assert reconcile()["workflowsStarted"] == 0  # too recent: the reporter may still retry
+    monkeypatch.setattr("chalicelib.handlers.STALLED_DRAFT_MINUTES", -1)  # minutes later
+    assert reconcile()["workflowsStarted"] == 1
+    names = [
+        e["name"] for e in sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"]
+    ]
+    assert names == [draft["id"]]
