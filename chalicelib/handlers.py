@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -135,11 +136,11 @@ STALLED_DRAFT_MINUTES = 5  # a reporter's own retry gets this long to start the 
 def reconcile() -> dict[str, int]:
     """The schedule's sweep: what Jira's lost webhooks missed, and drafts whose workflow did not
     start (Step Functions was down when they were reported)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     c = container()
     counts = dict(c.feedback.reconcile())
-    cutoff = datetime.now(timezone.utc) - timedelta(minutes=STALLED_DRAFT_MINUTES)
+    cutoff = datetime.now(UTC) - timedelta(minutes=STALLED_DRAFT_MINUTES)
     counts["workflowsStarted"] = c.results.restart_stalled_drafts(
         cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
