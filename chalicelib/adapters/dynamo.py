@@ -112,6 +112,10 @@ def decode_cursor(cursor: str | None, field: str = "cursor") -> dict[str, Any] |
         ) from exc
 
 
+def _scenario_key(project: str, scenario_id: str) -> dict[str, Any]:
+    return _vals({"pk": f"PROJECT#{project}", "sk": f"SCENARIO#{scenario_id}"})
+
+
 def _cancel_codes(exc: ClientError) -> list[str]:
     reasons = exc.response.get("CancellationReasons") or []
     return [r.get("Code", "None") for r in reasons]
@@ -273,7 +277,7 @@ class Store:
     ) -> dict[str, Any]:
         """Register the scenario and its test cases and record its latest result, unless a later
         result is already recorded. Returns the scenario (with its live ticket, if any)."""
-        key = _vals({"pk": f"PROJECT#{project}", "sk": f"SCENARIO#{scenario_id}"})
+        key = _scenario_key(project, scenario_id)
         test_cases = set(test_case_ids)
         try:
             out = self._client.update_item(
@@ -410,12 +414,7 @@ class Store:
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": _vals(
-                        {
-                            "pk": f"PROJECT#{ticket['project']}",
-                            "sk": f"SCENARIO#{ticket['scenarioId']}",
-                        }
-                    ),
+                    "Key": _scenario_key(ticket["project"], ticket["scenarioId"]),
                     "UpdateExpression": "SET liveTicketId = :id, liveTicketStatus = :s",
                     "ConditionExpression": condition,
                     "ExpressionAttributeValues": _vals(values),
@@ -581,9 +580,7 @@ class Store:
             names[f"#x{i}"] = name
             values[f":x{i}"] = value
             sets.append(f"#x{i} = :x{i}")
-        scenario_key = _vals(
-            {"pk": f"PROJECT#{ticket['project']}", "sk": f"SCENARIO#{ticket['scenarioId']}"}
-        )
+        scenario_key = _scenario_key(ticket["project"], ticket["scenarioId"])
         if point_scenario_to:
             pointer = {
                 "Update": {
@@ -870,12 +867,7 @@ class Store:
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": _vals(
-                        {
-                            "pk": f"PROJECT#{ticket['project']}",
-                            "sk": f"SCENARIO#{ticket['scenarioId']}",
-                        }
-                    ),
+                    "Key": _scenario_key(ticket["project"], ticket["scenarioId"]),
                     "UpdateExpression": "SET liveTicketId = :id, liveTicketStatus = :to",
                     "ConditionExpression": "attribute_not_exists(liveTicketId)",
                     "ExpressionAttributeValues": _vals({":id": ticket["id"], ":to": "reopened"}),

@@ -59,6 +59,18 @@ class Api:
         return self.request("POST", path, **kwargs)
 
 
+def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
+    """The contract's one error shape, with this status (and code)."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], list)
+    if code is not None:
+        assert error["code"] == code
+    return dict(error)
+
+
 def wait_for(check: Any, timeout: float = 15.0, every: float = 0.2) -> Any:
     """Poll `check` until it returns something truthy; fail with its last value on timeout."""
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from chalicelib.domain.approval_tokens import ApprovalSigner
-from tests.e2e.conftest import Api, wait_for
+from tests.e2e.conftest import Api, assert_error, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -137,17 +137,6 @@ def assert_page(response: requests.Response, status: int) -> str:
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     return response.text
-
-
-def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    error = response.json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["details"], list)
-    if code is not None:
-        assert error["code"] == code
-    return dict(error)
 
 
 def assert_approved_by_lead(api: Api, ticket_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import Api, wait_for
+from tests.e2e.conftest import Api, assert_error, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +49,6 @@ def result(scenario: str, test_case: str, status: str, **extra: Any) -> dict[str
         )
     body.update(extra)
     return body
-
-
-def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    error = response.json()["error"]
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["details"], list)
-    if code is not None:
-        assert error["code"] == code
-    return dict(error)
 
 
 def scenario_missing(api: Api, scenario: str) -> bool:
