@@ -86,11 +86,11 @@ def _app(body: bytes, c: Any, run_id: str) -> tuple[float, str, dict[str, Any]]:
     return took, outcome, c.uploads.progress(PROJECT, upload["uploadId"])
 
 
-def _tickets(store: Any) -> list[dict[str, Any]]:
-    tickets: list[dict[str, Any]] = []
+def _tickets(repos: Any) -> list[Any]:
+    tickets: list[Any] = []
     cursor = None
     while True:
-        page, cursor = store.list_tickets(
+        page, cursor = repos.tickets.page(
             PROJECT, status=None, module=None, limit=100, cursor=cursor
         )
         tickets.extend(page)
@@ -119,8 +119,8 @@ def main(
         with counter.counting() as app_calls:
             app_s, outcome, progress = _app(body, c, f"bulk-{uid}")
         with counter.counting() as floor_calls:
-            floor_s, floor_items = _floor(body, c.store, f"floor-{uid}")
-        tickets = _tickets(c.store)
+            floor_s, floor_items = _floor(body, c.repos.table, f"floor-{uid}")
+        tickets = _tickets(c.repos)
     drafts = len(tickets)
     occurrences = sum(int(t.get("occurrences", 0)) for t in tickets)
     print(

@@ -14,7 +14,7 @@ from chalicelib.settings import Settings
 @dataclass
 class Container:
     settings: Settings
-    store: Any
+    repos: Any
     blobs: Any
     workflow: Any
     access: Any
@@ -37,8 +37,11 @@ class Container:
         from chalicelib.services.decisions import DecisionService
 
         slack = slack_config()
+        from chalicelib.services.decisions import Stores
+
+        r = self.repos
         return DecisionService(
-            self.store,
+            Stores(r.tickets, r.projects, r.outbox, r.nonces),
             self.workflow,
             approval_signer(),
             SlackNotifier(slack["webhookUrl"], slack["botToken"], slack["apiUrl"]),
@@ -58,10 +61,11 @@ class Container:
 
     @functools.cached_property
     def feedback(self) -> Any:
-        from chalicelib.services.feedback import FeedbackService
+        from chalicelib.services.feedback import FeedbackService, Stores
 
+        r = self.repos
         return FeedbackService(
-            self.store,
+            Stores(r.tickets, r.projects, r.executions, r.deliveries),
             lambda: self.tracker,
             self.workflow,
             lambda message: self.decisions.notify_channel(message),
@@ -84,8 +88,11 @@ class Container:
                 timeout=self.settings.jira_timeout_seconds,
             )
 
+        from chalicelib.services.defects import Stores
+
+        r = self.repos
         return DefectService(
-            self.store,
+            Stores(r.tickets, r.projects, r.executions, r.attachments),
             tracker,
             self.blobs,
             self.workflow,
@@ -176,10 +183,12 @@ def jira_credentials() -> dict[str, str]:
 def container() -> Container:
     import json
 
-    from chalicelib.adapters.dynamo import Store
+    from chalicelib.adapters.dynamo import Repositories
+    from chalicelib.adapters.dynamo.table import Cursors
     from chalicelib.adapters.s3 import Blobs
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.observability import count, tracer
+    from chalicelib.services import ingest, tickets
     from chalicelib.services.access import AccessService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.tickets import TicketService
@@ -188,12 +197,12 @@ def container() -> Container:
     tracer()  # on Lambda: X-Ray segments for every boto3 call (patched once); locally: off
     settings = Settings.from_env()
     clients = _clients(settings)
-    store = Store(clients["dynamodb"], settings.table_name)
+    r = Repositories.over(clients["dynamodb"], settings.table_name)
     blobs = Blobs(clients["s3"], settings.bucket_name)
     workflow = Workflow(clients["stepfunctions"], settings.state_machine_arn)
-    access = AccessService(store, cache_seconds=settings.key_cache_seconds)
+    access = AccessService(r.projects, r.api_keys, cache_seconds=settings.key_cache_seconds)
     results = ResultsService(
-        store,
+        ingest.Stores(r.tickets, r.filing, r.scenarios, r.executions, r.projects),
         workflow,
         count=count,
         tell_jira=lambda task: clients["sqs"].send_message(
@@ -203,13 +212,17 @@ def container() -> Container:
     )
     return Container(
         settings=settings,
-        store=store,
+        repos=r,
         blobs=blobs,
         workflow=workflow,
         access=access,
         results=results,
-        tickets=TicketService(store, blobs),
-        uploads=UploadService(store, blobs, access, results),
+        tickets=TicketService(
+            tickets.Stores(r.tickets, r.scenarios, r.executions, r.attachments, r.projects),
+            blobs,
+            Cursors(),
+        ),
+        uploads=UploadService(r.uploads, blobs, access, results),
         clients=clients,
     )
 

@@ -54,12 +54,12 @@ def access_service() -> Any:
     managing keys needs none of them."""
     import boto3
 
-    from chalicelib.adapters.dynamo import Store
+    from chalicelib.adapters.dynamo import Repositories
     from chalicelib.services.access import AccessService
 
     config = settings.Settings.from_env()
-    store = Store(boto3.session.Session().client("dynamodb"), config.table_name)
-    return AccessService(store, cache_seconds=0)
+    repos = Repositories.over(boto3.session.Session().client("dynamodb"), config.table_name)
+    return AccessService(repos.projects, repos.api_keys, cache_seconds=0)
 
 
 def build_parser() -> argparse.ArgumentParser:

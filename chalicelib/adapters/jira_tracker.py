@@ -12,28 +12,12 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
-
-class JiraError(Exception):
-    pass
-
-
-class JiraThrottled(JiraError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Jira asked us to wait {retry_after:.0f} s")
-        self.retry_after = retry_after
-
-
-class JiraUnavailable(JiraError):
-    def __init__(
-        self, message: str, *, unknown: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.unknown = unknown
-        self.retry_after = retry_after
-
-
-class JiraRejected(JiraError):
-    pass
+from chalicelib.domain.outside import (  # noqa: F401  (re-exported for the adapter's users)
+    JiraError,
+    JiraRejected,
+    JiraThrottled,
+    JiraUnavailable,
+)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

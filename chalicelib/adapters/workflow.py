@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.outside import TokenRejected
+
 
 class Workflow:
     def __init__(self, client: Any, state_machine_arn: str) -> None:
@@ -29,10 +31,6 @@ class Workflow:
     def answer(self, task_token: str, output: dict[str, Any]) -> None:
         """Hand a decision to the execution waiting on `task_token`; TokenRejected if none is."""
         succeed(self._client, task_token, output)
-
-
-class TokenRejected(Exception):
-    """Step Functions no longer waits on this task token (answered, timed out, or re-entered)."""
 
 
 def _answer(client: Any, call: str, **kwargs: Any) -> None:

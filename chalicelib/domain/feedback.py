@@ -1,5 +1,5 @@
 """What Jira says about a defect, in our words: which ticket status a Jira status, its category
-and resolution mean, and which moves the ticket may make (CONTRACT.md's table)."""
+and resolution mean, and the move that makes (the table is `chalicelib.domain.lifecycle.MOVES`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.lifecycle import Cause, allowed
 from chalicelib.domain.statuses import TicketStatus as S
 
 DEFAULT_CLOSING_RESOLUTIONS = (
@@ -23,18 +24,6 @@ DEFAULT_STATUS_MAP: dict[str, list[str]] = {
     "deferred": ["Deferred", "Backlog", "On Hold"],
     "blocked": ["Blocked", "Impeded"],
     "reopened": ["Reopened"],
-}
-
-# from -> the statuses Jira may move a ticket to (the contract's table).
-ALLOWED = {
-    S.OPEN: {S.DEFERRED, S.BLOCKED, S.RESOLVED, S.CLOSED},
-    S.REOPENED: {S.DEFERRED, S.BLOCKED, S.RESOLVED, S.CLOSED},
-    S.DEFERRED: {S.OPEN, S.BLOCKED, S.RESOLVED, S.CLOSED},
-    S.BLOCKED: {S.OPEN, S.DEFERRED, S.RESOLVED, S.CLOSED},
-    S.RESOLVED: {S.REOPENED, S.CLOSED},
-    S.JIRA_PENDING: {S.CLOSED},
-    S.JIRA_FAILED: {S.CLOSED},
-    S.APPROVED: {S.CLOSED},
 }
 
 
@@ -66,7 +55,7 @@ def next_status(current: str, target: S) -> S | None:
         target = S.OPEN if now != S.OPEN else now
     if target == now:
         return None
-    return target if target in ALLOWED.get(now, set()) else None
+    return target if target in allowed(now, Cause.JIRA) else None
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:

@@ -62,4 +62,4 @@ def put_jira_mapping(project: str) -> dict[str, Any]:
 @route(bp, "/v1/projects/{project}/jira", methods=["GET"])
 def get_jira_mapping(project: str) -> dict[str, Any]:
     principal_for(bp.current_request, project, READ)
-    return dict((container().store.get_project(project) or {}).get("jira") or {})
+    return dict((container().repos.projects.get(project) or {}).get("jira") or {})

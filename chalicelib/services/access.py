@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamo import Store, strip_keys
 from chalicelib.clock import now_iso
+from chalicelib.domain.ports import ApiKeyRepository, ProjectRepository
 from chalicelib.domain.roles import Role
 from chalicelib.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.ids import new_id
@@ -66,8 +66,15 @@ class _TtlCache:
 
 
 class AccessService:
-    def __init__(self, store: Store, *, cache_seconds: float = 60.0) -> None:
-        self._store = store
+    def __init__(
+        self,
+        projects: ProjectRepository,
+        api_keys: ApiKeyRepository,
+        *,
+        cache_seconds: float = 60.0,
+    ) -> None:
+        self._projects_repo = projects
+        self._api_keys = api_keys
         self._keys = _TtlCache(cache_seconds)
         self._projects = _TtlCache(cache_seconds)
 
@@ -81,7 +88,7 @@ class AccessService:
         if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
             raise Unauthenticated("the Authorization header must be Bearer <api key>")
         digest = hash_key(key)
-        item = self._keys.get(digest, lambda: self._store.get_api_key(digest))
+        item = self._keys.get(digest, lambda: self._api_keys.get(digest))
         if item is None or item.get("revoked"):
             raise Unauthenticated("the API key is not valid")
         return Principal(
@@ -94,7 +101,7 @@ class AccessService:
     # -- projects and modules ------------------------------------------------------------------
 
     def project(self, key: str) -> dict[str, Any]:
-        item = self._projects.get(key, lambda: self._store.get_project(key))
+        item = self._projects.get(key, lambda: self._projects_repo.get(key))
         if item is None:
             raise NotFound(f"project {key} does not exist")
         return dict(item)
@@ -116,18 +123,18 @@ class AccessService:
             "createdAt": now_iso(),
         }
         project = {k: v for k, v in project.items() if v is not None}
-        self._store.create_project(project)
+        self._projects_repo.create(project)
         self._projects.drop(key)
         return project
 
     def describe_project(self, key: str) -> dict[str, Any]:
-        project = strip_keys(self.project(key))
-        return {**project, "modules": self._store.list_modules(key)}
+        project = self.project(key)
+        return {**project, "modules": self._projects_repo.modules(key)}
 
     def put_module(self, project: str, name: str, lead: str, slack_user_id: str | None) -> dict:
         self.project(project)
         module = {"name": name, "project": project, "lead": lead, "slackUserId": slack_user_id}
-        self._store.put_module(project, module)
+        self._projects_repo.put_module(project, module)
         return {k: v for k, v in module.items() if v is not None}
 
     # -- keys ----------------------------------------------------------------------------------
@@ -143,16 +150,16 @@ class AccessService:
             "user": user,
             "createdAt": now_iso(),
         }
-        self._store.put_api_key(hash_key(key), record)
+        self._api_keys.put(hash_key(key), record)
         return {**{k: v for k, v in record.items() if v is not None}, "key": key}
 
     def list_keys(self, project: str) -> list[dict[str, Any]]:
-        return [strip_keys(i) for i in self._store.list_api_keys(project)]
+        return [key for _, key in self._api_keys.of_project(project)]
 
     def revoke_key(self, project: str, key_id: str) -> None:
-        for item in self._store.list_api_keys(project):
-            if item["keyId"] == key_id:
-                self._store.delete_api_key(item["pk"])
-                self._keys.drop(item["pk"].removeprefix("APIKEY#"))
+        for key_hash, key in self._api_keys.of_project(project):
+            if key["keyId"] == key_id:
+                self._api_keys.delete(key_hash)
+                self._keys.drop(key_hash)
                 return
         raise NotFound(f"key {key_id} does not exist")

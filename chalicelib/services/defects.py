@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamo import Store
-from chalicelib.adapters.jira_tracker import JiraRejected, JiraThrottled, JiraUnavailable
-from chalicelib.adapters.workflow import TokenRejected
 from chalicelib.clock import now_iso
-from chalicelib.domain import defects
+from chalicelib.domain import defects, lifecycle
+from chalicelib.domain.lifecycle import Cause
+from chalicelib.domain.outside import JiraRejected, JiraThrottled, JiraUnavailable, TokenRejected
+from chalicelib.domain.ports import (
+    AttachmentRepository,
+    Blobs,
+    ExecutionRepository,
+    ProjectRepository,
+    TicketRepository,
+    Tracker,
+    Workflow,
+)
 from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Unavailable, ValidationFailed, field_problem
 from chalicelib.models import JiraMappingIn
 from chalicelib.observability import logger
@@ -35,23 +45,34 @@ class RetryLater(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The repositories filing defects reads and writes."""
+
+    tickets: TicketRepository
+    projects: ProjectRepository
+    executions: ExecutionRepository
+    attachments: AttachmentRepository
+
+
 class DefectService:
     def __init__(
         self,
-        store: Store,
-        tracker_factory: Callable[[], Any],
-        blobs: Any,
-        workflow: Any,
-        notify_lead: Callable[[dict[str, Any], str], None],
+        stores: Stores,
+        tracker_factory: Callable[[], Tracker],
+        blobs: Blobs,
+        workflow: Workflow,
+        notify_lead: Callable[[Ticket, str], None],
         *,
         public_url: str,
         search_lag_seconds: int = 30,
         max_attempts: int = 8,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._stores = stores
+        self._tickets = stores.tickets
         self._tracker_factory = tracker_factory
-        self._tracker: Any = None
+        self._tracker: Tracker | None = None
         self._blobs = blobs
         self._workflow = workflow
         self._notify_lead = notify_lead
@@ -61,7 +82,7 @@ class DefectService:
         self._clock = clock
 
     @property
-    def tracker(self) -> Any:
+    def tracker(self) -> Tracker:
         if self._tracker is None:
             self._tracker = self._tracker_factory()
         return self._tracker
@@ -130,48 +151,49 @@ class DefectService:
                     )
                 mapping["linkTypes"][role] = resolved
         filled = defects.filled_fields(mapping)
-        for field in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
-            field_id = field.get("fieldId") or field.get("key")
+        for spec in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
+            field_id = spec.get("fieldId") or spec.get("key")
             if (
-                field.get("required")
-                and not field.get("hasDefaultValue")
+                spec.get("required")
+                and not spec.get("hasDefaultValue")
                 and (field_id not in filled)
             ):
                 problems.append(
                     field_problem(
                         f"extraFields.{field_id}",
-                        f"{field.get('name', field_id)} is required by {mapping['issueType']} in "
+                        f"{spec.get('name', field_id)} is required by {mapping['issueType']} in "
                         f"{mapping['projectKey']} and the mapping does not fill it",
                     )
                 )
         if problems:
             raise ValidationFailed("the Jira mapping does not fit this Jira site", problems)
-        self._store.set_project_fields(project, {"jira": mapping})
+        self._stores.projects.set_fields(project, {"jira": mapping})
         return mapping
 
     # -- creation --------------------------------------------------------------------------
 
     def process(self, ticket_id: str, task_token: str | None, receive_count: int) -> str:
         """Create or link the ticket's Jira issue. RetryLater says when to try again."""
-        ticket = self._store.get_ticket(ticket_id)
-        status = ticket["status"]
+        ticket = self._tickets.get(ticket_id)
+        status = ticket.status
         if status == TicketStatus.APPROVED.value:
             ticket = self._move(
                 ticket,
-                [status],
+                Cause.JIRA_START,
                 TicketStatus.JIRA_PENDING,
                 "creating in Jira",
                 {"jiraTaskToken": task_token} if task_token else None,
             )
         elif status in (TicketStatus.JIRA_PENDING.value, TicketStatus.JIRA_FAILED.value):
-            if task_token and ticket.get("jiraTaskToken") != task_token:
-                self._store.set_ticket_fields(ticket_id, {"jiraTaskToken": task_token})
-                ticket["jiraTaskToken"] = task_token
+            if task_token and ticket.jira_task_token != task_token:
+                self._tickets.set_fields(ticket_id, {"jiraTaskToken": task_token})
+                ticket.jira_task_token = task_token
             if status == TicketStatus.JIRA_FAILED.value:
-                ticket = self._move(ticket, [status], TicketStatus.JIRA_PENDING, "retrying")
+                ticket = self._move(ticket, Cause.REDRIVE, TicketStatus.JIRA_PENDING, "retrying")
         else:
-            if ticket.get("jira") and (task_token or ticket.get("jiraTaskToken")):
-                self._answer(task_token or ticket["jiraTaskToken"], ticket)
+            token = task_token or ticket.jira_task_token
+            if ticket.jira and token:
+                self._answer(token, ticket)
             return "nothing to do"
         try:
             return self._create_and_link(ticket)
@@ -181,7 +203,7 @@ class DefectService:
         except (JiraThrottled, JiraUnavailable) as exc:
             wait = self._wait(exc, receive_count)
             if isinstance(exc, JiraUnavailable) and exc.unknown:
-                self._store.set_ticket_fields(ticket_id, {"jiraUncertainAt": int(self._clock())})
+                self._tickets.set_fields(ticket_id, {"jiraUncertainAt": int(self._clock())})
             if receive_count >= self.max_attempts:
                 self._fail(ticket, f"gave up after {receive_count} attempts: {exc}")
             raise RetryLater(wait, str(exc)) from exc
@@ -195,11 +217,11 @@ class DefectService:
             return float(self._lag)
         return float(min(900, 2 ** max(1, receive_count)))
 
-    def _create_and_link(self, ticket: dict[str, Any]) -> str:
-        key = (ticket.get("jira") or {}).get("key") or ticket.get("linkTo")
+    def _create_and_link(self, ticket: Ticket) -> str:
+        key = (ticket.jira or {}).get("key") or ticket.link_to
         if not key:
             key = self._create(ticket)
-        steps = set(ticket.get("jiraSteps") or [])
+        steps = set(ticket.jira_steps or [])
         for step, action in self._steps(ticket, key):
             if step not in steps:
                 try:
@@ -207,35 +229,35 @@ class DefectService:
                 except JiraRejected as exc:  # e.g. a test case key that is not in Jira
                     logger.warning(
                         "Jira step skipped",
-                        extra={"ticketId": ticket["id"], "step": step, "reason": str(exc)},
+                        extra={"ticketId": ticket.id, "step": step, "reason": str(exc)},
                     )
-                    self._store.add_ticket_warning(ticket["id"], f"{step}: {exc}")
-                self._store.add_ticket_steps(ticket["id"], {step})
+                    self._tickets.add_warning(ticket.id, f"{step}: {exc}")
+                self._tickets.add_steps(ticket.id, {step})
         jira = {"key": key, "url": self.tracker.issue_url(key)}
         opened = self._move(
             ticket,
-            [TicketStatus.JIRA_PENDING.value],
+            Cause.JIRA_CREATED,
             TicketStatus.OPEN,
             f"Jira issue {key}",
             {"jira": jira},
-            also=[self._store.jira_index_put(key, ticket["id"])],
+            also=[self._tickets.jira_index_put(key, ticket.id)],
         )
-        if ticket.get("jiraTaskToken"):
-            self._answer(ticket["jiraTaskToken"], opened)
+        if ticket.jira_task_token:
+            self._answer(ticket.jira_task_token, opened)
         return "open"
 
-    def _create(self, ticket: dict[str, Any]) -> str:
-        label = defects.unique_label(ticket["id"])
-        attempts = int(ticket.get("jiraCreateAttempts") or 0)
+    def _create(self, ticket: Ticket) -> str:
+        label = defects.unique_label(ticket.id)
+        attempts = int(ticket.jira_create_attempts or 0)
         if attempts:
             found = self.tracker.find_by_label(label)
             if found:
-                self._store.set_ticket_fields(
-                    ticket["id"], {"jira": {"key": found, "url": self.tracker.issue_url(found)}}
+                self._tickets.set_fields(
+                    ticket.id, {"jira": {"key": found, "url": self.tracker.issue_url(found)}}
                 )
                 return str(found)
-            since = self._clock() - float(ticket.get("jiraLastAttemptAt") or 0)
-            if ticket.get("jiraUncertainAt") and since < self._lag:
+            since = self._clock() - float(ticket.jira_last_attempt_at or 0)
+            if ticket.jira_uncertain_at and since < self._lag:
                 raise RetryLater(
                     self._lag - since + 1,
                     "a create may have happened; waiting "
@@ -243,35 +265,35 @@ class DefectService:
                 )
         mapping = self._mapping(ticket)
         text = defects.description(
-            ticket,
-            self._store.occurrences(ticket["id"]),
-            f"{self._public_url}/v1/tickets/{ticket['id']}",
+            ticket.to_dict(),
+            [e.to_dict() for e in self._stores.executions.occurrences(ticket.id)],
+            f"{self._public_url}/v1/tickets/{ticket.id}",
         )
-        fields = defects.issue_fields(mapping, ticket, text)
+        fields = defects.issue_fields(mapping, ticket.to_dict(), text)
         # The claim: one worker per attempt number (SQS may hand the message to two at once).
-        if not self._store.claim_create_attempt(ticket["id"], attempts, int(self._clock())):
+        if not self._tickets.claim_create_attempt(ticket.id, attempts, int(self._clock())):
             raise RetryLater(float(self._lag), "another worker is creating this issue")
         key = self.tracker.create_issue(fields)
-        self._store.set_ticket_fields(
-            ticket["id"], {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
+        self._tickets.set_fields(
+            ticket.id, {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
         )
         return key
 
-    def _mapping(self, ticket: dict[str, Any]) -> dict[str, Any]:
-        project = self._store.get_project(ticket["project"]) or {}
+    def _mapping(self, ticket: Ticket) -> dict[str, Any]:
+        project = self._stores.projects.get(ticket.project) or {}
         mapping = project.get("jira")
         if not mapping:
             raise JiraRejected(
-                f"project {ticket['project']} has no Jira mapping; an admin sets "
+                f"project {ticket.project} has no Jira mapping; an admin sets "
                 "it with PUT /v1/projects/{project}/jira"
             )
         return dict(mapping)
 
-    def _steps(self, ticket: dict[str, Any], key: str) -> list[tuple[str, Callable[..., None]]]:
-        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+    def _steps(self, ticket: Ticket, key: str) -> list[tuple[str, Callable[..., None]]]:
+        mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         link_types = mapping.get("linkTypes") or {}
         steps: list[tuple[str, Callable[..., None]]] = []
-        test_key = ticket.get("jiraTestKey")
+        test_key = ticket.jira_test_key
         is_key = defects.JIRA_KEY.match
         if test_key and is_key(test_key) and link_types.get("defectToTestCase"):
             steps.append(
@@ -280,7 +302,7 @@ class DefectService:
                     lambda: self.tracker.link(link_types["defectToTestCase"], key, test_key),
                 )
             )
-        execution_key = ticket.get("jiraExecutionKey")
+        execution_key = ticket.jira_execution_key
         if execution_key and is_key(execution_key) and link_types.get("defectToExecution"):
             steps.append(
                 (
@@ -289,7 +311,7 @@ class DefectService:
                 )
             )
         if test_key and is_key(test_key) and link_types.get("requirementToTestCase"):
-            for requirement in ticket.get("requirements") or []:
+            for requirement in ticket.requirements or []:
                 if is_key(requirement):
                     steps.append(
                         (
@@ -299,15 +321,15 @@ class DefectService:
                             ),
                         )
                     )
-        run = ticket.get("run") or {}
+        run = ticket.run or {}
         remote = [
             ("run", run.get("ciUrl"), f"CI run {run.get('name') or run.get('id', '')}"),
-            ("report", ticket.get("reportUrl"), "Test report"),
-            ("script", ticket.get("scriptUrl"), "Failed test script"),
+            ("report", ticket.report_url, "Test report"),
+            ("script", ticket.script_url, "Failed test script"),
             (
                 "ticket",
-                f"{self._public_url}/v1/tickets/{ticket['id']}",
-                f"failbridge ticket {ticket['id']}",
+                f"{self._public_url}/v1/tickets/{ticket.id}",
+                f"failbridge ticket {ticket.id}",
             ),
         ]
         for name, url, title in remote:
@@ -316,11 +338,11 @@ class DefectService:
                     (
                         f"remote:{name}",
                         lambda n=name, u=url, t=title: self.tracker.remote_link(
-                            key, f"failbridge:{ticket['id']}:{n}", u, t.strip()
+                            key, f"failbridge:{ticket.id}:{n}", u, t.strip()
                         ),
                     )
                 )
-        for attachment in self._store.attachments(ticket["id"]):
+        for attachment in self._stores.attachments.of_ticket(ticket.id):
             if attachment.get("status") == "stored":
                 steps.append(
                     (
@@ -346,58 +368,47 @@ class DefectService:
         moved = queues.redrive(dlq_url, queue_url)
         tickets = []
         for task in moved:
-            ticket = self._store.get_ticket(task["ticketId"])
-            if ticket["status"] == TicketStatus.JIRA_FAILED.value:
-                self._move(ticket, [ticket["status"]], TicketStatus.JIRA_PENDING, "redriven")
-            tickets.append(ticket["id"])
+            ticket = self._tickets.get(task["ticketId"])
+            if ticket.status == TicketStatus.JIRA_FAILED.value:
+                self._move(ticket, Cause.REDRIVE, TicketStatus.JIRA_PENDING, "redriven")
+            tickets.append(ticket.id)
         return tickets
 
     # -- status ----------------------------------------------------------------------------
 
     def _move(
         self,
-        ticket: dict[str, Any],
-        froms: list[str],
+        ticket: Ticket,
+        cause: Cause,
         to: TicketStatus,
         reason: str,
         extra: dict[str, Any] | None = None,
         also: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        entry = {"at": now_iso(), "status": to.value, "by": "failbridge", "reason": reason}
-        self._store.transition(
-            ticket,
-            from_statuses=froms,
-            to_status=to.value,
-            entry=entry,
-            extra=extra,
-            also=also or (),
-        )
-        return {
-            **ticket,
-            **(extra or {}),
-            "status": to.value,
-            "history": [*ticket.get("history", []), entry],
-        }
+    ) -> Ticket:
+        done = lifecycle.move(ticket, cause, to, by="failbridge", reason=reason, at=now_iso())
+        self._tickets.transition(ticket, done, extra=extra, also=also or ())
+        moved = Ticket.from_dict({**ticket.to_dict(), **(extra or {})})
+        return lifecycle.apply(moved, done)
 
-    def _fail(self, ticket: dict[str, Any], reason: str) -> None:
-        current = self._store.get_ticket(ticket["id"])
-        if current["status"] != TicketStatus.JIRA_PENDING.value:
+    def _fail(self, ticket: Ticket, reason: str) -> None:
+        current = self._tickets.get(ticket.id)
+        if current.status != TicketStatus.JIRA_PENDING.value:
             return
         self._move(
             current,
-            [TicketStatus.JIRA_PENDING.value],
+            Cause.JIRA_GAVE_UP,
             TicketStatus.JIRA_FAILED,
             reason[:500],
             {"jiraFailure": reason[:500]},
         )
-        logger.warning("Jira creation failed", extra={"ticketId": ticket["id"]})
+        logger.warning("Jira creation failed", extra={"ticketId": ticket.id})
         try:
             self._notify_lead(current, reason)
         except Exception:  # telling the lead must not lose the failure itself
             logger.exception("could not tell the lead")
 
-    def _answer(self, token: str, ticket: dict[str, Any]) -> None:
+    def _answer(self, token: str, ticket: Ticket) -> None:
         try:
-            self._workflow.answer(token, {"jira": ticket.get("jira"), "status": ticket["status"]})
+            self._workflow.answer(token, {"jira": ticket.jira, "status": ticket.status})
         except TokenRejected:
-            logger.info("Jira task token no longer waited on", extra={"ticketId": ticket["id"]})
+            logger.info("Jira task token no longer waited on", extra={"ticketId": ticket.id})

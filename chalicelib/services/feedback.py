@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamo import Store
-from chalicelib.adapters.jira_tracker import JiraRejected
-from chalicelib.adapters.workflow import TokenRejected
 from chalicelib.clock import now_iso
-from chalicelib.domain import feedback
+from chalicelib.domain import feedback, lifecycle
+from chalicelib.domain.lifecycle import Cause
+from chalicelib.domain.outside import JiraRejected, TokenRejected
+from chalicelib.domain.ports import (
+    DeliveryRepository,
+    ExecutionRepository,
+    ProjectRepository,
+    TicketRepository,
+    Tracker,
+    Workflow,
+)
 from chalicelib.domain.statuses import LIVE_TICKET_STATUSES, TicketStatus
+from chalicelib.domain.tasks import TaskType
+from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, MalformedRequest, Unauthenticated
 from chalicelib.models import parse_json
 from chalicelib.observability import logger
@@ -24,12 +34,22 @@ from chalicelib.observability import logger
 KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base entry
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The repositories feedback reads and writes."""
+
+    tickets: TicketRepository
+    projects: ProjectRepository
+    executions: ExecutionRepository
+    deliveries: DeliveryRepository
+
+
 class FeedbackService:
     def __init__(
         self,
-        store: Store,
-        tracker: Callable[[], Any],
-        workflow: Any,
+        stores: Stores,
+        tracker: Callable[[], Tracker],
+        workflow: Workflow,
         notify: Callable[[dict[str, Any]], None],
         queues: Any,
         *,
@@ -37,7 +57,8 @@ class FeedbackService:
         webhook_secret: Callable[[], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._stores = stores
+        self._tickets = stores.tickets
         self._tracker = tracker
         self._workflow = workflow
         self._notify = notify
@@ -63,7 +84,7 @@ class FeedbackService:
         fields = issue.get("fields") or {}
         status = fields.get("status") or {}
         change = {
-            "type": "jira_event",
+            "type": TaskType.JIRA_EVENT.value,
             "delivery": identifier or "",
             "key": issue["key"],
             "status": status.get("name", ""),
@@ -79,35 +100,35 @@ class FeedbackService:
 
     def apply(self, change: dict[str, Any]) -> str:
         delivery = change.get("delivery") or ""
-        if delivery and self._store.delivery_seen(delivery):
+        if delivery and self._stores.deliveries.seen(delivery):
             return "duplicate"
         outcome = self._apply(change)
         if delivery:
-            self._store.remember_delivery(delivery, int(self._clock()))
+            self._stores.deliveries.remember(delivery, int(self._clock()))
         return outcome
 
     def _apply(self, change: dict[str, Any]) -> str:
-        ticket_id = self._store.ticket_by_jira_key(change["key"])
+        ticket_id = self._tickets.by_jira_key(change["key"])
         if ticket_id is None:
             return "not ours"
-        ticket = self._store.get_ticket(ticket_id)
-        seen = int(ticket.get("jiraUpdatedAt") or 0)
+        ticket = self._tickets.get(ticket_id)
+        seen = int(ticket.jira_updated_at or 0)
         if int(change.get("updatedAt") or 0) and int(change["updatedAt"]) <= seen:
             return "stale"
-        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+        mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         target = feedback.meaning(
             mapping.get("statusMap"),
             change.get("status", ""),
             change.get("category", ""),
             change.get("resolution"),
         )
-        moved = feedback.next_status(ticket["status"], target)
+        moved = feedback.next_status(ticket.status, target)
         marks = {
             "jiraUpdatedAt": int(change.get("updatedAt") or 0),
             "jiraStatus": change.get("status"),
         }
         if moved is None:
-            self._store.set_ticket_fields(ticket_id, marks)
+            self._tickets.set_fields(ticket_id, marks)
             return "no change"
         reason = f"Jira: {change.get('status')}" + (
             f" ({change['resolution']})" if change.get("resolution") else ""
@@ -122,80 +143,78 @@ class FeedbackService:
 
     def _move(
         self,
-        ticket: dict[str, Any],
+        ticket: Ticket,
         to: TicketStatus,
         reason: str,
         by: str,
         extra: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        entry = {"at": now_iso(), "status": to.value, "by": by, "reason": reason}
-        self._store.transition(
-            ticket, from_statuses=[ticket["status"]], to_status=to.value, entry=entry, extra=extra
-        )
-        moved = {
-            **ticket,
-            **(extra or {}),
-            "status": to.value,
-            "history": [*ticket.get("history", []), entry],
-        }
+    ) -> Ticket:
+        try:
+            done = lifecycle.move(ticket, Cause.JIRA, to, by=by, reason=reason, at=now_iso())
+        except lifecycle.IllegalMove as exc:
+            raise Conflict(str(exc)) from exc
+        self._tickets.transition(ticket, done, extra=extra)
+        moved = lifecycle.apply(Ticket.from_dict({**ticket.to_dict(), **(extra or {})}), done)
         self.tell_workflow(moved)
         return moved
 
-    def tell_workflow(self, ticket: dict[str, Any]) -> None:
+    def tell_workflow(self, ticket: Ticket) -> None:
         """Hand the ticket's new status to its execution, waiting in AwaitFeedback (the token
         as stored now: the execution may have entered the state again meanwhile)."""
-        token = self._store.get_ticket(ticket["id"]).get("feedbackToken")
+        token = self._tickets.get(ticket.id).feedback_token
         if not token:
             return
         try:
-            self._workflow.answer(token, {"status": ticket["status"]})
+            self._workflow.answer(token, {"status": ticket.status})
         except TokenRejected:
-            logger.info("feedback token no longer waited on", extra={"ticketId": ticket["id"]})
+            logger.info("feedback token no longer waited on", extra={"ticketId": ticket.id})
 
     def awaiting(self, ticket_id: str, token: str) -> str:
         """The execution waits for the next change; an end that already happened answers at
         once (the status is read after the token is stored, so no change falls between)."""
-        self._store.set_ticket_fields(ticket_id, {"feedbackToken": token})
-        ticket = self._store.get_ticket(ticket_id)
-        if ticket["status"] in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
+        self._tickets.set_fields(ticket_id, {"feedbackToken": token})
+        ticket = self._tickets.get(ticket_id)
+        if ticket.status in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
             self.tell_workflow(ticket)
             return "answered"
         return "waiting"
 
-    def _ready_for_retest(self, ticket: dict[str, Any]) -> None:
-        reporters = ", ".join(ticket.get("reporters") or [])
-        jira = ticket.get("jira") or {}
+    def _ready_for_retest(self, ticket: Ticket) -> None:
+        reporters = ", ".join(ticket.reporters or [])
+        jira = ticket.jira or {}
         text = (
-            f"Ready for re-test: {ticket.get('title')} ({ticket['scenarioId']}) is resolved "
-            f"in Jira {jira.get('key', '')}. The next run of {ticket.get('testCaseId')} "
+            f"Ready for re-test: {ticket.title} ({ticket.scenario_id}) is resolved "
+            f"in Jira {jira.get('key', '')}. The next run of {ticket.test_case_id} "
             f"verifies it. Reported by {reporters}."
         )
         try:
             self._notify({"text": text.replace("<", "&lt;").replace(">", "&gt;")})
         except Exception:  # the status changed; a lost note must not undo it
             logger.exception("could not announce the re-test")
-        self._queues.send(self._queue_url, {"type": "record_knowledge", "ticketId": ticket["id"]})
+        self._queues.send(
+            self._queue_url, {"type": TaskType.RECORD_KNOWLEDGE.value, "ticketId": ticket.id}
+        )
 
     # -- re-tests and regressions, told to Jira ---------------------------------------------
 
     def sync_to_jira(self, kind: str, ticket_id: str) -> str:
         """Tell Jira what a re-test or a regression found: a comment, and a transition."""
-        ticket = self._store.get_ticket(ticket_id)
-        jira = ticket.get("jira") or {}
+        ticket = self._tickets.get(ticket_id)
+        jira = ticket.jira or {}
         if not jira.get("key"):
             return "no jira issue"
-        mapping = (self._store.get_project(ticket["project"]) or {}).get("jira") or {}
+        mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         tracker = self._tracker()
         if kind == "retest_passed":
             tracker.comment(
                 jira["key"],
-                f"failbridge: the re-test of {ticket.get('testCaseId')} "
+                f"failbridge: the re-test of {ticket.test_case_id} "
                 "passed; the scenario is Passed and the ticket verified.",
             )
             if mapping.get("closeTransition"):
                 self._transition(tracker, jira["key"], mapping["closeTransition"])
         else:
-            recent = self._store.occurrences(ticket_id)[-5:]
+            recent = [o.to_dict() for o in self._stores.executions.occurrences(ticket_id)[-5:]]
             lines = [
                 f"- {o.get('at')}: {o.get('testCaseId')} in run {o.get('runId')} "
                 f"by {o.get('reporter')}: {o.get('actual') or ''}"
@@ -217,29 +236,29 @@ class FeedbackService:
     # -- knowledge base ---------------------------------------------------------------------
 
     def record_knowledge(self, ticket_id: str) -> str:
-        ticket = self._store.get_ticket(ticket_id)
+        ticket = self._tickets.get(ticket_id)
         earlier = [
             t
-            for t in self._store.scenario_tickets(ticket["project"], ticket["scenarioId"])
-            if t["id"] != ticket_id and t["status"] in ("resolved", "verified", "closed")
+            for t in self._tickets.of_scenario(ticket.project, ticket.scenario_id)
+            if t.id != ticket_id and t.status in ("resolved", "verified", "closed")
         ]
-        if not earlier and int(ticket.get("occurrences") or 0) < KNOWLEDGE_OCCURRENCES:
+        if not earlier and int(ticket.occurrences or 0) < KNOWLEDGE_OCCURRENCES:
             return "not recurring"
-        key = (ticket.get("jira") or {}).get("key")
+        key = (ticket.jira or {}).get("key")
         resolution, comment = (None, None)
         if key:
             resolution, comment = self._tracker().resolution_and_last_comment(key)
-        self._store.put_knowledge(
-            ticket["project"],
+        self._stores.projects.put_knowledge(
+            ticket.project,
             {
-                "scenarioId": ticket["scenarioId"],
+                "scenarioId": ticket.scenario_id,
                 "ticketId": ticket_id,
                 "jiraKey": key,
                 "rootCause": resolution,
                 "fix": comment,
                 "at": now_iso(),
-                "occurrences": ticket.get("occurrences"),
-                "title": ticket.get("title"),
+                "occurrences": ticket.occurrences,
+                "title": ticket.title,
             },
         )
         return "recorded"
@@ -255,20 +274,20 @@ class FeedbackService:
             for s in LIVE_TICKET_STATUSES
             if s.value in ("open", "reopened", "deferred", "blocked", "resolved")
         ]
-        for project in self._store.list_projects():
+        for project in self._stores.projects.all():
             if not project.get("jira"):
                 continue
-            tickets: list[dict[str, Any]] = []
+            tickets: list[Ticket] = []
             for status in statuses:
                 cursor = None
                 while True:
-                    page, cursor = self._store.list_tickets(
+                    page, cursor = self._tickets.page(
                         project["key"], status=status, module=None, limit=100, cursor=cursor
                     )
-                    tickets.extend(t for t in page if (t.get("jira") or {}).get("key"))
+                    tickets.extend(t for t in page if (t.jira or {}).get("key"))
                     if not cursor:
                         break
-            by_key = {t["jira"]["key"]: t for t in tickets}
+            by_key = {(t.jira or {})["key"]: t for t in tickets}
             for start in range(0, len(by_key), 50):
                 keys = list(by_key)[start : start + 50]
                 for issue in self._tracker().current(keys):

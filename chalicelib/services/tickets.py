@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import settings
-from chalicelib.adapters.dynamo import Store, decode_cursor, encode_cursor
-from chalicelib.adapters.s3 import Blobs
 from chalicelib.clock import now_iso
-from chalicelib.domain.statuses import TicketStatus, is_live, scenario_status
+from chalicelib.domain.ports import (
+    AttachmentRepository,
+    Blobs,
+    Cursors,
+    ExecutionRepository,
+    ProjectRepository,
+    ScenarioRepository,
+    TicketRepository,
+)
+from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.tickets import PRIVATE_FIELDS, Ticket
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.services.access import Principal
 
-# Task tokens are bearer capabilities for the workflow: they never leave our side.
-_PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -37,23 +44,48 @@ _CONTRACT_FIELDS = (
 )
 
 
-def public_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
-    """The ticket as clients see it: every contract field present (null when unset), no secrets."""
+def public_ticket(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as clients see it: every contract field present (null when unset), the others
+    when set, no secrets."""
     view: dict[str, Any] = dict.fromkeys(_CONTRACT_FIELDS)
-    view.update((k, v) for k, v in ticket.items() if k not in _PRIVATE_FIELDS)
+    view.update(
+        (k, v)
+        for k, v in ticket.to_dict().items()
+        if k not in PRIVATE_FIELDS and (k in _CONTRACT_FIELDS or v not in (None, []))
+    )
     view.setdefault("reporters", [])
+    view.setdefault("history", [])
     return view
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The repositories reading and editing tickets use."""
+
+    tickets: TicketRepository
+    scenarios: ScenarioRepository
+    executions: ExecutionRepository
+    attachments: AttachmentRepository
+    projects: ProjectRepository
+
+
 class TicketService:
-    def __init__(self, store: Store, blobs: Blobs, clock: Callable[[], str] = now_iso) -> None:
-        self._store = store
+    def __init__(
+        self,
+        stores: Stores,
+        blobs: Blobs,
+        cursors: Cursors,
+        clock: Callable[[], str] = now_iso,
+    ) -> None:
+        self._stores = stores
+        self._tickets = stores.tickets
         self._blobs = blobs
+        self._cursors = cursors
         self._clock = clock
 
-    def _visible(self, ticket_id: str, principal: Principal) -> dict[str, Any]:
-        ticket = self._store.get_ticket(ticket_id)
-        if ticket["project"] != principal.project:
+    def _visible(self, ticket_id: str, principal: Principal) -> Ticket:
+        ticket = self._tickets.get(ticket_id)
+        if ticket.project != principal.project:
             raise NotFound(f"ticket {ticket_id} does not exist")
         return ticket
 
@@ -77,12 +109,14 @@ class TicketService:
                 )
                 if e.get(k) is not None
             }
-            for e in self._store.occurrences(ticket_id)
+            for e in (o.to_dict() for o in self._stores.executions.occurrences(ticket_id))
         ]
-        attachments = [self._attachment_view(a) for a in self._store.attachments(ticket_id)]
+        attachments = [
+            self._attachment_view(a) for a in self._stores.attachments.of_ticket(ticket_id)
+        ]
         knowledge = [
             k
-            for k in self._store.knowledge(ticket["project"], ticket["scenarioId"])
+            for k in self._stores.projects.knowledge(ticket.project, ticket.scenario_id)
             if k.get("ticketId") != ticket_id
         ]
         return {
@@ -116,10 +150,14 @@ class TicketService:
                     )
                 ],
             )
-        items, next_key = self._store.list_tickets(
-            project, status=status, module=module, limit=limit, cursor=decode_cursor(cursor)
+        items, next_key = self._tickets.page(
+            project,
+            status=status,
+            module=module,
+            limit=limit,
+            cursor=self._cursors.decode(cursor),
         )
-        return {"items": [public_ticket(i) for i in items], "next": encode_cursor(next_key)}
+        return {"items": [public_ticket(i) for i in items], "next": self._cursors.encode(next_key)}
 
     def patch(self, ticket_id: str, patch: TicketPatch, principal: Principal) -> dict[str, Any]:
         self._visible(ticket_id, principal)
@@ -135,13 +173,13 @@ class TicketService:
             "by": principal.user,
             "reason": "edited " + ", ".join(sorted(fields)),
         }
-        return public_ticket(self._store.update_draft(ticket_id, fields, entry))
+        return public_ticket(self._tickets.update_draft(ticket_id, fields, entry))
 
     def request_attachment(
         self, ticket_id: str, request: AttachmentRequest, principal: Principal
     ) -> dict[str, Any]:
         ticket = self._visible(ticket_id, principal)
-        if not is_live(ticket["status"]):
+        if not ticket.live:
             raise Conflict(f"ticket {ticket_id} is {ticket['status']}; evidence is closed")
         if request.content_type not in settings.EVIDENCE_CONTENT_TYPES:
             raise ValidationFailed(
@@ -161,7 +199,7 @@ class TicketService:
         attachment_id = new_id("at")
         name = _SAFE_NAME.sub("_", request.file_name)[:120]
         key = f"evidence/{ticket_id}/{attachment_id}/{name}"
-        self._store.put_attachment(
+        self._stores.attachments.put(
             ticket_id,
             {
                 "attachmentId": attachment_id,
@@ -191,7 +229,7 @@ class TicketService:
         if len(parts) < 4:
             return "ignored"
         ticket_id, attachment_id = parts[1], parts[2]
-        attachment = self._store.get_attachment(ticket_id, attachment_id)
+        attachment = self._stores.attachments.get(ticket_id, attachment_id)
         if attachment is None or attachment.get("key") != key:
             self._blobs.delete(key)
             return "unknown"
@@ -209,11 +247,11 @@ class TicketService:
             problem = f"content type {head['contentType']} is not {attachment['contentType']}"
         if problem:
             self._blobs.delete(key)
-            self._store.settle_attachment(
+            self._stores.attachments.settle(
                 ticket_id, attachment_id, {"status": "rejected", "reason": problem}
             )
             return "rejected"
-        self._store.settle_attachment(
+        self._stores.attachments.settle(
             ticket_id,
             attachment_id,
             {"status": "stored", "size": head["size"], "storedAt": self._clock()},
@@ -221,28 +259,28 @@ class TicketService:
         return "stored"
 
     def scenario(self, project: str, scenario_id: str) -> dict[str, Any]:
-        scenario = self._store.get_scenario(project, scenario_id)
+        scenario = self._stores.scenarios.get(project, scenario_id)
         if scenario is None:
             raise NotFound(f"scenario {scenario_id} does not exist")
-        tickets = self._store.scenario_tickets(project, scenario_id)
+        tickets = self._tickets.of_scenario(project, scenario_id)
         return {
             "id": scenario_id,
             "project": project,
-            "module": scenario.get("module"),
-            "title": scenario.get("title"),
-            "status": scenario_status(
-                scenario.get("lastResult"), scenario.get("liveTicketStatus")
-            ).value,
-            "testCases": scenario.get("testCases", []),
-            "lastExecution": scenario.get("lastExecution"),
-            "liveTicket": scenario.get("liveTicketId"),
+            "module": scenario.module,
+            "title": scenario.title,
+            "status": scenario.status.value,
+            "testCases": scenario.test_cases,
+            "testCaseResults": scenario.test_case_view(),
+            "failingTestCases": scenario.failing_test_cases,
+            "lastExecution": scenario.last_execution,
+            "liveTicket": scenario.live_ticket_id,
             "tickets": [
                 {
-                    "id": t["id"],
-                    "status": t["status"],
-                    "createdAt": t["createdAt"],
-                    "occurrences": t.get("occurrences", 0),
-                    "jira": t.get("jira"),
+                    "id": t.id,
+                    "status": t.status,
+                    "createdAt": t.created_at,
+                    "occurrences": t.occurrences,
+                    "jira": t.jira,
                 }
                 for t in tickets
             ],

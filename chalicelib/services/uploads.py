@@ -6,9 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import settings
-from chalicelib.adapters.dynamo import Store
-from chalicelib.adapters.s3 import Blobs
 from chalicelib.clock import now_iso
+from chalicelib.domain.ports import Blobs, UploadRepository
 from chalicelib.errors import FailbridgeError, NotFound, PayloadTooLarge, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import (
@@ -29,13 +28,13 @@ _CONTENT_TYPES = {"junit": "application/xml", "json": "application/json"}
 class UploadService:
     def __init__(
         self,
-        store: Store,
+        uploads: UploadRepository,
         blobs: Blobs,
         access: AccessService,
         results: ResultsService,
         clock: Callable[[], str] = now_iso,
     ) -> None:
-        self._store = store
+        self._uploads = uploads
         self._blobs = blobs
         self._access = access
         self._results = results
@@ -45,7 +44,7 @@ class UploadService:
         upload_id = new_id("up")
         ext = "xml" if request.format == "junit" else "json"
         key = f"uploads/{project}/{upload_id}/report.{ext}"
-        self._store.put_upload(
+        self._uploads.put(
             {
                 "uploadId": upload_id,
                 "project": project,
@@ -67,7 +66,7 @@ class UploadService:
         return {"uploadId": upload_id, "url": post["url"], "fields": post["fields"]}
 
     def progress(self, project: str, upload_id: str) -> dict[str, Any]:
-        upload = self._store.get_upload(upload_id)
+        upload = self._uploads.get(upload_id)
         if upload is None or upload["project"] != project:
             raise NotFound(f"upload {upload_id} does not exist")
         return {k: v for k, v in upload.items() if k not in ("key", "reportedBy")}
@@ -78,24 +77,24 @@ class UploadService:
         parts = key.split("/")
         if len(parts) != 4:
             return "ignored"
-        upload = self._store.get_upload(parts[2])
+        upload = self._uploads.get(parts[2])
         if upload is None or upload["key"] != key:
             return "unknown"
         if upload["status"] in ("completed", "failed"):
             return str(upload["status"])
         upload_id = upload["uploadId"]
-        self._store.update_upload(upload_id, {"status": "processing", "updatedAt": self._clock()})
+        self._uploads.update(upload_id, {"status": "processing", "updatedAt": self._clock()})
         try:
             run, results = self._parse(upload)
         except FailbridgeError as exc:
-            self._store.update_upload(
+            self._uploads.update(
                 upload_id,
                 {"status": "failed", "error": exc.to_body()["error"], "updatedAt": self._clock()},
             )
             return "failed"
         project = self._access.project(upload["project"])
         totals = {"drafts": 0, "merged": 0, "flaky": 0}
-        self._store.update_upload(upload_id, {"total": len(results), "processed": 0})
+        self._uploads.update(upload_id, {"total": len(results), "processed": 0})
         for start in range(0, len(results), CHUNK):
             outcomes = self._results.record(
                 project, run, results[start : start + CHUNK], reported_by=upload["reportedBy"]
@@ -104,7 +103,7 @@ class UploadService:
                 totals["flaky"] += 1 if o.get("flaky") else 0
                 if o["ticket"]:
                     totals["merged" if o["ticket"]["merged"] else "drafts"] += 1
-            self._store.update_upload(
+            self._uploads.update(
                 upload_id,
                 {
                     "processed": min(start + CHUNK, len(results)),
@@ -112,7 +111,7 @@ class UploadService:
                     "updatedAt": self._clock(),
                 },
             )
-        self._store.update_upload(upload_id, {"status": "completed", "updatedAt": self._clock()})
+        self._uploads.update(upload_id, {"status": "completed", "updatedAt": self._clock()})
         return "completed"
 
     def _parse(self, upload: dict[str, Any]) -> tuple[RunIn, list[ResultIn]]:

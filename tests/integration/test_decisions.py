@@ -306,8 +306,8 @@ def test_a_lead_merges_a_duplicate_draft_into_another_ticket(
 def test_an_undecided_draft_is_reminded_then_expires(
     api: Any, demo: Demo, aws: dict[str, Any], slack: Any
 ) -> None:
-    store = bootstrap.container().store
-    store.create_project(
+    tickets = bootstrap.container().repos.tickets
+    bootstrap.container().repos.projects.create(
         {
             "key": "FAST",
             "name": "Fast",
@@ -330,11 +330,11 @@ def test_an_undecided_draft_is_reminded_then_expires(
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         drain(aws["workflowQueueUrl"], handle_workflow_tasks, wait=0.3)
-        if store.get_ticket(ticket_id)["status"] == "expired":
+        if tickets.get(ticket_id).status == "expired":
             break
-    ticket = store.get_ticket(ticket_id)
-    assert ticket["status"] == "expired"
-    assert ticket["history"][-1]["reason"] == "no decision before the deadline"
+    ticket = tickets.get(ticket_id)
+    assert ticket.status == "expired"
+    assert ticket.history[-1].reason == "no decision before the deadline"
     texts = [m["body"]["text"] for m in slack.messages]
     assert any(t.startswith("Reminder") for t in texts)
     states = execution(aws, ticket_id, until="SUCCEEDED")["states"]

@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamo import Store
+from chalicelib.adapters.dynamo import Repositories
+from chalicelib.services import ingest
 from chalicelib.adapters.workflow import Workflow
 from chalicelib.models import ResultIn, RunIn
 from chalicelib.services.ingest import ResultsService
@@ -55,9 +56,10 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
     project = bootstrap.container().access.project("DEMO")
 
     def report_one(i: int) -> dict[str, Any]:
-        store = Store(boto3.client("dynamodb"), aws["table"])
+        r = Repositories.over(boto3.client("dynamodb"), aws["table"])
         service = ResultsService(
-            store, Workflow(boto3.client("stepfunctions"), aws["stateMachineArn"])
+            ingest.Stores(r.tickets, r.filing, r.scenarios, r.executions, r.projects),
+            Workflow(boto3.client("stepfunctions"), aws["stateMachineArn"]),
         )
         failure = ResultIn.model_validate(
             result(testCaseId=f"TC-{i}", reporter=f"tester{i}@example.com")
@@ -70,10 +72,11 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
     ticket_ids = {o["ticket"]["id"] for o in outcomes}
     assert len(ticket_ids) == 1
     assert sum(not o["ticket"]["merged"] for o in outcomes) == 1
-    ticket = bootstrap.container().store.get_ticket(ticket_ids.pop())
-    assert ticket["occurrences"] == n
-    assert len(ticket["reporters"]) == n
-    assert len(bootstrap.container().store.occurrences(ticket["id"])) == n
+    repos = bootstrap.container().repos
+    ticket = repos.tickets.get(ticket_ids.pop())
+    assert ticket.occurrences == n
+    assert len(ticket.reporters) == n
+    assert len(repos.executions.occurrences(ticket.id)) == n
 
 
 def test_a_large_report_in_one_request_chunks_its_transactions(api: Any, demo: Demo) -> None:
@@ -348,7 +351,7 @@ def test_a_draft_whose_workflow_failed_to_start_is_started_by_the_sweep(
     )
     assert response.status_code == 500
     monkeypatch.undo()
-    [draft] = bootstrap.container().store.list_tickets(
+    [draft] = bootstrap.container().repos.tickets.page(
         "DEMO", status="draft", module=None, limit=10, cursor=None
     )[0]
     sfn = boto3.client("stepfunctions")

@@ -279,8 +279,7 @@ def test_a_regression_within_the_window_reopens_the_verified_ticket(
     deliver(api, deliveries, aws)  # our own reopen, echoed back: no change
     assert ticket_of(api, demo, ticket["id"])["status"] == "reopened"
 
-    store = bootstrap.container().store
-    store.set_project_fields("DEMO", {"regressionWindowDays": 0})
+    bootstrap.container().repos.projects.set_fields("DEMO", {"regressionWindowDays": 0})
     bootstrap.container().access._projects.drop("DEMO")
     jira.transition(ticket["jira"]["key"], "Done", "Won't Fix")
     deliver(api, deliveries, aws)
@@ -335,7 +334,7 @@ def test_a_recurring_issue_leaves_a_knowledge_base_entry_later_drafts_show(
     run_jira(aws, wait=0.5)  # record_knowledge
 
     report_result(api, demo, "passed", "build-900")
-    bootstrap.container().store.set_project_fields("DEMO", {"regressionWindowDays": 0})
+    bootstrap.container().repos.projects.set_fields("DEMO", {"regressionWindowDays": 0})
     bootstrap.container().access._projects.drop("DEMO")
     later = report_result(api, demo, "failed", "build-999")
     draft = ticket_of(api, demo, later["ticket"]["id"])

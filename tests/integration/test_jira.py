@@ -431,12 +431,12 @@ def test_two_workers_on_one_message_claim_one_create(
     api: Any, demo: Demo, aws: dict[str, Any], jira: Any
 ) -> None:
     """SQS may hand one message to two Lambdas: each create attempt is claimed once."""
-    store = bootstrap.container().store
+    tickets = bootstrap.container().repos.tickets
     configure(api, demo)
     ticket_id = api.post(
         "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
     ).json_body["results"][0]["ticket"]["id"]
-    assert store.claim_create_attempt(ticket_id, 0, 100) is True
-    assert store.claim_create_attempt(ticket_id, 0, 100) is False  # the other worker
-    assert store.claim_create_attempt(ticket_id, 1, 200) is True  # the next attempt
-    assert store.get_ticket(ticket_id)["jiraCreateAttempts"] == 2
+    assert tickets.claim_create_attempt(ticket_id, 0, 100) is True
+    assert tickets.claim_create_attempt(ticket_id, 0, 100) is False  # the other worker
+    assert tickets.claim_create_attempt(ticket_id, 1, 200) is True  # the next attempt
+    assert tickets.get(ticket_id).jira_create_attempts == 2

@@ -123,8 +123,7 @@ def test_a_failure_that_passes_on_retry_in_the_same_run_is_flaky_and_opens_nothi
 
 
 def test_a_project_can_choose_that_flaky_failures_open_drafts(api: Any, demo: Demo) -> None:
-    store = bootstrap.container().store
-    store.create_project({"key": "STRICT", "name": "Strict", "flakyOpensDraft": True})
+    bootstrap.container().repos.projects.create({"key": "STRICT", "name": "Strict", "flakyOpensDraft": True})
     key = bootstrap.container().access.issue_key(
         "STRICT", __import__("chalicelib.domain.roles", fromlist=["Role"]).Role.CI, None, None
     )["key"]
@@ -189,9 +188,9 @@ def test_each_new_draft_starts_its_workflow_which_waits_for_the_lead(
         ]
     }
     assert handle_workflow_tasks(event) == {"batchItemFailures": []}
-    stored = bootstrap.container().store.get_ticket(ticket_id)
-    assert stored["taskToken"] == task["taskToken"]
-    assert stored["workflowState"] == "awaiting_decision"
+    stored = bootstrap.container().repos.tickets.get(ticket_id)
+    assert stored.task_token == task["taskToken"]
+    assert stored.workflow_state == "awaiting_decision"
 
 
 def test_reporting_needs_a_reporting_key_of_the_project(api: Any, demo: Demo) -> None:

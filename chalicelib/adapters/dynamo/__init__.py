@@ -1,0 +1,56 @@
+"""DynamoDB: one table, one repository per aggregate over shared table primitives
+(`table.py`), every key built in `keys.py` (its docstring is the key table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.dynamo.executions import ExecutionRepository
+from chalicelib.adapters.dynamo.filing import FilingRepository
+from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
+from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
+from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
+from chalicelib.adapters.dynamo.table import Table
+from chalicelib.adapters.dynamo.tickets import TicketRepository
+from chalicelib.adapters.dynamo.uploads import (
+    AttachmentRepository,
+    DeliveryRepository,
+    UploadRepository,
+)
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """Every repository over one table. Services take only the ones they use."""
+
+    table: Table
+    projects: ProjectRepository
+    api_keys: ApiKeyRepository
+    tickets: TicketRepository
+    filing: FilingRepository
+    scenarios: ScenarioRepository
+    executions: ExecutionRepository
+    outbox: OutboxRepository
+    nonces: NonceRepository
+    uploads: UploadRepository
+    attachments: AttachmentRepository
+    deliveries: DeliveryRepository
+
+    @classmethod
+    def over(cls, client: Any, table_name: str) -> Repositories:
+        table = Table(client, table_name)
+        return cls(
+            table=table,
+            projects=ProjectRepository(table),
+            api_keys=ApiKeyRepository(table),
+            tickets=TicketRepository(table),
+            filing=FilingRepository(table),
+            scenarios=ScenarioRepository(table),
+            executions=ExecutionRepository(table),
+            outbox=OutboxRepository(table),
+            nonces=NonceRepository(table),
+            uploads=UploadRepository(table),
+            attachments=AttachmentRepository(table),
+            deliveries=DeliveryRepository(table),
+        )

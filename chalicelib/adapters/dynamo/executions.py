@@ -1,0 +1,51 @@
+"""Executions and runs: recorded in batches (passes, flaky failures) or inside a filing
+transaction (failures); read back by key or as a ticket's occurrences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.table import Table, strip_keys
+from chalicelib.domain.executions import Execution
+
+
+def execution_item(execution: Execution) -> dict[str, Any]:
+    item = {
+        **keys.execution(
+            execution.project, execution.run_id, execution.test_case_id, execution.attempt
+        ),
+        **execution.stored(),
+    }
+    if execution.ticket_id:
+        item.update(
+            keys.occurrence_index(execution.ticket_id, execution.at, execution.execution_id)
+        )
+    return item
+
+
+def run_item(run: dict[str, Any]) -> dict[str, Any]:
+    """A run (with its `project` and `id`) as stored beside its executions."""
+    return {**keys.run(run["project"], run["id"]), **run}
+
+
+class ExecutionRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def record(self, executions: Sequence[Execution], runs: Sequence[dict[str, Any]] = ()) -> None:
+        """Store executions that open nothing (and their runs) in batches."""
+        items = [execution_item(e) for e in executions]
+        self._t.batch_put([*items, *(run_item(r) for r in runs)])
+
+    def get_many(
+        self, project: str, run_id: str, cases: Sequence[tuple[str, int]]
+    ) -> list[Execution]:
+        """Executions of a run by (test case, attempt), read consistently."""
+        found = self._t.batch_get([keys.execution(project, run_id, tc, n) for tc, n in cases])
+        return [Execution.from_dict(strip_keys(i)) for i in found]
+
+    def occurrences(self, ticket_id: str) -> list[Execution]:
+        items = self._t.query_all(keys.ticket_partition(ticket_id), index="gsi1")
+        return [Execution.from_dict(strip_keys(i)) for i in items]

@@ -1,0 +1,74 @@
+"""Asking leads: the outbox of drafts waiting for a lead's digest, the digest window, and the
+nonces of used approval links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    condition_failed,
+    dump,
+    load,
+    vals,
+)
+
+
+class OutboxRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def queue(self, lead: str, ticket_id: str, at: str) -> None:
+        self._t.put(
+            {**keys.outbox(lead, at, ticket_id), "ticketId": ticket_id, "lead": lead, "at": at}
+        )
+
+    def pending(self, lead: str) -> list[dict[str, Any]]:
+        return self._t.query_all(keys.outbox_partition(lead))
+
+    def clear(self, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            self._t.delete(keys.outbox(item["lead"], item["at"], item["ticketId"]))
+
+    def digest_window(self, lead: str, now: int, seconds: int) -> int:
+        """When the lead's current digest window closes, opening one if none is open."""
+        try:
+            self._t.client.put_item(
+                TableName=self._t.name,
+                Item=dump(
+                    {
+                        **keys.digest_window(lead),
+                        "closesAt": now + seconds,
+                        "expiresAt": now + seconds + 3600,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR closesAt < :now",
+                ExpressionAttributeValues=vals({":now": now}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return now + seconds
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            old = load(exc.response.get("Item") or {})
+            return int(old.get("closesAt", now))
+
+
+class NonceRepository:
+    """Approval links are single use: a link's nonce is consumed in the decision's transaction."""
+
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def use(self, nonce: str, ticket_id: str, at: str, expires_at: int) -> TransactItem:
+        """A transaction item that consumes the nonce, once."""
+        item = {**keys.nonce(nonce), "ticketId": ticket_id, "usedAt": at, "expiresAt": expires_at}
+        return self._t.put_item(item, "attribute_not_exists(pk)")
+
+    def used(self, nonce: str) -> bool:
+        return self._t.get(keys.nonce(nonce), consistent=True) is not None

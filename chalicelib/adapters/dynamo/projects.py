@@ -1,0 +1,97 @@
+"""Projects and their settings, modules and leads, API keys, and the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.table import Table, condition_failed, set_clause, strip_keys
+from chalicelib.errors import Conflict
+
+
+class ProjectRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def get(self, project: str) -> dict[str, Any] | None:
+        item = self._t.get(keys.project(project))
+        return strip_keys(item) if item else None
+
+    def create(self, project: dict[str, Any]) -> None:
+        item = {
+            **keys.project(project["key"]),
+            "gsi1pk": keys.PROJECTS_INDEX,
+            "gsi1sk": project["key"],
+            **project,
+        }
+        try:
+            self._t.put(item, "attribute_not_exists(pk)")
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise Conflict(f"project {project['key']} exists") from exc
+            raise
+
+    def set_fields(self, project: str, fields: dict[str, Any]) -> None:
+        clause, names, values = set_clause(fields)
+        self._t.update(
+            keys.project(project),
+            "SET " + clause,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            values=values,
+        )
+
+    def all(self) -> list[dict[str, Any]]:
+        return [strip_keys(i) for i in self._t.query_all(keys.PROJECTS_INDEX, index="gsi1")]
+
+    # modules and their leads
+
+    def put_module(self, project: str, module: dict[str, Any]) -> None:
+        self._t.put({**keys.module(project, module["name"]), **module})
+
+    def get_module(self, project: str, module: str) -> dict[str, Any] | None:
+        item = self._t.get(keys.module(project, module))
+        return strip_keys(item) if item else None
+
+    def modules(self, project: str) -> list[dict[str, Any]]:
+        items = self._t.query_all(keys.project_partition(project), sk_prefix=keys.MODULE_PREFIX)
+        return [strip_keys(i) for i in items]
+
+    # knowledge: how recurring tickets were caused and fixed
+
+    def put_knowledge(self, project: str, entry: dict[str, Any]) -> None:
+        self._t.put({**keys.knowledge(project, entry["scenarioId"], entry["ticketId"]), **entry})
+
+    def knowledge(self, project: str, scenario_id: str) -> list[dict[str, Any]]:
+        items = self._t.query_all(
+            keys.project_partition(project), sk_prefix=keys.knowledge_prefix(scenario_id)
+        )
+        return [strip_keys(i) for i in items]
+
+
+class ApiKeyRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def put(self, key_hash: str, key: dict[str, Any]) -> None:
+        item = {
+            **keys.api_key(key_hash),
+            "gsi1pk": keys.api_keys_index(key["project"]),
+            "gsi1sk": key["keyId"],
+            **key,
+        }
+        self._t.put(item, "attribute_not_exists(pk)")
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        item = self._t.get(keys.api_key(key_hash))
+        return strip_keys(item) if item else None
+
+    def of_project(self, project: str) -> list[tuple[str, dict[str, Any]]]:
+        """The project's keys, each with the hash it is stored under."""
+        items = self._t.query_all(keys.api_keys_index(project), index="gsi1")
+        return [(i["pk"].removeprefix("APIKEY#"), strip_keys(i)) for i in items]
+
+    def delete(self, key_hash: str) -> None:
+        self._t.delete(keys.api_key(key_hash))

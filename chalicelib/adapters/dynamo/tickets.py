@@ -1,0 +1,263 @@
+"""Tickets: read, list, edit, and move them through the lifecycle (with the scenario's
+live-ticket pointer kept in step, in one transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    condition_failed,
+    set_clause,
+    strip_keys,
+)
+from chalicelib.domain.conflicts import AlsoFailed
+from chalicelib.domain.lifecycle import Move
+from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, LIVE_TICKET_STATUSES
+from chalicelib.domain.tickets import Ticket
+from chalicelib.errors import Conflict, NotFound
+
+_KEEP_EMPTY = {"history", "requirements", "evidence"}
+
+
+def ticket_item(ticket: Ticket) -> dict[str, Any]:
+    """The stored item: the ticket's set attributes (sets where DynamoDB ADDs to them), keys."""
+    data = {
+        k: v for k, v in ticket.to_dict().items() if v is not None and (v != [] or k in _KEEP_EMPTY)
+    }
+    for name in ("reporters", "jiraSteps"):
+        if data.get(name):
+            data[name] = set(data[name])
+    return {**keys.ticket(ticket.id), **keys.ticket_indexes(data), **data}
+
+
+def live_values() -> dict[str, Any]:
+    return {f":live{i}": s.value for i, s in enumerate(sorted(LIVE_TICKET_STATUSES))}
+
+
+def live_condition() -> str:
+    return "#status IN (" + ", ".join(sorted(live_values())) + ")"
+
+
+class TicketRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def get(self, ticket_id: str, consistent: bool = True) -> Ticket:
+        item = self._t.get(keys.ticket(ticket_id), consistent)
+        if item is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        return Ticket.from_dict(strip_keys(item))
+
+    def page(
+        self,
+        project: str,
+        *,
+        status: str | None,
+        module: str | None,
+        limit: int,
+        cursor: dict[str, Any] | None,
+    ) -> tuple[list[Ticket], dict[str, Any] | None]:
+        items, next_key = self._t.query(
+            keys.tickets_index(project),
+            index="gsi1",
+            sk_prefix=f"{status}#" if status else None,
+            limit=limit,
+            cursor=cursor,
+            filters={"module": module} if module else None,
+        )
+        return [Ticket.from_dict(strip_keys(i)) for i in items], next_key
+
+    def of_scenario(self, project: str, scenario_id: str) -> list[Ticket]:
+        items = self._t.query_all(
+            keys.scenario_tickets_index(project, scenario_id), index="gsi2", forward=False
+        )
+        return [Ticket.from_dict(strip_keys(i)) for i in items]
+
+    def set_fields(
+        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+    ) -> bool:
+        """Set fields of an existing ticket (optionally only while it has `only_status`)."""
+        clause, names, values = set_clause(fields)
+        condition = "attribute_exists(pk)"
+        if only_status:
+            names["#status"] = "status"
+            values[":only"] = only_status
+            condition += " AND #status = :only"
+        try:
+            self._t.update(
+                keys.ticket(ticket_id),
+                "SET " + clause,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                values=values,
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    def update_draft(self, ticket_id: str, fields: dict[str, Any], entry: dict[str, Any]) -> Ticket:
+        """Set fields of a ticket that is still a draft; 409 otherwise."""
+        clause, names, values = set_clause(fields)
+        names["#status"] = "status"
+        values.update({":draft": "draft", ":entry": [entry], ":at": entry["at"]})
+        sets = "history = list_append(history, :entry), updatedAt = :at"
+        try:
+            item = self._t.update(
+                keys.ticket(ticket_id),
+                f"SET {sets}" + (f", {clause}" if clause else ""),
+                ConditionExpression="attribute_exists(pk) AND #status = :draft",
+                ExpressionAttributeNames=names,
+                values=values,
+                ReturnValues="ALL_NEW",
+            )
+            return Ticket.from_dict(strip_keys(item))
+        except ClientError as exc:
+            if condition_failed(exc):
+                self.get(ticket_id)  # 404 if it does not exist
+                raise Conflict("only a draft can be edited") from exc
+            raise
+
+    def transition(
+        self,
+        ticket: Ticket,
+        done: Move,
+        *,
+        extra: dict[str, Any] | None = None,
+        also: Sequence[TransactItem] = (),
+        point_scenario_to: tuple[str, str] | None = None,
+    ) -> None:
+        """Store a move (status, history entry, change event, `extra` fields), keeping the
+        scenario's live-ticket pointer in step, in one transaction with `also` (e.g. consuming
+        an approval nonce). `point_scenario_to` hands the scenario to another live ticket (a
+        merge). Conflict if the ticket left the move's from-status; AlsoFailed(i) if `also[i]`'s
+        condition failed."""
+        to = done.to_status.value
+        clause, names, values = set_clause(extra or {}, prefix="x")
+        names["#status"] = "status"
+        values.update(
+            {
+                ":to": to,
+                ":from": done.from_status.value,
+                ":entry": [done.entry.to_dict()],
+                ":at": done.entry.at,
+                ":g1": keys.ticket_status_sort(to, ticket.created_at, ticket.id),
+                ":ev": done.event.to_dict(),
+            }
+        )
+        sets = "#status = :to, history = list_append(history, :entry), updatedAt = :at, "
+        sets += "gsi1sk = :g1, lastChange = :ev" + (f", {clause}" if clause else "")
+        items = [
+            self._t.update_item(
+                keys.ticket(ticket.id),
+                "SET " + sets,
+                condition="#status = :from",
+                names=names,
+                values=values,
+            ),
+            self._pointer(ticket, to, done.entry.at, point_scenario_to),
+            *also,
+        ]
+        try:
+            self._t.transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            failed = [i for i, c in enumerate(cancel_codes(exc)) if c == "ConditionalCheckFailed"]
+            if failed and failed[0] >= 2:
+                raise AlsoFailed(failed[0] - 2) from exc
+            raise Conflict(
+                f"ticket {ticket.id} is no longer in status {done.from_status.value}"
+            ) from exc
+
+    def _pointer(
+        self, ticket: Ticket, to: str, at: str, point_to: tuple[str, str] | None
+    ) -> TransactItem:
+        key = keys.scenario(ticket.project, ticket.scenario_id)
+        if point_to:
+            return self._t.update_item(
+                key,
+                "SET liveTicketId = :to, liveTicketStatus = :s",
+                condition="liveTicketId = :id",
+                values={":id": ticket.id, ":to": point_to[0], ":s": point_to[1]},
+            )
+        if to in {s.value for s in ENDED_TICKET_STATUSES}:
+            # A verified or closed ticket is remembered: a regression within the project's
+            # window reopens it instead of opening a new draft.
+            return self._t.update_item(
+                key,
+                "REMOVE liveTicketId, liveTicketStatus "
+                "SET lastEndedTicketId = :id, lastEndedStatus = :to, lastEndedAt = :at",
+                condition="liveTicketId = :id",
+                values={":id": ticket.id, ":to": to, ":at": at},
+            )
+        return self._t.update_item(
+            key,
+            "SET liveTicketStatus = :s",
+            condition="liveTicketId = :id",
+            values={":id": ticket.id, ":s": to},
+        )
+
+    def absorb_update(self, target_id: str, source: Ticket, at: str) -> TransactItem:
+        """A transaction item that gives a live ticket the occurrences of a draft merged into it."""
+        values: dict[str, Any] = {
+            ":n": source.occurrences,
+            ":src": [source.id],
+            ":empty": [],
+            ":at": at,
+            **live_values(),
+        }
+        added = "ADD occurrences :n"
+        if source.reporters:
+            added += ", reporters :rs"
+            values[":rs"] = set(source.reporters)
+        return self._t.update_item(
+            keys.ticket(target_id),
+            f"{added} SET updatedAt = :at, "
+            "mergedFrom = list_append(if_not_exists(mergedFrom, :empty), :src)",
+            condition=live_condition(),
+            names={"#status": "status"},
+            values=values,
+        )
+
+    def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
+        """Count a Jira create attempt, if no one else counted it since we read `seen`."""
+        try:
+            self._t.update(
+                keys.ticket(ticket_id),
+                "SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now",
+                ConditionExpression="(attribute_not_exists(jiraCreateAttempts) AND :seen = :zero)"
+                " OR jiraCreateAttempts = :seen",
+                values={":next": seen + 1, ":now": now, ":seen": seen, ":zero": 0},
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    def add_steps(self, ticket_id: str, steps: set[str]) -> None:
+        self._t.update(keys.ticket(ticket_id), "ADD jiraSteps :s", values={":s": steps})
+
+    def add_warning(self, ticket_id: str, warning: str) -> None:
+        self._t.update(
+            keys.ticket(ticket_id),
+            "SET jiraWarnings = list_append(if_not_exists(jiraWarnings, :e), :w)",
+            values={":e": [], ":w": [warning[:300]]},
+        )
+
+    def jira_index_put(self, jira_key: str, ticket_id: str) -> TransactItem:
+        """A transaction item: find the ticket from its Jira issue (webhooks name the issue)."""
+        return self._t.put_item({**keys.jira_issue(jira_key), "ticketId": ticket_id})
+
+    def by_jira_key(self, jira_key: str) -> str | None:
+        item = self._t.get(keys.jira_issue(jira_key))
+        return str(item["ticketId"]) if item else None

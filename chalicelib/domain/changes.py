@@ -1,0 +1,116 @@
+"""Change events: what the change stream carries to its readers (metrics, exports, audit).
+
+Writers never send events themselves. A ticket's moves store their event on the ticket
+(`lastChange`) in the same write; executions and scenarios are their own events. The stream
+(DynamoDB Streams on AWS, the local stack's pump reading the same stream from moto) delivers
+every write once or more, in order per item; `from_images` turns one stream record's images into
+the events it means. Readers must be idempotent on `ChangeEvent.id`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.record import Record
+
+
+class ChangeKind(StrEnum):
+    TICKET_OPENED = "ticket.opened"
+    TICKET_MOVED = "ticket.moved"
+    TICKET_OCCURRENCES = "ticket.occurrences"
+    EXECUTION_RECORDED = "execution.recorded"
+    SCENARIO_UPDATED = "scenario.updated"
+
+
+@dataclass
+class ChangeEvent(Record):
+    id: str  # unique per change: readers apply an event once
+    kind: str
+    project: str
+    at: str
+    subject: str  # the ticket, execution or scenario id
+    data: dict[str, Any] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)
+
+
+def from_images(
+    entity: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> list[ChangeEvent]:
+    """The events one write means. `entity` is what the item is (`ticket`, `execution`,
+    `scenario`, from its key); `old`/`new` are its plain images (None when absent)."""
+    if new is None:
+        return []  # deletes (TTL expiry of nonces and deliveries) are not changes of ours
+    if entity == "ticket":
+        return _ticket_events(old, new)
+    if entity == "execution" and old is None:
+        return [_execution_event(new)]
+    if entity == "scenario":
+        return [_scenario_event(old, new)]
+    return []
+
+
+def _ticket_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[ChangeEvent]:
+    events = []
+    change = new.get("lastChange")
+    if change and (old or {}).get("lastChange", {}).get("id") != change.get("id"):
+        events.append(ChangeEvent.from_dict(change))
+    added = int(new.get("occurrences") or 0) - int((old or {}).get("occurrences") or 0)
+    if old is not None and added > 0:
+        events.append(
+            ChangeEvent(
+                id=f"{new['id']}@occurrences={new.get('occurrences')}",
+                kind=ChangeKind.TICKET_OCCURRENCES,
+                project=str(new.get("project")),
+                at=str(new.get("updatedAt") or new.get("lastSeenAt") or ""),
+                subject=str(new["id"]),
+                data={
+                    "ticketId": new["id"],
+                    "scenarioId": new.get("scenarioId"),
+                    "module": new.get("module"),
+                    "added": added,
+                    "occurrences": new.get("occurrences"),
+                },
+            )
+        )
+    return events
+
+
+def _execution_event(new: dict[str, Any]) -> ChangeEvent:
+    keep = (
+        "executionId",
+        "runId",
+        "scenarioId",
+        "testCaseId",
+        "attempt",
+        "status",
+        "durationMs",
+        "ticketId",
+        "flaky",
+        "environment",
+        "reporter",
+    )
+    return ChangeEvent(
+        id=str(new["executionId"]),
+        kind=ChangeKind.EXECUTION_RECORDED,
+        project=str(new.get("project")),
+        at=str(new.get("at")),
+        subject=str(new["executionId"]),
+        data={k: new[k] for k in keep if new.get(k) is not None},
+    )
+
+
+def _scenario_event(old: dict[str, Any] | None, new: dict[str, Any]) -> ChangeEvent:
+    keep = ("scenarioId", "module", "lastResult", "liveTicketId", "liveTicketStatus")
+    return ChangeEvent(
+        id=f"{new.get('project')}/{new.get('scenarioId')}@{new.get('lastAt')}"
+        f"/{new.get('liveTicketId')}:{new.get('liveTicketStatus')}",
+        kind=ChangeKind.SCENARIO_UPDATED,
+        project=str(new.get("project")),
+        at=str(new.get("lastAt") or ""),
+        subject=str(new.get("scenarioId")),
+        data={
+            **{k: new[k] for k in keep if new.get(k) is not None},
+            "previousResult": (old or {}).get("lastResult"),
+        },
+    )

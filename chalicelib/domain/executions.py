@@ -1,0 +1,38 @@
+"""The execution: one result of one test case in one run (an attempt). A failure's execution
+is an occurrence of its ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.record import Record
+
+
+@dataclass
+class Execution(Record):
+    execution_id: str
+    project: str
+    run_id: str
+    scenario_id: str
+    test_case_id: str
+    attempt: int
+    status: str
+    at: str
+    reporter: str | None = None
+    duration_ms: int | None = None
+    actual: str | None = None
+    error: dict[str, Any] | None = None
+    report_url: str | None = None
+    run_name: str | None = None
+    ci_url: str | None = None
+    environment: str | None = None
+    evidence: list[dict[str, Any]] | None = None
+    ticket_id: str | None = None
+    flaky: bool | None = None
+    opened_ticket: bool | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+
+    def stored(self) -> dict[str, Any]:
+        """The attributes to store: unset ones are left out."""
+        return {k: v for k, v in self.to_dict().items() if v is not None}

@@ -1,0 +1,35 @@
+"""What can go wrong outside, in the domain's words. Adapters raise these (translating their
+system's errors with `raise ... from`); services catch them without knowing the adapter."""
+
+from __future__ import annotations
+
+
+class JiraError(Exception):
+    pass
+
+
+class JiraThrottled(JiraError):
+    """429: Jira asked us to wait (Retry-After)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Jira asked us to wait {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class JiraUnavailable(JiraError):
+    """5xx, timeouts, connection errors; `unknown` when a create may have happened."""
+
+    def __init__(
+        self, message: str, *, unknown: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.unknown = unknown
+        self.retry_after = retry_after
+
+
+class JiraRejected(JiraError):
+    """4xx: the request itself is wrong; trying again will not help."""
+
+
+class TokenRejected(Exception):
+    """Step Functions no longer waits on this task token (answered, timed out, or re-entered)."""

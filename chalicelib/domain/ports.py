@@ -1,0 +1,276 @@
+"""The ports services depend on: small Protocols, implemented by the adapters (DynamoDB, S3,
+SQS, Step Functions, Jira, Slack) in production and by in-memory fakes in unit tests. A service
+never imports an adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO, Any, Protocol
+
+from chalicelib.domain.executions import Execution
+from chalicelib.domain.lifecycle import Move
+from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.tickets import Ticket
+
+Cursor = dict[str, Any]
+TransactItem = dict[str, Any]  # built by one repository, carried by a service to another
+
+
+class Clock(Protocol):
+    def __call__(self) -> str: ...
+
+
+class Counter(Protocol):
+    def __call__(self, name: str, value: int = 1) -> None: ...
+
+
+class Cursors(Protocol):
+    """Paging: a storage position to an opaque cursor string for clients, and back (a cursor
+    that is not ours is a 400 naming `field`)."""
+
+    def encode(self, key: Cursor | None) -> str | None: ...
+
+    def decode(self, cursor: str | None, field: str = "cursor") -> Cursor | None: ...
+
+
+class TicketRepository(Protocol):
+    def get(self, ticket_id: str, consistent: bool = True) -> Ticket: ...
+
+    def page(
+        self,
+        project: str,
+        *,
+        status: str | None,
+        module: str | None,
+        limit: int,
+        cursor: Cursor | None,
+    ) -> tuple[list[Ticket], Cursor | None]: ...
+
+    def of_scenario(self, project: str, scenario_id: str) -> list[Ticket]: ...
+
+    def set_fields(
+        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+    ) -> bool: ...
+
+    def update_draft(
+        self, ticket_id: str, fields: dict[str, Any], entry: dict[str, Any]
+    ) -> Ticket: ...
+
+    def transition(
+        self,
+        ticket: Ticket,
+        done: Move,
+        *,
+        extra: dict[str, Any] | None = None,
+        also: Sequence[TransactItem] = (),
+        point_scenario_to: tuple[str, str] | None = None,
+    ) -> None: ...
+
+    def absorb_update(self, target_id: str, source: Ticket, at: str) -> TransactItem: ...
+
+    def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool: ...
+
+    def add_steps(self, ticket_id: str, steps: set[str]) -> None: ...
+
+    def add_warning(self, ticket_id: str, warning: str) -> None: ...
+
+    def jira_index_put(self, jira_key: str, ticket_id: str) -> TransactItem: ...
+
+    def by_jira_key(self, jira_key: str) -> str | None: ...
+
+
+class Filing(Protocol):
+    """Failures filed into tickets, atomically with their executions."""
+
+    def open_draft(
+        self,
+        ticket: Ticket,
+        executions: Sequence[Execution],
+        replacing: str | None = None,
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None: ...
+
+    def add_occurrences(
+        self,
+        ticket_id: str,
+        executions: Sequence[Execution],
+        reporters: set[str],
+        at: str,
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None: ...
+
+    def reopen_ended(
+        self,
+        ticket: Ticket,
+        done: Move,
+        executions: Sequence[Execution],
+        reporters: set[str],
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None: ...
+
+
+class ScenarioRepository(Protocol):
+    def get(self, project: str, scenario_id: str, consistent: bool = False) -> Scenario | None: ...
+
+    def touch(
+        self,
+        project: str,
+        scenario_id: str,
+        *,
+        module: str,
+        title: str,
+        latest: dict[str, dict[str, Any]],
+        last_result: str,
+        last_execution: dict[str, Any],
+        at: str,
+    ) -> Scenario: ...
+
+
+class ExecutionRepository(Protocol):
+    def record(
+        self, executions: Sequence[Execution], runs: Sequence[dict[str, Any]] = ()
+    ) -> None: ...
+
+    def get_many(
+        self, project: str, run_id: str, cases: Sequence[tuple[str, int]]
+    ) -> list[Execution]: ...
+
+    def occurrences(self, ticket_id: str) -> list[Execution]: ...
+
+
+class ProjectRepository(Protocol):
+    def get(self, project: str) -> dict[str, Any] | None: ...
+
+    def create(self, project: dict[str, Any]) -> None: ...
+
+    def set_fields(self, project: str, fields: dict[str, Any]) -> None: ...
+
+    def all(self) -> list[dict[str, Any]]: ...
+
+    def put_module(self, project: str, module: dict[str, Any]) -> None: ...
+
+    def get_module(self, project: str, module: str) -> dict[str, Any] | None: ...
+
+    def modules(self, project: str) -> list[dict[str, Any]]: ...
+
+    def put_knowledge(self, project: str, entry: dict[str, Any]) -> None: ...
+
+    def knowledge(self, project: str, scenario_id: str) -> list[dict[str, Any]]: ...
+
+
+class ApiKeyRepository(Protocol):
+    def put(self, key_hash: str, key: dict[str, Any]) -> None: ...
+
+    def get(self, key_hash: str) -> dict[str, Any] | None: ...
+
+    def of_project(self, project: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def delete(self, key_hash: str) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    def queue(self, lead: str, ticket_id: str, at: str) -> None: ...
+
+    def pending(self, lead: str) -> list[dict[str, Any]]: ...
+
+    def clear(self, items: Sequence[dict[str, Any]]) -> None: ...
+
+    def digest_window(self, lead: str, now: int, seconds: int) -> int: ...
+
+
+class NonceRepository(Protocol):
+    def use(self, nonce: str, ticket_id: str, at: str, expires_at: int) -> TransactItem: ...
+
+    def used(self, nonce: str) -> bool: ...
+
+
+class UploadRepository(Protocol):
+    def put(self, upload: dict[str, Any]) -> None: ...
+
+    def get(self, upload_id: str) -> dict[str, Any] | None: ...
+
+    def update(self, upload_id: str, fields: dict[str, Any]) -> None: ...
+
+
+class AttachmentRepository(Protocol):
+    def put(self, ticket_id: str, attachment: dict[str, Any]) -> None: ...
+
+    def get(self, ticket_id: str, attachment_id: str) -> dict[str, Any] | None: ...
+
+    def of_ticket(self, ticket_id: str) -> list[dict[str, Any]]: ...
+
+    def settle(self, ticket_id: str, attachment_id: str, fields: dict[str, Any]) -> bool: ...
+
+
+class DeliveryRepository(Protocol):
+    def seen(self, identifier: str) -> bool: ...
+
+    def remember(self, identifier: str, now: int) -> None: ...
+
+
+class Workflow(Protocol):
+    """The ticket workflow (Step Functions): one execution per ticket, named after it."""
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
+
+    def answer(self, task_token: str, output: dict[str, Any]) -> None: ...
+
+
+class Blobs(Protocol):
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires: int
+    ) -> dict[str, Any]: ...
+
+    def presigned_get(self, key: str, expires: int) -> str: ...
+
+    def head(self, key: str) -> dict[str, Any] | None: ...
+
+    def read(self, key: str, max_bytes: int) -> bytes: ...
+
+    def stream(self, key: str) -> Any: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class Queue(Protocol):
+    """One SQS queue: work for later (optionally delayed)."""
+
+    def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+
+class Notifier(Protocol):
+    """Slack: a message to a lead (by Slack user id) or to the team's channel."""
+
+    def send(self, message: dict[str, Any], channel: str | None = None) -> None: ...
+
+
+class Tracker(Protocol):
+    """Jira, as the defect tracker."""
+
+    def fields(self) -> list[dict[str, Any]]: ...
+
+    def issue_types(self, project: str) -> list[dict[str, Any]]: ...
+
+    def create_fields(self, project: str, issue_type_id: str) -> list[dict[str, Any]]: ...
+
+    def link_types(self) -> list[dict[str, str]]: ...
+
+    def create_issue(self, fields: dict[str, Any]) -> str: ...
+
+    def find_by_label(self, label: str) -> str | None: ...
+
+    def link(self, link_type: str, inward: str, outward: str) -> None: ...
+
+    def remote_link(self, key: str, global_id: str, url: str, title: str) -> None: ...
+
+    def attach(self, key: str, name: str, stream: IO[bytes]) -> str: ...
+
+    def comment(self, key: str, body: str) -> None: ...
+
+    def transition(self, key: str, name: str) -> None: ...
+
+    def current(self, keys: list[str]) -> list[dict[str, Any]]: ...
+
+    def resolution_and_last_comment(self, key: str) -> tuple[str | None, str | None]: ...
+
+    def issue_url(self, key: str) -> str: ...

@@ -1,0 +1,51 @@
+"""The scenario aggregate: what a test scenario's test cases last said, and its live ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.record import Record
+from chalicelib.domain.statuses import ResultStatus, ScenarioStatus, scenario_status
+
+
+@dataclass
+class Scenario(Record):
+    project: str
+    scenario_id: str
+    module: str | None = None
+    title: str | None = None
+    test_cases: list[str] = field(default_factory=list)
+    # test case id -> its latest result ({"status", "executionId", "runId", "at"})
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_result: str | None = None
+    last_execution: dict[str, Any] | None = None
+    last_at: str | None = None
+    first_seen_at: str | None = None
+    live_ticket_id: str | None = None
+    live_ticket_status: str | None = None
+    last_ended_ticket_id: str | None = None
+    last_ended_status: str | None = None
+    last_ended_at: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failing_test_cases(self) -> list[str]:
+        return sorted(tc for tc, r in self.latest.items() if r.get("status") == ResultStatus.FAILED)
+
+    @property
+    def result(self) -> str | None:
+        """The scenario's result: failed while any test case's latest result failed (a passing
+        test case does not hide a failing sibling), else its latest result."""
+        if self.failing_test_cases:
+            return ResultStatus.FAILED.value
+        return self.last_result
+
+    @property
+    def status(self) -> ScenarioStatus:
+        return scenario_status(self.result, self.live_ticket_status)
+
+    def test_case_view(self) -> list[dict[str, Any]]:
+        """Each test case with its latest result (null if recorded before results were kept
+        per test case)."""
+        return [{"testCaseId": tc, "latest": self.latest.get(tc)} for tc in sorted(self.test_cases)]
