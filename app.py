@@ -70,3 +70,17 @@ def reconcile_with_jira(event: Any) -> dict[str, int]:
     from chalicelib.handlers import reconcile
 
     return reconcile()
+
+
+@app.on_dynamodb_record(
+    stream_arn=settings.CHANGE_STREAM_ARN,
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+    name="on_change",
+)
+def on_change(event: Any) -> dict[str, Any]:
+    """The table's change stream: every write of a ticket, execution or scenario, as change
+    events for the readers of the stream (metrics, exports, audit)."""
+    from chalicelib.handlers import handle_changes
+
+    return handle_changes(event.to_dict())

@@ -51,6 +51,14 @@ class Container:
         )
 
     @functools.cached_property
+    def changes(self) -> Any:
+        """The change stream's readers. Metrics, exports and audit register here."""
+        from chalicelib.observability import count
+        from chalicelib.services.changes import ChangeFeed, CountingReader
+
+        return ChangeFeed([CountingReader(count)])
+
+    @functools.cached_property
     def tracker(self) -> Any:
         from chalicelib.adapters.jira_tracker import JiraTracker
 

@@ -146,3 +146,25 @@ def reconcile() -> dict[str, int]:
     )
     logger.info("reconciled", extra=counts)
     return counts
+
+
+def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
+    """The change stream: each record's change events go to every reader, in order. At the first
+    record a reader could not take we stop and report its sequence number: Lambda (and the local
+    pump) retries the batch from it, so no later record is applied before it. (Powertools'
+    BatchProcessor would go on past a failure; here order matters more than throughput.)"""
+    from chalicelib.adapters.dynamo.stream import images
+
+    feed = container().changes
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            entity, old, new = images(record)
+            feed.deliver(feed.events_of(entity, old, new))
+        except Exception:
+            sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
+            logger.exception("change not delivered", extra={"sequenceNumber": sequence})
+            failures.append({"itemIdentifier": sequence})
+            break
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    return {"batchItemFailures": failures}

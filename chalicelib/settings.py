@@ -37,6 +37,12 @@ JIRA_MAX_ATTEMPTS = "FAILBRIDGE_JIRA_MAX_ATTEMPTS"
 REPORTS_QUEUE_NAME = "failbridge-reports"
 WORKFLOW_QUEUE_NAME = "failbridge-workflow"
 JIRA_QUEUE_NAME = "failbridge-jira"
+# The table's change stream. Chalice wants an ARN at package time: this placeholder is replaced by
+# the table's StreamArn in the merge template (infra/build.py), and the local pump finds the
+# stream from the table itself.
+CHANGE_STREAM_ARN = (
+    "arn:aws:dynamodb:us-east-1:123456789012:table/failbridge/stream/packaged-by-infra-build"
+)
 
 # Limits enforced by our own code (API Gateway allows 10 MB, Lambda 6 MB synchronous).
 MAX_JSON_BODY_BYTES = 1 * 1024 * 1024

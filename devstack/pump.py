@@ -9,6 +9,11 @@ timeout, and past the queue's maxReceiveCount SQS (moto too) moves them to the d
 A handler that raises fails the whole batch, and so does a failure that names an unknown message,
 as on Lambda.
 
+DynamoDB Streams: the `@app.on_dynamodb_record` handler reads the table's stream from moto the way
+Lambda's event source mapping does: every shard, from TRIM_HORIZON, GetRecords in batches of the
+registered size, a Lambda-shaped event; a `batchItemFailures` sequence number makes it read again
+from that record (and a handler that raises, from the batch's first record), in order.
+
 Schedules: every `@app.schedule` handler gets a CloudWatch scheduled event every
 `schedule_seconds`.
 
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
+from chalice.app import Chalice, DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 log = logging.getLogger("devstack.pump")
 
@@ -237,6 +242,126 @@ class SqsPoller:
         return len(messages)
 
 
+def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """GetRecords' records in the shape Lambda hands a DynamoDB stream handler."""
+    return {
+        "Records": [
+            {
+                "eventID": r["eventID"],
+                "eventName": r["eventName"],
+                "eventVersion": r.get("eventVersion", "1.1"),
+                "eventSource": "aws:dynamodb",
+                "awsRegion": region,
+                "dynamodb": {
+                    **r["dynamodb"],
+                    "ApproximateCreationDateTime": _epoch(
+                        r["dynamodb"].get("ApproximateCreationDateTime")
+                    ),
+                },
+                "eventSourceARN": stream_arn,
+            }
+            for r in records
+        ]
+    }
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value) if value is not None else None
+
+
+class StreamPoller:
+    """Feeds the change-stream handler from the table's DynamoDB stream, shard by shard."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        streams: Any,
+        table_name: str,
+        config: DynamoDBEventConfig,
+        handler: Handler,
+        *,
+        region: str,
+        stop: threading.Event,
+        idle_seconds: float = 0.2,
+        app_name: str = "failbridge",
+        stage: str = "dev",
+    ) -> None:
+        self.streams = streams
+        self.name = config.name
+        self.batch_size = max(1, min(int(config.batch_size or 100), 1000))
+        self.handler = handler
+        self.region = region
+        self.stop = stop
+        self.idle_seconds = idle_seconds
+        self.function_name = f"{app_name}-{stage}-{config.name}"
+        table = dynamodb.describe_table(TableName=table_name)["Table"]
+        self.stream_arn: str = table["LatestStreamArn"]
+        self._iterators: dict[str, str | None] = {}
+        self.batches = 0
+        self.records = 0
+        self.retries = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if not self.poll_once():
+                    self.stop.wait(self.idle_seconds)
+            except Exception:
+                if self.stop.is_set():
+                    return
+                log.exception("pump %s: reading %s failed", self.name, self.stream_arn)
+                self.stop.wait(1.0)
+
+    def _iterator(self, shard_id: str, after: str | None = None) -> str:
+        kwargs: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if after:
+            kwargs = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": after}
+        out = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **kwargs)
+        return str(out["ShardIterator"])
+
+    def poll_once(self) -> int:
+        """One batch from every shard; returns how many records were handed over."""
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        handed = 0
+        for shard in shards["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._iterator(shard_id)
+            iterator = self._iterators[shard_id]
+            if iterator is None:
+                continue
+            out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = out.get("Records", [])
+            if records:
+                handed += len(records)
+                retry_from = self._hand_over(records)
+                if retry_from is not None:
+                    self.retries += 1
+                    self._iterators[shard_id] = self._iterator(shard_id, retry_from)
+                    continue
+            self._iterators[shard_id] = out.get("NextShardIterator")
+        return handed
+
+    def _hand_over(self, records: list[dict[str, Any]]) -> str | None:
+        """Run the handler on a batch; the sequence number to read again from, if any."""
+        event = stream_event(records, self.stream_arn, self.region)
+        first = records[0]["dynamodb"]["SequenceNumber"]
+        try:
+            result = self.handler(event, LambdaContext(self.function_name, self.region))
+        except Exception:
+            log.exception("pump %s: handler raised; the batch is read again", self.name)
+            return str(first)
+        failed = [f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures", [])]
+        self.batches += 1
+        if failed:
+            log.info("pump %s: batch of %d, retrying from %s", self.name, len(records), failed[0])
+            return str(failed[0] or first)
+        self.records += len(records)
+        return None
+
+
 class ScheduleTicker:
     """Calls one `@app.schedule` handler with a scheduled event every `seconds`."""
 
@@ -289,6 +414,7 @@ class Pump:
         app: Chalice,
         sqs: Any,
         *,
+        streams: tuple[Any, Any, str] | None = None,
         region: str = "us-east-1",
         schedule_seconds: float = 60.0,
         wait_seconds: int = 1,
@@ -297,6 +423,7 @@ class Pump:
         self.stop_event = threading.Event()
         self.pollers: list[SqsPoller] = []
         self.tickers: list[ScheduleTicker] = []
+        self.stream_pollers: list[StreamPoller] = []
         self._threads: list[threading.Thread] = []
         for source in app.event_sources:
             if isinstance(source, SQSEventConfig):
@@ -326,6 +453,22 @@ class Pump:
                         stage=stage,
                     )
                 )
+            elif isinstance(source, DynamoDBEventConfig) and streams is not None:
+                dynamodb, streams_client, table_name = streams
+                handler = resolve_handler(app, source.name, source.handler_string)
+                self.stream_pollers.append(
+                    StreamPoller(
+                        dynamodb,
+                        streams_client,
+                        table_name,
+                        source,
+                        handler,
+                        region=region,
+                        stop=self.stop_event,
+                        app_name=app.app_name,
+                        stage=stage,
+                    )
+                )
             else:
                 log.warning(
                     "pump: event source %s (%s) is not emulated locally",
@@ -337,10 +480,15 @@ class Pump:
         return {
             "queues": {p.name: p.queue_url for p in self.pollers},
             "schedules": [t.name for t in self.tickers],
+            "streams": {p.name: p.stream_arn for p in self.stream_pollers},
         }
 
     def start(self) -> None:
-        workers: list[SqsPoller | ScheduleTicker] = [*self.pollers, *self.tickers]
+        workers: list[SqsPoller | ScheduleTicker | StreamPoller] = [
+            *self.pollers,
+            *self.tickers,
+            *self.stream_pollers,
+        ]
         for worker in workers:
             thread = threading.Thread(target=worker.run, name=f"pump-{worker.name}", daemon=True)
             thread.start()

@@ -372,8 +372,27 @@ class Stack:
 
         from devstack.pump import Pump
 
-        sqs = boto3.session.Session().client("sqs", region_name=REGION)
-        pump = Pump(app, sqs, region=REGION, schedule_seconds=self.schedule_seconds, stage=STAGE)
+        from botocore.config import Config
+
+        from chalicelib.settings import Settings
+
+        session = boto3.session.Session()
+        sqs = session.client("sqs", region_name=REGION)
+        # botocore routes a stream ARN to an account-id endpoint moto does not answer: off
+        streams = session.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        table = Settings.from_env().table_name
+        pump = Pump(
+            app,
+            sqs,
+            streams=(session.client("dynamodb", region_name=REGION), streams, table),
+            region=REGION,
+            schedule_seconds=self.schedule_seconds,
+            stage=STAGE,
+        )
         pump.start()
         self._stops.append(("pump", pump.stop))
         return pump

@@ -124,7 +124,7 @@ def chalice_resources(project_dir: Path = ROOT, stage: str = "dev") -> dict[str,
             kind = "function"
         elif isinstance(resource, models.ManagedIAMRole):
             kind = "role"
-        elif isinstance(resource, models.SQSEventSource):
+        elif isinstance(resource, (models.SQSEventSource, models.DynamoDBEventSource)):
             kind = "event"
         elif isinstance(resource, models.RestAPI):
             kind = "api"
