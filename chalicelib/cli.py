@@ -123,14 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 def redrive_jira() -> dict[str, Any]:
     """Move the Jira DLQ's messages back to the Jira queue; their tickets return to
     jira_pending. Creation looks for an existing issue first, so nothing is created twice."""
-    import boto3
-
     from chalicelib.bootstrap import container
 
-    sqs = boto3.session.Session().client("sqs")
-    queue = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME)["QueueUrl"]
-    dlq = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME + "-dlq")["QueueUrl"]
     c = container()
+    queue = c.queues.url_of(settings.JIRA_QUEUE_NAME)
+    dlq = c.queues.url_of(settings.JIRA_QUEUE_NAME + "-dlq")
     return {"redriven": c.defects.redrive(c.queues, dlq, queue)}
 
 

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib import pages
 from chalicelib.domain.roles import DECIDE, Actor
 from chalicelib.errors import (
     Conflict,
@@ -17,6 +16,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.models import DecisionIn, parse_json
+from chalicelib.routes import pages
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -26,6 +26,7 @@ from chalicelib.routes.common import (
     raw_body,
     route,
 )
+from chalicelib.routes.views import public_ticket
 
 bp = Blueprint(__name__)
 FORM_TYPES = ["application/x-www-form-urlencoded"]
@@ -88,30 +89,19 @@ def decide(ticketId: str) -> dict[str, Any]:
         principal.project,
         body.jira_key,
     )
-    from chalicelib.services.tickets import public_ticket
-
     return public_ticket(ticket)
 
 
 @route(bp, "/v1/slack/interactions", methods=["POST"], content_types=FORM_TYPES)
 def slack_interactions() -> dict[str, Any]:
     """Slack's buttons. Signed by Slack; the clicking user must be the module's lead."""
-    from slack_sdk.signature import SignatureVerifier
-
-    from chalicelib.bootstrap import slack_config
-
     request = bp.current_request
     body = raw_body(request, 64 * 1024)
-    secret = slack_config()["signingSecret"]
-    try:
-        valid = bool(secret) and SignatureVerifier(secret).is_valid(
-            body,
-            request.headers.get("x-slack-request-timestamp"),
-            request.headers.get("x-slack-signature"),
-        )
-    except (ValueError, TypeError):
-        valid = False
-    if not valid:
+    if not container().slack_requests.is_valid(
+        body,
+        request.headers.get("x-slack-request-timestamp"),
+        request.headers.get("x-slack-signature"),
+    ):
         raise Unauthenticated("the Slack signature is missing, stale or wrong")
     fields = parse_qs(body.decode("utf-8", "replace"))
     if "payload" not in fields:

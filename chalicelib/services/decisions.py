@@ -103,7 +103,7 @@ class DecisionService:
 
     def flush(self, lead_email: str) -> int:
         """Send what waits for a lead: one message for one draft, one digest for many."""
-        from chalicelib.adapters.slack_messages import digest_messages
+        from chalicelib.adapters.slack.messages import digest_messages
 
         pending = self._store.pending_notifications(lead_email)
         drafts = []
@@ -138,7 +138,7 @@ class DecisionService:
     def _draft_message(
         self, ticket: dict[str, Any], lead: dict[str, Any], deadline: int, *, reminder: bool = False
     ) -> dict[str, Any]:
-        from chalicelib.adapters.slack_messages import draft_message
+        from chalicelib.adapters.slack.messages import draft_message
 
         return draft_message(
             self._view(ticket), self._links(ticket, lead["lead"], deadline), reminder=reminder

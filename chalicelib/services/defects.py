@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.dynamo import Store
-from chalicelib.adapters.jira_tracker import JiraRejected, JiraThrottled, JiraUnavailable
+from chalicelib.adapters.jira import issues as defects
+from chalicelib.adapters.jira.client import JiraRejected, JiraThrottled, JiraUnavailable
 from chalicelib.adapters.workflow import TokenRejected
 from chalicelib.clock import now_iso
-from chalicelib.domain import defects
 from chalicelib.domain.statuses import TicketStatus
 from chalicelib.errors import Unavailable, ValidationFailed, field_problem
 from chalicelib.models import JiraMappingIn

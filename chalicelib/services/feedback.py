@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.dynamo import Store
-from chalicelib.adapters.jira_tracker import JiraRejected
+from chalicelib.adapters.jira.client import JiraRejected
+from chalicelib.adapters.jira.webhook import verify_signature
 from chalicelib.adapters.workflow import TokenRejected
 from chalicelib.clock import now_iso
 from chalicelib.domain import feedback
@@ -50,7 +51,7 @@ class FeedbackService:
 
     def accept(self, body: bytes, signature: str | None, identifier: str | None) -> dict:
         """Verify and queue a delivery; the answer is fast, the work happens off the queue."""
-        if not feedback.verify_signature(self._secret(), body, signature):
+        if not verify_signature(self._secret(), body, signature):
             raise Unauthenticated("X-Hub-Signature is missing, of an unknown method, or wrong")
         event = parse_json(body)
         if not isinstance(event, dict):

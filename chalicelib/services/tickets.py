@@ -14,35 +14,10 @@ from chalicelib.domain.statuses import TicketStatus, is_live, scenario_status
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import AttachmentRequest, TicketPatch
+from chalicelib.routes.views import public_ticket
 from chalicelib.services.access import Principal
 
-# Task tokens are bearer capabilities for the workflow: they never leave our side.
-_PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-_CONTRACT_FIELDS = (
-    "expected",
-    "actual",
-    "notes",
-    "severity",
-    "priority",
-    "jira",
-    "error",
-    "reportUrl",
-    "scriptUrl",
-    "jiraTestKey",
-    "environment",
-    "steps",
-)
-
-
-def public_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
-    """The ticket as clients see it: every contract field present (null when unset), no secrets."""
-    view: dict[str, Any] = dict.fromkeys(_CONTRACT_FIELDS)
-    view.update((k, v) for k, v in ticket.items() if k not in _PRIVATE_FIELDS)
-    view.setdefault("reporters", [])
-    return view
 
 
 class TicketService:
