@@ -49,9 +49,8 @@ def _use_local_stack(path: Path) -> None:
 
 
 def access_service() -> Any:
-    """AccessService on the stack's table. Built here rather than through bootstrap.container(),
-    which also wires Slack, Step Functions and the approval-signing secret: an administrator
-    managing keys needs none of them."""
+    """AccessService on the stack's table, without the per-container key cache: a key an
+    administrator revokes or issues is seen as such at once."""
     import boto3
 
     from chalicelib.adapters.dynamo import Store

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 TABLE_NAME = "FAILBRIDGE_TABLE"
 BUCKET_NAME = "FAILBRIDGE_BUCKET"
+# Set by the template for operators; no code reads it (the reports queue is only received from).
 REPORTS_QUEUE_URL = "FAILBRIDGE_REPORTS_QUEUE_URL"
 WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
 JIRA_QUEUE_URL = "FAILBRIDGE_JIRA_QUEUE_URL"
@@ -68,7 +69,6 @@ PRESIGN_SECONDS = 900
 class Settings:
     table_name: str
     bucket_name: str
-    reports_queue_url: str
     workflow_queue_url: str
     state_machine_arn: str
     public_url: str
@@ -86,7 +86,6 @@ class Settings:
         return cls(
             table_name=env.get(TABLE_NAME, "failbridge"),
             bucket_name=env.get(BUCKET_NAME, "failbridge"),
-            reports_queue_url=env.get(REPORTS_QUEUE_URL, ""),
             workflow_queue_url=env.get(WORKFLOW_QUEUE_URL, ""),
             state_machine_arn=env.get(STATE_MACHINE_ARN, ""),
             public_url=env.get(PUBLIC_URL, "http://127.0.0.1:8000").rstrip("/"),
