@@ -33,7 +33,7 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py chalicelib devstack infra bench
+	$(BIN)/mypy app.py chalicelib devstack infra bench schemas
 
 package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template
 	$(BIN)/python -m infra.build
@@ -45,7 +45,7 @@ cfn-lint: package
 	$(BIN)/python -m infra.build --check build/package/sam.json
 
 schemas: $(STAMP)  ## regenerate schemas/ from the code
-	$(BIN)/python -m chalicelib.openapi
+	$(BIN)/python -m schemas.generate
 
 bench: $(STAMP)  ## prints figures; fails on nothing
 	$(BIN)/python -m bench

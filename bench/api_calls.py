@@ -103,7 +103,7 @@ def main(rounds: int = 5) -> dict[str, Any]:
         with Client(app.app) as client:
             # Cold: a fresh container (new clients, empty key and project caches).
             bootstrap.reset()
-            counter = CallCounter().attach(*bootstrap.container().clients.values())
+            counter = CallCounter().attach(*bootstrap.container().clients.every())
             reporter = _Reporter(client.http, key)
             cold = _measure(counter, reporter, 1)["new draft"][0]
             # Warm: the caches are filled now (and stay so for FAILBRIDGE_KEY_CACHE_SECONDS).

@@ -1,74 +1,162 @@
-"""The one wiring place: boto3 clients, adapters and services, built once per container.
+"""The one wiring place: adapters and services, each built once per container and only when first
+used. boto3 clients are created on their first call (`adapters.aws.Clients`), so a cold start pays
+only for what its invocation touches; secrets are read through `chalicelib.settings`.
 
 Tests call `reset()` after changing the environment; everything else calls `container()`."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from chalicelib import settings as config
 from chalicelib.settings import Settings
 
+if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported when used
+    from chalicelib.adapters.aws import Clients
+    from chalicelib.adapters.dynamo import Repositories
+    from chalicelib.adapters.jira.client import JiraTracker
+    from chalicelib.adapters.s3 import Blobs
+    from chalicelib.adapters.slack.notifier import SlackNotifier
+    from chalicelib.adapters.slack.signature import SlackRequestVerifier
+    from chalicelib.adapters.sqs import Queues
+    from chalicelib.adapters.workflow import Workflow
+    from chalicelib.domain.approval_tokens import ApprovalSigner
+    from chalicelib.services.access import AccessService
+    from chalicelib.services.changes import ChangeFeed
+    from chalicelib.services.decisions import DecisionService
+    from chalicelib.services.defects import DefectService
+    from chalicelib.services.feedback import FeedbackService
+    from chalicelib.services.ingest import ResultsService
+    from chalicelib.services.tickets import TicketService
+    from chalicelib.services.uploads import UploadService
 
-@dataclass
+
 class Container:
-    settings: Settings
-    repos: Any
-    blobs: Any
-    workflow: Any
-    access: Any
-    results: Any
-    tickets: Any
-    uploads: Any
-    clients: dict[str, Any]
+    """Every adapter and service, each a property built on first access and kept."""
+
+    def __init__(self, settings: Settings, clients: Clients | None = None) -> None:
+        from chalicelib.adapters.aws import Clients
+
+        self.settings = settings
+        self.clients = clients if clients is not None else Clients()
+
+    # -- adapters ------------------------------------------------------------------------------
 
     @functools.cached_property
-    def queues(self) -> Any:
-        from chalicelib.adapters.queue import Queues
+    def repos(self) -> Repositories:
+        from chalicelib.adapters.dynamo import Repositories
 
-        return Queues(self.clients["sqs"])
+        return Repositories.over(self.clients.lazy("dynamodb"), self.settings.table_name)
 
     @functools.cached_property
-    def decisions(self) -> Any:
-        """Built on first use: it needs the approval keys and Slack, which reading does not."""
-        from chalicelib.adapters.queue import Queue
-        from chalicelib.adapters.slack import SlackNotifier
-        from chalicelib.services.decisions import DecisionService
+    def blobs(self) -> Blobs:
+        from chalicelib.adapters.s3 import Blobs
 
-        slack = slack_config()
-        from chalicelib.services.decisions import Stores
+        return Blobs(self.clients.lazy("s3"), self.settings.bucket_name)
+
+    @functools.cached_property
+    def workflow(self) -> Workflow:
+        from chalicelib.adapters.workflow import Workflow
+
+        return Workflow(self.clients.lazy("stepfunctions"), self.settings.state_machine_arn)
+
+    @functools.cached_property
+    def queues(self) -> Queues:
+        from chalicelib.adapters.sqs import Queues
+
+        return Queues(self.clients.lazy("sqs"))
+
+    @functools.cached_property
+    def slack(self) -> SlackNotifier:
+        from chalicelib.adapters.slack.notifier import SlackNotifier
+
+        slack = config.slack_config()
+        return SlackNotifier(slack.webhook_url, slack.bot_token, slack.api_url)
+
+    @functools.cached_property
+    def slack_requests(self) -> SlackRequestVerifier:
+        from chalicelib.adapters.slack.signature import SlackRequestVerifier
+
+        return SlackRequestVerifier(lambda: config.slack_config().signing_secret)
+
+    @functools.cached_property
+    def tracker(self) -> JiraTracker:
+        from chalicelib.adapters.jira.client import JiraTracker
+
+        creds = config.jira_credentials()
+        return JiraTracker(
+            creds.url, creds.email, creds.token, timeout=self.settings.jira_timeout_seconds
+        )
+
+    @functools.cached_property
+    def signer(self) -> ApprovalSigner:
+        from chalicelib.domain.approval_tokens import ApprovalSigner
+
+        return ApprovalSigner.from_spec(config.approval_keys())
+
+    # -- services ------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def access(self) -> AccessService:
+        from chalicelib.services.access import AccessService
+
+        r = self.repos
+        return AccessService(r.projects, r.api_keys, cache_seconds=self.settings.key_cache_seconds)
+
+    @functools.cached_property
+    def results(self) -> ResultsService:
+        from chalicelib.observability import count
+        from chalicelib.services.ingest import ResultsService, Stores
+
+        r = self.repos
+        return ResultsService(
+            Stores(r.tickets, r.filing, r.scenarios, r.executions, r.projects),
+            self.workflow,
+            count=count,
+            tell_jira=self.queues.to(self.settings.jira_queue_url).send,
+            regression_window_days=self.settings.regression_window_days,
+        )
+
+    @functools.cached_property
+    def tickets(self) -> TicketService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.tickets import Stores, TicketService
+
+        r = self.repos
+        return TicketService(
+            Stores(r.tickets, r.scenarios, r.executions, r.attachments, r.projects),
+            self.blobs,
+            Cursors(),
+        )
+
+    @functools.cached_property
+    def uploads(self) -> UploadService:
+        from chalicelib.services.uploads import UploadService
+
+        return UploadService(self.repos.uploads, self.blobs, self.access, self.results)
+
+    @functools.cached_property
+    def decisions(self) -> DecisionService:
+        """Needs the approval keys and Slack, which reading tickets does not."""
+        from chalicelib.adapters.slack import messages
+        from chalicelib.services.decisions import DecisionService, Stores
 
         r = self.repos
         return DecisionService(
             Stores(r.tickets, r.projects, r.outbox, r.nonces),
             self.workflow,
-            approval_signer(),
-            SlackNotifier(slack["webhookUrl"], slack["botToken"], slack["apiUrl"]),
-            Queue(self.clients["sqs"], self.settings.workflow_queue_url),
+            self.signer,
+            self.slack,
+            self.queues.to(self.settings.workflow_queue_url),
+            messages,
             public_url=self.settings.public_url,
             digest_seconds=self.settings.digest_seconds,
         )
 
     @functools.cached_property
-    def changes(self) -> Any:
-        """The change stream's readers. Metrics, exports and audit register here."""
-        from chalicelib.observability import count
-        from chalicelib.services.changes import ChangeFeed, CountingReader
-
-        return ChangeFeed([CountingReader(count)])
-
-    @functools.cached_property
-    def tracker(self) -> Any:
-        from chalicelib.adapters.jira_tracker import JiraTracker
-
-        creds = jira_credentials()
-        return JiraTracker(
-            creds["url"], creds["email"], creds["token"], timeout=self.settings.jira_timeout_seconds
-        )
-
-    @functools.cached_property
-    def feedback(self) -> Any:
+    def feedback(self) -> FeedbackService:
+        from chalicelib.adapters.jira.webhook import verify_signature
         from chalicelib.services.feedback import FeedbackService, Stores
 
         r = self.repos
@@ -79,29 +167,20 @@ class Container:
             lambda message: self.decisions.notify_channel(message),
             self.queues,
             jira_queue_url=self.settings.jira_queue_url,
-            webhook_secret=lambda: jira_credentials()["webhookSecret"],
+            webhook_secret=lambda: config.jira_credentials().webhook_secret,
+            verify_signature=verify_signature,
         )
 
     @functools.cached_property
-    def defects(self) -> Any:
-        from chalicelib.adapters.jira_tracker import JiraTracker
-        from chalicelib.services.defects import DefectService
-
-        def tracker() -> JiraTracker:
-            creds = jira_credentials()
-            return JiraTracker(
-                creds["url"],
-                creds["email"],
-                creds["token"],
-                timeout=self.settings.jira_timeout_seconds,
-            )
-
-        from chalicelib.services.defects import Stores
+    def defects(self) -> DefectService:
+        from chalicelib.adapters.jira import issues
+        from chalicelib.services.defects import DefectService, Stores
 
         r = self.repos
         return DefectService(
             Stores(r.tickets, r.projects, r.executions, r.attachments),
-            tracker,
+            lambda: self.tracker,
+            issues,
             self.blobs,
             self.workflow,
             lambda ticket, reason: self.decisions.tell_lead_jira_failed(ticket, reason),
@@ -110,129 +189,21 @@ class Container:
             max_attempts=self.settings.jira_max_attempts,
         )
 
+    @functools.cached_property
+    def changes(self) -> ChangeFeed:
+        """The change stream's readers. Metrics, exports and audit register here."""
+        from chalicelib.observability import count
+        from chalicelib.services.changes import ChangeFeed, CountingReader
 
-def _clients(settings: Settings) -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session()
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
-    s3_config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-    return {
-        "dynamodb": session.client("dynamodb", config=config),
-        "s3": session.client("s3", config=s3_config),
-        "stepfunctions": session.client("stepfunctions", config=config),
-        "sqs": session.client("sqs", config=config),
-    }
-
-
-def secret(value_env: str, secret_env: str) -> str:
-    """A secret given directly (local stack, tests) or named in Secrets Manager (AWS), fetched
-    through Powertools parameters and cached for five minutes. Never logged."""
-    import os
-
-    if os.environ.get(value_env):
-        return os.environ[value_env]
-    name = os.environ.get(secret_env)
-    if not name:
-        return ""
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_secret(name, max_age=300))
-
-
-def approval_signer() -> Any:
-    from chalicelib import settings as names
-    from chalicelib.domain.approval_tokens import ApprovalSigner
-
-    spec = secret(names.APPROVAL_KEYS, names.APPROVAL_KEYS_SECRET)
-    if not spec:
-        raise RuntimeError(f"set {names.APPROVAL_KEYS} or {names.APPROVAL_KEYS_SECRET}")
-    return ApprovalSigner.from_spec(spec)
-
-
-def slack_config() -> dict[str, str]:
-    import json
-    import os
-
-    from chalicelib import settings as names
-
-    stored = secret("", names.SLACK_SECRET)
-    config = json.loads(stored) if stored else {}
-    return {
-        "webhookUrl": os.environ.get(names.SLACK_WEBHOOK_URL) or config.get("webhookUrl", ""),
-        "botToken": os.environ.get(names.SLACK_BOT_TOKEN) or config.get("botToken", ""),
-        "apiUrl": os.environ.get(names.SLACK_API_URL, ""),
-        "signingSecret": os.environ.get(names.SLACK_SIGNING_SECRET)
-        or config.get("signingSecret", ""),
-    }
-
-
-def jira_credentials() -> dict[str, str]:
-    """Jira's URL, user and API token: from the environment locally, from Secrets Manager on AWS
-    (through Powertools parameters, cached). Never logged."""
-    import json
-    import os
-
-    from chalicelib import settings as names
-
-    stored = secret("", names.JIRA_SECRET)
-    config = json.loads(stored) if stored else {}
-    return {
-        "url": os.environ.get(names.JIRA_URL) or config.get("url", ""),
-        "email": os.environ.get(names.JIRA_EMAIL) or config.get("email", ""),
-        "token": os.environ.get(names.JIRA_TOKEN) or config.get("token", ""),
-        "webhookSecret": os.environ.get(names.JIRA_WEBHOOK_SECRET)
-        or config.get("webhookSecret", ""),
-    }
+        return ChangeFeed([CountingReader(count)])
 
 
 @functools.lru_cache(maxsize=1)
 def container() -> Container:
-    import json
-
-    from chalicelib.adapters.dynamo import Repositories
-    from chalicelib.adapters.dynamo.table import Cursors
-    from chalicelib.adapters.s3 import Blobs
-    from chalicelib.adapters.workflow import Workflow
-    from chalicelib.observability import count, tracer
-    from chalicelib.services import ingest, tickets
-    from chalicelib.services.access import AccessService
-    from chalicelib.services.ingest import ResultsService
-    from chalicelib.services.tickets import TicketService
-    from chalicelib.services.uploads import UploadService
+    from chalicelib.observability import tracer
 
     tracer()  # on Lambda: X-Ray segments for every boto3 call (patched once); locally: off
-    settings = Settings.from_env()
-    clients = _clients(settings)
-    r = Repositories.over(clients["dynamodb"], settings.table_name)
-    blobs = Blobs(clients["s3"], settings.bucket_name)
-    workflow = Workflow(clients["stepfunctions"], settings.state_machine_arn)
-    access = AccessService(r.projects, r.api_keys, cache_seconds=settings.key_cache_seconds)
-    results = ResultsService(
-        ingest.Stores(r.tickets, r.filing, r.scenarios, r.executions, r.projects),
-        workflow,
-        count=count,
-        tell_jira=lambda task: clients["sqs"].send_message(
-            QueueUrl=settings.jira_queue_url, MessageBody=json.dumps(task)
-        ),
-        regression_window_days=settings.regression_window_days,
-    )
-    return Container(
-        settings=settings,
-        repos=r,
-        blobs=blobs,
-        workflow=workflow,
-        access=access,
-        results=results,
-        tickets=TicketService(
-            tickets.Stores(r.tickets, r.scenarios, r.executions, r.attachments, r.projects),
-            blobs,
-            Cursors(),
-        ),
-        uploads=UploadService(r.uploads, blobs, access, results),
-        clients=clients,
-    )
+    return Container(Settings.from_env())
 
 
 def reset() -> None:

@@ -49,9 +49,8 @@ def _use_local_stack(path: Path) -> None:
 
 
 def access_service() -> Any:
-    """AccessService on the stack's table. Built here rather than through bootstrap.container(),
-    which also wires Slack, Step Functions and the approval-signing secret: an administrator
-    managing keys needs none of them."""
+    """AccessService on the stack's table, without the per-container key cache: a key an
+    administrator revokes or issues is seen as such at once."""
     import boto3
 
     from chalicelib.adapters.dynamo import Repositories
@@ -123,14 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 def redrive_jira() -> dict[str, Any]:
     """Move the Jira DLQ's messages back to the Jira queue; their tickets return to
     jira_pending. Creation looks for an existing issue first, so nothing is created twice."""
-    import boto3
-
     from chalicelib.bootstrap import container
 
-    sqs = boto3.session.Session().client("sqs")
-    queue = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME)["QueueUrl"]
-    dlq = sqs.get_queue_url(QueueName=settings.JIRA_QUEUE_NAME + "-dlq")["QueueUrl"]
     c = container()
+    queue = c.queues.url_of(settings.JIRA_QUEUE_NAME)
+    dlq = c.queues.url_of(settings.JIRA_QUEUE_NAME + "-dlq")
     return {"redriven": c.defects.redrive(c.queues, dlq, queue)}
 
 

@@ -1,5 +1,5 @@
 """Domain exceptions. Each carries its HTTP status and error code; they map to HTTP in one place
-(`chalicelib.routes.common.error_middleware`)."""
+(`chalicelib.routes.common.route`, which wraps every API view)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,6 @@ class UnsupportedMediaType(FailbridgeError):
 
 class ValidationFailed(FailbridgeError):
     status, code = 422, "validation_error"
-
-
-class Throttled(FailbridgeError):
-    status, code = 429, "throttled"
 
 
 class Unavailable(FailbridgeError):

@@ -18,22 +18,38 @@ def _each_record(
     event: dict[str, Any],
     handle: Callable[[dict[str, Any]], None],
     expected: tuple[type[Exception], ...] = (),
-) -> dict:
+) -> dict[str, Any]:
+    """Powertools' batch processor around `handle`: each record in its own X-Ray subsegment, a
+    failure logged (unless `expected`) and reported in batchItemFailures, even when every
+    record of the batch failed (SQS then redelivers them all, as it would on an error)."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     from chalicelib.observability import tracer
 
-    failures = []
-    for record in event.get("Records", []):
+    def one(record: SQSRecord) -> None:
         try:
             with tracer().provider.in_subsegment("sqs record") as subsegment:
-                subsegment.put_annotation("messageId", record.get("messageId", ""))
-                handle(record)
+                subsegment.put_annotation("messageId", record.message_id or "")
+                handle(record.raw_event)
         except expected:
-            failures.append({"itemIdentifier": record["messageId"]})
+            raise
         except Exception:
-            logger.exception("record failed", extra={"messageId": record.get("messageId")})
-            failures.append({"itemIdentifier": record["messageId"]})
+            logger.exception("record failed", extra={"messageId": record.message_id})
+            raise
+
+    if not event.get("Records"):
+        return {"batchItemFailures": []}  # Powertools refuses an empty batch; Lambda sends none
+    # A processor per batch: it keeps the batch's state, and the local stack runs handlers in
+    # threads.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=one, processor=processor)
     metrics.flush_metrics(raise_on_empty_metrics=False)
-    return {"batchItemFailures": failures}
+    return dict(response)
 
 
 def handle_upload_events(event: dict[str, Any]) -> dict[str, Any]:

@@ -16,14 +16,12 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.statuses import ResultStatus
 from chalicelib.errors import ValidationFailed, field_problem
+from chalicelib.settings import MAX_RESULTS_PER_REQUEST
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Trace = Annotated[str, StringConstraints(max_length=65_536)]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
-Slug = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-]
 
 
 class EdgeModel(BaseModel):
@@ -97,7 +95,7 @@ class ResultIn(EdgeModel):
 
 class ResultsReport(EdgeModel):
     run: RunIn
-    results: list[ResultIn] = Field(min_length=1, max_length=1000)
+    results: list[ResultIn] = Field(min_length=1, max_length=MAX_RESULTS_PER_REQUEST)
 
 
 class TicketPatch(StrictEdgeModel):
@@ -118,12 +116,6 @@ class UploadRequest(StrictEdgeModel):
     run: RunIn
     format: Literal["junit", "json"] = "junit"
     size: int | None = Field(default=None, gt=0)
-
-
-class ProjectIn(StrictEdgeModel):
-    key: Slug
-    name: Name | None = None
-    flaky_opens_draft: bool = False
 
 
 class ModuleIn(StrictEdgeModel):

@@ -1,12 +1,16 @@
-"""Configuration: every environment variable failbridge reads is named here, and only here."""
+"""Configuration: every environment variable failbridge reads is named and read here, and only
+here; secrets (approval keys, Slack, Jira) are read here too, from the environment or from
+Secrets Manager through Powertools parameters (cached five minutes), when first needed."""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TABLE_NAME = "FAILBRIDGE_TABLE"
 BUCKET_NAME = "FAILBRIDGE_BUCKET"
+# Set by the template for operators; no code reads it (the reports queue is only received from).
 REPORTS_QUEUE_URL = "FAILBRIDGE_REPORTS_QUEUE_URL"
 WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
 JIRA_QUEUE_URL = "FAILBRIDGE_JIRA_QUEUE_URL"
@@ -71,7 +75,6 @@ PRESIGN_SECONDS = 900
 class Settings:
     table_name: str
     bucket_name: str
-    reports_queue_url: str
     workflow_queue_url: str
     state_machine_arn: str
     public_url: str
@@ -89,7 +92,6 @@ class Settings:
         return cls(
             table_name=env.get(TABLE_NAME, "failbridge"),
             bucket_name=env.get(BUCKET_NAME, "failbridge"),
-            reports_queue_url=env.get(REPORTS_QUEUE_URL, ""),
             workflow_queue_url=env.get(WORKFLOW_QUEUE_URL, ""),
             state_machine_arn=env.get(STATE_MACHINE_ARN, ""),
             public_url=env.get(PUBLIC_URL, "http://127.0.0.1:8000").rstrip("/"),
@@ -100,3 +102,71 @@ class Settings:
             jira_search_lag_seconds=int(env.get(JIRA_SEARCH_LAG_SECONDS, "30")),
             jira_max_attempts=int(env.get(JIRA_MAX_ATTEMPTS, "6")),
         )
+
+
+def secret(value_env: str, secret_env: str) -> str:
+    """A secret given directly (local stack, tests) or named in Secrets Manager (AWS), fetched
+    through Powertools parameters and cached for five minutes. Never logged."""
+    if value_env and os.environ.get(value_env):
+        return os.environ[value_env]
+    name = os.environ.get(secret_env)
+    if not name:
+        return ""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(name, max_age=300))
+
+
+def _stored_json(secret_env: str) -> dict[str, str]:
+    stored = secret("", secret_env)
+    return dict(json.loads(stored)) if stored else {}
+
+
+def approval_keys() -> str:
+    """The approval-link keys, `kid:secret[,kid:secret]` (the first signs; all verify)."""
+    spec = secret(APPROVAL_KEYS, APPROVAL_KEYS_SECRET)
+    if not spec:
+        raise RuntimeError(f"set {APPROVAL_KEYS} or {APPROVAL_KEYS_SECRET}")
+    return spec
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    webhook_url: str = ""
+    bot_token: str = field(default="", repr=False)
+    api_url: str = ""
+    signing_secret: str = field(default="", repr=False)
+
+
+def slack_config() -> SlackConfig:
+    """Where to send (webhook URL or bot token) and the signing secret of Slack's requests: each
+    from its variable, else from the FAILBRIDGE_SLACK_SECRET secret."""
+    stored = _stored_json(SLACK_SECRET)
+    env = os.environ
+    return SlackConfig(
+        webhook_url=env.get(SLACK_WEBHOOK_URL) or stored.get("webhookUrl", ""),
+        bot_token=env.get(SLACK_BOT_TOKEN) or stored.get("botToken", ""),
+        api_url=env.get(SLACK_API_URL, ""),
+        signing_secret=env.get(SLACK_SIGNING_SECRET) or stored.get("signingSecret", ""),
+    )
+
+
+@dataclass(frozen=True)
+class JiraCredentials:
+    url: str = ""
+    email: str = ""
+    token: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+
+
+def jira_credentials() -> JiraCredentials:
+    """Jira's URL, user, API token and webhook secret: from the environment locally, from the
+    FAILBRIDGE_JIRA_SECRET secret on AWS. Never logged."""
+    stored = _stored_json(JIRA_SECRET)
+    env = os.environ
+    return JiraCredentials(
+        url=env.get(JIRA_URL) or stored.get("url", ""),
+        email=env.get(JIRA_EMAIL) or stored.get("email", ""),
+        token=env.get(JIRA_TOKEN) or stored.get("token", ""),
+        webhook_secret=env.get(JIRA_WEBHOOK_SECRET) or stored.get("webhookSecret", ""),
+    )

@@ -369,12 +369,10 @@ class Stack:
 
     def _start_pump(self, app: Any) -> Any:
         import boto3
-
-        from devstack.pump import Pump
-
         from botocore.config import Config
 
         from chalicelib.settings import Settings
+        from devstack.pump import Pump
 
         session = boto3.session.Session()
         sqs = session.client("sqs", region_name=REGION)

@@ -1,2 +1,3 @@
-"""One adapter per outside system. Each takes its boto3 client in __init__ and turns the
-service's errors into the domain's exceptions."""
+"""One adapter per outside system: dynamo (DynamoDB), s3, workflow (Step Functions), sqs,
+jira/ and slack/. Each takes its client in __init__ (the AWS ones a stand-in from `aws` that
+creates the boto3 client on first call) and turns the system's errors into ours."""

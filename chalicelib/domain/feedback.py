@@ -3,8 +3,6 @@ and resolution mean, and the move that makes (the table is `chalicelib.domain.li
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 
@@ -56,21 +54,6 @@ def next_status(current: str, target: S) -> S | None:
     if target == now:
         return None
     return target if target in allowed(now, Cause.JIRA) else None
-
-
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """`X-Hub-Signature: <method>=<hex>` (WebSub). The method is parsed, not assumed; only
-    sha256 (what Jira sends today) and sha1/sha512 are known. Constant-time compare."""
-    if not secret or not header or "=" not in header:
-        return False
-    method, _, given = header.partition("=")
-    algorithm = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "sha512": hashlib.sha512}.get(
-        method.strip().lower()
-    )
-    if algorithm is None:
-        return False
-    expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
 
 
 def updated_at_ms(event: dict[str, Any]) -> int:

@@ -274,3 +274,35 @@ class Tracker(Protocol):
     def resolution_and_last_comment(self, key: str) -> tuple[str | None, str | None]: ...
 
     def issue_url(self, key: str) -> str: ...
+
+
+class MessageFormat(Protocol):
+    """How a lead is asked (Slack Block Kit, in the Slack adapter)."""
+
+    def draft_message(
+        self, draft: dict[str, Any], links: dict[str, str], *, reminder: bool = False
+    ) -> dict[str, Any]: ...
+
+    def digest_messages(
+        self, drafts: Sequence[tuple[dict[str, Any], dict[str, str]]]
+    ) -> list[dict[str, Any]]: ...
+
+
+class IssueFormat(Protocol):
+    """How a ticket reads as a Jira issue (the Jira adapter's formatting)."""
+
+    JIRA_KEY: Any
+
+    def unique_label(self, ticket_id: str) -> str: ...
+
+    def description(
+        self, ticket: dict[str, Any], occurrences: list[dict[str, Any]], ticket_url: str
+    ) -> str: ...
+
+    def issue_fields(
+        self, mapping: dict[str, Any], ticket: dict[str, Any], text: str
+    ) -> dict[str, Any]: ...
+
+    def filled_fields(self, mapping: dict[str, Any]) -> set[str]: ...
+
+    def resolve_link_type(self, wanted: str, available: list[dict[str, str]]) -> str | None: ...

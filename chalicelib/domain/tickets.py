@@ -98,9 +98,37 @@ class Ticket(Record):
     def is_draft(self) -> bool:
         return self.status == TicketStatus.DRAFT
 
+    def public_view(self) -> dict[str, Any]:
+        """The ticket as API clients see it: every contract field present (null when unset), the
+        others when set, never the workflow's tokens."""
+        view: dict[str, Any] = dict.fromkeys(CONTRACT_FIELDS)
+        view.update(
+            (k, v)
+            for k, v in self.to_dict().items()
+            if k not in PRIVATE_FIELDS and (k in CONTRACT_FIELDS or v not in (None, []))
+        )
+        return view
+
     def times_reopened(self) -> int:
         return sum(1 for h in self.history if h.status == TicketStatus.REOPENED)
 
 
 # Task tokens are bearer capabilities for the workflow: they never leave our side.
 PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version", "lastChange")
+# Shown (as null when unset) on every ticket the API returns.
+CONTRACT_FIELDS = (
+    "expected",
+    "actual",
+    "notes",
+    "severity",
+    "priority",
+    "jira",
+    "error",
+    "reportUrl",
+    "scriptUrl",
+    "jiraTestKey",
+    "environment",
+    "steps",
+    "reporters",
+    "history",
+)

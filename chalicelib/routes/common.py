@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -19,6 +19,9 @@ from chalicelib.errors import (
 )
 from chalicelib.models import parse_json, parse_model
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.bootstrap import Container
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ["application/json"]
@@ -49,7 +52,7 @@ def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., An
     return register
 
 
-def container() -> Any:
+def container() -> Container:
     from chalicelib.bootstrap import container as build
 
     return build()

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib import pages
 from chalicelib.domain.roles import DECIDE, Actor
 from chalicelib.errors import (
     Conflict,
@@ -17,6 +16,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.models import DecisionIn, parse_json
+from chalicelib.routes import pages
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -26,6 +26,7 @@ from chalicelib.routes.common import (
     raw_body,
     route,
 )
+from chalicelib.routes.views import public_ticket
 
 bp = Blueprint(__name__)
 FORM_TYPES = ["application/x-www-form-urlencoded"]
@@ -45,7 +46,7 @@ def approval_page(token: str) -> Response:
         return _html(pages.refusal(409, exc.message), 409)
     except FailbridgeError as exc:
         return _html(pages.refusal(exc.status, exc.message), exc.status)
-    return _html(pages.confirmation(ticket, query_param(bp.current_request, "decision")))
+    return _html(pages.confirmation(ticket.to_dict(), query_param(bp.current_request, "decision")))
 
 
 @bp.route("/v1/approvals/{token}", methods=["POST"], content_types=FORM_TYPES)
@@ -67,10 +68,10 @@ def approval_decide(token: str) -> Response:
         except ValidationFailed as exc:  # show the form again, saying what is missing
             _, current = decisions.check_link(token)
             problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details)
-            return _html(pages.confirmation(current, form.get("decision"), problem), 422)
+            return _html(pages.confirmation(current.to_dict(), form.get("decision"), problem), 422)
     except FailbridgeError as exc:
         return _html(pages.refusal(exc.status, exc.message), exc.status)
-    return _html(pages.outcome(ticket))
+    return _html(pages.outcome(ticket.to_dict()))
 
 
 @route(bp, "/v1/tickets/{ticketId}/decision", methods=["POST"], content_types=JSON_TYPES)
@@ -88,30 +89,19 @@ def decide(ticketId: str) -> dict[str, Any]:
         principal.project,
         body.jira_key,
     )
-    from chalicelib.services.tickets import public_ticket
-
     return public_ticket(ticket)
 
 
 @route(bp, "/v1/slack/interactions", methods=["POST"], content_types=FORM_TYPES)
 def slack_interactions() -> dict[str, Any]:
     """Slack's buttons. Signed by Slack; the clicking user must be the module's lead."""
-    from slack_sdk.signature import SignatureVerifier
-
-    from chalicelib.bootstrap import slack_config
-
     request = bp.current_request
     body = raw_body(request, 64 * 1024)
-    secret = slack_config()["signingSecret"]
-    try:
-        valid = bool(secret) and SignatureVerifier(secret).is_valid(
-            body,
-            request.headers.get("x-slack-request-timestamp"),
-            request.headers.get("x-slack-signature"),
-        )
-    except (ValueError, TypeError):
-        valid = False
-    if not valid:
+    if not container().slack_requests.is_valid(
+        body,
+        request.headers.get("x-slack-request-timestamp"),
+        request.headers.get("x-slack-signature"),
+    ):
         raise Unauthenticated("the Slack signature is missing, stale or wrong")
     fields = parse_qs(body.decode("utf-8", "replace"))
     if "payload" not in fields:

@@ -19,6 +19,7 @@ from chalicelib.domain.conflicts import AlsoFailed, TransactionConflict
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.outside import TokenRejected
 from chalicelib.domain.ports import (
+    MessageFormat,
     NonceRepository,
     Notifier,
     OutboxRepository,
@@ -67,6 +68,7 @@ class DecisionService:
         signer: ApprovalSigner,
         notifier: Notifier,
         queue: Queue,
+        messages: MessageFormat,
         *,
         public_url: str,
         digest_seconds: int,
@@ -78,6 +80,7 @@ class DecisionService:
         self._signer = signer
         self._notifier = notifier
         self._queue = queue
+        self._messages = messages
         self._public_url = public_url
         self._digest_seconds = digest_seconds
         self._clock = clock
@@ -128,8 +131,6 @@ class DecisionService:
 
     def flush(self, lead_email: str) -> int:
         """Send what waits for a lead: one message for one draft, one digest for many."""
-        from chalicelib.adapters.slack_messages import digest_messages
-
         pending = self._stores.outbox.pending(lead_email)
         drafts = []
         for item in pending:
@@ -142,7 +143,7 @@ class DecisionService:
             if len(drafts) == 1:
                 messages = [self._draft_message(drafts[0], lead, deadline)]
             else:
-                messages = digest_messages(
+                messages = self._messages.digest_messages(
                     [(self._view(t), self._links(t, lead["lead"], deadline)) for t in drafts]
                 )
             for message in messages:
@@ -163,9 +164,7 @@ class DecisionService:
     def _draft_message(
         self, ticket: Ticket, lead: dict[str, Any], deadline: int, *, reminder: bool = False
     ) -> dict[str, Any]:
-        from chalicelib.adapters.slack_messages import draft_message
-
-        return draft_message(
+        return self._messages.draft_message(
             self._view(ticket), self._links(ticket, lead["lead"], deadline), reminder=reminder
         )
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import now_iso
-from chalicelib.domain import defects, lifecycle
+from chalicelib.domain import lifecycle
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.outside import JiraRejected, JiraThrottled, JiraUnavailable, TokenRejected
 from chalicelib.domain.ports import (
     AttachmentRepository,
     Blobs,
     ExecutionRepository,
+    IssueFormat,
     ProjectRepository,
     TicketRepository,
     Tracker,
@@ -60,6 +61,7 @@ class DefectService:
         self,
         stores: Stores,
         tracker_factory: Callable[[], Tracker],
+        issues: IssueFormat,
         blobs: Blobs,
         workflow: Workflow,
         notify_lead: Callable[[Ticket, str], None],
@@ -72,6 +74,7 @@ class DefectService:
         self._stores = stores
         self._tickets = stores.tickets
         self._tracker_factory = tracker_factory
+        self._issues = issues
         self._tracker: Tracker | None = None
         self._blobs = blobs
         self._workflow = workflow
@@ -140,7 +143,7 @@ class DefectService:
         available = self.tracker.link_types()
         for role, wanted in (mapping.get("linkTypes") or {}).items():
             if wanted:
-                resolved = defects.resolve_link_type(wanted, available)
+                resolved = self._issues.resolve_link_type(wanted, available)
                 if resolved is None:
                     problems.append(
                         field_problem(
@@ -150,7 +153,7 @@ class DefectService:
                         )
                     )
                 mapping["linkTypes"][role] = resolved
-        filled = defects.filled_fields(mapping)
+        filled = self._issues.filled_fields(mapping)
         for spec in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
             field_id = spec.get("fieldId") or spec.get("key")
             if (
@@ -247,7 +250,7 @@ class DefectService:
         return "open"
 
     def _create(self, ticket: Ticket) -> str:
-        label = defects.unique_label(ticket.id)
+        label = self._issues.unique_label(ticket.id)
         attempts = int(ticket.jira_create_attempts or 0)
         if attempts:
             found = self.tracker.find_by_label(label)
@@ -264,12 +267,12 @@ class DefectService:
                     "for Jira's search to catch up before creating again",
                 )
         mapping = self._mapping(ticket)
-        text = defects.description(
+        text = self._issues.description(
             ticket.to_dict(),
             [e.to_dict() for e in self._stores.executions.occurrences(ticket.id)],
             f"{self._public_url}/v1/tickets/{ticket.id}",
         )
-        fields = defects.issue_fields(mapping, ticket.to_dict(), text)
+        fields = self._issues.issue_fields(mapping, ticket.to_dict(), text)
         # The claim: one worker per attempt number (SQS may hand the message to two at once).
         if not self._tickets.claim_create_attempt(ticket.id, attempts, int(self._clock())):
             raise RetryLater(float(self._lag), "another worker is creating this issue")
@@ -294,7 +297,7 @@ class DefectService:
         link_types = mapping.get("linkTypes") or {}
         steps: list[tuple[str, Callable[..., None]]] = []
         test_key = ticket.jira_test_key
-        is_key = defects.JIRA_KEY.match
+        is_key = self._issues.JIRA_KEY.match
         if test_key and is_key(test_key) and link_types.get("defectToTestCase"):
             steps.append(
                 (

@@ -55,6 +55,7 @@ class FeedbackService:
         *,
         jira_queue_url: str,
         webhook_secret: Callable[[], str],
+        verify_signature: Callable[[str, bytes, str | None], bool],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._stores = stores
@@ -65,13 +66,14 @@ class FeedbackService:
         self._queues = queues
         self._queue_url = jira_queue_url
         self._secret = webhook_secret
+        self._verify = verify_signature
         self._clock = clock
 
     # -- the webhook ------------------------------------------------------------------------
 
     def accept(self, body: bytes, signature: str | None, identifier: str | None) -> dict:
         """Verify and queue a delivery; the answer is fast, the work happens off the queue."""
-        if not feedback.verify_signature(self._secret(), body, signature):
+        if not self._verify(self._secret(), body, signature):
             raise Unauthenticated("X-Hub-Signature is missing, of an unknown method, or wrong")
         event = parse_json(body)
         if not isinstance(event, dict):

@@ -19,43 +19,13 @@ from chalicelib.domain.ports import (
     TicketRepository,
 )
 from chalicelib.domain.statuses import TicketStatus
-from chalicelib.domain.tickets import PRIVATE_FIELDS, Ticket
+from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.services.access import Principal
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-_CONTRACT_FIELDS = (
-    "expected",
-    "actual",
-    "notes",
-    "severity",
-    "priority",
-    "jira",
-    "error",
-    "reportUrl",
-    "scriptUrl",
-    "jiraTestKey",
-    "environment",
-    "steps",
-)
-
-
-def public_ticket(ticket: Ticket) -> dict[str, Any]:
-    """The ticket as clients see it: every contract field present (null when unset), the others
-    when set, no secrets."""
-    view: dict[str, Any] = dict.fromkeys(_CONTRACT_FIELDS)
-    view.update(
-        (k, v)
-        for k, v in ticket.to_dict().items()
-        if k not in PRIVATE_FIELDS and (k in _CONTRACT_FIELDS or v not in (None, []))
-    )
-    view.setdefault("reporters", [])
-    view.setdefault("history", [])
-    return view
 
 
 @dataclass(frozen=True)
@@ -120,7 +90,7 @@ class TicketService:
             if k.get("ticketId") != ticket_id
         ]
         return {
-            **public_ticket(ticket),
+            **ticket.public_view(),
             "knowledge": knowledge,
             "executions": executions,
             "attachments": attachments,
@@ -157,7 +127,7 @@ class TicketService:
             limit=limit,
             cursor=self._cursors.decode(cursor),
         )
-        return {"items": [public_ticket(i) for i in items], "next": self._cursors.encode(next_key)}
+        return {"items": [i.public_view() for i in items], "next": self._cursors.encode(next_key)}
 
     def patch(self, ticket_id: str, patch: TicketPatch, principal: Principal) -> dict[str, Any]:
         self._visible(ticket_id, principal)
@@ -173,7 +143,7 @@ class TicketService:
             "by": principal.user,
             "reason": "edited " + ", ".join(sorted(fields)),
         }
-        return public_ticket(self._tickets.update_draft(ticket_id, fields, entry))
+        return self._tickets.update_draft(ticket_id, fields, entry).public_view()
 
     def request_attachment(
         self, ticket_id: str, request: AttachmentRequest, principal: Principal

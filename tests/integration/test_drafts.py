@@ -11,9 +11,9 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamo import Repositories
-from chalicelib.services import ingest
 from chalicelib.adapters.workflow import Workflow
 from chalicelib.models import ResultIn, RunIn
+from chalicelib.services import ingest
 from chalicelib.services.ingest import ResultsService
 from tests.integration.conftest import Demo, report, result
 

@@ -92,3 +92,27 @@ def test_a_record_that_fails_is_reported_alone_so_sqs_redelivers_only_it(
     assert app.on_workflow_task(event, Context()) == {
         "batchItemFailures": [{"itemIdentifier": record["messageId"]}]
     }
+
+
+def test_a_cold_start_builds_only_the_clients_its_invocation_uses(
+    aws: dict[str, Any], demo: Demo
+) -> None:
+    import app
+    from chalicelib import bootstrap
+
+    event = load_event("api_results_request.json")
+    event["headers"]["Authorization"] = f"Bearer {demo.keys['ci']}"
+    event["multiValueHeaders"]["Authorization"] = [event["headers"]["Authorization"]]
+
+    bootstrap.reset()  # a fresh container, as after a cold start
+    response = app.app(event, Context())
+    assert response["statusCode"] == 200, response
+    # A new draft: DynamoDB, and Step Functions to start its workflow; no S3, no SQS.
+    assert bootstrap.container().clients.created() == ["dynamodb", "stepfunctions"]
+
+    bootstrap.reset()
+    passed = json.loads(event["body"])
+    passed["results"] = [{**r, "status": "passed"} for r in passed["results"]]
+    event["body"] = json.dumps(passed)
+    assert app.app(event, Context())["statusCode"] == 200
+    assert bootstrap.container().clients.created() == ["dynamodb"]

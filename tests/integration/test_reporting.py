@@ -123,7 +123,9 @@ def test_a_failure_that_passes_on_retry_in_the_same_run_is_flaky_and_opens_nothi
 
 
 def test_a_project_can_choose_that_flaky_failures_open_drafts(api: Any, demo: Demo) -> None:
-    bootstrap.container().repos.projects.create({"key": "STRICT", "name": "Strict", "flakyOpensDraft": True})
+    bootstrap.container().repos.projects.create(
+        {"key": "STRICT", "name": "Strict", "flakyOpensDraft": True}
+    )
     key = bootstrap.container().access.issue_key(
         "STRICT", __import__("chalicelib.domain.roles", fromlist=["Role"]).Role.CI, None, None
     )["key"]

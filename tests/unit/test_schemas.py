@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.openapi import SCHEMAS_DIR, build, render
+from schemas.generate import SCHEMAS_DIR, build, render
 
 
 def test_committed_schemas_match_the_code() -> None:

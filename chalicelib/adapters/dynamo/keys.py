@@ -6,9 +6,10 @@ PROJECT#{p}               MODULE#{m}               module and its lead
 PROJECT#{p}               SCENARIO#{s}             scenario: test cases, latest results, its
                                                    live ticket (id, status), last ended ticket
 PROJECT#{p}               KB#{s}#{ticket}          knowledge: root cause and fix of a ticket
-APIKEY#{sha256}           APIKEY                   API key (hashed)        gsi1 PROJECT#{p}#KEYS / keyId
-TICKET#{id}               TICKET                   ticket                  gsi1 PROJECT#{p}#TICKETS /
-                                                                           status#createdAt#id;
+APIKEY#{sha256}           APIKEY                   API key (hashed)        gsi1 PROJECT#{p}#KEYS
+                                                                           / keyId
+TICKET#{id}               TICKET                   ticket                  gsi1 PROJECT#{p}#TICKETS
+                                                                           / status#createdAt#id;
                                                                            gsi2 SCENARIO#{p}#{s} /
                                                                            createdAt#id
 TICKET#{id}               ATTACH#{a}               evidence attachment

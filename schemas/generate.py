@@ -1,5 +1,6 @@
-"""schemas/ is generated from the code: `python -m chalicelib.openapi` (make schemas).
-A test fails when the committed files drift from what the code says."""
+"""schemas/ is generated from the code: `python -m schemas.generate` (make schemas).
+A test fails when the committed files drift from what the code says. Not part of the deployed
+package: only the build and the tests import it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 
 from chalicelib import models
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent
 
 REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/results"): models.ResultsReport,

@@ -162,11 +162,6 @@ class JiraTracker:
             attachment = self.client().add_attachment(key, attachment=stream, filename=name)
         return str(attachment.id)
 
-    def attachment_names(self, key: str) -> set[str]:
-        with _translated("read attachments"):
-            issue = self.client().issue(key, fields="attachment")
-        return {a.filename for a in getattr(issue.fields, "attachment", []) or []}
-
     def comment(self, key: str, body: str) -> None:
         with _translated("comment"):
             self.client().add_comment(key, body)

@@ -1,5 +1,6 @@
-"""What a Jira defect says: fields and description from a ticket and the project's mapping.
-Pure functions; the Jira adapter sends what they build."""
+"""What a Jira issue says: fields and description from a ticket and the project's mapping, our
+label on it, and link type names as Jira sites spell them. Pure functions; `client` sends what
+they build."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""schemas/: the OpenAPI document generated from the code (`python -m schemas.generate`)."""
