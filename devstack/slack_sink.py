@@ -26,76 +26,26 @@ import contextlib
 import json
 import logging
 import signal
-import socket
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from devstack.httpkit import (
+    BackgroundServer,
+    Exchange,
+    FaultBook,
+    Request,
+    Response,
+    text_response,
+    valid_fault_mode,
+)
 
 LOG = logging.getLogger("devstack.slack_sink")
 
 _MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
-
-
-@dataclass
-class _Fault:
-    mode: str
-    count: int = 1
-    seconds: float = 0.0
-    retry_after: str | None = None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, addr: tuple[str, int], sink: SlackSink) -> None:
-        self.sink = sink
-        super().__init__(addr, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes: without this, Nagle + delayed ACK add
-        # ~40 ms to every keep-alive request.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s - %s", self.address_string(), format % args)
-
-    def _dispatch(self) -> None:
-        server = self.server
-        assert isinstance(server, _Server)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            status, ctype, payload, headers = server.sink._handle(
-                self.command.upper(), self.path, self.headers, body
-            )
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch  # noqa: N815
-
-
-def _host_base(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    return f"http://{shown}:{port}"
+_JSON = "application/json; charset=utf-8"
 
 
 class SlackSink:
@@ -111,51 +61,41 @@ class SlackSink:
     ) -> None:
         if not outbox_path:
             raise ValueError("outbox_path is required")
-        self.host = host
-        self.port = port
         self.outbox_path = Path(outbox_path)
         self.token = token
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._faults: list[_Fault] = []
+        self._faults = FaultBook()
         self._messages: list[dict[str, Any]] = []
         self._ts_counter = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundServer(host, port, self._serve, name="slack-sink", log=LOG)
 
     # ---------------------------------------------------------------- lifecycle
 
     @property
+    def host(self) -> str:
+        return self._http.host
+
+    @property
+    def port(self) -> int:
+        return self._http.port
+
+    @property
     def url(self) -> str:
-        port = self._server.server_address[1] if self._server else self.port
-        return _host_base(self.host, port)
+        return self._http.url
 
     def start(self) -> SlackSink:
-        if self._server is not None:
+        if self._http.running:
             return self
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
         self.outbox_path.touch(exist_ok=True)
         self._stopping.clear()
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"slack-sink:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> SlackSink:
         return self.start()
@@ -180,47 +120,33 @@ class SlackSink:
     def add_fault(
         self, mode: str | int, count: int = 1, *, seconds: float = 0.0, retry_after: Any = None
     ) -> None:
-        with self._lock:
-            self._faults.append(
-                _Fault(
-                    str(mode),
-                    int(count),
-                    float(seconds),
-                    None if retry_after is None else str(retry_after),
-                )
-            )
+        self._faults.add(mode, count, seconds=seconds, retry_after=retry_after)
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self._faults.clear()
 
     @property
     def faults(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [
-                {
-                    "mode": f.mode,
-                    "count": f.count,
-                    "seconds": f.seconds,
-                    "retryAfter": f.retry_after,
-                }
-                for f in self._faults
-            ]
+        # The sink's faults apply to every request: no "match".
+        return [
+            {k: v for k, v in fault.items() if k != "match"} for fault in self._faults.to_json()
+        ]
 
     # ---------------------------------------------------------------- request handling
 
-    def _handle(
-        self, method: str, raw_path: str, headers: Any, body: bytes
-    ) -> tuple[int, str, bytes, dict[str, str]]:
-        path = urlsplit(raw_path).path
+    def _serve(self, exchange: Exchange) -> None:
+        exchange.write_response(self._handle(exchange.read_request()))
+
+    def _handle(self, req: Request) -> Response:
+        path = req.path
         if path.startswith("/_sink"):
-            return self._admin(method, path, body)
-        if method != "POST":
-            if method in ("GET", "HEAD") and path in ("/", "/health"):
-                return _text(200, "slack sink")
-            return _text(405, "method_not_allowed")
+            return self._admin(req.method, path, req.body)
+        if req.method != "POST":
+            if req.method in ("GET", "HEAD") and path in ("/", "/health"):
+                return text_response(200, "slack sink")
+            return text_response(405, "method_not_allowed")
         api_method = path[len("/api/") :] if path.startswith("/api/") else None
-        fault = self._take_fault()
+        fault = self._faults.take()
         if fault is not None:
             if fault.mode == "slow":
                 self._stopping.wait(fault.seconds)
@@ -230,20 +156,23 @@ class SlackSink:
                 error = "ratelimited" if code == 429 else "internal_error"
                 if api_method is not None:
                     return _json(code, {"ok": False, "error": error}, extra)
-                return code, "text/plain; charset=utf-8", error.encode(), extra
-        message = _parse_body(headers.get("Content-Type") or "", body)
+                return Response(
+                    code,
+                    body=error.encode(),
+                    content_type="text/plain; charset=utf-8",
+                    headers=extra,
+                )
+        message = _parse_body(req.headers.get("Content-Type") or "", req.body)
         if api_method is not None:
-            return self._web_api(api_method, path, headers, message)
+            return self._web_api(api_method, path, req.headers, message)
         if not isinstance(message, dict):
-            return _text(400, "invalid_payload")
+            return text_response(400, "invalid_payload")
         if not any(message.get(k) for k in ("text", "blocks", "attachments")):
-            return _text(400, "no_text")
+            return text_response(400, "no_text")
         self._accept("webhook", path, message.get("channel"), message)
-        return _text(200, "ok")
+        return text_response(200, "ok")
 
-    def _web_api(
-        self, api_method: str, path: str, headers: Any, message: Any
-    ) -> tuple[int, str, bytes, dict[str, str]]:
+    def _web_api(self, api_method: str, path: str, headers: Any, message: Any) -> Response:
         auth = headers.get("Authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if not token and isinstance(message, dict):
@@ -299,30 +228,20 @@ class SlackSink:
             )
         return ts
 
-    def _take_fault(self) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.count != 0:
-                    if fault.count > 0:
-                        fault.count -= 1
-                    self._faults = [f for f in self._faults if f.count != 0]
-                    return fault
-        return None
-
-    def _admin(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, dict[str, str]]:
+    def _admin(self, method: str, path: str, body: bytes) -> Response:
         path = path.rstrip("/")
         if path == "/_sink/messages":
             if method == "GET":
                 return _json(200, self.messages)
             if method == "DELETE":
                 self.clear()
-                return 204, "text/plain", b"", {}
+                return Response(204, content_type="text/plain")
         if path == "/_sink/faults":
             if method == "GET":
                 return _json(200, self.faults)
             if method == "DELETE":
                 self.clear_faults()
-                return 204, "text/plain", b"", {}
+                return Response(204, content_type="text/plain")
             if method == "POST":
                 try:
                     spec = json.loads(body or b"null")
@@ -331,7 +250,7 @@ class SlackSink:
                 specs = spec if isinstance(spec, list) else [spec]
                 for item in specs:
                     mode = str(item.get("mode", "")) if isinstance(item, dict) else ""
-                    if not (mode == "slow" or (mode.isdigit() and len(mode) == 3)):
+                    if not valid_fault_mode(mode):
                         return _json(400, {"error": f"unknown fault mode {mode!r}"})
                     self.add_fault(
                         mode,
@@ -345,19 +264,8 @@ class SlackSink:
         return _json(404, {"error": f"no admin endpoint {method} {path}"})
 
 
-def _text(status: int, text: str) -> tuple[int, str, bytes, dict[str, str]]:
-    return status, "text/plain; charset=utf-8", text.encode(), {}
-
-
-def _json(
-    status: int, payload: Any, headers: dict[str, str] | None = None
-) -> tuple[int, str, bytes, dict[str, str]]:
-    return (
-        status,
-        "application/json; charset=utf-8",
-        json.dumps(payload).encode(),
-        dict(headers or {}),
-    )
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, payload, content_type=_JSON, headers=dict(headers or {}))
 
 
 def _parse_body(content_type: str, body: bytes) -> Any:

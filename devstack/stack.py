@@ -290,7 +290,7 @@ class Stack:
         return url
 
     def _start_jira(self) -> str:
-        from devstack.jira_emulator import JiraEmulator
+        from devstack.jira import JiraEmulator
 
         jira = JiraEmulator(
             HOST,

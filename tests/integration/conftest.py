@@ -209,7 +209,7 @@ def aws_server(monkeypatch: pytest.MonkeyPatch, app_env: None) -> Iterator[dict[
 @pytest.fixture
 def jira(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The Jira Cloud emulator of the local stack, reached through the real jira client."""
-    from devstack.jira_emulator import JiraEmulator
+    from devstack.jira import JiraEmulator
 
     emulator = JiraEmulator(email="bot@example.com", api_token="jira-token", projects=("KP",))
     emulator.start()

@@ -1,4 +1,4 @@
-"""Drive devstack.jira_emulator with the real ``jira`` client (pycontribs)."""
+"""Drive devstack.jira (the Jira emulator) with the real ``jira`` client (pycontribs)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pytest
 import requests
 from jira import JIRA, JIRAError
 
-from devstack.jira_emulator import JiraEmulator
+from devstack.jira import JiraEmulator
 
 EMAIL = "bot@example.com"
 TOKEN = "emulator-token"
@@ -542,7 +542,7 @@ def test_standalone_main_serves_until_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "devstack.jira_emulator",
+            "devstack.jira",
             "--port",
             str(port),
             "--email",
