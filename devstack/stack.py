@@ -67,8 +67,12 @@ def _port(env_name: str, default: int) -> int:
 
 
 def _ensure_free(port: int, what: str, env_name: str) -> None:
-    """Fail clearly when a port is taken (moto's server would otherwise hang on start)."""
+    """Fail clearly when a port is taken (moto's server would otherwise hang on start). The
+    check binds as the real servers do (socketserver and werkzeug set SO_REUSEADDR): a port whose
+    last connections linger in TIME_WAIT after a stop is free for them, so it is free here too;
+    a port something listens on is still refused."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError as exc:
