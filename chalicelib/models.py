@@ -180,7 +180,11 @@ _PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
     "float_parsing": lambda ctx: "must be a number",
     "bool_type": lambda ctx: "must be true or false",
     "bool_parsing": lambda ctx: "must be true or false",
-    "string_too_short": lambda ctx: f"must be at least {ctx.get('min_length')} characters long",
+    "string_too_short": lambda ctx: (
+        "must not be empty"
+        if ctx.get("min_length") == 1
+        else f"must be at least {ctx.get('min_length')} characters long"
+    ),
     "string_too_long": lambda ctx: f"must be at most {ctx.get('max_length')} characters long",
     "too_short": lambda ctx: f"must have at least {_items(ctx.get('min_length'))}",
     "too_long": lambda ctx: f"must have at most {_items(ctx.get('max_length'))}",
