@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.adapters.dynamo import Store
 from chalicelib.adapters.jira_tracker import JiraRejected, JiraThrottled, JiraUnavailable
 from chalicelib.adapters.workflow import TokenRejected
@@ -391,6 +392,9 @@ class DefectService:
             {"jiraFailure": reason[:500]},
         )
         logger.warning("Jira creation failed", extra={"ticketId": ticket["id"]})
+        observability.count(
+            observability.JIRA_FAILED_METRIC
+        )  # the template's JiraFailedAlarm watches it
         try:
             self._notify_lead(current, reason)
         except Exception:  # telling the lead must not lose the failure itself
