@@ -545,3 +545,13 @@ def test_the_local_stack_leaves_the_alarms_out(template: dict[str, Any]) -> None
     local = local_template(template)["Resources"]
     assert not _of_type(local, "AWS::CloudWatch::Alarm")
     assert _of_type(local, "AWS::Logs::LogGroup")
+
+
+def test_the_local_stack_answers_unknown_routes_as_the_gateway_does(
+    template: dict[str, Any],
+) -> None:
+    from devstack.stack import UNKNOWN_ROUTE_BODY
+
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    body = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+    assert json.loads(body) == UNKNOWN_ROUTE_BODY
