@@ -156,8 +156,31 @@ def run(args: argparse.Namespace, access: Any) -> Any:
     raise SystemExit(f"unknown command {command}")
 
 
+def _bare_local_before_command(argv: list[str], commands: set[str]) -> list[str]:
+    """`--local create-project X`: argparse would take the command for `--local`'s optional
+    STACK_JSON and then miss the command. A bare `--local` (followed by a command, an option or
+    nothing) means the default stack file; `--local FILE` and `--local=FILE` keep working."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg != "--local":
+            continue
+        following = out[i + 1] if i + 1 < len(out) else None
+        if following is None or following in commands or following.startswith("-"):
+            out[i] = f"--local={DEFAULT_STACK_FILE}"
+    return out
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    given = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(_bare_local_before_command(given, _commands(parser)))
     if args.local:
         _use_local_stack(Path(args.local))
     if args.table:

@@ -115,7 +115,10 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
         kind = task.get("type", "create_defect")
         try:
             if kind == "jira_event":
-                outcome = c.feedback.apply(task)
+                change = _jira_change(task, record.get("messageId"))
+                if change is None:
+                    return  # cannot succeed on any retry: logged, dropped
+                outcome = c.feedback.apply(change)
             elif kind in ("retest_passed", "retest_failed", "regression_reopened"):
                 outcome = c.feedback.sync_to_jira(kind, task["ticketId"])
             elif kind == "record_knowledge":
@@ -144,6 +147,25 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
         )
 
     return _each_record(event, handle, expected=(RetryLater,))
+
+
+def _jira_change(task: Any, message_id: str | None) -> dict[str, Any] | None:
+    """A queued Jira change, checked again here: the webhook validated the delivery, but a message
+    from an older version or sent by hand must not crash the consumer. A malformed one is logged
+    with its problems and dropped: no retry can mend it, and redelivering it would only park it
+    in the DLQ behind real failures."""
+    from chalicelib.errors import MalformedRequest
+    from chalicelib.models_inbound import JiraChange, parse_inbound
+
+    try:
+        change = parse_inbound(JiraChange, task, "message")
+    except MalformedRequest as exc:
+        logger.error(
+            "malformed Jira change dropped",
+            extra={"messageId": message_id, "problems": exc.details},
+        )
+        return None
+    return change.model_dump(by_alias=True)
 
 
 STALLED_DRAFT_MINUTES = 5  # a reporter's own retry gets this long to start the workflow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -142,22 +143,60 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "body"
 
 
+def _one_of(ctx: dict[str, Any]) -> str:
+    expected = str(ctx.get("expected", "")).replace(" or ", ", ")
+    return "must be one of " + ", ".join(e.strip(" '") for e in expected.split(","))
+
+
+def _items(count: Any) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+# pydantic error types -> the contract's words. Values quoted from the model (patterns, limits,
+# names) keep their case: a pattern lower-cased is a different pattern.
+_PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "enum": _one_of,
+    "literal_error": _one_of,
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "is not a known field",
+    "string_pattern_mismatch": lambda ctx: f"must match the pattern {ctx.get('pattern')}",
+    "model_type": lambda ctx: "must be an object",
+    "model_attributes_type": lambda ctx: "must be an object",
+    "dict_type": lambda ctx: "must be an object",
+    "list_type": lambda ctx: "must be a list",
+    "string_type": lambda ctx: "must be a string",
+    "int_type": lambda ctx: "must be an integer",
+    "int_parsing": lambda ctx: "must be an integer",
+    "int_from_float": lambda ctx: "must be an integer",
+    "float_type": lambda ctx: "must be a number",
+    "float_parsing": lambda ctx: "must be a number",
+    "bool_type": lambda ctx: "must be true or false",
+    "bool_parsing": lambda ctx: "must be true or false",
+    "string_too_short": lambda ctx: (
+        "must not be empty"
+        if ctx.get("min_length") == 1
+        else f"must be at least {ctx.get('min_length')} characters long"
+    ),
+    "string_too_long": lambda ctx: f"must be at most {ctx.get('max_length')} characters long",
+    "too_short": lambda ctx: f"must have at least {_items(ctx.get('min_length'))}",
+    "too_long": lambda ctx: f"must have at most {_items(ctx.get('max_length'))}",
+    "greater_than": lambda ctx: f"must be greater than {ctx.get('gt')}",
+    "greater_than_equal": lambda ctx: f"must be at least {ctx.get('ge')}",
+    "less_than": lambda ctx: f"must be less than {ctx.get('lt')}",
+    "less_than_equal": lambda ctx: f"must be at most {ctx.get('le')}",
+}
+
+
 def _problem(err: Any) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    if kind == "enum":
-        return "must be one of " + ", ".join(
-            e.strip(" '") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
-        )
-    if kind == "literal_error":
-        return "must be one of " + ", ".join(
-            e.strip(" '") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
-        )
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
-    return str(err["msg"]).lower()
+    translate = _PROBLEMS.get(err["type"])
+    if translate is not None:
+        return translate(err.get("ctx") or {})
+    message = str(err["msg"]).removeprefix("Value error, ")
+    # Only pydantic's sentence case goes ("Input should be ..." -> "input should be ..."):
+    # an acronym or a name at the start ("UUID", "ResultsReport") stays as it is.
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        message = message[0].lower() + message[1:]
+    return message
 
 
 def parse_model(model: type[M], data: Any) -> M:

@@ -12,6 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 logger = Logger(service="failbridge")
 metrics = Metrics(namespace="failbridge", service="failbridge")
 
+# Metrics the template alarms on (infra/template.json; namespace and the `service` dimension
+# above): a name changed here must change there.
+JIRA_FAILED_METRIC = "JiraFailed"  # a ticket went jira_failed (Jira refused, or the budget ran out)
+
 
 def count(name: str, value: int = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -47,6 +47,11 @@ JIRA_URL = "FAILBRIDGE_JIRA_URL"
 JIRA_WEBHOOK_SECRET = "FAILBRIDGE_JIRA_WEBHOOK_SECRET"  # noqa: S105
 
 DEV_JIRA_EMAIL = "failbridge-bot@example.com"
+# What the deployed API answers for an unknown route (infra/template.json, RestAPI's
+# MISSING_AUTHENTICATION_TOKEN gateway response); a unit test keeps the two equal.
+UNKNOWN_ROUTE_BODY = {
+    "error": {"code": "not_found", "message": "no route for this method and path", "details": []}
+}
 
 
 class StackError(RuntimeError):
@@ -67,8 +72,12 @@ def _port(env_name: str, default: int) -> int:
 
 
 def _ensure_free(port: int, what: str, env_name: str) -> None:
-    """Fail clearly when a port is taken (moto's server would otherwise hang on start)."""
+    """Fail clearly when a port is taken (moto's server would otherwise hang on start). The
+    check binds as the real servers do (socketserver and werkzeug set SO_REUSEADDR): a port whose
+    last connections linger in TIME_WAIT after a stop is free for them, so it is free here too;
+    a port something listens on is still refused."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError as exc:
@@ -336,7 +345,9 @@ class Stack:
 
     def _start_api(self, app: Any, config: Any) -> None:
         from chalice.local import (
+            ChaliceRequestHandler,
             CustomLocalChalice,
+            ForbiddenError,
             LocalChalice,
             LocalDevServer,
             ThreadedHTTPServer,
@@ -346,11 +357,28 @@ class Stack:
             # socketserver listens with a backlog of 5: a burst of CI jobs would be reset.
             request_queue_size = 128
 
+        class ApiHandler(ChaliceRequestHandler):
+            """As deployed: an unknown route is the template's MISSING_AUTHENTICATION_TOKEN
+            gateway response (404, the contract's shape), not Chalice local's 403. A known path
+            with an unknown method reaches the app, which answers 405; TRACE and CONNECT too
+            (http.server would answer 501 text/html)."""
+
+            def _send_error_response(self, error: Any) -> None:
+                if isinstance(error, ForbiddenError):  # local: raised only for "no route"
+                    body = json.dumps(UNKNOWN_ROUTE_BODY).encode()
+                    self._send_http_response(404, {"Content-Type": "application/json"}, body)
+                    return
+                super()._send_error_response(error)
+
+            do_TRACE = do_CONNECT = ChaliceRequestHandler._generic_handle  # noqa: N815
+
         # As chalice.local.create_local_server (`chalice local`) does: current_request becomes
         # thread-local, which the threaded server needs. It takes no server class, hence inline.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-        server = LocalDevServer(app, config, HOST, self.api_port, server_cls=ApiServer)
+        server = LocalDevServer(
+            app, config, HOST, self.api_port, handler_cls=ApiHandler, server_cls=ApiServer
+        )
         thread = threading.Thread(
             target=server.server.serve_forever,
             kwargs={"poll_interval": 0.2},

@@ -44,6 +44,9 @@ ACCOUNT_FALLBACK = "123456789012"
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
 # Types moto's CloudFormation does not support: applied through the service APIs instead.
 APPLIED_THROUGH_APIS = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy")
+# Types the local stack leaves out: moto's CloudFormation does not know them ("not supported"
+# warning), and nothing watches CloudWatch alarms locally.
+NOT_LOCAL = ("AWS::CloudWatch::Alarm",)
 
 
 # --- template plumbing -------------------------------------------------------------------------
@@ -51,8 +54,8 @@ APPLIED_THROUGH_APIS = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy")
 
 def local_template(template: dict[str, Any] | None = None) -> dict[str, Any]:
     """The CloudFormation template moto gets: the template's typed resources, minus state
-    machines, minus types applied through the APIs, and (transitively) minus whatever references a
-    removed resource; outputs likewise."""
+    machines, minus types applied through the APIs or not deployed locally (alarms), and
+    (transitively) minus whatever references a removed resource; outputs likewise."""
     template = copy.deepcopy(template if template is not None else merge_template())
     resources: dict[str, Any] = template["Resources"]
     removed = {
@@ -61,6 +64,7 @@ def local_template(template: dict[str, Any] | None = None) -> dict[str, Any]:
         if "Type" not in resource
         or resource["Type"] == "AWS::StepFunctions::StateMachine"
         or resource["Type"] in APPLIED_THROUGH_APIS
+        or resource["Type"] in NOT_LOCAL
         or resource["Type"].startswith("AWS::Serverless::")
     }
     changed = True

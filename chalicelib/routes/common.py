@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -34,6 +35,18 @@ def error_response(error: FailbridgeError) -> Response:
     )
 
 
+def decoded_path_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters percent-decoded, exactly once. API Gateway (REST API, Lambda proxy) hands
+    `pathParameters` over as the client encoded them, and Chalice passes them on as they are;
+    Chalice's local server (and its test client) split the raw path the same way. So the app
+    decodes, here and nowhere else: `%20` is a space, `%2F` a slash inside one id, `%25` a
+    literal percent sign (decoding twice would turn `%2541` into `A`). `unquote`, not
+    `unquote_plus`: in a path, `+` is a plus sign."""
+    return {
+        name: unquote(value) if isinstance(value, str) else value for name, value in params.items()
+    }
+
+
 def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
     """Register a view whose domain errors become the contract's error responses."""
 
@@ -41,7 +54,7 @@ def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., An
         @functools.wraps(view)
         def wrapped(**params: Any) -> Any:
             try:
-                return view(**params)
+                return view(**decoded_path_params(params))
             except FailbridgeError as exc:
                 if exc.status >= 500:
                     logger.exception("request failed")

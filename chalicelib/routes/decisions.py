@@ -16,6 +16,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.models import DecisionIn, parse_json
+from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
 from chalicelib.routes import pages
 from chalicelib.routes.common import (
     JSON_TYPES,
@@ -106,14 +107,13 @@ def slack_interactions() -> dict[str, Any]:
     fields = parse_qs(body.decode("utf-8", "replace"))
     if "payload" not in fields:
         raise MalformedRequest("no payload", [{"field": "payload", "problem": "is required"}])
-    payload = parse_json(fields["payload"][0])
-    actions = payload.get("actions") or []
-    action = actions[0] if actions else {}
-    if action.get("action_id") != "approve":
+    payload = parse_inbound(SlackInteractionIn, parse_json(fields["payload"][0]), "payload")
+    action = payload.actions[0] if payload.actions else None
+    if action is None or action.action_id != "approve":
         return {"ok": True, "outcome": "ignored"}  # link buttons open the page; nothing to do
     decisions = container().decisions
-    ticket_id = str(action.get("value", ""))
-    actor = decisions.lead_for_slack_user(ticket_id, (payload.get("user") or {}).get("id", ""))
+    ticket_id = action.value
+    actor = decisions.lead_for_slack_user(ticket_id, payload.user.id)
     project = decisions.project_of(ticket_id)
     try:
         ticket = decisions.decide(ticket_id, "approve", "approved in Slack", None, actor, project)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
 from chalicelib.domain.lifecycle import Cause
@@ -405,6 +406,7 @@ class DefectService:
             {"jiraFailure": reason[:500]},
         )
         logger.warning("Jira creation failed", extra={"ticketId": ticket.id})
+        observability.count(observability.JIRA_FAILED_METRIC)  # the JiraFailedAlarm watches it
         try:
             self._notify_lead(current, reason)
         except Exception:  # telling the lead must not lose the failure itself

@@ -27,8 +27,15 @@ from chalicelib.domain.ports import (
 from chalicelib.domain.statuses import LIVE_TICKET_STATUSES, TicketStatus
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import Ticket
-from chalicelib.errors import Conflict, MalformedRequest, Unauthenticated
+from chalicelib.errors import Conflict, Unauthenticated
 from chalicelib.models import parse_json
+from chalicelib.models_inbound import (
+    JiraChange,
+    JiraFieldsIn,
+    JiraStatusIn,
+    JiraWebhookIn,
+    parse_inbound,
+)
 from chalicelib.observability import logger
 
 KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base entry
@@ -76,25 +83,21 @@ class FeedbackService:
         if not self._verify(self._secret(), body, signature):
             raise Unauthenticated("X-Hub-Signature is missing, of an unknown method, or wrong")
         event = parse_json(body)
-        if not isinstance(event, dict):
-            raise MalformedRequest(
-                "not a Jira webhook", [{"field": "body", "problem": "must be an object"}]
-            )
-        issue = event.get("issue") or {}
-        if not issue.get("key"):
+        delivery = parse_inbound(JiraWebhookIn, event, "body")  # a wrong shape: 400, not queued
+        issue = delivery.issue
+        if issue is None or not issue.key:
             return {"accepted": False, "reason": "no issue in the delivery"}
-        fields = issue.get("fields") or {}
-        status = fields.get("status") or {}
-        change = {
-            "type": TaskType.JIRA_EVENT.value,
-            "delivery": identifier or "",
-            "key": issue["key"],
-            "status": status.get("name", ""),
-            "category": (status.get("statusCategory") or {}).get("key", ""),
-            "resolution": (fields.get("resolution") or {}).get("name"),
-            "updatedAt": feedback.updated_at_ms(event),
-            "event": event.get("webhookEvent", ""),
-        }
+        fields = issue.fields or JiraFieldsIn()
+        status = fields.status or JiraStatusIn()
+        change = JiraChange(
+            delivery=identifier or "",
+            key=issue.key,
+            status=status.name,
+            category=status.status_category.key if status.status_category else "",
+            resolution=fields.resolution.name if fields.resolution else None,
+            updated_at=feedback.updated_at_ms(event),  # the shapes it reads are checked above
+            event=delivery.webhook_event,
+        ).model_dump(by_alias=True)
         self._queues.send(self._queue_url, change)
         return {"accepted": True}
 

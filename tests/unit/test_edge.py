@@ -74,3 +74,25 @@ def test_the_key_cache_expires() -> None:
     now[0] = 61
     assert cache.get("k", lambda: loads.append(1) or "v3") == "v3"
     assert len(loads) == 2
+
+
+def test_problems_quote_patterns_and_names_as_they_are() -> None:
+    """A pattern lower-cased is another pattern; a model's name is not the client's business."""
+    from chalicelib.models import DecisionIn, _problem
+
+    with pytest.raises(ValidationFailed) as caught:
+        parse_model(DecisionIn, {"decision": "link", "jiraKey": "nope"})
+    assert caught.value.details == [
+        {"field": "jiraKey", "problem": "must match the pattern ^[A-Z][A-Z0-9_]*-[0-9]+$"}
+    ]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_model(ResultsReport, [])
+    assert caught.value.details == [{"field": "body", "problem": "must be an object"}]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_model(ResultsReport, {"run": {"id": "b1"}, "results": []})
+    assert caught.value.details == [{"field": "results", "problem": "must have at least 1 item"}]
+    # pydantic's own sentence case goes, names and acronyms stay
+    assert _problem({"type": "x", "msg": "Input should be a valid UUID"}) == (
+        "input should be a valid UUID"
+    )
+    assert _problem({"type": "x", "msg": "UUID version 4 expected"}) == "UUID version 4 expected"

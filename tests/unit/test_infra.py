@@ -167,8 +167,9 @@ def test_definition_is_the_asl_file(resources: dict[str, Any], asl: dict[str, An
 def test_state_machine_role_sends_only_to_its_queues(resources: dict[str, Any]) -> None:
     role = resources["TicketWorkflowRole"]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    non_xray = [s for s in statements if not str(s["Action"]).startswith("['xray:")]
-    assert non_xray == [
+    # X-Ray and log delivery need resource "*"; everything else is scoped to our queues
+    scoped = [s for s in statements if not str(s["Action"]).startswith(("['xray:", "['logs:"))]
+    assert scoped == [
         {
             "Sid": "SendToWorkflowQueue",
             "Effect": "Allow",
@@ -293,7 +294,9 @@ def test_bucket_notifies_reports_queue(resources: dict[str, Any]) -> None:
     assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
 
 
-def test_functions_get_every_setting(template: dict[str, Any], resources: dict[str, Any]) -> None:
+def test_functions_get_every_setting(
+    template: dict[str, Any], resources: dict[str, Any], generated: dict[str, str]
+) -> None:
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env == {
         settings.TABLE_NAME: {"Ref": "Table"},
@@ -303,7 +306,11 @@ def test_functions_get_every_setting(template: dict[str, Any], resources: dict[s
         settings.JIRA_QUEUE_URL: {"Ref": "JiraQueue"},
         settings.STATE_MACHINE_ARN: {"Ref": "TicketWorkflow"},
     }
-    functions = {k: v for k, v in resources.items() if "Type" not in v and "Role" not in k}
+    functions = {
+        k: v
+        for k, v in resources.items()
+        if "Type" not in v and "Role" not in k and generated.get(k) == "function"
+    }
     assert {"APIHandler", "OnReportUploaded", "OnWorkflowTask", "OnJiraTask"} <= set(functions)
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -423,3 +430,128 @@ def test_our_resources_lint_clean_without_the_sam_transform(template: dict[str, 
 
     matches = lint(json.dumps(plain_template(template)), config=ManualArgs(regions=["us-east-1"]))
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+# --- operations: logs, alarms, gateway responses -------------------------------------------------
+
+
+def _alarms(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in _of_type(resources, "AWS::CloudWatch::Alarm").values()]
+
+
+def _fires_on_any(alarm: dict[str, Any]) -> bool:
+    return (
+        alarm["Threshold"] == 0
+        and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        and alarm["TreatMissingData"] == "notBreaching"
+    )
+
+
+def test_the_state_machine_logs_to_its_log_group(resources: dict[str, Any]) -> None:
+    [(log_group_id, log_group)] = _of_type(resources, "AWS::Logs::LogGroup").items()
+    assert log_group["Properties"]["RetentionInDays"] > 0
+    logging = resources["TicketWorkflow"]["Properties"]["LoggingConfiguration"]
+    assert logging["Level"] in ("ERROR", "ALL")
+    [destination] = logging["Destinations"]
+    assert destination["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
+        "Fn::GetAtt": [log_group_id, "Arn"]
+    }
+    role = resources["TicketWorkflowRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = {a for s in role["Statement"] for a in s["Action"] if s["Effect"] == "Allow"}
+    # what Step Functions needs to deliver logs (its documented list; resource "*" required)
+    assert {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    } <= granted
+
+
+def test_every_dlq_has_a_depth_alarm(resources: dict[str, Any]) -> None:
+    dlqs = {
+        logical_id
+        for logical_id, queue in _of_type(resources, "AWS::SQS::Queue").items()
+        if queue["Properties"]["QueueName"].endswith("-dlq")
+    }
+    assert len(dlqs) == 3
+    watched = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in _alarms(resources)
+        if a["Namespace"] == "AWS/SQS"
+        and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and _fires_on_any(a)
+    }
+    assert watched == dlqs
+
+
+def test_jira_failed_tickets_raise_an_alarm_on_the_metric_the_code_emits(
+    resources: dict[str, Any],
+) -> None:
+    from chalicelib.observability import JIRA_FAILED_METRIC, metrics
+
+    [alarm] = [a for a in _alarms(resources) if a["MetricName"] == JIRA_FAILED_METRIC]
+    # Powertools puts every metric in its namespace with a `service` dimension: the alarm must
+    # name both, or it watches a metric that never receives data.
+    assert alarm["Namespace"] == metrics.namespace
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": metrics.service}]
+    assert alarm["Statistic"] == "Sum" and _fires_on_any(alarm)
+
+
+def test_failed_workflow_executions_raise_an_alarm(resources: dict[str, Any]) -> None:
+    [alarm] = [a for a in _alarms(resources) if a["Namespace"] == "AWS/States"]
+    assert alarm["MetricName"] == "ExecutionsFailed"
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "TicketWorkflow"}}]
+    assert _fires_on_any(alarm)
+
+
+def test_alarms_notify_the_topic_when_one_is_given(resources: dict[str, Any]) -> None:
+    for alarm in _alarms(resources):
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+
+
+def test_unknown_routes_and_gateway_errors_use_the_one_error_shape(
+    template: dict[str, Any],
+) -> None:
+    """API Gateway answers an unknown path or method itself (403 Missing Authentication Token);
+    the RestAPI's gateway responses put those, and its other own errors, in the contract's shape."""
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["StatusCode"] == "404"
+    assert json.loads(unknown["ResponseTemplates"]["application/json"]) == {
+        "error": {
+            "code": "not_found",
+            "message": "no route for this method and path",
+            "details": [],
+        }
+    }
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        body = responses[kind]["ResponseTemplates"]["application/json"]
+        # $context.error.messageString is a quoted JSON string: the body stays valid JSON
+        error = json.loads(body.replace("$context.error.messageString", '"x"'))["error"]
+        assert set(error) == {"code", "message", "details"}
+    for response in responses.values():
+        assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
+
+
+def test_the_local_stack_leaves_the_alarms_out(template: dict[str, Any]) -> None:
+    from infra.deploy_local import local_template
+
+    local = local_template(template)["Resources"]
+    assert not _of_type(local, "AWS::CloudWatch::Alarm")
+    assert _of_type(local, "AWS::Logs::LogGroup")
+
+
+def test_the_local_stack_answers_unknown_routes_as_the_gateway_does(
+    template: dict[str, Any],
+) -> None:
+    from devstack.stack import UNKNOWN_ROUTE_BODY
+
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    body = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+    assert json.loads(body) == UNKNOWN_ROUTE_BODY

@@ -1,0 +1,42 @@
+"""The admin CLI's argument handling (the commands themselves run against moto elsewhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import cli
+
+
+def parsed(argv: list[str]) -> Any:
+    parser = cli.build_parser()
+    return parser.parse_args(cli._bare_local_before_command(argv, cli._commands(parser)))
+
+
+def test_a_bare_local_before_the_command_means_the_default_stack_file() -> None:
+    args = parsed(["--local", "create-project", "X"])
+    assert (args.local, args.command, args.project) == (
+        str(cli.DEFAULT_STACK_FILE),
+        "create-project",
+        "X",
+    )
+    args = parsed(["--local", "--table", "t", "list-keys", "P"])
+    assert (args.local, args.table, args.command) == (str(cli.DEFAULT_STACK_FILE), "t", "list-keys")
+
+
+def test_local_with_a_file_still_takes_the_file() -> None:
+    assert parsed(["--local", "other.json", "create-project", "X"]).local == "other.json"
+    assert parsed(["--local=other.json", "list-keys", "X"]).local == "other.json"
+    assert parsed(["list-keys", "X"]).local is None
+
+
+def test_main_with_a_bare_local_reads_the_default_stack_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end through main(): it gets as far as reading .local/stack.json (absent here)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--local", "create-project", "X"])
+    assert "stack.json not found" in str(exited.value.code)
