@@ -1,0 +1,857 @@
+"""In-memory fakes of the ports in `chalicelib.domain.ports`, for fast unit tests of services.
+
+They reproduce the DynamoDB repositories' semantics (`chalicelib/adapters/dynamo/`): the
+conditions of each write, which domain exception a failed condition raises, and that a
+transaction applies all of its items or none. One `FakeDb` holds the state every repository
+fake reads and writes, as the single table does.
+
+Transaction items handed from one repository to another (`nonces.use`, `absorb_update`,
+`jira_index_put`) are `TxItem`s: a dict (as the port's `TransactItem` type says) carrying a
+condition and an effect, which `FakeTickets.transition` checks and applies atomically."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from chalicelib.domain.conflicts import (
+    AlsoFailed,
+    DraftAlreadyOpen,
+    DuplicateExecutions,
+    TicketNotLive,
+)
+from chalicelib.domain.executions import Execution
+from chalicelib.domain.lifecycle import Move
+from chalicelib.domain.outside import JiraRejected, TokenRejected
+from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, is_live
+from chalicelib.domain.tickets import Ticket
+from chalicelib.errors import Conflict, NotFound
+
+Cursor = dict[str, Any]
+_ENDED = {s.value for s in ENDED_TICKET_STATUSES}
+
+
+class ConditionFailed(Exception):
+    """A condition the DynamoDB adapter does not translate (it lets the ClientError through)."""
+
+
+class TxItem(dict[str, Any]):
+    """A transaction item: `check()` is its condition, `apply()` its write."""
+
+    def __init__(self, check: Callable[[], bool], apply: Callable[[], None], what: str) -> None:
+        super().__init__(what=what)
+        self.check = check
+        self.apply = apply
+
+
+def _ticket_data(ticket: Ticket) -> dict[str, Any]:
+    """What the adapter stores: set attributes only (empty history/requirements/evidence kept)."""
+    keep_empty = {"history", "requirements", "evidence"}
+    return {
+        k: copy.deepcopy(v)
+        for k, v in ticket.to_dict().items()
+        if v is not None and (v != [] or k in keep_empty)
+    }
+
+
+class FakeDb:
+    """The one table's state."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, dict[str, Any]] = {}
+        self.scenarios: dict[tuple[str, str], dict[str, Any]] = {}
+        self.executions: dict[str, dict[str, Any]] = {}  # execution id -> stored attributes
+        self.runs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.jira_index: dict[str, str] = {}
+        self.nonces: dict[str, dict[str, Any]] = {}
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.modules: dict[tuple[str, str], dict[str, Any]] = {}
+        self.knowledge: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.api_keys: dict[str, dict[str, Any]] = {}
+        self.outbox: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.digest_windows: dict[str, int] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.attachments: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deliveries: dict[str, int] = {}
+
+    # -- helpers shared by the repositories ----------------------------------------------
+
+    def scenario_item(self, project: str, scenario_id: str) -> dict[str, Any] | None:
+        return self.scenarios.get((project, scenario_id))
+
+    def ensure_scenario(self, project: str, scenario_id: str) -> dict[str, Any]:
+        """An update on a missing item creates it (with its key attributes only)."""
+        return self.scenarios.setdefault(
+            (project, scenario_id), {"project": project, "scenarioId": scenario_id}
+        )
+
+    def put_executions(self, executions: Sequence[Execution]) -> None:
+        for e in executions:
+            self.executions[e.execution_id] = copy.deepcopy(e.stored())
+
+    def put_runs(self, runs: Sequence[dict[str, Any]]) -> None:
+        for r in runs:
+            self.runs[(r["project"], r["id"])] = copy.deepcopy(r)
+
+    def duplicates(self, executions: Sequence[Execution]) -> list[str]:
+        return [e.execution_id for e in executions if e.execution_id in self.executions]
+
+    def add_to_ticket(self, item: dict[str, Any], n: int, reporters: set[str], at: str) -> None:
+        item["occurrences"] = int(item.get("occurrences") or 0) + n
+        if reporters:
+            item["reporters"] = sorted({*item.get("reporters", []), *reporters})
+        item["lastSeenAt"] = at
+        item["updatedAt"] = at
+
+    def record_move(self, item: dict[str, Any], done: Move) -> None:
+        item["status"] = done.to_status.value
+        item["history"] = [*item.get("history", []), done.entry.to_dict()]
+        item["updatedAt"] = done.entry.at
+        item["lastChange"] = done.event.to_dict()
+
+
+class FakeTickets:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    # test helper: a ticket as it would be stored, with its scenario pointing at it if live
+    def seed(self, ticket: Ticket, *, point_scenario: bool = True) -> Ticket:
+        self.db.tickets[ticket.id] = _ticket_data(ticket)
+        if point_scenario and ticket.live:
+            scenario = self.db.ensure_scenario(ticket.project, ticket.scenario_id)
+            scenario["liveTicketId"] = ticket.id
+            scenario["liveTicketStatus"] = ticket.status
+        return self.get(ticket.id)
+
+    def get(self, ticket_id: str, consistent: bool = True) -> Ticket:
+        item = self.db.tickets.get(ticket_id)
+        if item is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        return Ticket.from_dict(copy.deepcopy(item))
+
+    def page(
+        self,
+        project: str,
+        *,
+        status: str | None,
+        module: str | None,
+        limit: int,
+        cursor: Cursor | None,
+    ) -> tuple[list[Ticket], Cursor | None]:
+        # gsi1: PROJECT#{p}#TICKETS / status#createdAt#id, a status prefix, a module filter
+        def sort_key(t: dict[str, Any]) -> str:
+            return f"{t['status']}#{t['createdAt']}#{t['id']}"
+
+        items = sorted(
+            (t for t in self.db.tickets.values() if t["project"] == project),
+            key=sort_key,
+        )
+        if status:
+            items = [t for t in items if t["status"] == status]
+        if cursor:
+            items = [t for t in items if sort_key(t) > cursor["after"]]
+        # DynamoDB's Limit counts items read before the filter: reproduce that
+        read = items[:limit]
+        more = len(items) > limit
+        found = [t for t in read if not module or t.get("module") == module]
+        next_key = {"after": sort_key(read[-1])} if more and read else None
+        return [Ticket.from_dict(copy.deepcopy(t)) for t in found], next_key
+
+    def of_scenario(self, project: str, scenario_id: str) -> list[Ticket]:
+        items = [
+            t
+            for t in self.db.tickets.values()
+            if t["project"] == project and t["scenarioId"] == scenario_id
+        ]
+        items.sort(key=lambda t: f"{t['createdAt']}#{t['id']}", reverse=True)
+        return [Ticket.from_dict(copy.deepcopy(t)) for t in items]
+
+    def set_fields(
+        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+    ) -> bool:
+        item = self.db.tickets.get(ticket_id)
+        if item is None or (only_status and item["status"] != only_status):
+            return False
+        item.update(copy.deepcopy(fields))
+        return True
+
+    def update_draft(self, ticket_id: str, fields: dict[str, Any], entry: dict[str, Any]) -> Ticket:
+        item = self.db.tickets.get(ticket_id)
+        if item is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        if item["status"] != "draft":
+            raise Conflict("only a draft can be edited")
+        item["history"] = [*item.get("history", []), dict(entry)]
+        item["updatedAt"] = entry["at"]
+        item.update(copy.deepcopy(fields))
+        return self.get(ticket_id)
+
+    def transition(
+        self,
+        ticket: Ticket,
+        done: Move,
+        *,
+        extra: dict[str, Any] | None = None,
+        also: Sequence[dict[str, Any]] = (),
+        point_scenario_to: tuple[str, str] | None = None,
+    ) -> None:
+        item = self.db.tickets.get(ticket.id)
+        scenario = self.db.scenario_item(ticket.project, ticket.scenario_id)
+        checks = [
+            item is not None and item["status"] == done.from_status.value,
+            scenario is not None and scenario.get("liveTicketId") == ticket.id,
+            *(_tx(a).check() for a in also),
+        ]
+        failed = [i for i, ok in enumerate(checks) if not ok]
+        if failed and failed[0] >= 2:
+            raise AlsoFailed(failed[0] - 2)
+        if failed:
+            raise Conflict(f"ticket {ticket.id} is no longer in status {done.from_status.value}")
+        assert item is not None and scenario is not None
+        self.db.record_move(item, done)
+        item.update(copy.deepcopy(extra or {}))
+        to = done.to_status.value
+        if point_scenario_to:
+            scenario["liveTicketId"], scenario["liveTicketStatus"] = point_scenario_to
+        elif to in _ENDED:
+            scenario.pop("liveTicketId", None)
+            scenario.pop("liveTicketStatus", None)
+            scenario.update(
+                {
+                    "lastEndedTicketId": ticket.id,
+                    "lastEndedStatus": to,
+                    "lastEndedAt": done.entry.at,
+                }
+            )
+        else:
+            scenario["liveTicketStatus"] = to
+        for a in also:
+            _tx(a).apply()
+
+    def absorb_update(self, target_id: str, source: Ticket, at: str) -> dict[str, Any]:
+        def check() -> bool:
+            target = self.db.tickets.get(target_id)
+            return target is not None and is_live(target["status"])
+
+        def apply() -> None:
+            target = self.db.tickets[target_id]
+            target["occurrences"] = int(target.get("occurrences") or 0) + source.occurrences
+            if source.reporters:
+                target["reporters"] = sorted({*target.get("reporters", []), *source.reporters})
+            target["updatedAt"] = at
+            target["mergedFrom"] = [*target.get("mergedFrom", []), source.id]
+
+        return TxItem(check, apply, f"absorb {source.id} into {target_id}")
+
+    def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
+        item = self.db.tickets.setdefault(ticket_id, {"id": ticket_id})
+        current = item.get("jiraCreateAttempts")
+        if not ((current is None and seen == 0) or current == seen):
+            return False
+        item["jiraCreateAttempts"] = seen + 1
+        item["jiraLastAttemptAt"] = now
+        return True
+
+    def add_steps(self, ticket_id: str, steps: set[str]) -> None:
+        item = self.db.tickets[ticket_id]
+        item["jiraSteps"] = sorted({*item.get("jiraSteps", []), *steps})
+
+    def add_warning(self, ticket_id: str, warning: str) -> None:
+        item = self.db.tickets[ticket_id]
+        item["jiraWarnings"] = [*item.get("jiraWarnings", []), warning[:300]]
+
+    def jira_index_put(self, jira_key: str, ticket_id: str) -> dict[str, Any]:
+        def apply() -> None:
+            self.db.jira_index[jira_key] = ticket_id
+
+        return TxItem(lambda: True, apply, f"index {jira_key}")
+
+    def by_jira_key(self, jira_key: str) -> str | None:
+        return self.db.jira_index.get(jira_key)
+
+
+def _tx(item: dict[str, Any]) -> TxItem:
+    if not isinstance(item, TxItem):
+        raise TypeError(f"not a transaction item of the fakes: {item!r}")
+    return item
+
+
+class FakeFiling:
+    """Each method is one all-or-nothing write; when several conditions fail, the adapter's
+    order of reporting is kept: duplicate executions first (a retried report), then the
+    scenario's pointer, then the ticket."""
+
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def open_draft(
+        self,
+        ticket: Ticket,
+        executions: Sequence[Execution],
+        replacing: str | None = None,
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        dupes = self.db.duplicates(executions)
+        if dupes:
+            raise DuplicateExecutions(dupes)
+        scenario = self.db.scenario_item(ticket.project, ticket.scenario_id) or {}
+        live = scenario.get("liveTicketId")
+        if live is not None and not (replacing and live == replacing):
+            raise DraftAlreadyOpen()
+        if ticket.id in self.db.tickets:
+            raise ConditionFailed(f"ticket {ticket.id} exists")
+        scenario = self.db.ensure_scenario(ticket.project, ticket.scenario_id)
+        scenario["liveTicketId"], scenario["liveTicketStatus"] = ticket.id, ticket.status
+        self.db.tickets[ticket.id] = _ticket_data(ticket)
+        self.db.put_executions(executions)
+        self.db.put_runs(runs)
+
+    def add_occurrences(
+        self,
+        ticket_id: str,
+        executions: Sequence[Execution],
+        reporters: set[str],
+        at: str,
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        dupes = self.db.duplicates(executions)
+        if dupes:
+            raise DuplicateExecutions(dupes)
+        item = self.db.tickets.get(ticket_id)
+        if item is None or not is_live(item["status"]):
+            raise TicketNotLive(ticket_id)
+        self.db.add_to_ticket(item, len(executions), reporters, at)
+        self.db.put_executions(executions)
+        self.db.put_runs(runs)
+
+    def reopen_ended(
+        self,
+        ticket: Ticket,
+        done: Move,
+        executions: Sequence[Execution],
+        reporters: set[str],
+        runs: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        dupes = self.db.duplicates(executions)
+        if dupes:
+            raise DuplicateExecutions(dupes)
+        scenario = self.db.scenario_item(ticket.project, ticket.scenario_id) or {}
+        if scenario.get("liveTicketId") is not None:
+            raise DraftAlreadyOpen()
+        item = self.db.tickets.get(ticket.id)
+        if item is None or item["status"] != done.from_status.value:
+            raise TicketNotLive(ticket.id)
+        scenario = self.db.ensure_scenario(ticket.project, ticket.scenario_id)
+        scenario["liveTicketId"], scenario["liveTicketStatus"] = ticket.id, done.to_status.value
+        self.db.record_move(item, done)
+        self.db.add_to_ticket(item, len(executions), reporters, done.entry.at)
+        self.db.put_executions(executions)
+        self.db.put_runs(runs)
+
+
+class FakeScenarios:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def get(self, project: str, scenario_id: str, consistent: bool = False) -> Scenario | None:
+        item = self.db.scenario_item(project, scenario_id)
+        return _scenario(item) if item is not None else None
+
+    def touch(
+        self,
+        project: str,
+        scenario_id: str,
+        *,
+        module: str,
+        title: str,
+        latest: dict[str, dict[str, Any]],
+        last_result: str,
+        last_execution: dict[str, Any],
+        at: str,
+    ) -> Scenario:
+        current = self.db.scenario_item(project, scenario_id)
+        if current is not None and current.get("lastAt") is not None and current["lastAt"] > at:
+            return self._late(current, latest)
+        item = self.db.ensure_scenario(project, scenario_id)
+        item.update(
+            {
+                "lastResult": last_result,
+                "lastExecution": copy.deepcopy(last_execution),
+                "lastAt": at,
+            }
+        )
+        item.setdefault("module", module)
+        item.setdefault("title", title)
+        item.setdefault("firstSeenAt", at)
+        item["testCases"] = sorted({*item.get("testCases", []), *latest})
+        item.setdefault("latest", {}).update(copy.deepcopy(latest))
+        return _scenario(item)
+
+    def _late(self, item: dict[str, Any], latest: dict[str, dict[str, Any]]) -> Scenario:
+        """A result older than the scenario's latest: kept per test case with nothing newer."""
+        held_all = item.setdefault("latest", {})
+        for test_case, result in latest.items():
+            held = held_all.get(test_case)
+            if test_case in item.get("testCases", []) and str((held or {}).get("at", "")) >= str(
+                result["at"]
+            ):
+                continue
+            if held is None or str(held.get("at")) <= str(result["at"]):
+                held_all[test_case] = copy.deepcopy(result)
+                item["testCases"] = sorted({*item.get("testCases", []), test_case})
+        return _scenario(item)
+
+
+def _scenario(item: dict[str, Any]) -> Scenario:
+    data = copy.deepcopy(item)
+    latest = data.pop("latest", {})
+    scenario = Scenario.from_dict(data)
+    scenario.latest = latest
+    return scenario
+
+
+class FakeExecutions:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def record(self, executions: Sequence[Execution], runs: Sequence[dict[str, Any]] = ()) -> None:
+        self.db.put_executions(executions)  # unconditional puts, as the adapter's batch
+        self.db.put_runs(runs)
+
+    def get_many(
+        self, project: str, run_id: str, cases: Sequence[tuple[str, int]]
+    ) -> list[Execution]:
+        wanted = set(cases)
+        return [
+            Execution.from_dict(copy.deepcopy(e))
+            for e in self.db.executions.values()
+            if e["project"] == project
+            and e["runId"] == run_id
+            and (e["testCaseId"], int(e["attempt"])) in wanted
+        ]
+
+    def occurrences(self, ticket_id: str) -> list[Execution]:
+        found = [e for e in self.db.executions.values() if e.get("ticketId") == ticket_id]
+        found.sort(key=lambda e: f"{e['at']}#{e['executionId']}")
+        return [Execution.from_dict(copy.deepcopy(e)) for e in found]
+
+
+class FakeProjects:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def get(self, project: str) -> dict[str, Any] | None:
+        found = self.db.projects.get(project)
+        return copy.deepcopy(found) if found is not None else None
+
+    def create(self, project: dict[str, Any]) -> None:
+        if project["key"] in self.db.projects:
+            raise Conflict(f"project {project['key']} exists")
+        self.db.projects[project["key"]] = copy.deepcopy(project)
+
+    def set_fields(self, project: str, fields: dict[str, Any]) -> None:
+        if project not in self.db.projects:
+            raise ConditionFailed(f"project {project} does not exist")
+        self.db.projects[project].update(copy.deepcopy(fields))
+
+    def all(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.db.projects[k]) for k in sorted(self.db.projects)]
+
+    def put_module(self, project: str, module: dict[str, Any]) -> None:
+        self.db.modules[(project, module["name"])] = copy.deepcopy(module)
+
+    def get_module(self, project: str, module: str) -> dict[str, Any] | None:
+        found = self.db.modules.get((project, module))
+        return copy.deepcopy(found) if found is not None else None
+
+    def modules(self, project: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(m) for (p, n), m in sorted(self.db.modules.items()) if p == project]
+
+    def put_knowledge(self, project: str, entry: dict[str, Any]) -> None:
+        self.db.knowledge[(project, entry["scenarioId"], entry["ticketId"])] = copy.deepcopy(entry)
+
+    def knowledge(self, project: str, scenario_id: str) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(e)
+            for (p, s, _), e in sorted(self.db.knowledge.items())
+            if p == project and s == scenario_id
+        ]
+
+
+class FakeApiKeys:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def put(self, key_hash: str, key: dict[str, Any]) -> None:
+        if key_hash in self.db.api_keys:
+            raise ConditionFailed("api key exists")
+        self.db.api_keys[key_hash] = copy.deepcopy(key)
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        found = self.db.api_keys.get(key_hash)
+        return copy.deepcopy(found) if found is not None else None
+
+    def of_project(self, project: str) -> list[tuple[str, dict[str, Any]]]:
+        keys = [
+            (h, copy.deepcopy(k)) for h, k in self.db.api_keys.items() if k["project"] == project
+        ]
+        return sorted(keys, key=lambda pair: str(pair[1]["keyId"]))
+
+    def delete(self, key_hash: str) -> None:
+        self.db.api_keys.pop(key_hash, None)
+
+
+class FakeOutbox:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def queue(self, lead: str, ticket_id: str, at: str) -> None:
+        self.db.outbox[(lead, at, ticket_id)] = {"ticketId": ticket_id, "lead": lead, "at": at}
+
+    def pending(self, lead: str) -> list[dict[str, Any]]:
+        return [dict(v) for (ld, _, _), v in sorted(self.db.outbox.items()) if ld == lead]
+
+    def clear(self, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            self.db.outbox.pop((item["lead"], item["at"], item["ticketId"]), None)
+
+    def digest_window(self, lead: str, now: int, seconds: int) -> int:
+        closes = self.db.digest_windows.get(lead)
+        if closes is None or closes < now:
+            self.db.digest_windows[lead] = now + seconds
+            return now + seconds
+        return closes
+
+
+class FakeNonces:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def use(self, nonce: str, ticket_id: str, at: str, expires_at: int) -> dict[str, Any]:
+        def apply() -> None:
+            self.db.nonces[nonce] = {"ticketId": ticket_id, "usedAt": at, "expiresAt": expires_at}
+
+        return TxItem(lambda: nonce not in self.db.nonces, apply, f"use nonce {nonce}")
+
+    def used(self, nonce: str) -> bool:
+        return nonce in self.db.nonces
+
+
+class FakeUploads:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def put(self, upload: dict[str, Any]) -> None:
+        self.db.uploads[upload["uploadId"]] = copy.deepcopy(upload)
+
+    def get(self, upload_id: str) -> dict[str, Any] | None:
+        found = self.db.uploads.get(upload_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    def update(self, upload_id: str, fields: dict[str, Any]) -> None:
+        self.db.uploads.setdefault(upload_id, {}).update(copy.deepcopy(fields))
+
+
+class FakeAttachments:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def put(self, ticket_id: str, attachment: dict[str, Any]) -> None:
+        self.db.attachments[(ticket_id, attachment["attachmentId"])] = copy.deepcopy(attachment)
+
+    def get(self, ticket_id: str, attachment_id: str) -> dict[str, Any] | None:
+        found = self.db.attachments.get((ticket_id, attachment_id))
+        return copy.deepcopy(found) if found is not None else None
+
+    def of_ticket(self, ticket_id: str) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(a) for (t, _), a in sorted(self.db.attachments.items()) if t == ticket_id
+        ]
+
+    def settle(self, ticket_id: str, attachment_id: str, fields: dict[str, Any]) -> bool:
+        found = self.db.attachments.get((ticket_id, attachment_id))
+        if found is None or found.get("status") != "pending":
+            return False
+        found.update(copy.deepcopy(fields))
+        return True
+
+
+class FakeDeliveries:
+    def __init__(self, db: FakeDb) -> None:
+        self.db = db
+
+    def seen(self, identifier: str) -> bool:
+        return identifier in self.db.deliveries
+
+    def remember(self, identifier: str, now: int) -> None:
+        self.db.deliveries[identifier] = now + 7 * 86400
+
+
+class FakeStores:
+    """Every repository fake over one `FakeDb`, like the adapter's `Repositories`."""
+
+    def __init__(self) -> None:
+        self.db = FakeDb()
+        self.tickets = FakeTickets(self.db)
+        self.filing = FakeFiling(self.db)
+        self.scenarios = FakeScenarios(self.db)
+        self.executions = FakeExecutions(self.db)
+        self.projects = FakeProjects(self.db)
+        self.api_keys = FakeApiKeys(self.db)
+        self.outbox = FakeOutbox(self.db)
+        self.nonces = FakeNonces(self.db)
+        self.uploads = FakeUploads(self.db)
+        self.attachments = FakeAttachments(self.db)
+        self.deliveries = FakeDeliveries(self.db)
+
+
+# -- outside systems ---------------------------------------------------------------------
+
+
+class FakeWorkflow:
+    """Step Functions: one execution per name (a repeated start returns False); answers are
+    recorded; `reject_tokens` (or `reject_all`) makes `answer` raise TokenRejected."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, dict[str, Any]] = {}
+        self.start_calls: list[str] = []
+        self.answers: list[tuple[str, dict[str, Any]]] = []
+        self.reject_tokens: set[str] = set()
+        self.reject_all = False
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        self.start_calls.append(name)
+        if name in self.starts:
+            return False
+        self.starts[name] = copy.deepcopy(payload)
+        return True
+
+    def answer(self, task_token: str, output: dict[str, Any]) -> None:
+        if self.reject_all or task_token in self.reject_tokens:
+            raise TokenRejected(f"no execution waits on {task_token}")
+        self.answers.append((task_token, copy.deepcopy(output)))
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, Any], str | None]] = []
+
+    def send(self, message: dict[str, Any], channel: str | None = None) -> None:
+        self.sent.append((copy.deepcopy(message), channel))
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, Any], int]] = []
+
+    def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.sent.append((copy.deepcopy(body), delay_seconds))
+
+
+class FakeQueues:
+    """The adapter's `Queues` (several queues by URL), as FeedbackService and redrive use it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.dead: dict[str, list[dict[str, Any]]] = {}
+
+    def send(self, queue_url: str, body: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.sent.append((queue_url, copy.deepcopy(body)))
+
+    def redrive(self, dlq_url: str, queue_url: str) -> list[dict[str, Any]]:
+        moved = self.dead.pop(dlq_url, [])
+        for body in moved:
+            self.send(queue_url, body)
+        return moved
+
+
+class FakeJira:
+    """A small Jira: issues with keys `{project}-{n}`, labels found by search (at once, or only
+    after `search_lags` calls), links, remote links, comments and transitions recorded.
+
+    `fail(method, error)` queues an error for the next call of `method`; `fail_always(method,
+    error)` makes every call raise it (until `heal(method)`)."""
+
+    def __init__(self) -> None:
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.links: list[tuple[str, str, str]] = []
+        self.remote_links: dict[tuple[str, str], tuple[str, str]] = {}
+        self.attachments: list[tuple[str, str, bytes]] = []
+        self.comments: list[tuple[str, str]] = []
+        self.transitions: list[tuple[str, str]] = []
+        self.calls: list[str] = []
+        self.field_list: list[dict[str, Any]] = [{"id": "summary", "name": "Summary"}]
+        self.types: dict[str, list[dict[str, Any]]] = {"QA": [{"id": "1", "name": "Bug"}]}
+        self.required: list[dict[str, Any]] = []
+        self.link_type_list: list[dict[str, str]] = [
+            {"name": "Relates", "inward": "relates to", "outward": "relates to"}
+        ]
+        self.search_visible = True  # False: created issues are not found by label yet
+        self._queued: dict[str, list[Exception]] = {}
+        self._always: dict[str, Exception] = {}
+        self._next = 0
+
+    def fail(self, method: str, error: Exception) -> None:
+        self._queued.setdefault(method, []).append(error)
+
+    def fail_always(self, method: str, error: Exception) -> None:
+        self._always[method] = error
+
+    def heal(self, method: str) -> None:
+        self._always.pop(method, None)
+        self._queued.pop(method, None)
+
+    def _call(self, method: str) -> None:
+        self.calls.append(method)
+        if method in self._always:
+            raise self._always[method]
+        queued = self._queued.get(method)
+        if queued:
+            raise queued.pop(0)
+
+    def fields(self) -> list[dict[str, Any]]:
+        self._call("fields")
+        return copy.deepcopy(self.field_list)
+
+    def issue_types(self, project: str) -> list[dict[str, Any]]:
+        self._call("issue_types")
+        if project not in self.types:
+            raise JiraRejected(f"no project {project}")
+        return copy.deepcopy(self.types[project])
+
+    def create_fields(self, project: str, issue_type_id: str) -> list[dict[str, Any]]:
+        self._call("create_fields")
+        return copy.deepcopy(self.required)
+
+    def link_types(self) -> list[dict[str, str]]:
+        self._call("link_types")
+        return copy.deepcopy(self.link_type_list)
+
+    def create_issue(self, fields: dict[str, Any]) -> str:
+        self._call("create_issue")
+        project = fields["project"]["key"]
+        if project not in self.types:
+            raise JiraRejected(f"no project {project}")
+        self._next += 1
+        key = f"{project}-{self._next}"
+        self.issues[key] = {"fields": copy.deepcopy(fields), "status": "To Do"}
+        return key
+
+    def find_by_label(self, label: str) -> str | None:
+        self._call("find_by_label")
+        if not self.search_visible:
+            return None
+        for key, issue in self.issues.items():
+            if label in issue["fields"].get("labels", []):
+                return key
+        return None
+
+    def link(self, link_type: str, inward: str, outward: str) -> None:
+        self._call("link")
+        self.links.append((link_type, inward, outward))
+
+    def remote_link(self, key: str, global_id: str, url: str, title: str) -> None:
+        self._call("remote_link")
+        self.remote_links[(key, global_id)] = (url, title)  # globalId: an upsert
+
+    def attach(self, key: str, name: str, stream: IO[bytes]) -> str:
+        self._call("attach")
+        self.attachments.append((key, name, stream.read()))
+        return f"att-{len(self.attachments)}"
+
+    def comment(self, key: str, body: str) -> None:
+        self._call("comment")
+        self.comments.append((key, body))
+
+    def transition(self, key: str, name: str) -> None:
+        self._call("transition")
+        self.transitions.append((key, name))
+        if key in self.issues:
+            self.issues[key]["status"] = name
+
+    def current(self, keys: list[str]) -> list[dict[str, Any]]:
+        self._call("current")
+        return [
+            {"key": k, "status": self.issues[k]["status"], "category": "", "updatedAt": 0}
+            for k in keys
+            if k in self.issues
+        ]
+
+    def resolution_and_last_comment(self, key: str) -> tuple[str | None, str | None]:
+        self._call("resolution_and_last_comment")
+        last = [body for k, body in self.comments if k == key]
+        return self.issues.get(key, {}).get("resolution"), (last[-1] if last else None)
+
+    def issue_url(self, key: str) -> str:
+        return f"https://jira.example/browse/{key}"
+
+
+class FakeBlobs:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.deleted: list[str] = []
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires: int
+    ) -> dict[str, Any]:
+        return {
+            "url": "https://blobs.example/upload",
+            "fields": {"key": key, "Content-Type": content_type},
+        }
+
+    def presigned_get(self, key: str, expires: int) -> str:
+        return f"https://blobs.example/{key}?expires={expires}"
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        found = self.objects.get(key)
+        if found is None:
+            return None
+        return {"size": len(found[0]), "contentType": found[1]}
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        return self.objects[key][0][:max_bytes]
+
+    def stream(self, key: str) -> Any:
+        return io.BytesIO(self.objects[key][0])
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+        self.deleted.append(key)
+
+
+class FakeClock:
+    """Time that moves only when told: `clock()` is an ISO-8601 string (the `Clock` port),
+    `clock.time()` epoch seconds (for services that take `time.time`)."""
+
+    def __init__(self, start: str = "2026-03-01T10:00:00.000Z") -> None:
+        self.now = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC)
+
+    def __call__(self) -> str:
+        return self.now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def time(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, seconds: float = 0, *, days: float = 0) -> None:
+        self.now += timedelta(seconds=seconds, days=days)
+
+
+class FakeCursors:
+    def encode(self, key: Cursor | None) -> str | None:
+        return json.dumps(key, sort_keys=True) if key else None
+
+    def decode(self, cursor: str | None, field: str = "cursor") -> Cursor | None:
+        return json.loads(cursor) if cursor else None
+
+
+class FakeCounter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, name: str, value: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
