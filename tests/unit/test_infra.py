@@ -197,6 +197,10 @@ def test_every_queue_has_a_dlq(resources: dict[str, Any]) -> None:
         # the Jira queue allows more deliveries: its handler spends a retry budget first
         assert redrive["maxReceiveCount"] == (8 if logical_id == "JiraQueue" else 5)
         targets.add(target)
+    stream = resources["OnChange"]["Properties"]["Events"]["OnChangeDynamodbEventSource"]
+    targets.add(
+        stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    )
     assert targets == {k for k in queues if k.endswith("DeadLetterQueue")}
     names = {q["Properties"]["QueueName"] for q in queues.values()}
     assert {settings.REPORTS_QUEUE_NAME, settings.WORKFLOW_QUEUE_NAME} <= names
@@ -205,7 +209,9 @@ def test_every_queue_has_a_dlq(resources: dict[str, Any]) -> None:
 def test_sqs_handlers_report_partial_batches_and_fit_visibility(
     resources: dict[str, Any], generated: dict[str, str]
 ) -> None:
-    events = [k for k, kind in generated.items() if kind == "event"]
+    events = [
+        k for k, kind in generated.items() if kind == "event" and k.endswith("SqsEventSource")
+    ]
     assert events
     for event in events:
         function_id = event.removesuffix("SqsEventSource")
@@ -344,7 +350,10 @@ def test_every_chalice_role_gets_the_functions_policy(
     for role in roles:
         props = resources[role]["Properties"]
         assert props["ManagedPolicyArns"] == [{"Ref": "FunctionsPolicy"}]
-        assert props["Policies"] == []  # replaces the inline policy from .chalice/policy-dev.json
+        # replaces the inline policy from .chalice/policy-dev.json; the change stream's reader
+        # alone also reads the table's stream
+        extra = [p["PolicyName"] for p in props["Policies"]]
+        assert extra == (["ReadChangeStream"] if role == "OnChangeRole" else [])
 
 
 def test_functions_policy_is_scoped(resources: dict[str, Any]) -> None:
@@ -477,7 +486,7 @@ def test_every_dlq_has_a_depth_alarm(resources: dict[str, Any]) -> None:
         for logical_id, queue in _of_type(resources, "AWS::SQS::Queue").items()
         if queue["Properties"]["QueueName"].endswith("-dlq")
     }
-    assert len(dlqs) == 3
+    assert len(dlqs) == 4  # reports, workflow, Jira, change stream
     watched = {
         a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in _alarms(resources)
