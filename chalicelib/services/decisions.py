@@ -152,7 +152,7 @@ class DecisionService:
         return len(drafts)
 
     def _view(self, ticket: Ticket) -> dict[str, Any]:
-        return {**ticket, "ticketUrl": f"{self._public_url}/v1/tickets/{ticket['id']}"}
+        return {**ticket.to_dict(), "ticketUrl": f"{self._public_url}/v1/tickets/{ticket.id}"}
 
     def _links(self, ticket: Ticket, lead: str, deadline: int) -> dict[str, str]:
         links = {}
@@ -182,7 +182,7 @@ class DecisionService:
         if self._stores.nonces.used(claims.nonce):
             raise Conflict("this approval link was used already")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return claims, ticket
 
     def decide_by_link(
@@ -211,9 +211,9 @@ class DecisionService:
         if ticket.project != project:
             raise NotFound(f"ticket {ticket_id} does not exist")
         if actor.role != Role.ADMIN and self.lead_of(ticket).get("lead") != actor.who:
-            raise Forbidden(f"only the lead of module {ticket['module']} or an admin may decide")
+            raise Forbidden(f"only the lead of module {ticket.module} or an admin may decide")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return self._decide(ticket, decision, reason, merge_into, actor, None, jira_key)
 
     def project_of(self, ticket_id: str) -> str:
@@ -314,7 +314,7 @@ class DecisionService:
         if not is_live(target.status):
             raise ValidationFailed(
                 "cannot merge into an ended ticket",
-                [field_problem("mergeInto", f"is {target['status']}")],
+                [field_problem("mergeInto", f"is {target.status}")],
             )
         return target
 
@@ -342,7 +342,7 @@ class DecisionService:
     def tell_lead_jira_failed(self, ticket: Ticket, reason: str) -> None:
         lead = self.lead_of(ticket)
         text = (
-            f"Jira could not take the approved draft {ticket['id']} ({ticket.get('title')}): "
+            f"Jira could not take the approved draft {ticket.id} ({ticket.title}): "
             f"{reason}. It is jira_failed; an operator's redrive will finish it."
         )
         self._notifier.send(
