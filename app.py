@@ -10,7 +10,7 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, decisions, results, tickets, webhooks
+from chalicelib.routes import admin, decisions, mapping, results, tickets, webhooks
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
@@ -18,6 +18,7 @@ app.register_blueprint(tickets.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(decisions.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(mapping.bp)
 
 
 @app.middleware("http")

@@ -113,7 +113,7 @@ def main(
     lean = contextlib.nullcontext() if moto_as_is else lean_moto_transactions()
     with moto_inprocess(), lean:
         c = bootstrap.container()
-        c.access.create_project(PROJECT, "Bulk benchmark", False)
+        c.access.create_project(PROJECT, "Bulk benchmark", False, default_lead="lead@example.com")
         c.access.put_module(PROJECT, "checkout", "lead@example.com", None)
         counter = CallCounter().attach(*c.clients.values())
         with counter.counting() as app_calls:

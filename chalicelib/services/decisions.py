@@ -60,10 +60,16 @@ class DecisionService:
     # -- asking the lead -----------------------------------------------------------------------
 
     def lead_of(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        """The module's lead, or the project's default lead (`isDefault`) when the module has
+        none. Read per message, so a lead added later gets the next reminder and decides."""
         module = self._store.get_module(ticket["project"], ticket["module"])
         if module is None or not module.get("lead"):
             project = self._store.get_project(ticket["project"]) or {}
-            return {"lead": project.get("defaultLead", ""), "slackUserId": None}
+            return {
+                "lead": project.get("defaultLead", ""),
+                "slackUserId": None,
+                "isDefault": True,
+            }
         return module
 
     def awaiting(self, ticket_id: str, task_token: str, round_: int, deadline: int) -> str:
@@ -118,15 +124,25 @@ class DecisionService:
                 messages = [self._draft_message(drafts[0], lead, deadline)]
             else:
                 messages = digest_messages(
-                    [(self._view(t), self._links(t, lead["lead"], deadline)) for t in drafts]
+                    [
+                        (self._view(t, self.lead_of(t)), self._links(t, lead["lead"], deadline))
+                        for t in drafts
+                    ]
                 )
             for message in messages:
                 self._notifier.send(message, channel=lead.get("slackUserId"))
         self._store.clear_notifications(pending)
         return len(drafts)
 
-    def _view(self, ticket: dict[str, Any]) -> dict[str, Any]:
-        return {**ticket, "ticketUrl": f"{self._public_url}/v1/tickets/{ticket['id']}"}
+    def _view(self, ticket: dict[str, Any], lead: dict[str, Any] | None = None) -> dict[str, Any]:
+        view = {**ticket, "ticketUrl": f"{self._public_url}/v1/tickets/{ticket['id']}"}
+        if lead and lead.get("isDefault"):
+            view["leadNote"] = (
+                f"Module {ticket['module']} has no lead, so you are asked as project "
+                f"{ticket['project']}'s default lead. Give it one: "
+                f"PUT /v1/projects/{ticket['project']}/modules/{ticket['module']}"
+            )
+        return view
 
     def _links(self, ticket: dict[str, Any], lead: str, deadline: int) -> dict[str, str]:
         links = {}
@@ -141,7 +157,7 @@ class DecisionService:
         from chalicelib.adapters.slack_messages import draft_message
 
         return draft_message(
-            self._view(ticket), self._links(ticket, lead["lead"], deadline), reminder=reminder
+            self._view(ticket, lead), self._links(ticket, lead["lead"], deadline), reminder=reminder
         )
 
     # -- deciding ------------------------------------------------------------------------------

@@ -271,6 +271,8 @@ class _Filer:
             ]
             or None,
         }
+        if r.source is not None:  # the JUnit facts its identity was derived from
+            execution["source"] = r.source.model_dump(mode="json", exclude_none=True)
         if ticket_id:
             execution["ticketId"] = ticket_id
         if flaky:

@@ -51,7 +51,9 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
     """Each thread is its own API instance: its own boto3 client, store and service."""
     aws = aws_server
     n = 24
-    bootstrap.container().access.create_project("DEMO", None, False)
+    bootstrap.container().access.create_project(
+        "DEMO", None, False, default_lead="lead@example.com"
+    )
     project = bootstrap.container().access.project("DEMO")
 
     def report_one(i: int) -> dict[str, Any]:
