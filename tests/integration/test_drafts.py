@@ -282,7 +282,7 @@ def test_a_large_report_goes_through_a_presigned_upload_and_reports_progress(
     assert (progress["drafts"], progress["merged"]) == (1, 0)
     drafts = api.get("/v1/projects/DEMO/tickets?status=draft", headers=demo.auth("viewer"))
     [draft] = drafts.json_body["items"]
-    assert draft["scenarioId"] == "checkout.pay"
+    assert draft["scenarioId"] == "checkout.pay::test_card"  # one scenario per test case
     assert draft["occurrences"] == 1
 
 
