@@ -104,8 +104,6 @@ def reidentify(
     for run_id in run_ids:
         for execution in executions.of_run(project, run_id):
             raw[execution.execution_id] = execution.stored()
-                k: v for k, v in execution.to_dict().items() if v is not None
-            }
     result = plan(list(raw.values()), mapping)
     applicable = [
         c
