@@ -10,7 +10,7 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, decisions, health, results, tickets, webhooks
+from chalicelib.routes import admin, decisions, health, mapping, results, tickets, webhooks
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
@@ -19,6 +19,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(decisions.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(health.bp)
+app.register_blueprint(mapping.bp)
 
 
 @app.middleware("http")

@@ -97,7 +97,7 @@ def main(rounds: int = 5) -> dict[str, Any]:
         import app
 
         access = bootstrap.container().access
-        access.create_project(PROJECT, "Benchmark", False)
+        access.create_project(PROJECT, "Benchmark", False, default_lead="lead@example.com")
         access.put_module(PROJECT, "checkout", "lead@example.com", None)
         key = access.issue_key(PROJECT, Role.CI, None, None)["key"]
         with Client(app.app) as client:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
+    from chalicelib.services.mapping import MappingService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -130,6 +131,12 @@ class Container:
             self.blobs,
             Cursors(),
         )
+
+    @functools.cached_property
+    def mapping(self) -> MappingService:
+        from chalicelib.services.mapping import MappingService
+
+        return MappingService(self.repos.projects, self.access)
 
     @functools.cached_property
     def uploads(self) -> UploadService:

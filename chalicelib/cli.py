@@ -1,6 +1,9 @@
 """Admin CLI: projects, modules and API keys, against real AWS or the local stack.
 
-    python -m chalicelib.cli create-project DEMO [--name "Demo"] [--flaky-opens-draft]
+    python -m chalicelib.cli create-project DEMO --default-lead qa-lead@example.com
+                             [--default-module general] [--name "Demo"] [--flaky-opens-draft]
+    python -m chalicelib.cli set-defaults DEMO [--default-lead X] [--default-module Y]
+    python -m chalicelib.cli reidentify DEMO [--run RUN ...] [--apply] [--include-inferred]
     python -m chalicelib.cli describe-project DEMO
     python -m chalicelib.cli put-module DEMO checkout --lead lead@example.com [--slack-user-id U1]
     python -m chalicelib.cli issue-key DEMO --role ci [--user x@example.com] [--name nightly]
@@ -51,14 +54,20 @@ def _use_local_stack(path: Path) -> None:
 def access_service() -> Any:
     """AccessService on the stack's table, without the per-container key cache: a key an
     administrator revokes or issues is seen as such at once."""
+    from chalicelib.services.access import AccessService
+
+    repos = table_repositories()
+    return AccessService(repos.projects, repos.api_keys, cache_seconds=0)
+
+
+def table_repositories() -> Any:
+    """The stack's table, for commands that need nothing else (no Slack, no secrets)."""
     import boto3
 
     from chalicelib.adapters.dynamo import Repositories
-    from chalicelib.services.access import AccessService
 
     config = settings.Settings.from_env()
-    repos = Repositories.over(boto3.session.Session().client("dynamodb"), config.table_name)
-    return AccessService(repos.projects, repos.api_keys, cache_seconds=0)
+    return Repositories.over(boto3.session.Session().client("dynamodb"), config.table_name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +98,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="remind the lead after this long without a decision (86400)",
     )
     p.add_argument("--decision-rounds", type=int, help="reminders before the draft expires (3)")
+    p.add_argument(
+        "--default-lead",
+        required=True,
+        help="decides the drafts of every module that has no lead of its own (e-mail)",
+    )
+    p.add_argument(
+        "--default-module",
+        help="where JUnit results go when no rule or property names a module (general)",
+    )
+
+    p = sub.add_parser("set-defaults", help="change a project's default lead or module")
+    p.add_argument("project")
+    p.add_argument("--default-lead")
+    p.add_argument("--default-module")
+
+    p = sub.add_parser(
+        "reidentify",
+        help="re-derive past executions' test case, scenario and module under today's mapping "
+        "(dry run unless --apply)",
+    )
+    p.add_argument("project")
+    p.add_argument("--run", action="append", dest="runs", metavar="RUN", help="only these runs")
+    p.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
+    p.add_argument(
+        "--include-inferred",
+        action="store_true",
+        help="also apply to executions recorded before source facts were kept, whose classname "
+        "and name are guessed from the old `classname.name` test case id",
+    )
 
     p = sub.add_parser("describe-project", help="a project and its modules")
     p.add_argument("project")
@@ -139,6 +177,23 @@ def run(args: argparse.Namespace, access: Any) -> Any:
             args.flaky_opens_draft,
             args.decision_reminder_seconds,
             args.decision_rounds,
+            default_lead=args.default_lead,
+            default_module=args.default_module,
+        )
+    if command == "set-defaults":
+        return access.set_defaults(args.project, args.default_lead, args.default_module)
+    if command == "reidentify":
+        from chalicelib.services.reidentify import reidentify
+
+        repos = table_repositories()
+        return reidentify(
+            access,
+            repos.executions,
+            repos.tickets,
+            args.project,
+            runs=args.runs,
+            apply=args.apply,
+            include_inferred=args.include_inferred,
         )
     if command == "redrive-jira":
         return redrive_jira()

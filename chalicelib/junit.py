@@ -11,7 +11,6 @@ This module is imported lazily (only by the code paths that accept JUnit bodies)
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
@@ -36,6 +35,7 @@ from junitparser.xunit2 import (
 )
 
 from chalicelib import settings
+from chalicelib.domain.mapping import CaseFacts, ReportMapping, identify, property_key
 from chalicelib.errors import (
     MalformedRequest,
     PayloadTooLarge,
@@ -76,9 +76,18 @@ Props = dict[str, list[tuple[str, str]]]
 FieldCache = dict[int, tuple[Props, dict[str, Any]]]
 
 
-def parse_junit(xml: bytes, *, max_bytes: int = settings.MAX_JUNIT_BODY_BYTES) -> list[ResultIn]:
+def parse_junit(
+    xml: bytes,
+    *,
+    max_bytes: int = settings.MAX_JUNIT_BODY_BYTES,
+    mapping: ReportMapping | None = None,
+    explain: list[dict[str, str]] | None = None,
+) -> list[ResultIn]:
     """Parse a JUnit XML report into results: one per testcase, plus one per earlier failed attempt
-    of a rerun/flaky testcase (Surefire's `flakyFailure`/`rerunFailure` and friends).
+    of a rerun/flaky testcase (Surefire's `flakyFailure`/`rerunFailure` and friends). Each
+    testcase's test case, scenario and module come from `chalicelib.domain.mapping` (explicit
+    properties, then the project's rules, then the defaults); `explain`, when given, receives for
+    each result which of those decided each of the three.
 
     Raises `PayloadTooLarge` when the body exceeds `max_bytes`, `MalformedRequest` when it is not
     a safe, well-formed JUnit document, and `ValidationFailed` if a testcase still cannot be
@@ -94,9 +103,13 @@ def parse_junit(xml: bytes, *, max_bytes: int = settings.MAX_JUNIT_BODY_BYTES) -
     doc = _read_document(bytes(xml))
     results: list[ResultIn] = []
     cache: FieldCache = {}
+    mapping = mapping or ReportMapping()
     for index, (case, suite_name, props) in enumerate(_walk(doc)):
-        for data in _case_results(case, suite_name, props, cache):
+        for data in _case_results(case, suite_name, props, cache, mapping):
+            by = data.pop("_by")
             results.append(_validate(data, index))
+            if explain is not None:
+                explain.append(by)
     return results
 
 
@@ -191,11 +204,11 @@ def _attr(value: Any) -> str:
 
 
 def _case_results(
-    case: TestCase, suite_name: str, suite_props: Props, cache: FieldCache
+    case: TestCase, suite_name: str, suite_props: Props, cache: FieldCache, mapping: ReportMapping
 ) -> list[dict[str, Any]]:
     name = _attr(case.name).strip()
     classname = _attr(case.classname).strip()
-    base_id = f"{classname}.{name}" if classname and name else (name or classname or "unnamed")
+    file = _attr(case._elem.get("file")).strip()
 
     # Most testcases (the passing ones) have no child elements: skip junitparser's subtree scans
     # for them. Otherwise read each scan once; junitparser repeats it on every property access.
@@ -208,10 +221,27 @@ def _case_results(
         fields = cached[1]
     else:
         fields = _prop_fields(props)
+    facts = CaseFacts(
+        classname=classname,
+        name=name,
+        file=file,
+        suite=suite_name,
+        properties={property_key(n): v for values in props.values() for n, v in values},
+    )
+    explicit = {
+        "testCase": _prop(props, TEST_CASE_ID_KEY),
+        "scenario": _prop(props, SCENARIO_KEY),
+        "module": _prop(props, MODULE_KEY),
+    }
+    identity = identify(facts, mapping, explicit)
+    source = {"classname": classname, "name": name, "file": file}
     base: dict[str, Any] = {
-        "testCaseId": _ident(_prop(props, TEST_CASE_ID_KEY) or base_id),
-        "scenarioId": _ident(_prop(props, SCENARIO_KEY) or classname or suite_name or base_id),
+        "testCaseId": identity.test_case_id,
+        "scenarioId": identity.scenario_id,
+        "module": identity.module,
         "title": _title(name),
+        "source": {k: _title(v) for k, v in source.items() if v} or None,
+        "_by": dict(identity.by),
         **fields,
     }
 
@@ -245,7 +275,6 @@ def _case_results(
 
 def _prop_fields(props: Props) -> dict[str, Any]:
     return {
-        "module": _title(_prop(props, MODULE_KEY)),
         "reporter": _title(_prop(props, REPORTER_KEY)),
         "jiraTestKey": _title(_prop(props, JIRA_TEST_KEY_KEY)),
         "expected": _clip(_prop(props, EXPECTED_KEY), TEXT_MAX) or None,
@@ -315,15 +344,6 @@ def _evidence(props: Props) -> list[dict[str, str]]:
 
 
 # --- clipping ------------------------------------------------------------------------------------
-
-
-def _ident(value: str) -> str:
-    """An id that fits a Name: long ids keep a prefix plus a hash so they stay unique and stable."""
-    value = value.strip()
-    if len(value) <= NAME_MAX:
-        return value
-    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
-    return f"{value[: NAME_MAX - 13].rstrip()}~{digest}"
 
 
 def _title(value: str) -> str | None:

@@ -68,6 +68,15 @@ class EvidenceLinkIn(EdgeModel):
     content_type: Name | None = None
 
 
+class SourceIn(EdgeModel):
+    """Where a JUnit result came from, as the report said it: kept on the execution so its
+    identity can be re-derived when the project's mapping changes."""
+
+    classname: Name | None = None
+    name: Name | None = None
+    file: Name | None = None
+
+
 class ResultIn(EdgeModel):
     scenario_id: Name
     test_case_id: Name
@@ -87,6 +96,7 @@ class ResultIn(EdgeModel):
     jira_execution_key: Name | None = None
     attempt: int = Field(default=1, ge=1, le=100)
     evidence: list[EvidenceLinkIn] = Field(default_factory=list, max_length=20)
+    source: SourceIn | None = None
 
     @property
     def module_name(self) -> str:
@@ -269,3 +279,48 @@ class JiraMappingIn(StrictEdgeModel):
         if unknown:
             raise ValueError("keys must be among " + ", ".join(sorted(known)))
         return value
+
+
+# --- how JUnit reports map to test cases, scenarios and modules (chalicelib.domain.mapping) -----
+
+Operand = Annotated[str, StringConstraints(max_length=500)]
+Template = Annotated[str, StringConstraints(max_length=200)]
+
+
+class MappingMatchIn(StrictEdgeModel):
+    """`field` is classname, name, file, suite or property:<name>; at most one operator."""
+
+    field: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    equals: Operand | None = None
+    prefix: Operand | None = None
+    suffix: Operand | None = None
+    contains: Operand | None = None
+    regex: Operand | None = None
+
+
+class MappingSetIn(StrictEdgeModel):
+    """Templates: {classname}, {name}, {file}, {suite}, {testCase}, {value}, regex groups."""
+
+    test_case: Template | None = None
+    scenario: Template | None = None
+    module: Template | None = None
+
+
+class MappingRuleIn(StrictEdgeModel):
+    match: MappingMatchIn | None = None
+    set_: MappingSetIn = Field(alias="set")
+
+
+class MappingIn(StrictEdgeModel):
+    """A project's mapping: ordered rules (first match per target wins) and its default module."""
+
+    mapping_rules: list[MappingRuleIn] = Field(default_factory=list, max_length=100)
+    default_module: Name | None = None
+
+
+class MappingPreviewIn(StrictEdgeModel):
+    """A sample JUnit report and the rules to try on it (the saved ones when absent)."""
+
+    report: Annotated[str, StringConstraints(min_length=1)]
+    mapping_rules: list[MappingRuleIn] | None = Field(default=None, max_length=100)
+    default_module: Name | None = None

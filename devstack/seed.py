@@ -16,6 +16,10 @@ MODULES: dict[str, str] = {
     "checkout": "lead@example.com",
     "search": "search-lead@example.com",
 }
+# Every module without a lead of its own (JUnit reports land in DEFAULT_MODULE unless a rule or a
+# property names one) is decided by DEFAULT_LEAD: the dev lead key's person, so it can decide all.
+DEFAULT_LEAD = "lead@example.com"
+DEFAULT_MODULE = "general"
 # module -> its lead's Slack user id (Slack buttons: only this user may decide)
 SLACK_USERS: dict[str, str] = {"checkout": "U0LEAD"}
 # role -> the person the key belongs to (None: a machine key, shown as "<role>:<keyId>")
@@ -59,12 +63,19 @@ def seed_jira(jira_mapping: Any, project: str = PROJECT) -> dict[str, Any]:
 
 def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
     """Seed through AccessService. Returns {"project", "modules": {name: {"lead"}}, "keys":
-    {role: key}}: the only place the dev keys are ever shown."""
+    {role: key}, "defaultLead", "defaultModule"}: the only place the dev keys are ever shown."""
     try:
         access.project(project)
+        access.set_defaults(project, DEFAULT_LEAD, DEFAULT_MODULE)  # seeded before they existed
     except NotFound:
         with contextlib.suppress(Conflict):  # created concurrently: fine
-            access.create_project(project, "Demo project", False)
+            access.create_project(
+                project,
+                "Demo project",
+                False,
+                default_lead=DEFAULT_LEAD,
+                default_module=DEFAULT_MODULE,
+            )
     modules = {}
     for name, lead in MODULES.items():
         slack_user = SLACK_USERS.get(name)
@@ -78,4 +89,10 @@ def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
             if old.get("name") == name and old.get("role") == role:
                 access.revoke_key(project, old["keyId"])
         keys[role] = access.issue_key(project, Role(role), name, user)["key"]
-    return {"project": project, "modules": modules, "keys": keys}
+    return {
+        "project": project,
+        "modules": modules,
+        "keys": keys,
+        "defaultLead": DEFAULT_LEAD,
+        "defaultModule": DEFAULT_MODULE,
+    }

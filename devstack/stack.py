@@ -219,6 +219,8 @@ class Stack:
             "project": seeded["project"],
             "keys": seeded["keys"],
             "modules": seeded["modules"],
+            "defaultLead": seeded["defaultLead"],
+            "defaultModule": seeded["defaultModule"],
             "jiraWebhookSecret": self.webhook_secret,
             "jiraUser": {"email": self.jira_email, "token": self.jira_token},
             "slackSigningSecret": self.slack_signing_secret,
@@ -467,7 +469,7 @@ failbridge local stack is up ({info["startedInSeconds"]} s)
   Jira    {info["jira"]}   user {info["jiraUser"]["email"]} / token {info["jiraUser"]["token"]}
   AWS     {info["aws"]}   (moto; AWS_ENDPOINT_URL={info["aws"]} AWS_ACCESS_KEY_ID=testing)
   Slack   {info["slack"]}   outbox {info["slackOutbox"]}
-  Project {info["project"]}: modules {modules}
+  Project {info["project"]}: modules {modules}; any other module: lead {info["defaultLead"]}
   API keys (Authorization: Bearer <key>):
 {keys}
   Jira webhook secret {info["jiraWebhookSecret"]}

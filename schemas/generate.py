@@ -24,6 +24,8 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/keys"): models.KeyIn,
     ("PUT", "/v1/projects/{project}/jira"): models.JiraMappingIn,
     ("POST", "/v1/tickets/{ticketId}/decision"): models.DecisionIn,
+    ("PUT", "/v1/projects/{project}/mapping"): models.MappingIn,
+    ("POST", "/v1/projects/{project}/mapping/preview"): models.MappingPreviewIn,
 }
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],

@@ -31,6 +31,7 @@ class Execution(Record):
     ticket_id: str | None = None
     flaky: bool | None = None
     opened_ticket: bool | None = None
+    source: dict[str, Any] | None = None  # JUnit classname, name, file
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

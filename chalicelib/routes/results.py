@@ -43,6 +43,7 @@ def report_results(project: str) -> dict[str, Any]:
     content_types=XML_TYPES + JSON_TYPES,
 )
 def report_junit(project: str, runId: str) -> dict[str, Any]:
+    from chalicelib.domain.mapping import ReportMapping
     from chalicelib.junit import parse_junit
 
     request = bp.current_request
@@ -55,9 +56,11 @@ def report_junit(project: str, runId: str) -> dict[str, Any]:
         if query_param(request, k)
     }
     run = parse_model(RunIn, {"id": runId, **run_fields})
-    results = parse_junit(body, max_bytes=settings.MAX_JUNIT_BODY_BYTES)
     c = container()
-    outcomes = c.results.record(c.access.project(project), run, results, reported_by=principal.user)
+    item = c.access.project(project)
+    mapping = ReportMapping.of_project(item)
+    results = parse_junit(body, max_bytes=settings.MAX_JUNIT_BODY_BYTES, mapping=mapping)
+    outcomes = c.results.record(item, run, results, reported_by=principal.user)
     return {"results": outcomes}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -14,10 +15,17 @@ from typing import Any
 from chalicelib.clock import now_iso
 from chalicelib.domain.ports import ApiKeyRepository, ProjectRepository
 from chalicelib.domain.roles import Role
-from chalicelib.errors import Forbidden, NotFound, Unauthenticated
+from chalicelib.errors import (
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+    field_problem,
+)
 from chalicelib.ids import new_id
 
 KEY_PREFIX = "fbk_"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def hash_key(key: str) -> str:
@@ -113,19 +121,40 @@ class AccessService:
         flaky_opens_draft: bool,
         decision_reminder_seconds: int | None = None,
         decision_rounds: int | None = None,
+        *,
+        default_lead: str,
+        default_module: str | None = None,
     ) -> dict:
+        """A project; `default_lead` decides drafts of every module that has no lead of its own."""
         project = {
             "key": key,
             "name": name or key,
             "flakyOpensDraft": flaky_opens_draft,
             "decisionReminderSeconds": decision_reminder_seconds,
             "decisionRounds": decision_rounds,
+            **_defaults(default_lead, default_module),
             "createdAt": now_iso(),
         }
         project = {k: v for k, v in project.items() if v is not None}
         self._projects_repo.create(project)
         self._projects.drop(key)
         return project
+
+    def set_defaults(
+        self, key: str, default_lead: str | None, default_module: str | None
+    ) -> dict[str, Any]:
+        """Change a project's default lead or default module (projects created before they
+        existed have neither: their lead-less modules' drafts ask nobody)."""
+        self.project(key)
+        fields = _defaults(default_lead, default_module)
+        if fields:
+            self._projects_repo.set_fields(key, fields)
+            self.forget_project(key)
+        return self.describe_project(key)
+
+    def forget_project(self, key: str) -> None:
+        """Drop this container's cached copy of the project (others expire with the cache)."""
+        self._projects.drop(key)
 
     def describe_project(self, key: str) -> dict[str, Any]:
         project = self.project(key)
@@ -163,3 +192,22 @@ class AccessService:
                 self._keys.drop(key_hash)
                 return
         raise NotFound(f"key {key_id} does not exist")
+
+
+def _defaults(default_lead: str | None, default_module: str | None) -> dict[str, str]:
+    fields = {}
+    if default_lead is not None:
+        if not EMAIL.match(default_lead.strip()):
+            raise ValidationFailed(
+                "the default lead must be an e-mail address",
+                [field_problem("defaultLead", "must be an e-mail address")],
+            )
+        fields["defaultLead"] = default_lead.strip()
+    if default_module is not None:
+        if not default_module.strip() or len(default_module) > 200:
+            raise ValidationFailed(
+                "the default module must be a name",
+                [field_problem("defaultModule", "must be 1 to 200 characters")],
+            )
+        fields["defaultModule"] = default_module.strip()
+    return fields

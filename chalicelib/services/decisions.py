@@ -88,10 +88,12 @@ class DecisionService:
     # -- asking the lead -----------------------------------------------------------------------
 
     def lead_of(self, ticket: Ticket) -> dict[str, Any]:
+        """The module's lead, or the project's default lead (`isDefault`) when the module has
+        none. Read per message, so a lead added later gets the next reminder and decides."""
         module = self._stores.projects.get_module(ticket.project, ticket.module)
         if module is None or not module.get("lead"):
             project = self._stores.projects.get(ticket.project) or {}
-            return {"lead": project.get("defaultLead", ""), "slackUserId": None}
+            return {"lead": project.get("defaultLead", ""), "slackUserId": None, "isDefault": True}
         return module
 
     def awaiting(self, ticket_id: str, task_token: str, round_: int, deadline: int) -> str:
@@ -144,15 +146,25 @@ class DecisionService:
                 messages = [self._draft_message(drafts[0], lead, deadline)]
             else:
                 messages = self._messages.digest_messages(
-                    [(self._view(t), self._links(t, lead["lead"], deadline)) for t in drafts]
+                    [
+                        (self._view(t, self.lead_of(t)), self._links(t, lead["lead"], deadline))
+                        for t in drafts
+                    ]
                 )
             for message in messages:
                 self._notifier.send(message, channel=lead.get("slackUserId"))
         self._stores.outbox.clear(pending)
         return len(drafts)
 
-    def _view(self, ticket: Ticket) -> dict[str, Any]:
-        return {**ticket.to_dict(), "ticketUrl": f"{self._public_url}/v1/tickets/{ticket.id}"}
+    def _view(self, ticket: Ticket, lead: dict[str, Any] | None = None) -> dict[str, Any]:
+        view = {**ticket.to_dict(), "ticketUrl": f"{self._public_url}/v1/tickets/{ticket.id}"}
+        if lead and lead.get("isDefault"):
+            view["leadNote"] = (
+                f"Module {ticket.module} has no lead, so you are asked as project "
+                f"{ticket.project}'s default lead. Give it one: "
+                f"PUT /v1/projects/{ticket.project}/modules/{ticket.module}"
+            )
+        return view
 
     def _links(self, ticket: Ticket, lead: str, deadline: int) -> dict[str, str]:
         links = {}
@@ -165,7 +177,7 @@ class DecisionService:
         self, ticket: Ticket, lead: dict[str, Any], deadline: int, *, reminder: bool = False
     ) -> dict[str, Any]:
         return self._messages.draft_message(
-            self._view(ticket), self._links(ticket, lead["lead"], deadline), reminder=reminder
+            self._view(ticket, lead), self._links(ticket, lead["lead"], deadline), reminder=reminder
         )
 
     # -- deciding ------------------------------------------------------------------------------

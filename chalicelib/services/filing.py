@@ -97,6 +97,8 @@ class Report:
             or None,
             ticket_id=ticket_id,
             flaky=True if flaky else None,
+            # the JUnit facts its identity was derived from (`reidentify` reads them)
+            source=r.source.model_dump(mode="json", exclude_none=True) if r.source else None,
         )
 
     def settle(self, indexes: list[int], ticket_id: str, status: str, *, opened: bool) -> None:

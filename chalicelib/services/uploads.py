@@ -85,14 +85,14 @@ class UploadService:
         upload_id = upload["uploadId"]
         self._uploads.update(upload_id, {"status": "processing", "updatedAt": self._clock()})
         try:
-            run, results = self._parse(upload)
+            project = self._access.project(upload["project"])
+            run, results = self._parse(upload, project)
         except FailbridgeError as exc:
             self._uploads.update(
                 upload_id,
                 {"status": "failed", "error": exc.to_body()["error"], "updatedAt": self._clock()},
             )
             return "failed"
-        project = self._access.project(upload["project"])
         totals = {"drafts": 0, "merged": 0, "flaky": 0}
         self._uploads.update(upload_id, {"total": len(results), "processed": 0})
         for start in range(0, len(results), CHUNK):
@@ -114,7 +114,9 @@ class UploadService:
         self._uploads.update(upload_id, {"status": "completed", "updatedAt": self._clock()})
         return "completed"
 
-    def _parse(self, upload: dict[str, Any]) -> tuple[RunIn, list[ResultIn]]:
+    def _parse(
+        self, upload: dict[str, Any], project: dict[str, Any]
+    ) -> tuple[RunIn, list[ResultIn]]:
         head = self._blobs.head(upload["key"])
         if head is None:
             raise NotFound("the uploaded report is missing")
@@ -130,9 +132,13 @@ class UploadService:
         body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         run = RunIn.model_validate(upload["run"])
         if upload["format"] == "junit":
+            from chalicelib.domain.mapping import ReportMapping
             from chalicelib.junit import parse_junit
 
-            return run, parse_junit(body, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES)
+            mapping = ReportMapping.of_project(project)
+            return run, parse_junit(
+                body, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
+            )
         data = parse_json(body)
         if isinstance(data, dict) and "results" in data and "run" not in data:
             data = {**data, "run": upload["run"]}

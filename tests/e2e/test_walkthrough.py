@@ -76,7 +76,9 @@ def junit_report(classname: str, *, failing: int = 1, passing: int = 1, pad: int
     for n in range(failing):
         cases.append(
             f'<testcase classname="{classname}" name="test_fails_{n}" time="0.5">'
-            f'<properties><property name="test_case_id" value="TC-{classname}-F{n}"/></properties>'
+            # a declared scenario: every failing test case joins one draft
+            f'<properties><property name="test_case_id" value="TC-{classname}-F{n}"/>'
+            f'<property name="scenario" value="{classname}"/></properties>'
             f'<failure message="AssertionError: total is 100.00, expected 80.00">'
             f"Traceback ...\nAssertionError</failure></testcase>"
         )

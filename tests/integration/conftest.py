@@ -111,7 +111,7 @@ def drain(queue_url: str, handler: Any, *, wait: float = 0.0, reset_failed: bool
 @pytest.fixture
 def demo(aws: dict[str, Any]) -> Demo:
     access = bootstrap.container().access
-    access.create_project("DEMO", "Demo shop", False)
+    access.create_project("DEMO", "Demo shop", False, default_lead="lead@example.com")
     access.put_module("DEMO", "checkout", "lead@example.com", "U0LEAD")
     access.put_module("DEMO", "search", "search-lead@example.com", "U0SEARCH")
     users = {
@@ -126,7 +126,7 @@ def demo(aws: dict[str, Any]) -> Demo:
         name: access.issue_key("DEMO", Role(role), None, user)["key"]
         for name, (role, user) in users.items()
     }
-    access.create_project("OTHER", "Another team", False)
+    access.create_project("OTHER", "Another team", False, default_lead="other@example.com")
     keys["other_ci"] = access.issue_key("OTHER", Role.CI, None, None)["key"]
     return Demo("DEMO", keys)
 

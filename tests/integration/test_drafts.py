@@ -52,7 +52,9 @@ def test_simultaneous_failures_of_one_scenario_make_one_draft_with_every_occurre
     """Each thread is its own API instance: its own boto3 client, store and service."""
     aws = aws_server
     n = 24
-    bootstrap.container().access.create_project("DEMO", None, False)
+    bootstrap.container().access.create_project(
+        "DEMO", None, False, default_lead="lead@example.com"
+    )
     project = bootstrap.container().access.project("DEMO")
 
     def report_one(i: int) -> dict[str, Any]:
@@ -283,7 +285,7 @@ def test_a_large_report_goes_through_a_presigned_upload_and_reports_progress(
     assert (progress["drafts"], progress["merged"]) == (1, 0)
     drafts = api.get("/v1/projects/DEMO/tickets?status=draft", headers=demo.auth("viewer"))
     [draft] = drafts.json_body["items"]
-    assert draft["scenarioId"] == "checkout.pay"
+    assert draft["scenarioId"] == "checkout.pay::test_card"  # one scenario per test case
     assert draft["occurrences"] == 1
 
 

@@ -16,7 +16,7 @@ def parsed(argv: list[str]) -> Any:
 
 
 def test_a_bare_local_before_the_command_means_the_default_stack_file() -> None:
-    args = parsed(["--local", "create-project", "X"])
+    args = parsed(["--local", "create-project", "X", "--default-lead", "l@example.com"])
     assert (args.local, args.command, args.project) == (
         str(cli.DEFAULT_STACK_FILE),
         "create-project",
@@ -27,7 +27,12 @@ def test_a_bare_local_before_the_command_means_the_default_stack_file() -> None:
 
 
 def test_local_with_a_file_still_takes_the_file() -> None:
-    assert parsed(["--local", "other.json", "create-project", "X"]).local == "other.json"
+    assert (
+        parsed(
+            ["--local", "other.json", "create-project", "X", "--default-lead", "l@example.com"]
+        ).local
+        == "other.json"
+    )
     assert parsed(["--local=other.json", "list-keys", "X"]).local == "other.json"
     assert parsed(["list-keys", "X"]).local is None
 
@@ -38,5 +43,5 @@ def test_main_with_a_bare_local_reads_the_default_stack_file(
     """End to end through main(): it gets as far as reading .local/stack.json (absent here)."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exited:
-        cli.main(["--local", "create-project", "X"])
+        cli.main(["--local", "create-project", "X", "--default-lead", "l@example.com"])
     assert "stack.json not found" in str(exited.value.code)

@@ -42,7 +42,7 @@ def test_pytest_report_counts_and_ids() -> None:
     assert statuses(results) == {"passed": 3, "failed": 2, "skipped": 2}
     ids = [r.test_case_id for r in results]
     assert ids[:2] == ["TC-101", "TC-102"]  # from test_case_id / testCaseId properties
-    assert "tests.checkout.test_cart.TestCart.test_total_with_discount[silver-0.1]" in ids
+    assert "tests.checkout.test_cart.TestCart::test_total_with_discount[silver-0.1]" in ids
     assert all(r.attempt == 1 for r in results)
 
 
@@ -71,7 +71,7 @@ def test_pytest_failure_maps_message_trace_and_properties() -> None:
 
 
 def test_pytest_error_is_failed_with_error_fields() -> None:
-    result = by_id(load("pytest.xml"))["tests.checkout.test_payment.test_refund_after_capture"][0]
+    result = by_id(load("pytest.xml"))["tests.checkout.test_payment::test_refund_after_capture"][0]
     assert result.status is ResultStatus.FAILED
     assert result.error is not None
     assert result.error.message == (
@@ -88,10 +88,9 @@ def test_pytest_suite_properties_apply_unless_overridden() -> None:
     assert first.reporter == "qa-bot"
     assert first.requirements == ["REQ-7", "REQ-9"]  # comma-separated, overrides the suite's
     assert first.jira_test_key == "SHOP-T101"
-    assert first.scenario_id == "tests.checkout.test_cart.TestCart"
-    assert first.module is None
-    assert first.module_name == "tests"
-    other = results["tests.search.test_query.test_empty_query_returns_top_sellers"][0]
+    assert first.scenario_id == "TC-101"  # the scenario defaults to the test case
+    assert first.module == "general"  # the default module: no property, no rule
+    other = results["tests.search.test_query::test_empty_query_returns_top_sellers"][0]
     assert (other.reporter, other.requirements, other.evidence) == ("qa-bot", ["REQ-1"], [])
     assert other.duration_ms == 1234  # 1.2345 s
 
@@ -99,8 +98,8 @@ def test_pytest_suite_properties_apply_unless_overridden() -> None:
 def test_pytest_skips_and_xfails_are_skipped() -> None:
     results = by_id(load("pytest.xml"))
     for test_id in (
-        "tests.checkout.test_payment.test_3ds_challenge",
-        "tests.checkout.test_payment.test_currency_rounding",
+        "tests.checkout.test_payment::test_3ds_challenge",
+        "tests.checkout.test_payment::test_currency_rounding",
     ):
         (result,) = results[test_id]
         assert result.status is ResultStatus.SKIPPED
@@ -109,7 +108,7 @@ def test_pytest_skips_and_xfails_are_skipped() -> None:
 
 # --- Maven Surefire ------------------------------------------------------------------------------
 
-SUREFIRE = "com.acme.shop.cart.CartServiceTest."
+SUREFIRE = "com.acme.shop.cart.CartServiceTest::"
 
 
 def test_surefire_counts() -> None:
@@ -117,7 +116,8 @@ def test_surefire_counts() -> None:
     # 6 testcases + 1 flaky attempt + 2 reruns + 2 flaky attempts
     assert len(results) == 11
     assert statuses(results) == {"passed": 3, "failed": 7, "skipped": 1}
-    assert {r.scenario_id for r in results} == {"com.acme.shop.cart.CartServiceTest"}
+    assert {r.scenario_id for r in results} == {r.test_case_id for r in results}  # one per test
+    assert len({r.test_case_id for r in results}) == 6
     assert all(r.reporter is None and r.requirements == [] for r in results)  # JVM props ignored
 
 
@@ -178,8 +178,9 @@ def test_surefire_error_and_skip() -> None:
 def test_jest_failure_without_message_uses_first_line_of_text() -> None:
     results = load("jest.xml")
     assert statuses(results) == {"passed": 3, "failed": 1, "skipped": 1}
-    failed = by_id(results)["Checkout page.Checkout page shows the total with tax"][0]
-    assert failed.scenario_id == "Checkout page"
+    # jest-junit repeats the describe block in the name: the classname is not prefixed twice
+    failed = by_id(results)["Checkout page shows the total with tax"][0]
+    assert failed.scenario_id == "Checkout page shows the total with tax"
     assert failed.title == "Checkout page shows the total with tax"
     assert failed.actual == "Error: expect(received).toHaveTextContent(expected)"
     assert failed.error is not None and failed.error.trace is not None
@@ -191,13 +192,13 @@ def test_go_junit_report() -> None:
     results = load("go-junit-report.xml")
     assert statuses(results) == {"passed": 2, "failed": 2, "skipped": 1}
     grouped = by_id(results)
-    failed = grouped["github.com/acme/shop/cart.TestTotal/with_discount"][0]
-    assert failed.scenario_id == "github.com/acme/shop/cart"
+    failed = grouped["github.com/acme/shop/cart::TestTotal/with_discount"][0]
+    assert failed.scenario_id == "github.com/acme/shop/cart::TestTotal/with_discount"
     assert failed.actual == "Failed"
     assert failed.error is not None and failed.error.trace == (
         "    cart_test.go:42: Total() = 100, want 80"
     )
-    build = grouped["github.com/acme/shop/payment.[build failed]"][0]
+    build = grouped["github.com/acme/shop/payment::[build failed]"][0]
     assert build.status is ResultStatus.FAILED
     assert build.error is not None and build.error.message == "Build error"
     assert all(r.reporter is None for r in results)  # go.version is not mapped to anything
@@ -208,18 +209,18 @@ def test_nested_suites_are_walked_and_inherit_properties() -> None:
     assert statuses(results) == {"passed": 3, "failed": 1, "skipped": 1}
     grouped = by_id(results)
     assert all(r.module == "pricing" for r in results)  # from the outermost suite
-    jpy = grouped['Tests.Unit.PriceCalculatorTest.testCurrencies with data set "jpy"'][0]
+    jpy = grouped['Tests.Unit.PriceCalculatorTest::testCurrencies with data set "jpy"'][0]
     assert jpy.status is ResultStatus.SKIPPED
     assert jpy.reporter == "currency-team"  # the innermost suite overrides
-    assert grouped["Tests.Unit.PriceCalculatorTest.testNetPrice"][0].reporter == "php-ci"
-    failed = grouped["Tests.Unit.PriceCalculatorTest.testVatIsRoundedHalfUp"][0]
+    assert grouped["Tests.Unit.PriceCalculatorTest::testNetPrice"][0].reporter == "php-ci"
+    failed = grouped["Tests.Unit.PriceCalculatorTest::testVatIsRoundedHalfUp"][0]
     assert failed.error is not None
     assert failed.error.type == "PHPUnit\\Framework\\ExpectationFailedException"
     # PHPUnit writes no message attribute and starts the text with "Class::test"
     assert failed.actual == "Failed asserting that 19.99 matches expected 20.0."
-    # an empty classname falls back to the name for the id and the suite name for the scenario
-    (stock,) = grouped["testReserve"]
-    assert stock.scenario_id == "Tests\\Unit\\StockTest"
+    # an empty classname: the suite name stands in for it
+    (stock,) = grouped["Tests\\Unit\\StockTest::testReserve"]
+    assert stock.scenario_id == stock.test_case_id
 
 
 def test_empty_testsuite_yields_no_results() -> None:
@@ -244,7 +245,7 @@ def test_property_name_variants_and_text_values() -> None:
     (result,) = parse_junit(body)
     assert result.test_case_id == "TC-9"
     assert result.scenario_id == "pay.refunds"
-    assert result.module_name == "pay"
+    assert result.module_name == "general"  # declared scenario, no module: the default module
     assert result.jira_test_key == "PAY-T9"
     assert result.requirements == ["R-1", "R-2"]
     assert result.reporter == "bob"
@@ -253,10 +254,10 @@ def test_property_name_variants_and_text_values() -> None:
     ]
 
 
-def test_scenario_falls_back_to_suite_name_and_id_to_name() -> None:
+def test_suite_name_stands_in_for_a_missing_classname() -> None:
     (result,) = parse_junit(b'<testsuite name="Smoke"><testcase name="login works"/></testsuite>')
-    assert result.test_case_id == "login works"
-    assert result.scenario_id == "Smoke"
+    assert result.test_case_id == "Smoke::login works"
+    assert result.scenario_id == "Smoke::login works"
     assert result.duration_ms is None
     assert result.status is ResultStatus.PASSED
 
@@ -316,7 +317,7 @@ def test_long_values_are_clipped_to_the_model_limits() -> None:
 def test_testcases_directly_under_testsuites_root() -> None:
     body = b'<testsuites name="karma"><testcase classname="App" name="boots"/></testsuites>'
     (result,) = parse_junit(body)
-    assert result.test_case_id == "App.boots"
+    assert result.test_case_id == "App::boots"
 
 
 def test_encodings_and_bom_are_accepted() -> None:
@@ -348,7 +349,7 @@ def nested_suites(depth: int) -> bytes:
 
 def test_deep_but_plausible_nesting_is_walked() -> None:
     (result,) = parse_junit(nested_suites(100))
-    assert result.scenario_id == "s"
+    assert result.scenario_id == "s::t"
 
 
 def test_absurd_nesting_is_refused() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, strip_keys
+from chalicelib.adapters.dynamo.table import Table, set_clause, strip_keys
 from chalicelib.domain.executions import Execution
 
 
@@ -49,3 +49,22 @@ class ExecutionRepository:
     def occurrences(self, ticket_id: str) -> list[Execution]:
         items = self._t.query_all(keys.ticket_partition(ticket_id), index="gsi1")
         return [Execution.from_dict(strip_keys(i)) for i in items]
+
+    def of_run(self, project: str, run_id: str) -> list[Execution]:
+        """A run's executions: one Query on its partition."""
+        items = self._t.query_all(keys.run(project, run_id)["pk"], sk_prefix=keys.EXECUTION_PREFIX)
+        return [Execution.from_dict(strip_keys(i)) for i in items]
+
+    def reidentify(self, execution: Execution, fields: dict[str, Any]) -> None:
+        """Set identity fields of a recorded execution; its key (and id) stay as they were."""
+        clause, names, values = set_clause(fields)
+        key = keys.execution(
+            execution.project, execution.run_id, execution.test_case_id, execution.attempt
+        )
+        self._t.update(
+            key,
+            "SET " + clause,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            values=values,
+        )

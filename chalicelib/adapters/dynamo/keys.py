@@ -114,6 +114,9 @@ def execution(p: str, run_id: str, test_case_id: str, attempt: int) -> Key:
     return {"pk": f"RUN#{p}#{run_id}", "sk": f"EXEC#{test_case_id}#{attempt:04d}"}
 
 
+EXECUTION_PREFIX = "EXEC#"
+
+
 def occurrence_index(ticket_id: str, at: str, execution_id: str) -> dict[str, str]:
     return {"gsi1pk": f"TICKET#{ticket_id}", "gsi1sk": f"{at}#{execution_id}"}
 

@@ -51,6 +51,8 @@ def _draft_blocks(draft: dict[str, Any], links: dict[str, str], *, full: bool) -
                 ]
             )
         )
+    if draft.get("leadNote"):  # the project's default lead is asked: the module has no lead
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(draft["leadNote"]))]))
     context = [f"<{url}|{name}>" for name, url in _evidence_links(draft)]
     if context:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
@@ -88,8 +90,11 @@ def draft_message(draft: dict[str, Any], links: dict[str, str], *, reminder: boo
     """One draft waiting for its lead's decision."""
     title = "Reminder: a draft is still waiting for you" if reminder else "New draft defect"
     blocks: list[Block] = [HeaderBlock(text=title), *_draft_blocks(draft, links, full=True)]
+    text = f"{title}: {draft['title']} ({_clip(draft['scenarioId'], 150)})"
+    if draft.get("leadNote"):
+        text += f" — {_clip(draft['leadNote'])}"
     return {
-        "text": f"{title}: {draft['title']} ({_clip(draft['scenarioId'], 150)})",
+        "text": text,
         "blocks": [b.to_dict() for b in blocks],
     }
 
