@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.bootstrap import container
+from chalicelib.domain.tasks import TaskType
 from chalicelib.observability import logger, metrics
 
 
@@ -76,7 +77,7 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
         kind = task.get("type")
-        if kind == "await_decision":
+        if kind == TaskType.AWAIT_DECISION:
             # The task token stays on our side, under the ticket: never in a URL or a button.
             outcome = c.decisions.awaiting(
                 task["ticketId"],
@@ -87,13 +88,13 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
             logger.info(
                 "awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome}
             )
-        elif kind == "await_feedback":
+        elif kind == TaskType.AWAIT_FEEDBACK:
             outcome = c.feedback.awaiting(task["ticketId"], task["taskToken"])
             logger.info("awaiting Jira", extra={"ticketId": task["ticketId"], "outcome": outcome})
-        elif kind == "flush_notifications":
+        elif kind == TaskType.FLUSH_NOTIFICATIONS:
             sent = c.decisions.flush(task["lead"])
             logger.info("lead notified", extra={"drafts": sent})
-        elif kind == "expire_draft":
+        elif kind == TaskType.EXPIRE_DRAFT:
             expired = c.decisions.expire(task["ticketId"])
             logger.info("draft deadline", extra={"ticketId": task["ticketId"], "expired": expired})
         else:
@@ -112,16 +113,20 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
         receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
-        kind = task.get("type", "create_defect")
+        kind = task.get("type", TaskType.CREATE_DEFECT)
         try:
-            if kind == "jira_event":
+            if kind == TaskType.JIRA_EVENT:
                 change = _jira_change(task, record.get("messageId"))
                 if change is None:
                     return  # cannot succeed on any retry: logged, dropped
                 outcome = c.feedback.apply(change)
-            elif kind in ("retest_passed", "retest_failed", "regression_reopened"):
+            elif kind in (
+                TaskType.RETEST_PASSED,
+                TaskType.RETEST_FAILED,
+                TaskType.REGRESSION_REOPENED,
+            ):
                 outcome = c.feedback.sync_to_jira(kind, task["ticketId"])
-            elif kind == "record_knowledge":
+            elif kind == TaskType.RECORD_KNOWLEDGE:
                 outcome = c.feedback.record_knowledge(task["ticketId"])
             else:
                 outcome = c.defects.process(task["ticketId"], task.get("taskToken"), receives)

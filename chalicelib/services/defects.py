@@ -121,7 +121,7 @@ class DefectService:
             return self._create_and_link(ticket)
         except JiraRejected as exc:
             self._fail(ticket, str(exc))
-            return "jira_failed"
+            return TicketStatus.JIRA_FAILED.value
         except (JiraThrottled, JiraUnavailable) as exc:
             wait = self._wait(exc, receive_count)
             if isinstance(exc, JiraUnavailable) and exc.unknown:
@@ -166,7 +166,7 @@ class DefectService:
         )
         if ticket.jira_task_token:
             self._answer(ticket.jira_task_token, opened)
-        return "open"
+        return TicketStatus.OPEN.value
 
     def _create(self, ticket: Ticket) -> str:
         label = self._issues.unique_label(ticket.id)
