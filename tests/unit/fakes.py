@@ -249,7 +249,11 @@ class FakeTickets:
         return TxItem(check, apply, f"absorb {source.id} into {target_id}")
 
     def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
-        item = self.db.tickets.setdefault(ticket_id, {"id": ticket_id})
+        # (DynamoDB's update would create a bare item for a missing ticket; no caller asks for
+        # one, and a bare item would not read back as a Ticket, so the fake refuses instead.)
+        item = self.db.tickets.get(ticket_id)
+        if item is None:
+            return False
         current = item.get("jiraCreateAttempts")
         if not ((current is None and seen == 0) or current == seen):
             return False
