@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.adapters.slack import messages  # Block Kit building is pure: the real one
 from chalicelib.domain.approval_tokens import ApprovalSigner
 from chalicelib.domain.roles import Actor, Role
 from chalicelib.domain.tickets import HistoryEntry, Ticket
@@ -30,6 +31,7 @@ class World:
             self.signer,
             self.notifier,
             self.queue,
+            messages,
             public_url="https://fb.example",
             digest_seconds=300,
             clock=self.clock.time,

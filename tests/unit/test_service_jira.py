@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+# issue formatting and the webhook signature are pure functions: the real ones
+from chalicelib.adapters.jira import issues
+from chalicelib.adapters.jira.webhook import verify_signature
 from chalicelib.domain.outside import JiraRejected, JiraThrottled
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.services import defects, feedback
@@ -37,6 +40,7 @@ class World:
         self.defects = DefectService(
             defects.Stores(self.s.tickets, self.s.projects, self.s.executions, self.s.attachments),
             lambda: self.jira,
+            issues,
             FakeBlobs(),
             self.workflow,
             lambda ticket, reason: self.leads_told.append((ticket.id, reason)),
@@ -51,6 +55,7 @@ class World:
             self.queues,
             jira_queue_url="jira-q",
             webhook_secret=lambda: "s3cret",
+            verify_signature=verify_signature,
             clock=self.clock.time,
         )
 
