@@ -323,7 +323,7 @@ class DefectService:
         """The next try, after `wait`; the lead hears once that an outage delays the ticket."""
         nxt = attempt.later(now, wait, failing=failing)
         if nxt.delayed_for(now) >= self._policy.notice_after_seconds and not ticket.jira_delayed_at:
-            self._tickets.set_fields(ticket.id, {"jiraDelayedAt": now})
+            self._tickets.set_fields(ticket.id, {"jiraDelayedAt": int(now)})
             lead = self._lead_of(ticket)
             if self._delays.delayed(lead, ticket.id):
                 until = (nxt.failing_since or now) + self._policy.budget_seconds
