@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.adapters.sqs import Queues
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.domain.approval_tokens import ApprovalSigner
+    from chalicelib.domain.delivery import RetryPolicy
     from chalicelib.services.access import AccessService
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.decisions import DecisionService
@@ -104,7 +105,12 @@ class Container:
         from chalicelib.services.access import AccessService
 
         r = self.repos
-        return AccessService(r.projects, r.api_keys, cache_seconds=self.settings.key_cache_seconds)
+        return AccessService(
+            r.projects,
+            r.api_keys,
+            cache_seconds=self.settings.key_cache_seconds,
+            revocation_seconds=self.settings.revocation_seconds,
+        )
 
     @functools.cached_property
     def results(self) -> ResultsService:
@@ -152,7 +158,7 @@ class Container:
 
         r = self.repos
         return DecisionService(
-            Stores(r.tickets, r.projects, r.outbox, r.nonces),
+            Stores(r.tickets, r.projects, r.outbox, r.nonces, r.delays),
             self.workflow,
             self.signer,
             self.slack,
@@ -193,15 +199,41 @@ class Container:
 
         r = self.repos
         return DefectService(
-            Stores(r.tickets, r.projects, r.executions, r.attachments),
+            Stores(r.tickets, r.projects, r.executions, r.attachments, r.circuits, r.delays),
             lambda: self.tracker,
             issues,
             self.blobs,
             self.workflow,
-            lambda ticket, reason: self.decisions.tell_lead_jira_failed(ticket, reason),
+            self.decisions,
             public_url=self.settings.public_url,
             search_lag_seconds=self.settings.jira_search_lag_seconds,
-            max_attempts=self.settings.jira_max_attempts,
+            policy=self.jira_policy,
+            circuit_failures=self.settings.jira_circuit_failures,
+            probe_seconds=self.settings.jira_probe_seconds,
+        )
+
+    @functools.cached_property
+    def jira_policy(self) -> RetryPolicy:
+        from chalicelib.domain.delivery import RetryPolicy
+
+        s = self.settings
+        return RetryPolicy(
+            s.jira_retry_budget_seconds,
+            s.backoff_base_seconds,
+            s.backoff_cap_seconds,
+            s.delay_notice_seconds,
+        )
+
+    @functools.cached_property
+    def slack_policy(self) -> RetryPolicy:
+        from chalicelib.domain.delivery import RetryPolicy
+
+        s = self.settings
+        return RetryPolicy(
+            s.slack_retry_budget_seconds,
+            s.backoff_base_seconds,
+            s.backoff_cap_seconds,
+            s.delay_notice_seconds,
         )
 
     @functools.cached_property

@@ -26,7 +26,7 @@ class World:
         self.queue = FakeQueue()
         self.signer = ApprovalSigner({"k1": b"secret"}, "k1")
         self.decisions = DecisionService(
-            Stores(self.s.tickets, self.s.projects, self.s.outbox, self.s.nonces),
+            Stores(self.s.tickets, self.s.projects, self.s.outbox, self.s.nonces, self.s.delays),
             self.workflow,
             self.signer,
             self.notifier,

@@ -13,7 +13,8 @@ from chalicelib.adapters.jira.webhook import verify_signature
 from chalicelib.domain.outside import JiraRejected, JiraThrottled
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.services import defects, feedback
-from chalicelib.services.defects import DefectService, RetryLater
+from chalicelib.domain.delivery import Later
+from chalicelib.services.defects import DefectService
 from chalicelib.services.feedback import FeedbackService
 from tests.unit.fakes import (
     FakeBlobs,
@@ -38,12 +39,19 @@ class World:
         self.notes: list[dict[str, Any]] = []
         self.queues = FakeQueues()
         self.defects = DefectService(
-            defects.Stores(self.s.tickets, self.s.projects, self.s.executions, self.s.attachments),
+            defects.Stores(
+                self.s.tickets,
+                self.s.projects,
+                self.s.executions,
+                self.s.attachments,
+                self.s.circuits,
+                self.s.delays,
+            ),
             lambda: self.jira,
             issues,
             FakeBlobs(),
             self.workflow,
-            lambda ticket, reason: self.leads_told.append((ticket.id, reason)),
+            self,  # the lead contact: what the lead is told is recorded here
             public_url="https://fb.example",
             clock=self.clock.time,
         )
@@ -58,6 +66,12 @@ class World:
             verify_signature=verify_signature,
             clock=self.clock.time,
         )
+
+    def lead_email(self, ticket: Ticket) -> str:
+        return "lead@example.com"
+
+    def tell_lead(self, ticket: Ticket, text: str, notice_id: str) -> None:
+        self.leads_told.append((ticket.id, text))
 
     def ticket(self, status: str, **kw: Any) -> Ticket:
         at = self.clock()
@@ -86,7 +100,7 @@ class World:
 def test_an_approved_draft_goes_jira_pending_then_open_with_its_issue_key() -> None:
     w = World()
     w.ticket("approved")
-    assert w.defects.process("tk_1", "jira-token", 1) == "open"
+    assert w.defects.process("tk_1", "jira-token") == "open"
     ticket = w.s.tickets.get("tk_1")
     assert ticket.status == "open"
     assert [h.status for h in ticket.history] == ["draft", "jira_pending", "open"]
@@ -96,7 +110,7 @@ def test_an_approved_draft_goes_jira_pending_then_open_with_its_issue_key() -> N
     assert ("QA-1", "failbridge:tk_1:ticket") in w.jira.remote_links
     assert w.workflow.answers == [("jira-token", {"jira": ticket.jira, "status": "open"})]
     assert w.s.db.scenarios[("P", "checkout.pay")]["liveTicketStatus"] == "open"
-    assert w.defects.process("tk_1", None, 2) == "nothing to do"  # a repeated delivery
+    assert w.defects.process("tk_1", None) == "nothing to do"  # a repeated delivery
     assert list(w.jira.issues) == ["QA-1"]
 
 
@@ -104,22 +118,24 @@ def test_jira_refusing_the_issue_makes_it_jira_failed_and_tells_the_lead() -> No
     w = World()
     w.ticket("approved")
     w.jira.fail("create_issue", JiraRejected("Priority is required"))
-    assert w.defects.process("tk_1", None, 1) == "jira_failed"
+    assert w.defects.process("tk_1", None) == "jira_failed"
     ticket = w.s.tickets.get("tk_1")
     assert ticket.status == "jira_failed" and ticket.jira_failure == "Priority is required"
-    assert w.leads_told == [("tk_1", "Priority is required")]
+    [(ticket_id, text)] = w.leads_told
+    assert ticket_id == "tk_1" and "Priority is required" in text
 
 
 def test_throttled_jira_is_retried_after_its_retry_after_and_creates_once() -> None:
     w = World()
     w.ticket("approved")
     w.jira.fail("create_issue", JiraThrottled(42))
-    with pytest.raises(RetryLater) as later:
-        w.defects.process("tk_1", None, 1)
-    assert later.value.seconds == 42
+    with pytest.raises(Later) as later:
+        w.defects.process("tk_1", None)
+    assert later.value.seconds == 42  # Jira's Retry-After, not a failure: no budget spent
+    assert later.value.attempt.failing_since is None
     assert w.s.tickets.get("tk_1").status == "jira_pending" and w.leads_told == []
     w.clock.advance(42)
-    assert w.defects.process("tk_1", None, 2) == "open"
+    assert w.defects.process("tk_1", None, later.value.attempt) == "open"
     assert list(w.jira.issues) == ["QA-1"]
     assert w.s.tickets.get("tk_1").jira_create_attempts == 2
 
@@ -127,7 +143,15 @@ def test_throttled_jira_is_retried_after_its_retry_after_and_creates_once() -> N
 def test_jira_failed_is_redriven_to_jira_pending_and_finished() -> None:
     w = World()
     w.ticket("jira_failed")
-    assert w.defects.process("tk_1", None, 1) == "open"
+    # a stray delivery for a ticket that gave up does nothing; only an operator's redrive does
+    assert w.defects.process("tk_1", None) == "nothing to do"
+
+    class DeadLetters:
+        def redrive(self, dlq_url: str, queue_url: str) -> list[dict[str, Any]]:
+            return [{"type": "create_defect", "ticketId": "tk_1"}]
+
+    assert w.defects.redrive(DeadLetters(), "jira-dlq", "jira-q") == ["tk_1"]
+    assert w.defects.process("tk_1", None) == "open"
     assert [h.status for h in w.s.tickets.get("tk_1").history][-2:] == ["jira_pending", "open"]
 
 
