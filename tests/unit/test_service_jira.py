@@ -10,10 +10,10 @@ import pytest
 # issue formatting and the webhook signature are pure functions: the real ones
 from chalicelib.adapters.jira import issues
 from chalicelib.adapters.jira.webhook import verify_signature
+from chalicelib.domain.delivery import Later
 from chalicelib.domain.outside import JiraRejected, JiraThrottled
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.services import defects, feedback
-from chalicelib.domain.delivery import Later
 from chalicelib.services.defects import DefectService
 from chalicelib.services.feedback import FeedbackService
 from tests.unit.fakes import (
