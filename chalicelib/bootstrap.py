@@ -118,6 +118,7 @@ class Container:
             count=count,
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
+            blobs=self.blobs,
         )
 
     @functools.cached_property

@@ -440,6 +440,15 @@ class FakeExecutions:
         found.sort(key=lambda e: f"{e['at']}#{e['executionId']}")
         return [Execution.from_dict(copy.deepcopy(e)) for e in found]
 
+    def occurrences_page(
+        self, ticket_id: str, *, limit: int, cursor: Cursor | None
+    ) -> tuple[list[Execution], Cursor | None]:
+        every = self.occurrences(ticket_id)[::-1]  # newest first, as the index read backwards
+        start = int((cursor or {}).get("offset", 0))
+        page = every[start : start + limit]
+        more = start + limit < len(every)
+        return page, ({"offset": start + limit} if more else None)
+
 
 class FakeProjects:
     def __init__(self, db: FakeDb) -> None:
@@ -815,6 +824,9 @@ class FakeBlobs:
 
     def read(self, key: str, max_bytes: int) -> bytes:
         return self.objects[key][0][:max_bytes]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (bytes(body), content_type)
 
     def stream(self, key: str) -> Any:
         return io.BytesIO(self.objects[key][0])
