@@ -143,7 +143,13 @@ class Container:
     def uploads(self) -> UploadService:
         from chalicelib.services.uploads import UploadService
 
-        return UploadService(self.repos.uploads, self.blobs, self.access, self.results)
+        return UploadService(
+            self.repos.uploads,
+            self.blobs,
+            self.access,
+            self.results,
+            chunks=self.queues.to(self.settings.reports_queue_url),
+        )
 
     @functools.cached_property
     def decisions(self) -> DecisionService:

@@ -565,6 +565,25 @@ class FakeUploads:
     def update(self, upload_id: str, fields: dict[str, Any]) -> None:
         self.db.uploads.setdefault(upload_id, {}).update(copy.deepcopy(fields))
 
+    def count_chunk(
+        self, upload_id: str, chunk: int, counts: dict[str, int], at: str
+    ) -> dict[str, Any] | None:
+        upload = self.db.uploads.get(upload_id)
+        if upload is None or chunk in upload.get("doneChunks", ()):
+            return None
+        upload["doneChunks"] = sorted({*upload.get("doneChunks", ()), chunk})
+        for name, n in counts.items():
+            upload[name] = upload.get(name, 0) + n
+        upload["updatedAt"] = at
+        return copy.deepcopy(upload)
+
+    def complete(self, upload_id: str, at: str) -> bool:
+        upload = self.db.uploads.get(upload_id)
+        if upload is None or upload.get("status") != "processing":
+            return False
+        upload.update({"status": "completed", "updatedAt": at})
+        return True
+
 
 class FakeAttachments:
     def __init__(self, db: FakeDb) -> None:
