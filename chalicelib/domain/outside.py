@@ -31,5 +31,13 @@ class JiraRejected(JiraError):
     """4xx: the request itself is wrong; trying again will not help."""
 
 
+class SlackThrottled(Exception):
+    """429: Slack asked us to wait (Retry-After, about one message a second a channel)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Slack asked us to wait {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
 class TokenRejected(Exception):
     """Step Functions no longer waits on this task token (answered, timed out, or re-entered)."""

@@ -183,7 +183,13 @@ class OutboxRepository(Protocol):
 
     def clear(self, items: Sequence[dict[str, Any]]) -> None: ...
 
-    def digest_window(self, lead: str, now: int, seconds: int) -> int: ...
+    def digest_window(self, lead: str, now: int, seconds: int) -> tuple[int, bool]: ...
+
+    def flush_scheduled(self, lead: str, closes: int) -> None: ...
+
+    def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool: ...
+
+    def release_flush(self, lead: str) -> None: ...
 
 
 class NonceRepository(Protocol):
@@ -300,7 +306,11 @@ class MessageFormat(Protocol):
     ) -> dict[str, Any]: ...
 
     def digest_messages(
-        self, drafts: Sequence[tuple[dict[str, Any], dict[str, str]]]
+        self,
+        drafts: Sequence[tuple[dict[str, Any], dict[str, str]]],
+        *,
+        more: int = 0,
+        more_url: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

@@ -75,6 +75,8 @@ class FakeDb:
         self.api_keys: dict[str, dict[str, Any]] = {}
         self.outbox: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.digest_windows: dict[str, int] = {}
+        self.flush_scheduled: dict[str, int] = {}
+        self.flush_leases: dict[str, int] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.attachments: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: dict[str, int] = {}
@@ -529,12 +531,26 @@ class FakeOutbox:
         for item in items:
             self.db.outbox.pop((item["lead"], item["at"], item["ticketId"]), None)
 
-    def digest_window(self, lead: str, now: int, seconds: int) -> int:
+    def digest_window(self, lead: str, now: int, seconds: int) -> tuple[int, bool]:
         closes = self.db.digest_windows.get(lead)
         if closes is None or closes < now:
             self.db.digest_windows[lead] = now + seconds
-            return now + seconds
-        return closes
+            return now + seconds, True
+        return closes, self.db.flush_scheduled.get(lead) != closes
+
+    def flush_scheduled(self, lead: str, closes: int) -> None:
+        if self.db.digest_windows.get(lead) == closes:
+            self.db.flush_scheduled[lead] = closes
+
+    def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
+        held = self.db.flush_leases.get(lead)
+        if held is not None and held >= now:
+            return False
+        self.db.flush_leases[lead] = now + lease_seconds
+        return True
+
+    def release_flush(self, lead: str) -> None:
+        self.db.flush_leases.pop(lead, None)
 
 
 class FakeNonces:

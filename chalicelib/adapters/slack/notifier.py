@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.outside import SlackThrottled
+
 
 class SlackUnavailable(Exception):
     pass
@@ -33,9 +35,24 @@ class SlackNotifier:
             from slack_sdk.webhook import WebhookClient
 
             response = WebhookClient(self._webhook_url, timeout=10).send_dict(message)
+            if response.status_code == 429:
+                raise SlackThrottled(_retry_after(response.headers))
             if response.status_code != 200:
                 raise SlackUnavailable(f"Slack answered {response.status_code}")
         except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise SlackThrottled(_retry_after(exc.response.headers)) from exc
             raise SlackUnavailable(str(exc.response.get("error"))) from exc
         except OSError as exc:
             raise SlackUnavailable(str(exc)) from exc
+
+
+def _retry_after(headers: Any) -> float:
+    """Slack's Retry-After (seconds); a missing or odd one is read as one second."""
+    found = {str(k).lower(): v for k, v in dict(headers or {}).items()}.get("retry-after")
+    if isinstance(found, list):
+        found = found[0] if found else None
+    try:
+        return max(1.0, float(found)) if found is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
