@@ -42,9 +42,10 @@ def one_error_shape(event: Any, get_response: Any) -> Response:
     return response
 
 
-@app.on_sqs_message(queue=settings.REPORTS_QUEUE_NAME, batch_size=10, name="on_report_uploaded")
+@app.on_sqs_message(queue=settings.REPORTS_QUEUE_NAME, batch_size=1, name="on_report_uploaded")
 def on_report_uploaded(event: SQSEvent) -> dict[str, Any]:
-    """S3 upload notifications (large reports, evidence) arrive here through the reports queue."""
+    """S3 upload notifications (large reports, evidence) and the chunks of a large report arrive
+    here through the reports queue, one at a time: one chunk is one bounded invocation."""
     from chalicelib.handlers import handle_upload_events
 
     return handle_upload_events(event.to_dict())

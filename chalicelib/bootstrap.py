@@ -124,6 +124,7 @@ class Container:
             count=count,
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
+            blobs=self.blobs,
         )
 
     @functools.cached_property
@@ -148,7 +149,13 @@ class Container:
     def uploads(self) -> UploadService:
         from chalicelib.services.uploads import UploadService
 
-        return UploadService(self.repos.uploads, self.blobs, self.access, self.results)
+        return UploadService(
+            self.repos.uploads,
+            self.blobs,
+            self.access,
+            self.results,
+            chunks=self.queues.to(self.settings.reports_queue_url),
+        )
 
     @functools.cached_property
     def decisions(self) -> DecisionService:

@@ -58,6 +58,13 @@ def handle_upload_events(event: dict[str, Any]) -> dict[str, Any]:
 
     def handle(record: dict[str, Any]) -> None:
         notification = json.loads(record["body"])
+        if notification.get("type") == "upload_chunk":  # a chunk of a large upload
+            outcome = c.uploads.process_chunk(notification["uploadId"], int(notification["chunk"]))
+            logger.info(
+                "upload chunk handled",
+                extra={**notification, "outcome": outcome},
+            )
+            return
         for s3_record in notification.get("Records", []):  # s3:TestEvent has none
             key = unquote_plus(s3_record["s3"]["object"]["key"])
             if key.startswith("uploads/"):

@@ -1,19 +1,23 @@
 """JUnit XML reports -> `ResultIn`s.
 
-The XML is parsed by defusedxml (DTDs, entity declarations and external references are refused,
-which rules out "billion laughs" and XXE) and the resulting element tree is read through
-junitparser's xunit2 classes (the flavour that knows Surefire's flaky/rerun elements and
-testcase-level properties). junitparser's own `fromstring`/`fromfile` are never used: they parse
-with plain `xml.etree` (or lxml), which is not safe for untrusted input.
+The XML is parsed incrementally by defusedxml's `iterparse` (DTDs, entity declarations and
+external references are refused, which rules out "billion laughs" and XXE): each testcase is
+read when its end tag arrives, turned into results and dropped from the tree, so memory holds
+one testcase and the open suites, never the document (`iter_junit` reads a stream, e.g. an S3
+body). Each testcase element is read through junitparser's xunit2 classes (the flavour that
+knows Surefire's flaky/rerun elements and testcase-level properties). junitparser's own
+`fromstring`/`fromfile` are never used: they parse with plain `xml.etree` (or lxml), which is
+not safe for untrusted input.
 
 This module is imported lazily (only by the code paths that accept JUnit bodies).
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from defusedxml import (
     DefusedXmlException,
@@ -22,16 +26,13 @@ from defusedxml import (
     ExternalReferenceForbidden,
 )
 from defusedxml.ElementTree import ParseError
-from defusedxml.ElementTree import fromstring as defused_fromstring
-from junitparser import JUnitXmlError
-from junitparser.junitparser import Error, Failure, Result, Skipped
+from defusedxml.ElementTree import iterparse as defused_iterparse
+from junitparser.junitparser import Error, Failure, Property, Result, Skipped
 from junitparser.xunit2 import (
     InterimResult,
-    JUnitXml,
     RerunError,
     RerunFailure,
     TestCase,
-    TestSuite,
 )
 
 from chalicelib import settings
@@ -44,7 +45,7 @@ from chalicelib.errors import (
 )
 from chalicelib.models import ResultIn, parse_model
 
-__all__ = ["parse_junit"]
+__all__ = ["iter_junit", "parse_junit"]
 
 # Field limits of the edge models (chalicelib.models): keep every value inside them so that a
 # legitimate report never fails validation because one test wrote a huge message.
@@ -100,17 +101,28 @@ def parse_junit(
             "the JUnit report is too large",
             [field_problem("body", f"must be at most {max_bytes} bytes")],
         )
-    doc = _read_document(bytes(xml))
-    results: list[ResultIn] = []
+    return [r for _, r in iter_junit(io.BytesIO(bytes(xml)), mapping=mapping, explain=explain)]
+
+
+def iter_junit(
+    stream: IO[bytes],
+    *,
+    max_bytes: int | None = None,
+    mapping: ReportMapping | None = None,
+    explain: list[dict[str, str]] | None = None,
+) -> Iterator[tuple[int, ResultIn]]:
+    """The results of a JUnit report read from `stream`, as (testcase index, result) in document
+    order, a testcase's attempts together. Memory stays bounded by the largest testcase. Raises
+    as `parse_junit` does, when it reaches the problem: a consumer that must be all-or-nothing
+    holds back its side effects until the iterator is exhausted."""
     cache: FieldCache = {}
     mapping = mapping or ReportMapping()
-    for index, (case, suite_name, props) in enumerate(_walk(doc)):
+    for index, (case, suite_name, props) in enumerate(_stream_cases(stream, max_bytes)):
         for data in _case_results(case, suite_name, props, cache, mapping):
             by = data.pop("_by")
-            results.append(_validate(data, index))
+            yield index, _validate(data, index)
             if explain is not None:
                 explain.append(by)
-    return results
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -122,15 +134,130 @@ def _malformed(problem: str) -> MalformedRequest:
     )
 
 
-def _read_document(body: bytes) -> JUnitXml:
-    # Leading blank lines (or blank lines after a UTF-8 BOM) before the XML declaration are a
-    # parse error in expat but common in hand-edited or concatenated reports; drop them.
-    body = body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    if not body:
-        raise _malformed("is empty")
+class _Trimmed(io.RawIOBase):
+    """The stream without a leading UTF-8 BOM and blank lines (a parse error in expat, but
+    common in hand-edited or concatenated reports), and refusing to read past `max_bytes`."""
+
+    def __init__(self, raw: IO[bytes], max_bytes: int | None) -> None:
+        self._raw = raw
+        self._max = max_bytes
+        self._seen = 0
+        self._head: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _start(self) -> bytes:
+        head = b""
+        while True:
+            block = self._read(64 * 1024)
+            if not block:
+                return head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+            head = (head + block).removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+            if head and head != b"\xef\xbb"[: len(head)]:
+                return head
+
+    def _read(self, n: int) -> bytes:
+        block = bytes(self._raw.read(n) or b"")
+        self._seen += len(block)
+        if self._max is not None and self._seen > self._max:
+            raise PayloadTooLarge(
+                "the JUnit report is too large",
+                [field_problem("body", f"must be at most {self._max} bytes")],
+            )
+        return block
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head is None:
+            self._head = self._start()
+            if not self._head:
+                raise _malformed("is empty")
+        if self._head:
+            out, self._head = self._head, b""
+            return out
+        return self._read(size if size and size > 0 else 64 * 1024)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+_SUITE, _SUITES, _CASE = "testsuite", "testsuites", "testcase"
+
+
+def _stream_cases(
+    stream: IO[bytes], max_bytes: int | None
+) -> Iterator[tuple[TestCase, str, Props]]:
+    """Every testcase directly inside <testsuites> or a <testsuite>, with its innermost suite's
+    name and the properties inherited from its suites. A suite's properties are its first
+    <properties> child, read when that element ends (JUnit writes them before the testcases).
+    Each element is dropped from the tree once read. Nesting deeper than MAX_SUITE_DEPTH is
+    refused rather than walked."""
+    events = _defused_events(cast(IO[bytes], _Trimmed(stream, max_bytes)))
+    # Open elements: (element, kind, name, props, depth); kind is "root"/"suite" for live
+    # containers, "case" for a testcase being read, "" for anything else.
+    open_: list[tuple[Any, str, str, Props, int]] = []
+    props_read: set[int] = set()
+    for event, elem in events:
+        parent = open_[-1] if open_ else None
+        if event == "start":
+            tag = elem.tag
+            if parent is None:
+                if tag not in (_SUITE, _SUITES):
+                    raise _malformed(
+                        f"has root element <{str(tag)[:50]}>, expected <testsuites> or <testsuite>"
+                    )
+                name = _attr(elem.get("name")).strip()
+                kind = "suite" if tag == _SUITE else "root"
+                open_.append((elem, kind, name, {}, 1 if tag == _SUITE else 0))
+                continue
+            _, p_kind, p_name, p_props, p_depth = parent
+            if p_kind in ("root", "suite") and tag == _SUITE:
+                if p_depth >= MAX_SUITE_DEPTH:
+                    raise _malformed(f"nests <testsuite> elements more than {MAX_SUITE_DEPTH} deep")
+                name = _attr(elem.get("name")).strip()
+                open_.append((elem, "suite", name, p_props, p_depth + 1))
+            elif p_kind in ("root", "suite") and tag == _CASE:
+                open_.append((elem, "case", p_name, p_props, p_depth))
+            else:
+                open_.append((elem, "", p_name, p_props, p_depth))
+            continue
+        # event == "end": the element is complete
+        this = open_.pop()
+        container = open_[-1] if open_ else None
+        if this[1] == "case":
+            yield TestCase.fromelem(elem), this[2], this[3]
+        elif (
+            this[0].tag == "properties"
+            and container is not None
+            and container[1] == "suite"
+            and id(container[0]) not in props_read
+        ):
+            props_read.add(id(container[0]))
+            own = _merge(container[3], (Property.fromelem(p) for p in elem.iterfind("property")))
+            open_[-1] = (*container[:3], own, container[4])
+        if container is not None and container[1] in ("root", "suite"):
+            container[0].remove(elem)  # read: drop it, so the tree never grows
+
+
+def _defused_events(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
+    """defusedxml's iterparse, its errors turned into ours (never its messages: they echo system
+    ids, i.e. file paths and URLs)."""
     try:
-        root = defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    # Our own messages only: defusedxml's exception strings echo system ids (file paths, URLs).
+        events = defused_iterparse(
+            stream,
+            events=("start", "end"),
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
+        )
+        while True:
+            try:
+                item = next(events)
+            except StopIteration:
+                return
+            yield item
     except DTDForbidden as exc:
         raise _malformed("must not contain a DOCTYPE or DTD") from exc
     except EntitiesForbidden as exc:
@@ -147,33 +274,6 @@ def _read_document(body: bytes) -> JUnitXml:
         ) from exc
     except (ValueError, LookupError) as exc:  # e.g. an unknown encoding in the XML declaration
         raise _malformed("is not well-formed XML") from exc
-    try:
-        # fromroot() is annotated as returning the base class; on xunit2.JUnitXml it builds one.
-        return cast(JUnitXml, JUnitXml.fromroot(root))
-    except JUnitXmlError as exc:
-        tag = str(root.tag)[:50]
-        raise _malformed(f"has root element <{tag}>, expected <testsuites> or <testsuite>") from exc
-
-
-def _walk(doc: JUnitXml) -> Iterator[tuple[TestCase, str, Props]]:
-    """Every testcase with its innermost suite's name and the properties inherited from its
-    suites, depth first. Iterative (no recursion), and real tools nest a few levels at most, so
-    nesting deeper than MAX_SUITE_DEPTH is refused rather than walked."""
-    # Testcases directly under <testsuites> are not in the schema but some tools write them.
-    yield from ((case, _attr(doc.name).strip(), {}) for case in doc.iterchildren(TestCase))
-    stack: list[tuple[TestSuite, Props, int]] = [(cast(TestSuite, s), {}, 1) for s in doc]
-    stack.reverse()
-    while stack:
-        suite, inherited, depth = stack.pop()
-        props = _merge(inherited, suite.properties())
-        name = _attr(suite.name).strip()
-        for case in suite.iterchildren(suite.testcase):
-            yield case, name, props
-        nested = [(child, props, depth + 1) for child in suite.testsuites()]
-        if nested and depth >= MAX_SUITE_DEPTH:
-            raise _malformed(f"nests <testsuite> elements more than {MAX_SUITE_DEPTH} deep")
-        nested.reverse()
-        stack.extend(nested)
 
 
 def _merge(inherited: Props, properties: Iterable[Any]) -> Props:

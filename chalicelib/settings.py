@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 TABLE_NAME = "FAILBRIDGE_TABLE"
 BUCKET_NAME = "FAILBRIDGE_BUCKET"
-# Set by the template for operators; no code reads it (the reports queue is only received from).
+# The reports queue: S3 notifications arrive on it, and a large upload hands its chunks to it.
 REPORTS_QUEUE_URL = "FAILBRIDGE_REPORTS_QUEUE_URL"
 WORKFLOW_QUEUE_URL = "FAILBRIDGE_WORKFLOW_QUEUE_URL"
 JIRA_QUEUE_URL = "FAILBRIDGE_JIRA_QUEUE_URL"
@@ -90,6 +90,7 @@ class Settings:
     key_cache_seconds: float = 60.0
     digest_seconds: int = 60
     jira_queue_url: str = ""
+    reports_queue_url: str = ""
     jira_timeout_seconds: float = 10.0
     jira_search_lag_seconds: int = 30
     jira_retry_budget_seconds: float = 86_400.0
@@ -114,6 +115,7 @@ class Settings:
             key_cache_seconds=float(env.get(KEY_CACHE_SECONDS, "60")),
             digest_seconds=min(900, int(env.get(DIGEST_SECONDS, "60"))),
             jira_queue_url=env.get(JIRA_QUEUE_URL, ""),
+            reports_queue_url=env.get(REPORTS_QUEUE_URL, ""),
             jira_timeout_seconds=float(env.get(JIRA_TIMEOUT_SECONDS, "10")),
             jira_search_lag_seconds=int(env.get(JIRA_SEARCH_LAG_SECONDS, "30")),
             jira_retry_budget_seconds=float(env.get(JIRA_RETRY_BUDGET_SECONDS, "86400")),

@@ -29,6 +29,7 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
 }
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
+    ("GET", "/v1/tickets/{ticketId}/occurrences"): ["cursor", "limit"],
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
         "name",
         "build",

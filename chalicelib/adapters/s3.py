@@ -49,6 +49,9 @@ class Blobs:
         out = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{max_bytes}")
         return bytes(out["Body"].read())
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+
     def stream(self, key: str) -> Any:
         """The object's body as a file-like stream (not read into memory)."""
         return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]

@@ -20,6 +20,20 @@ def get_ticket(ticketId: str) -> dict[str, Any]:
     return dict(container().tickets.get(ticketId, principal))
 
 
+@api_route(bp, "/v1/tickets/{ticketId}/occurrences", methods=["GET"])
+def get_occurrences(ticketId: str) -> dict[str, Any]:
+    request = bp.current_request
+    principal = principal_for(request, None, READ)
+    return dict(
+        container().tickets.occurrences(
+            ticketId,
+            principal,
+            cursor=query_param(request, "cursor"),
+            limit=query_param(request, "limit"),
+        )
+    )
+
+
 @api_route(bp, "/v1/tickets/{ticketId}", methods=["PATCH"], content_types=JSON_TYPES)
 def patch_ticket(ticketId: str) -> dict[str, Any]:
     request = bp.current_request

@@ -17,7 +17,7 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain.approval_tokens import ApprovalClaims, ApprovalSigner
 from chalicelib.domain.conflicts import AlsoFailed, TransactionConflict
 from chalicelib.domain.lifecycle import Cause
-from chalicelib.domain.outside import TokenRejected
+from chalicelib.domain.outside import SlackThrottled, TokenRejected
 from chalicelib.domain.ports import (
     DelayNotices,
     MessageFormat,
@@ -36,6 +36,8 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
 
+FLUSH_LEASE_SECONDS = 120  # longer than the workflow task function's timeout
+MAX_DRAFTS_LISTED = 12  # what one Slack message (50 blocks) shows; the rest behind a link
 Decision = Literal["approve", "reject", "merge", "link"]
 OUTCOME = {
     "approve": (Cause.APPROVE, TicketStatus.APPROVED),
@@ -126,43 +128,73 @@ class DecisionService:
         self._stores.outbox.queue(lead["lead"], ticket_id, now_iso())
         # Every draft schedules the flush of the window it falls in: the first flush sends the
         # digest, later ones find nothing or what arrived after it, so no draft is stranded.
-        closes = self._stores.outbox.digest_window(lead["lead"], now, self._digest_seconds)
-        self._queue.send(
-            {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead["lead"]},
-            delay_seconds=max(0, closes - now),
-        )
+        # One flush per lead per window: the draft that opens the window schedules it (or, if
+        # its opener died before noting it scheduled, the next draft does; a rare second flush
+        # finds the lease taken or the outbox empty).
+        outbox = self._stores.outbox
+        closes, schedule = outbox.digest_window(lead["lead"], now, self._digest_seconds)
+        if schedule:
+            self._queue.send(
+                {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead["lead"]},
+                delay_seconds=max(0, closes - now),
+            )
+            outbox.flush_scheduled(lead["lead"], closes)
         return "queued"
 
     def flush(self, lead_email: str) -> int:
-        """Send what waits for a lead: one message for one draft, one digest for many."""
-        pending = self._stores.outbox.pending(lead_email)
-        drafts = []
-        for item in pending:
+        """Send what waits for a lead: one message for one draft, one digest for many (at most
+        what Slack's block limit allows, the rest behind a link). One flush of a lead at a time
+        (a lease); each outbox item is deleted once its message is sent, so a flush that dies
+        resends nothing that went out. Slack's 429 puts the flush back on the queue for as long
+        as Slack asked."""
+        outbox = self._stores.outbox
+        if not outbox.claim_flush(lead_email, int(self._clock()), FLUSH_LEASE_SECONDS):
+            return 0  # another flush of this lead is sending
+        try:
+            return self._flush(lead_email)
+        except SlackThrottled as exc:
+            self._queue.send(
+                {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead_email},
+                delay_seconds=min(900, max(1, round(exc.retry_after))),
+            )
+            return 0
+        finally:
+            outbox.release_flush(lead_email)
+
+    def _flush(self, lead_email: str) -> int:
+        outbox = self._stores.outbox
+        pending = outbox.pending(lead_email)
+        drafts: list[tuple[dict[str, Any], Ticket]] = []
+        read = 0
+        for item in pending:  # read only as many tickets as one message can show
+            if len(drafts) >= MAX_DRAFTS_LISTED:
+                break
+            read += 1
             ticket = self._tickets.get(item["ticketId"])
             if ticket.is_draft:
-                drafts.append(ticket)
-        if drafts:
-            lead = self.lead_of(drafts[0])
-            deadline = int(drafts[0].decision_deadline or self._clock() + 3 * 86400)
-            if len(drafts) == 1:
-                messages = [self._draft_message(drafts[0], lead, deadline)]
+                drafts.append((item, ticket))
             else:
-                messages = self._messages.digest_messages(
-                    [
-                        (self._view(t, self.lead_of(t)), self._links(t, lead["lead"], deadline))
-                        for t in drafts
-                    ]
-                )
-            # A flush Slack interrupts is retried: the messages it sent are not sent again.
-            first = f"digest:{lead_email}:{pending[0]['at']}:{pending[0]['ticketId']}"
-            for n, message in enumerate(messages):
-                if len(messages) > 1 and self._stores.notices.sent(f"{first}:{n}"):
-                    continue
-                self._notifier.send(message, channel=lead.get("slackUserId"))
-                if len(messages) > 1:
-                    self._stores.notices.mark_sent(f"{first}:{n}", int(self._clock()))
-        self._stores.outbox.clear(pending)
-        return len(drafts)
+                outbox.clear([item])  # decided meanwhile: nothing to ask
+        rest = pending[read:]
+        if not drafts:
+            return 0
+        first = drafts[0][1]
+        lead = self.lead_of(first)
+        deadline = int(first.decision_deadline or self._clock() + 3 * 86400)
+        if len(drafts) == 1 and not rest:
+            message = self._draft_message(first, lead, deadline)
+        else:
+            [message] = self._messages.digest_messages(
+                [
+                    (self._view(t, self.lead_of(t)), self._links(t, lead["lead"], deadline))
+                    for _, t in drafts
+                ],
+                more=len(rest),
+                more_url=f"{self._public_url}/v1/projects/{first.project}/tickets?status=draft",
+            )
+        self._notifier.send(message, channel=lead.get("slackUserId"))
+        outbox.clear([item for item, _ in drafts] + rest)  # sent: listed, or behind the link
+        return len(drafts) + len(rest)
 
     def _view(self, ticket: Ticket, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         view = {**ticket.to_dict(), "ticketUrl": f"{self._public_url}/v1/tickets/{ticket.id}"}

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 # A transaction holds 100 items: the scenario, the ticket, the run and 97 occurrences.
 DRAFT_CHUNK = 97
+# A trace longer than this lives in S3 (`traces/...`); the item keeps its first TRACE_PREVIEW
+# characters and the object's key. 97 inline traces of 8 KB stay inside a transaction's 4 MB,
+# and a page of 200 occurrences inside the API's 6 MB.
+TRACE_INLINE_BYTES = 8 * 1024
+TRACE_PREVIEW = 2000
 MAX_ATTEMPTS = 12  # lost races and transaction conflicts on a hot scenario
 
 
@@ -60,6 +65,7 @@ class Report:
         self.at = at
         self.reported_by = reported_by
         self.run_item = run_item  # written with the first transaction, saving a call
+        self._trace_keys: dict[int, str] = {}  # traces stored in S3 already (retries reuse)
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
@@ -86,7 +92,7 @@ class Report:
             at=self.at,
             duration_ms=r.duration_ms,
             actual=r.actual,
-            error=r.error.model_dump(mode="json", exclude_none=True) if r.error else None,
+            error=self.error(i),
             report_url=r.report_url,
             run_name=self.run.name,
             ci_url=self.run.ci_url,
@@ -100,6 +106,27 @@ class Report:
             # the JUnit facts its identity was derived from (`reidentify` reads them)
             source=r.source.model_dump(mode="json", exclude_none=True) if r.source else None,
         )
+
+    def error(self, i: int) -> dict[str, Any] | None:
+        """The result's error as stored: a long trace goes to S3, once, under a key derived
+        from the execution id (a retried report writes the same object again)."""
+        r = self.results[i]
+        if r.error is None:
+            return None
+        error = r.error.model_dump(mode="json", by_alias=True, exclude_none=True)
+        trace = error.get("trace") or ""
+        blobs = self.s.blobs
+        if blobs is None or len(trace) <= TRACE_INLINE_BYTES // 4:  # short in any encoding
+            return error
+        data = trace.encode()
+        if len(data) <= TRACE_INLINE_BYTES:
+            return error
+        key = self._trace_keys.get(i)
+        if key is None:
+            key = f"traces/{self.key}/{self.ids[i]}.txt"
+            blobs.put(key, data, "text/plain; charset=utf-8")
+            self._trace_keys[i] = key
+        return {**error, "trace": trace[:TRACE_PREVIEW], "traceKey": key, "traceBytes": len(data)}
 
     def settle(self, indexes: list[int], ticket_id: str, status: str, *, opened: bool) -> None:
         for n, i in enumerate(indexes):
@@ -241,6 +268,7 @@ def _new_draft(report: Report, ticket_id: str, failures: list[int]) -> Ticket:
             "project": report.key,
             "status": TicketStatus.DRAFT.value,
             **draft_fields(first, report.run),
+            "error": report.error(failures[0]),
             "reporters": sorted({report.reporter(i) for i in failures}),
             "occurrences": len(failures),
             "createdAt": at,

@@ -12,6 +12,7 @@ from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.ports import (
+    Blobs,
     Counter,
     ExecutionRepository,
     Filing,
@@ -59,8 +60,10 @@ class ResultsService:
         clock: Callable[[], str] = now_iso,
         tell_jira: Callable[[dict[str, Any]], None] | None = None,
         regression_window_days: float = 14.0,
+        blobs: Blobs | None = None,
     ) -> None:
         self.stores = stores
+        self.blobs = blobs  # long traces go here (without it they stay inline)
         self.workflow = workflow
         self.count = count
         self._clock = clock

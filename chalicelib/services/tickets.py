@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib import settings
 from chalicelib.clock import now_iso
+from chalicelib.domain.executions import Execution
 from chalicelib.domain.ports import (
     AttachmentRepository,
     Blobs,
@@ -26,6 +27,32 @@ from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.services.access import Principal
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+LATEST_OCCURRENCES = 20  # shown on the ticket; the rest through its occurrences' pages
+DEFAULT_OCCURRENCE_PAGE = 50
+MAX_OCCURRENCE_PAGE = 200  # 200 occurrences with 8 KB traces stay far below 6 MB
+OCCURRENCE_FIELDS = (
+    "executionId",
+    "runId",
+    "runName",
+    "ciUrl",
+    "testCaseId",
+    "attempt",
+    "reporter",
+    "at",
+    "actual",
+    "error",
+    "evidence",
+)
+
+
+def _limit(raw: str | None, *, default: int, most: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ValidationFailed(
+            "limit is out of range", [field_problem("limit", f"must be a whole number 1..{most}")]
+        )
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -60,27 +87,13 @@ class TicketService:
         return ticket
 
     def get(self, ticket_id: str, principal: Principal) -> dict[str, Any]:
+        """The ticket with its counts (`occurrences`, `firstSeenAt`, `lastSeenAt`), its latest
+        occurrences (newest first, at most LATEST_OCCURRENCES) and, when there are more, where
+        to page on: the view's size does not grow with the ticket's history."""
         ticket = self._visible(ticket_id, principal)
-        executions = [
-            {
-                k: e.get(k)
-                for k in (
-                    "executionId",
-                    "runId",
-                    "runName",
-                    "ciUrl",
-                    "testCaseId",
-                    "attempt",
-                    "reporter",
-                    "at",
-                    "actual",
-                    "error",
-                    "evidence",
-                )
-                if e.get(k) is not None
-            }
-            for e in (o.to_dict() for o in self._stores.executions.occurrences(ticket_id))
-        ]
+        page, next_key = self._stores.executions.occurrences_page(
+            ticket_id, limit=LATEST_OCCURRENCES, cursor=None
+        )
         attachments = [
             self._attachment_view(a) for a in self._stores.attachments.of_ticket(ticket_id)
         ]
@@ -89,12 +102,51 @@ class TicketService:
             for k in self._stores.projects.knowledge(ticket.project, ticket.scenario_id)
             if k.get("ticketId") != ticket_id
         ]
+        view = ticket.public_view()
+        if view.get("error"):
+            view["error"] = self._error_view(view["error"])
         return {
-            **ticket.public_view(),
+            **view,
             "knowledge": knowledge,
-            "executions": executions,
+            "executions": [self._occurrence_view(e) for e in page],
+            "moreExecutions": self._more(ticket_id, next_key),
             "attachments": attachments,
         }
+
+    def occurrences(
+        self, ticket_id: str, principal: Principal, *, cursor: str | None, limit: str | None
+    ) -> dict[str, Any]:
+        """One page of a ticket's occurrences, newest first."""
+        self._visible(ticket_id, principal)
+        size = _limit(limit, default=DEFAULT_OCCURRENCE_PAGE, most=MAX_OCCURRENCE_PAGE)
+        page, next_key = self._stores.executions.occurrences_page(
+            ticket_id, limit=size, cursor=self._cursors.decode(cursor)
+        )
+        return {
+            "items": [self._occurrence_view(e) for e in page],
+            "next": self._cursors.encode(next_key),
+        }
+
+    def _more(self, ticket_id: str, next_key: dict[str, Any] | None) -> dict[str, str] | None:
+        cursor = self._cursors.encode(next_key)
+        if cursor is None:
+            return None
+        return {"cursor": cursor, "href": f"/v1/tickets/{ticket_id}/occurrences?cursor={cursor}"}
+
+    def _occurrence_view(self, execution: Execution) -> dict[str, Any]:
+        e = execution.to_dict()
+        view = {k: e[k] for k in OCCURRENCE_FIELDS if e.get(k) is not None}
+        if view.get("error"):
+            view["error"] = self._error_view(view["error"])
+        return view
+
+    def _error_view(self, error: dict[str, Any]) -> dict[str, Any]:
+        """A trace stored in S3 is shown by its preview and a link to the whole of it."""
+        if not error.get("traceKey"):
+            return error
+        view = {k: v for k, v in error.items() if k != "traceKey"}
+        view["traceUrl"] = self._blobs.presigned_get(error["traceKey"], settings.PRESIGN_SECONDS)
+        return view
 
     def _attachment_view(self, attachment: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in attachment.items() if k not in ("key", "project")}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from chalicelib import settings
 from chalicelib.clock import now_iso
-from chalicelib.domain.ports import Blobs, UploadRepository
+from chalicelib.domain.ports import Blobs, Queue, UploadRepository
 from chalicelib.errors import FailbridgeError, NotFound, PayloadTooLarge, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import (
@@ -21,7 +22,11 @@ from chalicelib.models import (
 from chalicelib.services.access import AccessService, Principal
 from chalicelib.services.ingest import ResultsService
 
-CHUNK = 500
+CHUNK = 2000  # results a chunk holds: one chunk is one bounded invocation (see docs/scale.md)
+QUEUE_NOTE = 10
+UPLOAD_CHUNK = "upload_chunk"  # the reports queue's message naming a chunk to record
+_CHUNK_MAX_BYTES = 64 * 1024 * 1024
+_COUNTS = ("processed", "drafts", "merged", "flaky")
 _CONTENT_TYPES = {"junit": "application/xml", "json": "application/json"}
 
 
@@ -33,7 +38,9 @@ class UploadService:
         access: AccessService,
         results: ResultsService,
         clock: Callable[[], str] = now_iso,
+        chunks: Queue | None = None,
     ) -> None:
+        self._chunks = chunks  # where chunks of a large report go (the reports queue)
         self._uploads = uploads
         self._blobs = blobs
         self._access = access
@@ -69,11 +76,22 @@ class UploadService:
         upload = self._uploads.get(upload_id)
         if upload is None or upload["project"] != project:
             raise NotFound(f"upload {upload_id} does not exist")
-        return {k: v for k, v in upload.items() if k not in ("key", "reportedBy")}
+        view = {
+            k: v
+            for k, v in upload.items()
+            if k not in ("key", "reportedBy", "doneChunks", "queued")
+        }
+        if "chunks" in upload:
+            view["chunksDone"] = len(upload.get("doneChunks") or ())
+        return view
 
     def process(self, key: str) -> str:
-        """Process an uploaded report. Safe to repeat: executions are keyed by run, test case and
-        attempt, so a redelivered notification records nothing twice."""
+        """An uploaded report landed: read it as a stream and split it into chunks of about
+        CHUNK results (at testcase boundaries), each stored in S3 and handed to the reports
+        queue, where `process_chunk` records it. A report of one chunk is recorded here. Safe to
+        repeat: chunks are numbered by position, so a redelivered notification writes the same
+        chunks and hands out only those not handed out before; nothing is handed out until the
+        whole report has parsed (a malformed report records nothing)."""
         parts = key.split("/")
         if len(parts) != 4:
             return "ignored"
@@ -83,40 +101,130 @@ class UploadService:
         if upload["status"] in ("completed", "failed"):
             return str(upload["status"])
         upload_id = upload["uploadId"]
-        self._uploads.update(upload_id, {"status": "processing", "updatedAt": self._clock()})
+        if upload.get("chunks"):  # split before: hand out what was not handed out yet
+            self._hand_out(upload_id, int(upload["chunks"]), int(upload.get("queued", 0)))
+            return "processing"
+        self._uploads.update(upload_id, {"status": "splitting", "updatedAt": self._clock()})
         try:
             project = self._access.project(upload["project"])
             run, results = self._parse(upload, project)
+            chunks, first, total = self._split(upload_id, run, results)
         except FailbridgeError as exc:
             self._uploads.update(
                 upload_id,
                 {"status": "failed", "error": exc.to_body()["error"], "updatedAt": self._clock()},
             )
             return "failed"
-        totals = {"drafts": 0, "merged": 0, "flaky": 0}
-        self._uploads.update(upload_id, {"total": len(results), "processed": 0})
-        for start in range(0, len(results), CHUNK):
-            outcomes = self._results.record(
-                project, run, results[start : start + CHUNK], reported_by=upload["reportedBy"]
-            )
-            for o in outcomes:
-                totals["flaky"] += 1 if o.get("flaky") else 0
-                if o["ticket"]:
-                    totals["merged" if o["ticket"]["merged"] else "drafts"] += 1
-            self._uploads.update(
-                upload_id,
-                {
-                    "processed": min(start + CHUNK, len(results)),
-                    **totals,
-                    "updatedAt": self._clock(),
-                },
-            )
-        self._uploads.update(upload_id, {"status": "completed", "updatedAt": self._clock()})
-        return "completed"
+        self._uploads.update(
+            upload_id,
+            {
+                "status": "processing",
+                "total": total,
+                "processed": 0,
+                "chunks": max(chunks, 1),
+                "queued": 0,
+                **dict.fromkeys(_COUNTS, 0),
+                "updatedAt": self._clock(),
+            },
+        )
+        if chunks <= 1:  # small: no hop through the queue
+            self._record(upload, project, run, 0, first)
+            return "completed"
+        self._hand_out(upload_id, chunks, 0)
+        return "processing"
+
+    def process_chunk(self, upload_id: str, chunk: int) -> str:
+        """Record one chunk of an upload (a message on the reports queue). A redelivered chunk
+        changes nothing: its executions exist (filing settles them as recorded) and its counts
+        are added to the progress once."""
+        upload = self._uploads.get(upload_id)
+        if upload is None:
+            return "unknown"
+        if chunk in (upload.get("doneChunks") or ()):
+            return "duplicate"
+        project = self._access.project(upload["project"])
+        data = parse_json(self._blobs.read(_chunk_key(upload_id, chunk), _CHUNK_MAX_BYTES))
+        run = RunIn.model_validate(data["run"])
+        results = [ResultIn.model_validate(r) for r in data["results"]]
+        return self._record(upload, project, run, chunk, results)
+
+    def _record(
+        self,
+        upload: dict[str, Any],
+        project: dict[str, Any],
+        run: RunIn,
+        chunk: int,
+        results: list[ResultIn],
+    ) -> str:
+        upload_id = upload["uploadId"]
+        outcomes = self._results.record(project, run, results, reported_by=upload["reportedBy"])
+        counts = dict.fromkeys(_COUNTS, 0)
+        counts["processed"] = len(results)
+        for o in outcomes:
+            counts["flaky"] += 1 if o.get("flaky") else 0
+            if o["ticket"]:
+                counts["merged" if o["ticket"]["merged"] else "drafts"] += 1
+        now = self._uploads.count_chunk(upload_id, chunk, counts, self._clock())
+        if now is None:
+            return "duplicate"
+        if len(now.get("doneChunks") or ()) >= int(now.get("chunks") or 1):
+            self._uploads.complete(upload_id, self._clock())
+            return "completed"
+        return "recorded"
+
+    def _split(
+        self, upload_id: str, run: RunIn, results: Iterator[tuple[int, ResultIn]]
+    ) -> tuple[int, list[ResultIn], int]:
+        """Write the report's chunks; returns how many, the first chunk's results (kept for a
+        report of one chunk) and the number of results. Repeats of a test case are numbered
+        across the whole report here, as `ResultsService.record` numbers them within one call."""
+        seen: dict[str, int] = {}
+        chunk: list[ResultIn] = []
+        first: list[ResultIn] = []
+        count = total = 0
+        last_case = -1
+        for case, result in results:
+            if len(chunk) >= CHUNK and case != last_case:  # never split a testcase's attempts
+                if count == 0:
+                    first = chunk
+                self._write_chunk(upload_id, count, run, chunk)
+                count, chunk = count + 1, []
+            last_case = case
+            top = seen.get(result.test_case_id)
+            if top is not None and result.attempt <= top:
+                result = result.model_copy(update={"attempt": top + 1})
+            seen[result.test_case_id] = max(result.attempt, top or 0)
+            chunk.append(result)
+            total += 1
+        if count == 0:
+            return (1 if chunk else 0), chunk, total
+        self._write_chunk(upload_id, count, run, chunk)
+        return count + 1, first, total
+
+    def _write_chunk(self, upload_id: str, n: int, run: RunIn, results: list[ResultIn]) -> None:
+        body = {
+            "run": run.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "results": [
+                r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in results
+            ],
+        }
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self._blobs.put(_chunk_key(upload_id, n), data, "application/json")
+
+    def _hand_out(self, upload_id: str, chunks: int, queued: int) -> None:
+        """Send chunk messages from `queued` on, noting progress every QUEUE_NOTE messages so a
+        retried notification resends at most that many."""
+        if self._chunks is None:
+            raise RuntimeError("no queue to hand chunks to")
+        for n in range(queued, chunks):
+            self._chunks.send({"type": UPLOAD_CHUNK, "uploadId": upload_id, "chunk": n})
+            if (n + 1) % QUEUE_NOTE == 0 or n + 1 == chunks:
+                self._uploads.update(upload_id, {"queued": n + 1})
 
     def _parse(
         self, upload: dict[str, Any], project: dict[str, Any]
-    ) -> tuple[RunIn, list[ResultIn]]:
+    ) -> tuple[RunIn, Iterator[tuple[int, ResultIn]]]:
+        """The run and an iterator of (testcase index, result): JUnit is read as a stream."""
         head = self._blobs.head(upload["key"])
         if head is None:
             raise NotFound("the uploaded report is missing")
@@ -129,21 +237,26 @@ class UploadService:
                     )
                 ],
             )
-        body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         run = RunIn.model_validate(upload["run"])
         if upload["format"] == "junit":
             from chalicelib.domain.mapping import ReportMapping
-            from chalicelib.junit import parse_junit
+            from chalicelib.junit import iter_junit
 
+            stream = self._blobs.stream(upload["key"])
             mapping = ReportMapping.of_project(project)
-            return run, parse_junit(
-                body, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
+            return run, iter_junit(
+                stream, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
             )
+        body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         data = parse_json(body)
         if isinstance(data, dict) and "results" in data and "run" not in data:
             data = {**data, "run": upload["run"]}
         report = parse_model(_UploadedReport, data)
-        return report.run, list(report.results)
+        return report.run, enumerate(report.results)
+
+
+def _chunk_key(upload_id: str, n: int) -> str:
+    return f"chunks/{upload_id}/{n:05d}.json"
 
 
 class _UploadedReport(ResultsReport):

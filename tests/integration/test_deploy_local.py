@@ -117,9 +117,9 @@ def test_table_has_gsis_ttl_and_pitr(endpoint: str, stack: dict[str, Any]) -> No
 
 def test_queues_redrive_to_their_dlqs(endpoint: str, stack: dict[str, Any]) -> None:
     sqs = _client(endpoint, "sqs")
-    for queue, dlq in [
-        (stack["reportsQueueUrl"], stack["reportsDlqUrl"]),
-        (stack["workflowQueueUrl"], stack["workflowDlqUrl"]),
+    for queue, dlq, visibility in [
+        (stack["reportsQueueUrl"], stack["reportsDlqUrl"], "1800"),  # 6 x its 300 s function
+        (stack["workflowQueueUrl"], stack["workflowDlqUrl"], "360"),
     ]:
         attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
@@ -128,7 +128,7 @@ def test_queues_redrive_to_their_dlqs(endpoint: str, stack: dict[str, Any]) -> N
         redrive = json.loads(attrs["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == dlq_arn
         assert int(redrive["maxReceiveCount"]) == 5
-        assert attrs["VisibilityTimeout"] == "360"
+        assert attrs["VisibilityTimeout"] == visibility
         dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
         assert dlq_attrs["MessageRetentionPeriod"] == "1209600"
     policy = sqs.get_queue_attributes(QueueUrl=stack["reportsQueueUrl"], AttributeNames=["Policy"])

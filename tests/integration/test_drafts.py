@@ -91,7 +91,57 @@ def test_a_large_report_in_one_request_chunks_its_transactions(api: Any, demo: D
         f"/v1/tickets/{outcomes[0]['ticket']['id']}", headers=demo.auth("viewer")
     ).json_body
     assert ticket["occurrences"] == 250
-    assert len(ticket["executions"]) == 250
+    # the ticket shows its latest occurrences; the rest are paged, newest first
+    assert len(ticket["executions"]) == 20
+    seen = [e["executionId"] for e in ticket["executions"]]
+    cursor = ticket["moreExecutions"]["cursor"]
+    assert ticket["moreExecutions"]["href"].endswith(f"/occurrences?cursor={cursor}")
+    pages = 0
+    url = f"/v1/tickets/{ticket['id']}/occurrences?limit=100"
+    while url:
+        page = api.get(url, headers=demo.auth("viewer")).json_body
+        seen.extend(e["executionId"] for e in page["items"])
+        pages += 1
+        url = (
+            page["next"]
+            and f"/v1/tickets/{ticket['id']}/occurrences?limit=100&cursor={page['next']}"
+        )
+    assert pages == 3
+    assert len(set(seen)) == 250 and set(seen[:20]) <= set(seen[20:])
+
+
+def test_occurrences_pages_refuse_a_bad_limit_or_cursor(api: Any, demo: Demo) -> None:
+    [outcome] = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
+    ).json_body["results"]
+    url = f"/v1/tickets/{outcome['ticket']['id']}/occurrences"
+    bad = (("?limit=0", "limit", 422), ("?limit=x", "limit", 422), ("?cursor=%%", "cursor", 400))
+    for query, field, status in bad:
+        response = api.get(url + query, headers=demo.auth("viewer"))
+        assert response.status_code == status
+        assert response.json_body["error"]["details"][0]["field"] == field
+    page = api.get(url, headers=demo.auth("viewer")).json_body
+    assert [e["executionId"] for e in page["items"]] == [outcome["executionId"]]
+    assert page["next"] is None
+
+
+def test_a_long_trace_lives_in_s3_with_a_preview_and_a_link(
+    api: Any, demo: Demo, aws: dict[str, Any]
+) -> None:
+    trace = "Traceback (most recent call last):\n" + "  frame\n" * 3000  # ~24 KB
+    failure = result(error={"type": "AssertionError", "message": "boom", "trace": trace})
+    [outcome] = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([failure])
+    ).json_body["results"]
+    ticket = api.get(f"/v1/tickets/{outcome['ticket']['id']}", headers=demo.auth("viewer"))
+    [shown] = ticket.json_body["executions"]
+    for error in (shown["error"], ticket.json_body["error"]):
+        assert len(error["trace"]) == 2000 and trace.startswith(error["trace"])
+        assert error["traceBytes"] == len(trace) and "traceKey" not in error
+        assert "traces/DEMO/" in error["traceUrl"]
+    key = f"traces/DEMO/{outcome['executionId']}.txt"
+    stored = boto3.client("s3").get_object(Bucket=aws["bucket"], Key=key)["Body"].read()
+    assert stored.decode() == trace
 
 
 def open_draft(api: Any, demo: Demo) -> str:

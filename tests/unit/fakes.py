@@ -77,6 +77,8 @@ class FakeDb:
         self.api_keys: dict[str, dict[str, Any]] = {}
         self.outbox: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.digest_windows: dict[str, int] = {}
+        self.flush_scheduled: dict[str, int] = {}
+        self.flush_leases: dict[str, int] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.attachments: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: dict[str, int] = {}
@@ -446,6 +448,15 @@ class FakeExecutions:
         found.sort(key=lambda e: f"{e['at']}#{e['executionId']}")
         return [Execution.from_dict(copy.deepcopy(e)) for e in found]
 
+    def occurrences_page(
+        self, ticket_id: str, *, limit: int, cursor: Cursor | None
+    ) -> tuple[list[Execution], Cursor | None]:
+        every = self.occurrences(ticket_id)[::-1]  # newest first, as the index read backwards
+        start = int((cursor or {}).get("offset", 0))
+        page = every[start : start + limit]
+        more = start + limit < len(every)
+        return page, ({"offset": start + limit} if more else None)
+
 
 class FakeProjects:
     def __init__(self, db: FakeDb) -> None:
@@ -533,12 +544,26 @@ class FakeOutbox:
         for item in items:
             self.db.outbox.pop((item["lead"], item["at"], item["ticketId"]), None)
 
-    def digest_window(self, lead: str, now: int, seconds: int) -> int:
+    def digest_window(self, lead: str, now: int, seconds: int) -> tuple[int, bool]:
         closes = self.db.digest_windows.get(lead)
         if closes is None or closes < now:
             self.db.digest_windows[lead] = now + seconds
-            return now + seconds
-        return closes
+            return now + seconds, True
+        return closes, self.db.flush_scheduled.get(lead) != closes
+
+    def flush_scheduled(self, lead: str, closes: int) -> None:
+        if self.db.digest_windows.get(lead) == closes:
+            self.db.flush_scheduled[lead] = closes
+
+    def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
+        held = self.db.flush_leases.get(lead)
+        if held is not None and held >= now:
+            return False
+        self.db.flush_leases[lead] = now + lease_seconds
+        return True
+
+    def release_flush(self, lead: str) -> None:
+        self.db.flush_leases.pop(lead, None)
 
 
 class FakeNonces:
@@ -568,6 +593,25 @@ class FakeUploads:
 
     def update(self, upload_id: str, fields: dict[str, Any]) -> None:
         self.db.uploads.setdefault(upload_id, {}).update(copy.deepcopy(fields))
+
+    def count_chunk(
+        self, upload_id: str, chunk: int, counts: dict[str, int], at: str
+    ) -> dict[str, Any] | None:
+        upload = self.db.uploads.get(upload_id)
+        if upload is None or chunk in upload.get("doneChunks", ()):
+            return None
+        upload["doneChunks"] = sorted({*upload.get("doneChunks", ()), chunk})
+        for name, n in counts.items():
+            upload[name] = upload.get(name, 0) + n
+        upload["updatedAt"] = at
+        return copy.deepcopy(upload)
+
+    def complete(self, upload_id: str, at: str) -> bool:
+        upload = self.db.uploads.get(upload_id)
+        if upload is None or upload.get("status") != "processing":
+            return False
+        upload.update({"status": "completed", "updatedAt": at})
+        return True
 
 
 class FakeAttachments:
@@ -896,6 +940,9 @@ class FakeBlobs:
 
     def read(self, key: str, max_bytes: int) -> bytes:
         return self.objects[key][0][:max_bytes]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (bytes(body), content_type)
 
     def stream(self, key: str) -> Any:
         return io.BytesIO(self.objects[key][0])

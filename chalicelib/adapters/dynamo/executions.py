@@ -47,8 +47,23 @@ class ExecutionRepository:
         return [Execution.from_dict(strip_keys(i)) for i in found]
 
     def occurrences(self, ticket_id: str) -> list[Execution]:
+        """Every occurrence, oldest first. For jobs that need them all (Jira, re-identifying);
+        the API pages with `occurrences_page`."""
         items = self._t.query_all(keys.ticket_partition(ticket_id), index="gsi1")
         return [Execution.from_dict(strip_keys(i)) for i in items]
+
+    def occurrences_page(
+        self, ticket_id: str, *, limit: int, cursor: dict[str, Any] | None
+    ) -> tuple[list[Execution], dict[str, Any] | None]:
+        """One page of a ticket's occurrences, newest first: one Query of at most `limit`."""
+        items, next_key = self._t.query(
+            keys.ticket_partition(ticket_id),
+            index="gsi1",
+            limit=limit,
+            cursor=cursor,
+            forward=False,
+        )
+        return [Execution.from_dict(strip_keys(i)) for i in items], next_key
 
     def of_run(self, project: str, run_id: str) -> list[Execution]:
         """A run's executions: one Query on its partition."""

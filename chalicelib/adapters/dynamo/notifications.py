@@ -32,11 +32,12 @@ class OutboxRepository:
         return self._t.query_all(keys.outbox_partition(lead))
 
     def clear(self, items: Sequence[dict[str, Any]]) -> None:
-        for item in items:
-            self._t.delete(keys.outbox(item["lead"], item["at"], item["ticketId"]))
+        self._t.batch_delete([keys.outbox(i["lead"], i["at"], i["ticketId"]) for i in items])
 
-    def digest_window(self, lead: str, now: int, seconds: int) -> int:
-        """When the lead's current digest window closes, opening one if none is open."""
+    def digest_window(self, lead: str, now: int, seconds: int) -> tuple[int, bool]:
+        """When the lead's current digest window closes (opening one if none is open), and
+        whether its flush still has to be scheduled (it opened now, or its opener has not
+        noted the flush as scheduled: a crash between the two must not strand the window)."""
         try:
             self._t.client.put_item(
                 TableName=self._t.name,
@@ -51,12 +52,45 @@ class OutboxRepository:
                 ExpressionAttributeValues=vals({":now": now}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return now + seconds
+            return now + seconds, True
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
             old = load(exc.response.get("Item") or {})
-            return int(old.get("closesAt", now))
+            closes = int(old.get("closesAt", now))
+            return closes, old.get("flushScheduled") != closes
+
+    def flush_scheduled(self, lead: str, closes: int) -> None:
+        """The window's flush is on the queue: later drafts of the window schedule none."""
+        try:
+            self._t.update(
+                keys.digest_window(lead),
+                "SET flushScheduled = :c",
+                ConditionExpression="closesAt = :c",
+                values={":c": closes},
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise  # a later window opened meanwhile: it schedules its own
+
+    def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
+        """One flush of a lead at a time: a lease, taken if free or expired (a flush that died
+        holds it no longer than `lease_seconds`)."""
+        try:
+            self._t.update(
+                keys.digest_window(lead),
+                "SET flushLease = :until",
+                ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
+                values={":until": now + lease_seconds, ":now": now},
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    def release_flush(self, lead: str) -> None:
+        self._t.update(keys.digest_window(lead), "REMOVE flushLease")
 
 
 class NonceRepository:

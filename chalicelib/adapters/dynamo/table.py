@@ -187,6 +187,14 @@ class Table:
                 out = self.client.batch_write_item(RequestItems={self.name: requests})
                 requests = out.get("UnprocessedItems", {}).get(self.name, [])
 
+    def batch_delete(self, keys: Sequence[Key]) -> None:
+        """BatchWriteItem deletes in chunks of 25, resending unprocessed ones."""
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": vals(k)}} for k in keys[start : start + 25]]
+            while requests:
+                out = self.client.batch_write_item(RequestItems={self.name: requests})
+                requests = out.get("UnprocessedItems", {}).get(self.name, [])
+
     def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         """BatchGetItem in chunks of 100, consistently, asking again for unprocessed keys."""
         found: list[dict[str, Any]] = []

@@ -27,6 +27,46 @@ class UploadRepository:
             keys.upload(upload_id), "SET " + clause, ExpressionAttributeNames=names, values=values
         )
 
+    def count_chunk(
+        self, upload_id: str, chunk: int, counts: dict[str, int], at: str
+    ) -> dict[str, Any] | None:
+        """Add a recorded chunk's counts to the upload's progress, once per chunk (a redelivered
+        chunk adds nothing): returns the upload as it is now, or None if it was counted before."""
+        adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        names = {f"#c{i}": k for i, k in enumerate(counts)}
+        values: dict[str, Any] = {f":c{i}": v for i, v in enumerate(counts.values())}
+        values.update({":chunk": {chunk}, ":n": chunk, ":at": at})
+        try:
+            item = self._t.update(
+                keys.upload(upload_id),
+                f"ADD doneChunks :chunk, {adds} SET updatedAt = :at",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(doneChunks, :n)",
+                ExpressionAttributeNames=names,
+                values=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return strip_keys(item)
+
+    def complete(self, upload_id: str, at: str) -> bool:
+        """processing -> completed, once."""
+        try:
+            self._t.update(
+                keys.upload(upload_id),
+                "SET #s = :done, updatedAt = :at",
+                ConditionExpression="#s = :processing",
+                ExpressionAttributeNames={"#s": "status"},
+                values={":done": "completed", ":processing": "processing", ":at": at},
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
 
 class AttachmentRepository:
     def __init__(self, table: Table) -> None:

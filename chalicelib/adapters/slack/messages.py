@@ -17,7 +17,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-MAX_DRAFTS_PER_MESSAGE = 12  # Slack allows 50 blocks a message; a draft takes 4
+MAX_BLOCKS = 50  # Slack's limit per message
+MAX_DRAFTS_PER_MESSAGE = 12  # a draft takes 3 to 5 blocks: at most 12 fit beside the header
 
 
 def _clip(text: str | None, limit: int = 600) -> str:
@@ -99,16 +100,28 @@ def draft_message(draft: dict[str, Any], links: dict[str, str], *, reminder: boo
     }
 
 
-def digest_messages(drafts: Sequence[tuple[dict[str, Any], dict[str, str]]]) -> list[dict]:
-    """Many drafts for one lead (a regression run): one message listing them, each with its
-    own links; split only where Slack's block limit forces it."""
-    messages = []
-    for start in range(0, len(drafts), MAX_DRAFTS_PER_MESSAGE):
-        part = drafts[start : start + MAX_DRAFTS_PER_MESSAGE]
-        title = f"{len(drafts)} new draft defects are waiting for your decision"
-        blocks: list[Block] = [HeaderBlock(text=title)]
-        for draft, links in part:
-            blocks.extend(_draft_blocks(draft, links, full=False))
-            blocks.append(DividerBlock())
-        messages.append({"text": title, "blocks": [b.to_dict() for b in blocks]})
-    return messages
+def digest_messages(
+    drafts: Sequence[tuple[dict[str, Any], dict[str, str]]],
+    *,
+    more: int = 0,
+    more_url: str | None = None,
+) -> list[dict]:
+    """Many drafts for one lead (a regression run): one message listing as many as Slack's
+    block limit allows, each with its own links, and `more` others behind one link."""
+    total = len(drafts) + more
+    title = f"{total} new draft defects are waiting for your decision"
+    blocks: list[Block] = [HeaderBlock(text=title)]
+    shown = 0
+    for draft, links in drafts:
+        these = [*_draft_blocks(draft, links, full=False), DividerBlock()]
+        if len(blocks) + len(these) + 1 > MAX_BLOCKS:  # one block kept for the link below
+            break
+        blocks.extend(these)
+        shown += 1
+    rest = total - shown
+    if rest:
+        where = f" <{more_url}|See every draft waiting.>" if more_url else ""
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=f"…and {rest} more drafts.{where}"))
+        )
+    return [{"text": title, "blocks": [b.to_dict() for b in blocks]}]

@@ -12,18 +12,6 @@ from chalicelib.domain.outside import (
 )
 
 
-def _retry_after(headers: Any) -> float:
-    from chalicelib.adapters.jira.client import retry_after_seconds
-
-    value = None
-    if headers:
-        value = headers.get("Retry-After") or headers.get("retry-after")
-        if isinstance(value, list):
-            value = value[0] if value else None
-    wait = retry_after_seconds(value)
-    return 1.0 if wait is None else wait
-
-
 class SlackNotifier:
     """Sends to an incoming webhook, or with a bot token to chat.postMessage."""
 
@@ -57,3 +45,14 @@ class SlackNotifier:
             raise SlackUnavailable(str(exc.response.get("error"))) from exc
         except OSError as exc:
             raise SlackUnavailable(str(exc)) from exc
+
+
+def _retry_after(headers: Any) -> float:
+    """Slack's Retry-After (seconds); a missing or odd one is read as one second."""
+    found = {str(k).lower(): v for k, v in dict(headers or {}).items()}.get("retry-after")
+    if isinstance(found, list):
+        found = found[0] if found else None
+    try:
+        return max(1.0, float(found)) if found is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
