@@ -134,6 +134,10 @@ def local_aws_server(host: str, port: int) -> Any:
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 
+    from devstack import moto_patches
+
+    moto_patches.install()  # moto copies the whole table per transaction item otherwise
+
     class AwsServer(ThreadedMotoServer):
         def _server_entry(self) -> None:  # as moto's own, plus the middleware
             app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))

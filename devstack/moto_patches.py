@@ -1,0 +1,74 @@
+"""Where moto 5.2 costs what DynamoDB does not, the local stack and the benchmarks work around it
+(same outcomes, measured: see docs/decisions.md)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def lean_transactions() -> Iterator[None]:
+    """moto 5.2's TransactWriteItems backs up the *whole table* with copy.deepcopy once per item of
+    the transaction (moto/dynamodb/models/__init__.py, transact_write_items), so each transaction
+    costs O(table size x items): with 10,000 executions in the table one transaction takes
+    seconds, which DynamoDB's do not. Inside this block the backup holds only the items the
+    transaction touches (deep copies), and those are put back if moto cancels the transaction:
+    the same outcome, without the table-sized copies."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    real_copy = models.copy
+    original = DynamoDBBackend.transact_write_items
+
+    class _CopyButNotTables:
+        @staticmethod
+        def deepcopy(obj: Any, memo: Any = None) -> Any:
+            return obj if isinstance(obj, Table) else real_copy.deepcopy(obj, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        undo = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op["Item"] if op_type == "Put" else op.get("Key", {})
+            if table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in key:
+                    continue
+                range_value = DynamoType(key[table.range_key_attr])
+            old = table.get_item(hash_value, range_value)
+            undo.append((table, hash_value, range_value, real_copy.deepcopy(old)))
+        models.copy = _CopyButNotTables  # type: ignore[assignment]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, old in reversed(undo):
+                if old is None:
+                    table.delete_item(hash_value, range_value)
+                elif range_value is not None:
+                    table.items[hash_value][range_value] = old
+                else:
+                    table.items[hash_value] = old
+            raise
+        finally:
+            models.copy = real_copy
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+def install() -> None:
+    """Lean transactions for the rest of the process (the local stack's moto server)."""
+    lean_transactions().__enter__()
