@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.mapping import MappingService
+    from chalicelib.services.metrics import MetricsService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -202,7 +203,19 @@ class Container:
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
 
-        return ChangeFeed([CountingReader(count)])
+        return ChangeFeed([CountingReader(count), self.metrics.reader])
+
+    @functools.cached_property
+    def metrics(self) -> MetricsService:
+        """Metrics and quality gates; its reader keeps the aggregates from the change stream."""
+        from chalicelib.adapters.dynamo.metrics import StoredHistory
+        from chalicelib.services.metrics import MetricsService, Stores
+
+        r = self.repos
+        return MetricsService(
+            Stores(r.metrics, r.gates, r.executions, r.projects),
+            history=StoredHistory(r.table),
+        )
 
 
 @functools.lru_cache(maxsize=1)

@@ -310,3 +310,51 @@ class IssueFormat(Protocol):
     def filled_fields(self, mapping: dict[str, Any]) -> set[str]: ...
 
     def resolve_link_type(self, wanted: str, available: list[dict[str, str]]) -> str | None: ...
+
+
+class AlreadyApplied(Exception):
+    """A change event's applied-marker exists: the aggregates counted it before."""
+
+
+class MetricsStore(Protocol):
+    """The metrics aggregates (`domain.metrics`'s buckets and the reader's state), kept per
+    project in generations: the reader writes the current one; a rebuild fills a new one and
+    makes it current."""
+
+    def generation(self, project: str) -> str: ...
+
+    def set_generation(self, project: str, generation: str) -> None: ...
+
+    def load_state(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any] | None]: ...
+
+    def commit(
+        self,
+        project: str,
+        generation: str,
+        event_ids: Sequence[str],
+        state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
+        adds: dict[tuple[str, ...], dict[str, float]],
+        appends: dict[tuple[str, ...], dict[str, list[float]]],
+    ) -> None:
+        """Atomically: mark the events applied (AlreadyApplied if one was), write the state
+        (each item's version must still be the one read: TransactionConflict if not), add the
+        counters and append the values. `state` maps key -> (value, version read or None)."""
+        ...
+
+    def days(
+        self, project: str, generation: str, scope: str, start: str, end: str
+    ) -> dict[str, dict[str, Any]]: ...
+
+    def entities(
+        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
+    ) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]: ...
+
+
+class GateRepository(Protocol):
+    def put(self, project: str, name: str, gate: dict[str, Any]) -> None: ...
+
+    def get(self, project: str, name: str) -> dict[str, Any] | None: ...

@@ -22,6 +22,21 @@ OUTBOX#{lead}             {at}#{ticket}            a draft waiting for the lead'
 DIGEST#{lead}             WINDOW                   the lead's open digest window (TTL)
 JIRA#{key}                TICKET                   Jira issue -> ticket (webhooks name issues)
 DELIVERY#{id}             JIRA                     a Jira webhook delivery applied (TTL)
+PROJECT#{p}               GATE#{name}              a saved quality gate
+METRICS#{p}               GEN                      the metrics aggregates' current generation
+MAGG#{p}#{g}#{scope}      DAY#{day}                metrics: one day's counters (scope `*` or a
+                                                   module)
+MAGG#{p}#{g}#{scope}      SCN#{day}#{scenario}     metrics: a scenario's day (executions,
+                                                   defects)
+MAGG#{p}#{g}#{scope}      REQ#{day}#{requirement}  metrics: a requirement's day
+MAGG#{p}#{g}#{scope}      GAUGE                    metrics: current levels (open defects, ...)
+MSTATE#{p}#{g}#{what}     STATE                    the metrics reader's state: a ticket's
+                                                   facts, first sight of a run / test case /
+                                                   requirement
+MEVENT#{p}#{g}#{event}    APPLIED                  a change event counted (TTL expiresAt)
+
+The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
+same for SCN#, REQ#): a Query bounded by the days of the period.
 """
 
 from __future__ import annotations
@@ -158,3 +173,36 @@ def entity_of(pk: str, sk: str) -> str:
     if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
         return "scenario"
     return "other"
+
+
+def gate(p: str, name: str) -> Key:
+    return {"pk": f"PROJECT#{p}", "sk": f"GATE#{name}"}
+
+
+def metrics_generation(p: str) -> Key:
+    return {"pk": f"METRICS#{p}", "sk": "GEN"}
+
+
+def metrics_partition(p: str, generation: str, scope: str) -> str:
+    return f"MAGG#{p}#{generation}#{scope}"
+
+
+METRICS_KINDS = {"day": "DAY", "scn": "SCN", "req": "REQ"}
+
+
+def metrics_bucket(p: str, generation: str, bucket: tuple[str, ...]) -> Key:
+    """A `domain.metrics` bucket key: (day, scope, day), (scn|req, scope, day, id), (gauge,
+    scope)."""
+    kind, scope = bucket[0], bucket[1]
+    pk = metrics_partition(p, generation, scope)
+    if kind == "gauge":
+        return {"pk": pk, "sk": "GAUGE"}
+    return {"pk": pk, "sk": "#".join((METRICS_KINDS[kind], *bucket[2:]))}
+
+
+def metrics_state(p: str, generation: str, key: tuple[str, ...]) -> Key:
+    return {"pk": f"MSTATE#{p}#{generation}#" + "#".join(key), "sk": "STATE"}
+
+
+def metrics_event(p: str, generation: str, event_id: str) -> Key:
+    return {"pk": f"MEVENT#{p}#{generation}#{event_id}", "sk": "APPLIED"}
