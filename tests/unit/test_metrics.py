@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import statistics
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain.changes import ChangeEvent, ChangeKind, from_images
 from chalicelib.domain.gates import Gate
 from chalicelib.domain.lifecycle import MOVES, Cause
-from chalicelib.domain.statuses import TicketStatus as S
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.metrics import MetricsService, Stores
@@ -124,7 +122,7 @@ def generate(seed: int = 7) -> tuple[list[dict[str, Any]], list[Ticket], list[Ch
     for e in events:
         if e.kind != ChangeKind.EXECUTION_RECORDED:
             by_ticket.setdefault(e.subject, []).append(e)
-    for tid, mine in by_ticket.items():
+    for mine in by_ticket.values():
         slots = sorted(order[e.id] for e in mine)
         proper = sorted(mine, key=_event_order)
         for slot, e in zip(slots, proper, strict=True):
@@ -180,7 +178,7 @@ def brute(
 
     approved = {}
     for t in tk:
-        for at, frm, to, cause in moves(t):
+        for at, frm, _to, cause in moves(t):
             if frm == "draft" and cause in ("approve", "link"):
                 approved[t.id] = at
     defects = [t for t in tk if t.id in approved and inside(approved[t.id])]
@@ -498,6 +496,3 @@ def test_rebuilt_events_equal_the_streamed_ones(history: Any) -> None:
     b.reader.apply(events)
     for start, end, module in PERIODS:
         assert close(b.metrics("P", start, end, module), a.metrics("P", start, end, module)) == []
-
-
-__all__ = ["replace", "S"]

@@ -35,6 +35,17 @@ def _number(value: float) -> Decimal:
     return Decimal(str(round(value, 6)))
 
 
+def _decimals(value: Any) -> Any:
+    """Floats as Decimals, at any depth (boto3 refuses floats)."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    return value
+
+
 class MetricsStore:
     def __init__(self, table: Table) -> None:
         self._t = table
@@ -77,7 +88,7 @@ class MetricsStore:
         ]
         markers = len(items)
         for key, (value, version) in state.items():
-            body = {k: v for k, v in value.items() if k != "_v"}
+            body = _decimals({k: v for k, v in value.items() if k != "_v"})
             key_attrs = keys.metrics_state(project, generation, key)
             item = {**key_attrs, "s": body, "v": (version or 0) + 1}
             if version is None:
@@ -162,7 +173,7 @@ class GateRepository:
         self._t = table
 
     def put(self, project: str, name: str, gate: dict[str, Any]) -> None:
-        self._t.put({**keys.gate(project, name), **gate})
+        self._t.put({**keys.gate(project, name), **_decimals(gate)})
 
     def get(self, project: str, name: str) -> dict[str, Any] | None:
         item = self._t.get(keys.gate(project, name))
