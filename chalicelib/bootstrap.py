@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.defects import DefectService
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
+    from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.metrics import MetricsService
     from chalicelib.services.tickets import TicketService
@@ -178,6 +179,13 @@ class Container:
             webhook_secret=lambda: config.jira_credentials().webhook_secret,
             verify_signature=verify_signature,
         )
+
+    @functools.cached_property
+    def jira_mapping(self) -> JiraMappingService:
+        from chalicelib.adapters.jira import issues
+        from chalicelib.services.jira_mapping import JiraMappingService
+
+        return JiraMappingService(self.repos.projects, lambda: self.tracker, issues)
 
     @functools.cached_property
     def defects(self) -> DefectService:

@@ -197,8 +197,8 @@ def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         try:
-            entity, old, new = images(record)
-            feed.deliver(feed.events_of(entity, old, new))
+            entity, old, new, sequence = images(record)
+            feed.deliver(feed.events_of(entity, old, new, sequence))
         except Exception:
             sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
             logger.exception("change not delivered", extra={"sequenceNumber": sequence})

@@ -194,7 +194,7 @@ class DecisionService:
         if self._stores.nonces.used(claims.nonce):
             raise Conflict("this approval link was used already")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return claims, ticket
 
     def decide_by_link(
@@ -223,9 +223,9 @@ class DecisionService:
         if ticket.project != project:
             raise NotFound(f"ticket {ticket_id} does not exist")
         if actor.role != Role.ADMIN and self.lead_of(ticket).get("lead") != actor.who:
-            raise Forbidden(f"only the lead of module {ticket['module']} or an admin may decide")
+            raise Forbidden(f"only the lead of module {ticket.module} or an admin may decide")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return self._decide(ticket, decision, reason, merge_into, actor, None, jira_key)
 
     def project_of(self, ticket_id: str) -> str:
@@ -326,7 +326,7 @@ class DecisionService:
         if not is_live(target.status):
             raise ValidationFailed(
                 "cannot merge into an ended ticket",
-                [field_problem("mergeInto", f"is {target['status']}")],
+                [field_problem("mergeInto", f"is {target.status}")],
             )
         return target
 
@@ -354,7 +354,7 @@ class DecisionService:
     def tell_lead_jira_failed(self, ticket: Ticket, reason: str) -> None:
         lead = self.lead_of(ticket)
         text = (
-            f"Jira could not take the approved draft {ticket['id']} ({ticket.get('title')}): "
+            f"Jira could not take the approved draft {ticket.id} ({ticket.title}): "
             f"{reason}. It is jira_failed; an operator's redrive will finish it."
         )
         self._notifier.send(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from chalicelib import observability
@@ -35,9 +36,9 @@ from chalicelib.domain.ports import (
 )
 from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tickets import Ticket
-from chalicelib.errors import Unavailable, ValidationFailed, field_problem
-from chalicelib.models import JiraMappingIn
 from chalicelib.observability import logger
+
+Step = tuple[str, Callable[[], None]]  # a step's name (recorded once done) and its action
 
 
 class RetryLater(Exception):
@@ -90,89 +91,6 @@ class DefectService:
         if self._tracker is None:
             self._tracker = self._tracker_factory()
         return self._tracker
-
-    # -- the mapping, validated against Jira when saved ------------------------------------
-
-    def configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
-        try:
-            return self._configure(project, mapping_in)
-        except (JiraThrottled, JiraUnavailable) as exc:
-            raise Unavailable(f"Jira could not be asked: {exc}; nothing was saved") from exc
-
-    def _configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
-        mapping = mapping_in.model_dump(mode="json", by_alias=True)
-        problems: list[dict[str, str]] = []
-        try:
-            types = self.tracker.issue_types(mapping["projectKey"])
-        except JiraRejected as exc:
-            raise ValidationFailed(
-                "Jira does not know this project",
-                [field_problem("projectKey", f"{mapping['projectKey']}: {exc}")],
-            ) from exc
-        issue_type = next(
-            (t for t in types if str(t.get("name", "")).lower() == mapping["issueType"].lower()),
-            None,
-        )
-        if issue_type is None:
-            raise ValidationFailed(
-                "unknown issue type",
-                [
-                    field_problem(
-                        "issueType",
-                        f"{mapping['projectKey']} has no issue type {mapping['issueType']}; "
-                        "it has " + ", ".join(sorted(str(t.get("name")) for t in types)),
-                    )
-                ],
-            )
-        mapping["issueType"] = issue_type["name"]
-        fields = self.tracker.fields()
-        by_name = {str(f.get("name", "")).lower(): f["id"] for f in fields}
-        ids = {f["id"] for f in fields}
-        for key, field in (
-            ("severityField", "severityFieldId"),
-            ("testCaseIdField", "testCaseIdFieldId"),
-        ):
-            wanted = mapping.get(key)
-            if wanted:
-                found = wanted if wanted in ids else by_name.get(wanted.lower())
-                if found is None:
-                    problems.append(field_problem(key, f"Jira has no field {wanted}"))
-                mapping[field] = found
-        for name in mapping.get("extraFields") or {}:
-            if name not in ids:
-                problems.append(field_problem(f"extraFields.{name}", "Jira has no such field"))
-        available = self.tracker.link_types()
-        for role, wanted in (mapping.get("linkTypes") or {}).items():
-            if wanted:
-                resolved = self._issues.resolve_link_type(wanted, available)
-                if resolved is None:
-                    problems.append(
-                        field_problem(
-                            f"linkTypes.{role}",
-                            f"Jira has no link type "
-                            f"{wanted}; it has " + ", ".join(t["name"] for t in available),
-                        )
-                    )
-                mapping["linkTypes"][role] = resolved
-        filled = self._issues.filled_fields(mapping)
-        for spec in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
-            field_id = spec.get("fieldId") or spec.get("key")
-            if (
-                spec.get("required")
-                and not spec.get("hasDefaultValue")
-                and (field_id not in filled)
-            ):
-                problems.append(
-                    field_problem(
-                        f"extraFields.{field_id}",
-                        f"{spec.get('name', field_id)} is required by {mapping['issueType']} in "
-                        f"{mapping['projectKey']} and the mapping does not fill it",
-                    )
-                )
-        if problems:
-            raise ValidationFailed("the Jira mapping does not fit this Jira site", problems)
-        self._stores.projects.set_fields(project, {"jira": mapping})
-        return mapping
 
     # -- creation --------------------------------------------------------------------------
 
@@ -293,38 +211,43 @@ class DefectService:
             )
         return dict(mapping)
 
-    def _steps(self, ticket: Ticket, key: str) -> list[tuple[str, Callable[..., None]]]:
+    def _steps(self, ticket: Ticket, key: str) -> list[Step]:
+        """What the issue gets after creation, each a named step done once: native links,
+        remote links to the run, report, script and ticket, and the stored evidence."""
+        return [
+            *self._link_steps(ticket, key),
+            *self._remote_steps(ticket, key),
+            *self._attachment_steps(ticket, key),
+        ]
+
+    def _link_steps(self, ticket: Ticket, key: str) -> list[Step]:
+        """requirement -> test case -> defect, execution -> defect, with the project's types."""
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
-        link_types = mapping.get("linkTypes") or {}
-        steps: list[tuple[str, Callable[..., None]]] = []
-        test_key = ticket.jira_test_key
+        types = mapping.get("linkTypes") or {}
         is_key = self._issues.JIRA_KEY.match
-        if test_key and is_key(test_key) and link_types.get("defectToTestCase"):
-            steps.append(
-                (
-                    f"link:test:{test_key}",
-                    lambda: self.tracker.link(link_types["defectToTestCase"], key, test_key),
-                )
-            )
+        test_key = ticket.jira_test_key if is_key(ticket.jira_test_key or "") else None
         execution_key = ticket.jira_execution_key
-        if execution_key and is_key(execution_key) and link_types.get("defectToExecution"):
-            steps.append(
-                (
-                    f"link:execution:{execution_key}",
-                    lambda: self.tracker.link(link_types["defectToExecution"], key, execution_key),
-                )
-            )
-        if test_key and is_key(test_key) and link_types.get("requirementToTestCase"):
-            for requirement in ticket.requirements or []:
-                if is_key(requirement):
-                    steps.append(
-                        (
-                            f"link:requirement:{requirement}",
-                            lambda r=requirement: self.tracker.link(
-                                link_types["requirementToTestCase"], r, test_key
-                            ),
-                        )
-                    )
+        wanted: list[tuple[str, str | None, str, str | None]] = [
+            (f"link:test:{test_key}", types.get("defectToTestCase"), key, test_key),
+            (
+                f"link:execution:{execution_key}",
+                types.get("defectToExecution"),
+                key,
+                execution_key if is_key(execution_key or "") else None,
+            ),
+            *(
+                (f"link:requirement:{r}", types.get("requirementToTestCase"), r, test_key)
+                for r in ticket.requirements or []
+                if is_key(r)
+            ),
+        ]
+        return [
+            (step, partial(self._link, link_type, inward, outward))
+            for step, link_type, inward, outward in wanted
+            if link_type and outward
+        ]
+
+    def _remote_steps(self, ticket: Ticket, key: str) -> list[Step]:
         run = ticket.run or {}
         remote = [
             ("run", run.get("ciUrl"), f"CI run {run.get('name') or run.get('id', '')}"),
@@ -336,25 +259,29 @@ class DefectService:
                 f"failbridge ticket {ticket.id}",
             ),
         ]
-        for name, url, title in remote:
-            if url:
-                steps.append(
-                    (
-                        f"remote:{name}",
-                        lambda n=name, u=url, t=title: self.tracker.remote_link(
-                            key, f"failbridge:{ticket.id}:{n}", u, t.strip()
-                        ),
-                    )
-                )
-        for attachment in self._stores.attachments.of_ticket(ticket.id):
-            if attachment.get("status") == "stored":
-                steps.append(
-                    (
-                        f"attach:{attachment['attachmentId']}",
-                        lambda a=attachment: self._attach(key, a),
-                    )
-                )
-        return steps
+        return [
+            (
+                f"remote:{name}",
+                partial(
+                    self._remote_link, key, f"failbridge:{ticket.id}:{name}", url, title.strip()
+                ),
+            )
+            for name, url, title in remote
+            if url
+        ]
+
+    def _attachment_steps(self, ticket: Ticket, key: str) -> list[Step]:
+        return [
+            (f"attach:{a['attachmentId']}", partial(self._attach, key, a))
+            for a in self._stores.attachments.of_ticket(ticket.id)
+            if a.get("status") == "stored"
+        ]
+
+    def _link(self, link_type: str, inward: str, outward: str) -> None:
+        self.tracker.link(link_type, inward, outward)
+
+    def _remote_link(self, key: str, global_id: str, url: str, title: str) -> None:
+        self.tracker.remote_link(key, global_id, url, title)
 
     def _attach(self, key: str, attachment: dict[str, Any]) -> None:
         import io
