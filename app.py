@@ -13,6 +13,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
     decisions,
+    exports,
     health,
     mapping,
     results,
@@ -30,6 +31,7 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(mapping.bp)
 app.register_blueprint(metrics_routes.bp)
+app.register_blueprint(exports.bp)
 
 
 @app.middleware("http")
@@ -82,6 +84,14 @@ def reconcile_with_jira(event: Any) -> dict[str, int]:
     from chalicelib.handlers import reconcile
 
     return reconcile()
+
+
+@app.schedule("rate(1 hour)", name="export_hourly")
+def export_hourly(event: Any) -> dict[str, Any]:
+    """Exports for BI tools: every project's days changed since the last run (docs/exports.md)."""
+    from chalicelib.handlers import export_all
+
+    return export_all()
 
 
 @app.on_dynamodb_record(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
+    from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
@@ -211,7 +212,7 @@ class Container:
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
 
-        return ChangeFeed([CountingReader(count), self.metrics.reader])
+        return ChangeFeed([CountingReader(count), self.metrics.reader, self.exports.reader])
 
     @functools.cached_property
     def metrics(self) -> MetricsService:
@@ -223,6 +224,19 @@ class Container:
         return MetricsService(
             Stores(r.metrics, r.gates, r.executions, r.projects),
             history=StoredHistory(r.table),
+        )
+
+    @functools.cached_property
+    def exports(self) -> ExportService:
+        """Exports for BI tools; its reader stages rows from the change stream (after the
+        metrics reader, so a day's metrics_daily sees the aggregates of the same events)."""
+        from chalicelib.services.exports import ExportService, Stores
+
+        r = self.repos
+        return ExportService(
+            Stores(r.exports, r.tickets, r.projects, r.metrics),
+            self.blobs,
+            self.metrics.figures,
         )
 
 

@@ -930,6 +930,16 @@ class FakeBlobs:
         self.objects.pop(key, None)
         self.deleted.append(key)
 
+    def put_if_changed(self, key: str, body: bytes, content_type: str) -> bool:
+        if self.objects.get(key, (None, ""))[0] == body:
+            return False
+        self.objects[key] = (body, content_type)
+        return True
+
+    @property
+    def bucket(self) -> str:
+        return "fake-bucket"
+
 
 class FakeClock:
     """Time that moves only when told: `clock()` is an ISO-8601 string (the `Clock` port),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
+from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
@@ -39,6 +40,7 @@ class Repositories:
     deliveries: DeliveryRepository
     metrics: MetricsStore
     gates: GateRepository
+    exports: ExportStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -58,4 +60,5 @@ class Repositories:
             deliveries=DeliveryRepository(table),
             metrics=MetricsStore(table),
             gates=GateRepository(table),
+            exports=ExportStore(table),
         )

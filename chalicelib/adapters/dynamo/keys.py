@@ -34,9 +34,18 @@ MSTATE#{p}#{g}#{what}     STATE                    the metrics reader's state: a
                                                    facts, first sight of a run / test case /
                                                    requirement
 MEVENT#{p}#{g}#{event}    APPLIED                  a change event counted (TTL expiresAt)
+EXPROW#{p}#{dataset}#{day} {row key}               exports: a row staged by the change stream
+                                                   (executions, ticket_events; tickets: a
+                                                   pointer, the ticket is read when written)
+EXPDIRTY#{p}              {dataset}#{day}          exports: a day partition to write again
+                                                   (token: cleared only if unchanged)
+EXPPART#{p}               {dataset}#{day}          exports: a day object written (its key):
+                                                   the manifest names these
+EXPJOB#{p}                {exportId}               an export run and its outcome
 
 The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
-same for SCN#, REQ#): a Query bounded by the days of the period.
+same for SCN#, REQ#): a Query bounded by the days of the period. An export reads its dirty
+markers (one Query), then each dirty day's staged rows (one Query per day).
 """
 
 from __future__ import annotations
@@ -206,3 +215,31 @@ def metrics_state(p: str, generation: str, key: tuple[str, ...]) -> Key:
 
 def metrics_event(p: str, generation: str, event_id: str) -> Key:
     return {"pk": f"MEVENT#{p}#{generation}#{event_id}", "sk": "APPLIED"}
+
+
+def export_rows(p: str, dataset: str, day: str) -> str:
+    return f"EXPROW#{p}#{dataset}#{day}"
+
+
+def export_row(p: str, dataset: str, day: str, row_key: str) -> Key:
+    return {"pk": export_rows(p, dataset, day), "sk": row_key}
+
+
+def export_dirty_partition(p: str) -> str:
+    return f"EXPDIRTY#{p}"
+
+
+def export_dirty(p: str, dataset: str, day: str) -> Key:
+    return {"pk": export_dirty_partition(p), "sk": f"{dataset}#{day}"}
+
+
+def export_parts_partition(p: str) -> str:
+    return f"EXPPART#{p}"
+
+
+def export_part(p: str, dataset: str, day: str) -> Key:
+    return {"pk": export_parts_partition(p), "sk": f"{dataset}#{day}"}
+
+
+def export_job(p: str, export_id: str) -> Key:
+    return {"pk": f"EXPJOB#{p}", "sk": export_id}
