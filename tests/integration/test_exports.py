@@ -102,7 +102,7 @@ def test_exports_read_back_as_athena_and_quicksight_would(
     assert job["datasets"]["executions"]["rows"] == 6
     bucket = aws["bucket"]
     written = objects(bucket)
-    for key, body in written.items():
+    for body in written.values():
         body.decode("utf-8")  # UTF-8
         assert not body.startswith(b"\xef\xbb\xbf")  # without BOM
     for key in written:
