@@ -74,6 +74,7 @@ class ExportService:
         self.figures = figures  # the metrics endpoint's figures: metrics_daily is the same
         self._clock = clock
         self.reader = ExportReader(stores.exports)
+        self._read: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class ExportService:
         summary: dict[str, dict[str, int]] = {}
         grew: set[str] = set()
         known: dict[str, dict[str, str]] = {}
+        self._read = {}  # a day's executions, read once per run
         for dataset, day, token in sorted(store.dirty(project)):
             if dataset not in x.DATASETS:
                 store.clear(project, dataset, day, token)
@@ -103,6 +105,7 @@ class ExportService:
                     written[day] = key
                     grew.add(dataset)
             store.clear(project, dataset, day, token)
+        self._read = {}
         for dataset in sorted(grew):
             self.write_manifest(project, dataset, known[dataset].values())
         return summary
@@ -124,10 +127,20 @@ class ExportService:
                 out[name] = {"error": str(exc)}
         return out
 
+    def _staged(self, project: str, dataset: str, day: str) -> list[dict[str, Any]]:
+        """A day's staged rows; executions are read once per run (scenarios_daily, which sorts
+        after them, groups the same rows)."""
+        if (dataset, day) not in self._read:
+            rows = self.stores.exports.rows(project, dataset, day)
+            if dataset != "executions":
+                return rows
+            self._read[(dataset, day)] = rows
+        return self._read[(dataset, day)]
+
     def _rows(self, project: str, dataset: str, day: str) -> list[dict[str, Any]]:
         store = self.stores.exports
         if dataset in ("executions", "ticket_events"):
-            return store.rows(project, dataset, day)
+            return self._staged(project, dataset, day)
         if dataset == "tickets":
             rows = []
             for pointer in store.rows(project, dataset, day):
@@ -138,7 +151,9 @@ class ExportService:
                 rows.append(x.ticket_row(ticket.to_dict()))
             return rows
         if dataset == "scenarios_daily":
-            return x.scenarios_daily(project, store.rows(project, "executions", day))
+            executions = self._staged(project, "executions", day)
+            self._read.pop(("executions", day), None)
+            return x.scenarios_daily(project, executions)
         if dataset == "metrics_daily":
             return self._metrics_daily(project, day)
         return []  # audit: no audit log yet
