@@ -41,8 +41,9 @@ AWS_PORT = "FAILBRIDGE_AWS_PORT"
 SLACK_PORT = "FAILBRIDGE_SLACK_PORT"
 LOCAL_DIR = "FAILBRIDGE_LOCAL_DIR"
 SCHEDULE_SECONDS = "FAILBRIDGE_SCHEDULE_SECONDS"
-# The hourly export rewrites today's day objects whole; moto's Query is slow enough (seconds for
-# a few thousand rows, and the stack serialises DynamoDB) that every minute starved the API.
+# The hourly export rewrites today's day objects whole, and moto's Query takes seconds for a few
+# thousand rows (the stack serialises DynamoDB meanwhile): locally it ticks less often than the
+# other schedules. POST /v1/projects/{project}/exports exports at any time.
 EXPORT_SCHEDULE_SECONDS = "FAILBRIDGE_EXPORT_SCHEDULE_SECONDS"
 JIRA_EMAIL = "FAILBRIDGE_JIRA_EMAIL"
 JIRA_TOKEN = "FAILBRIDGE_JIRA_TOKEN"  # noqa: S105 (an env var name)
