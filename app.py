@@ -10,7 +10,17 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, decisions, health, mapping, results, tickets, webhooks
+from chalicelib.routes import (
+    admin,
+    decisions,
+    exports,
+    health,
+    mapping,
+    results,
+    tickets,
+    webhooks,
+)
+from chalicelib.routes import metrics as metrics_routes
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
@@ -20,6 +30,8 @@ app.register_blueprint(decisions.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(mapping.bp)
+app.register_blueprint(metrics_routes.bp)
+app.register_blueprint(exports.bp)
 
 
 @app.middleware("http")
@@ -73,6 +85,14 @@ def reconcile_with_jira(event: Any) -> dict[str, int]:
     from chalicelib.handlers import reconcile
 
     return reconcile()
+
+
+@app.schedule("rate(1 hour)", name="export_hourly")
+def export_hourly(event: Any) -> dict[str, Any]:
+    """Exports for BI tools: every project's days changed since the last run (docs/exports.md)."""
+    from chalicelib.handlers import export_all
+
+    return export_all()
 
 
 @app.on_dynamodb_record(

@@ -27,10 +27,12 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
+    from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
+    from chalicelib.services.metrics import MetricsService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -249,7 +251,32 @@ class Container:
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
 
-        return ChangeFeed([CountingReader(count)])
+        return ChangeFeed([CountingReader(count), self.metrics.reader, self.exports.reader])
+
+    @functools.cached_property
+    def metrics(self) -> MetricsService:
+        """Metrics and quality gates; its reader keeps the aggregates from the change stream."""
+        from chalicelib.adapters.dynamo.metrics import StoredHistory
+        from chalicelib.services.metrics import MetricsService, Stores
+
+        r = self.repos
+        return MetricsService(
+            Stores(r.metrics, r.gates, r.executions, r.projects),
+            history=StoredHistory(r.table),
+        )
+
+    @functools.cached_property
+    def exports(self) -> ExportService:
+        """Exports for BI tools; its reader stages rows from the change stream (after the
+        metrics reader, so a day's metrics_daily sees the aggregates of the same events)."""
+        from chalicelib.services.exports import ExportService, Stores
+
+        r = self.repos
+        return ExportService(
+            Stores(r.exports, r.tickets, r.projects, r.metrics),
+            self.blobs,
+            self.metrics.figures,
+        )
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,6 +9,8 @@
     python -m chalicelib.cli issue-key DEMO --role ci [--user x@example.com] [--name nightly]
     python -m chalicelib.cli list-keys DEMO
     python -m chalicelib.cli revoke-key DEMO key_...
+    python -m chalicelib.cli rebuild-metrics DEMO
+    python -m chalicelib.cli backfill-exports DEMO
 
 On AWS it uses the usual boto3 credentials and the stack's table (`--table` or FAILBRIDGE_TABLE).
 Against the local stack, `--local` (or `--local path/to/stack.json`) points it at the stack's moto
@@ -150,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("key_id")
 
+    p = sub.add_parser(
+        "rebuild-metrics",
+        help="rebuild a project's metrics aggregates from its tickets and executions",
+    )
+    p.add_argument("project")
+
+    p = sub.add_parser(
+        "backfill-exports",
+        help="stage a project's stored history for the exports (the next export writes it)",
+    )
+    p.add_argument("project")
+
     sub.add_parser(
         "redrive-jira",
         help="send Jira creations that gave up (jira_failed, in the DLQ) back to work",
@@ -166,6 +180,35 @@ def redrive_jira() -> dict[str, Any]:
     queue = c.queues.url_of(settings.JIRA_QUEUE_NAME)
     dlq = c.queues.url_of(settings.JIRA_QUEUE_NAME + "-dlq")
     return {"redriven": c.defects.redrive(c.queues, dlq, queue)}
+
+
+def rebuild_metrics(project: str) -> dict[str, Any]:
+    """Replay the project's stored history into fresh aggregates and make them current."""
+    from chalicelib.adapters.dynamo.metrics import StoredHistory
+    from chalicelib.services.metrics import MetricsService, Stores
+
+    r = table_repositories()
+    service = MetricsService(
+        Stores(r.metrics, r.gates, r.executions, r.projects), history=StoredHistory(r.table)
+    )
+    return service.rebuild(project)
+
+
+def backfill_exports(project: str) -> dict[str, Any]:
+    """Stage what the stream delivered before the export reader existed (every ticket's history
+    and every execution; the same Scan as rebuild-metrics); the next export run writes it."""
+    from chalicelib.adapters.dynamo.metrics import StoredHistory
+    from chalicelib.bootstrap import container
+
+    reader = container().exports.reader
+    staged, batch = 0, []
+    for event in StoredHistory(table_repositories().table).events(project):
+        batch.append(event)
+        if len(batch) == 500:
+            reader.apply(batch)
+            staged, batch = staged + len(batch), []
+    reader.apply(batch)
+    return {"project": project, "events": staged + len(batch)}
 
 
 def run(args: argparse.Namespace, access: Any) -> Any:
@@ -197,6 +240,10 @@ def run(args: argparse.Namespace, access: Any) -> Any:
         )
     if command == "redrive-jira":
         return redrive_jira()
+    if command == "rebuild-metrics":
+        return rebuild_metrics(args.project)
+    if command == "backfill-exports":
+        return backfill_exports(args.project)
     if command == "describe-project":
         return access.describe_project(args.project)
     if command == "put-module":

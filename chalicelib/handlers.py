@@ -254,6 +254,13 @@ def reconcile() -> dict[str, int]:
     return counts
 
 
+def export_all() -> dict[str, Any]:
+    """The hourly export: every project's dirty days, then its manifests."""
+    out = container().exports.run_all()
+    logger.info("exported", extra={"projects": len(out)})
+    return out
+
+
 def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
     """The change stream: each record's change events go to every reader, in order. At the first
     record a reader could not take we stop and report its sequence number: Lambda (and the local

@@ -324,3 +324,34 @@ class MappingPreviewIn(StrictEdgeModel):
     report: Annotated[str, StringConstraints(min_length=1)]
     mapping_rules: list[MappingRuleIn] | None = Field(default=None, max_length=100)
     default_module: Name | None = None
+
+
+class GateIn(StrictEdgeModel):
+    """One quality gate: `metric` `operator` `threshold` (metric and operator are checked
+    against `domain.gates`, so the 422 names the unknown one)."""
+
+    metric: Name
+    operator: Name
+    threshold: float
+    module: Name | None = None
+    severity: Name | None = None
+
+
+class GateSetIn(StrictEdgeModel):
+    """A saved gate: `PUT /v1/projects/{project}/quality-gates/{name}`."""
+
+    gates: list[GateIn] = Field(min_length=1, max_length=50)
+    description: Text | None = None
+
+
+class GateCheckIn(StrictEdgeModel):
+    """`POST .../quality-gates/validate`: gates, or a saved gate's name; optionally a run."""
+
+    gates: list[GateIn] | None = Field(default=None, min_length=1, max_length=50)
+    gate: Name | None = None
+    run_id: Name | None = None
+    module: Name | None = None
+    from_: Annotated[str, StringConstraints(max_length=10)] | None = Field(
+        default=None, alias="from"
+    )
+    to: Annotated[str, StringConstraints(max_length=10)] | None = None

@@ -299,6 +299,7 @@ class Pump:
         streams: tuple[Any, Any, str] | None = None,
         region: str = "us-east-1",
         schedule_seconds: float = 60.0,
+        schedule_seconds_by_name: dict[str, float] | None = None,
         wait_seconds: int = 1,
         stage: str = "dev",
     ) -> None:
@@ -320,9 +321,8 @@ class Pump:
                     SqsPoller(sqs, source, handler, wait_seconds=wait_seconds, **common)
                 )
             elif isinstance(source, ScheduledEventConfig):
-                self.tickers.append(
-                    ScheduleTicker(source, handler, seconds=schedule_seconds, **common)
-                )
+                seconds = (schedule_seconds_by_name or {}).get(source.name, schedule_seconds)
+                self.tickers.append(ScheduleTicker(source, handler, seconds=seconds, **common))
             elif isinstance(source, DynamoDBEventConfig) and streams is not None:
                 dynamodb, streams_client, table_name = streams
                 self.stream_pollers.append(

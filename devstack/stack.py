@@ -41,6 +41,10 @@ AWS_PORT = "FAILBRIDGE_AWS_PORT"
 SLACK_PORT = "FAILBRIDGE_SLACK_PORT"
 LOCAL_DIR = "FAILBRIDGE_LOCAL_DIR"
 SCHEDULE_SECONDS = "FAILBRIDGE_SCHEDULE_SECONDS"
+# The hourly export rewrites today's day objects whole, and moto's Query takes seconds for a few
+# thousand rows (the stack serialises DynamoDB meanwhile): locally it ticks less often than the
+# other schedules. POST /v1/projects/{project}/exports exports at any time.
+EXPORT_SCHEDULE_SECONDS = "FAILBRIDGE_EXPORT_SCHEDULE_SECONDS"
 JIRA_EMAIL = "FAILBRIDGE_JIRA_EMAIL"
 JIRA_TOKEN = "FAILBRIDGE_JIRA_TOKEN"  # noqa: S105 (an env var name)
 JIRA_URL = "FAILBRIDGE_JIRA_URL"
@@ -160,6 +164,7 @@ class Stack:
         self.jira_port = _port(JIRA_PORT, 8001)
         self.slack_port = _port(SLACK_PORT, 0)
         self.schedule_seconds = float(os.environ.get(SCHEDULE_SECONDS) or 60)
+        self.export_schedule_seconds = float(os.environ.get(EXPORT_SCHEDULE_SECONDS) or 600)
         self.aws_url = f"http://{HOST}:{self.aws_port}"
         self.api_url = f"http://{HOST}:{self.api_port}"
         self.jira_email = os.environ.get(JIRA_EMAIL) or DEV_JIRA_EMAIL
@@ -423,6 +428,7 @@ class Stack:
             streams=(session.client("dynamodb", region_name=REGION), streams, table),
             region=REGION,
             schedule_seconds=self.schedule_seconds,
+            schedule_seconds_by_name={"export_hourly": self.export_schedule_seconds},
             stage=STAGE,
         )
         pump.start()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import urllib.request
 from typing import Any
@@ -37,6 +38,7 @@ import boto3
 
 from infra.build import merge_template, references, render_definition
 
+log = logging.getLogger(__name__)
 STACK_NAME = "failbridge-local"
 STATE_MACHINE_NAME = "failbridge-ticket-workflow"
 ACCOUNT_FALLBACK = "123456789012"
@@ -45,8 +47,18 @@ _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
 # Types moto's CloudFormation does not support: applied through the service APIs instead.
 APPLIED_THROUGH_APIS = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy")
 # Types the local stack leaves out: moto's CloudFormation does not know them ("not supported"
-# warning), and nothing watches CloudWatch alarms locally.
-NOT_LOCAL = ("AWS::CloudWatch::Alarm",)
+# warning), and nothing watches CloudWatch alarms locally; nor is there an Athena or QuickSight
+# to read the exports' Glue tables and QuickSight data sets (the exports themselves are written
+# to the local bucket all the same).
+NOT_LOCAL = (
+    "AWS::CloudWatch::Alarm",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::QuickSight::DataSource",
+    "AWS::QuickSight::DataSet",
+)
+# Left out with a warning: someone reading the local stack's resources should know they exist.
+WARN_NOT_LOCAL = NOT_LOCAL[1:]
 
 
 # --- template plumbing -------------------------------------------------------------------------
@@ -76,6 +88,12 @@ def local_template(template: dict[str, Any] | None = None) -> dict[str, Any]:
             if references(resource.get("Properties", {})) & removed:
                 removed.add(logical_id)
                 changed = True
+    skipped = sorted(k for k in removed if resources[k].get("Type") in WARN_NOT_LOCAL)
+    if skipped:
+        log.warning(
+            "the local stack leaves out what moto's CloudFormation cannot create: %s",
+            ", ".join(skipped),
+        )
     kept = {}
     for logical_id, resource in resources.items():
         if logical_id in removed:

@@ -1,7 +1,9 @@
-"""S3 adapter: presigned uploads of reports and evidence, and reading what was uploaded."""
+"""S3 adapter: presigned uploads of reports and evidence, reading what was uploaded, and writing
+exports."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,3 +60,28 @@ class Blobs:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def put_if_changed(self, key: str, body: bytes, content_type: str) -> bool:
+        """Write `body` unless the object already holds exactly it (its sha256 is kept in the
+        object's metadata): a re-run writes nothing new, not even a new version. True if
+        written."""
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+            if head.get("Metadata", {}).get("sha256") == digest:
+                return False
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        self._client.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Metadata={"sha256": digest},
+        )
+        return True
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket

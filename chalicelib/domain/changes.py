@@ -92,6 +92,9 @@ def _execution_event(new: dict[str, Any]) -> ChangeEvent:
         "flaky",
         "environment",
         "reporter",
+        "module",
+        "requirements",
+        "method",
     )
     return ChangeEvent(
         id=str(new["executionId"]),
@@ -116,3 +119,80 @@ def _scenario_event(old: dict[str, Any] | None, new: dict[str, Any], write_id: s
             "previousResult": (old or {}).get("lastResult"),
         },
     )
+
+
+def _inferred_cause(previous: str, to: str, reason: str | None) -> str:
+    """The cause of a history entry stored before entries named theirs."""
+    if to == "approved":
+        return "approve"
+    if to in ("rejected", "merged", "expired"):
+        return {"rejected": "reject", "merged": "merge", "expired": "expiry"}[to]
+    if to == "verified":
+        return "retest_passed"
+    if to == "reopened" and previous == "resolved" and (reason or "").startswith("re-test"):
+        return "retest_failed"
+    if to == "reopened" and previous in ("verified", "closed"):
+        return "regression"
+    if to == "jira_pending":
+        return "jira_start" if previous == "approved" else "redrive"
+    if to == "open" and previous == "jira_pending":
+        return "jira_created"
+    if to == "jira_failed":
+        return "jira_gave_up"
+    return "jira"
+
+
+def ticket_history_events(ticket: dict[str, Any]) -> list[ChangeEvent]:
+    """The change events a stored ticket's history stands for, with the ids the live stream
+    gave them (`{ticket}#{n}`, n its history entry's position): a rebuild replaying them and
+    the stream delivering them count once. The opening carries today's occurrence count (the
+    stream's `ticket.occurrences` events carried the increments)."""
+    history = ticket.get("history") or []
+    tid, project = str(ticket["id"]), str(ticket["project"])
+    common = {
+        "ticketId": tid,
+        "scenarioId": ticket.get("scenarioId"),
+        "module": ticket.get("module"),
+    }
+    events = [
+        ChangeEvent(
+            id=f"{tid}#1",
+            kind=ChangeKind.TICKET_OPENED,
+            project=project,
+            at=str(ticket.get("createdAt")),
+            subject=tid,
+            data={
+                **common,
+                "to": history[0]["status"] if history else "draft",
+                "regressionOf": ticket.get("regressionOf"),
+                "severity": ticket.get("severity"),
+                "requirements": list(ticket.get("requirements") or []),
+                "occurrences": int(ticket.get("occurrences") or 1),
+            },
+        )
+    ]
+    for n, entry in enumerate(history[1:], start=2):
+        previous = str(history[n - 2]["status"])
+        to = str(entry["status"])
+        if to == previous:
+            continue  # a draft's edit, not a move
+        events.append(
+            ChangeEvent(
+                id=f"{tid}#{n}",
+                kind=ChangeKind.TICKET_MOVED,
+                project=project,
+                at=str(entry["at"]),
+                subject=tid,
+                data={
+                    **common,
+                    "from": previous,
+                    "to": to,
+                    "cause": entry.get("cause")
+                    or _inferred_cause(previous, to, entry.get("reason")),
+                    "by": entry.get("by"),
+                    "severity": ticket.get("severity"),
+                    "openedAt": ticket.get("createdAt"),
+                },
+            )
+        )
+    return events

@@ -32,6 +32,8 @@ class Execution(Record):
     flaky: bool | None = None
     opened_ticket: bool | None = None
     source: dict[str, Any] | None = None  # JUnit classname, name, file
+    module: str | None = None  # the result's module (metrics count executions by module)
+    requirements: list[str] | None = None  # the requirements the result names
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

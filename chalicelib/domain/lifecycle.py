@@ -85,7 +85,7 @@ def move(
         raise IllegalMove(
             f"{cause.value} cannot move ticket {ticket.id} from {ticket.status} to {to.value}"
         )
-    entry = HistoryEntry(at=at, status=to.value, by=by, reason=reason)
+    entry = HistoryEntry(at=at, status=to.value, by=by, reason=reason, cause=cause.value)
     event = ChangeEvent(
         id=f"{ticket.id}#{len(ticket.history) + 1}",
         kind=ChangeKind.TICKET_MOVED,
@@ -101,6 +101,7 @@ def move(
             "cause": cause.value,
             "by": by,
             "severity": ticket.severity,
+            "openedAt": ticket.created_at,
         },
     )
     return Move(ticket.id, S(ticket.status), to, cause, entry, event)
@@ -120,6 +121,9 @@ def opened(ticket: Ticket) -> ChangeEvent:
             "module": ticket.module,
             "to": ticket.status,
             "regressionOf": ticket.regression_of,
+            "severity": ticket.severity,
+            "requirements": list(ticket.requirements),
+            "occurrences": ticket.occurrences,
         },
     )
 

@@ -9,6 +9,7 @@ from typing import IO, Any, Protocol
 
 from chalicelib.domain.delivery import CircuitState
 from chalicelib.domain.executions import Execution
+from chalicelib.domain.exports import Staged
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.tickets import Ticket
@@ -256,6 +257,11 @@ class Blobs(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def put_if_changed(self, key: str, body: bytes, content_type: str) -> bool: ...
+
+    @property
+    def bucket(self) -> str: ...
+
 
 class Queue(Protocol):
     """One SQS queue: work for later (optionally delayed)."""
@@ -371,3 +377,73 @@ class DelayNotices(Protocol):
     def sent(self, notice_id: str) -> bool: ...
 
     def mark_sent(self, notice_id: str, now: int) -> None: ...
+
+
+class AlreadyApplied(Exception):
+    """A change event's applied-marker exists: the aggregates counted it before."""
+
+
+class MetricsStore(Protocol):
+    """The metrics aggregates (`domain.metrics`'s buckets and the reader's state), kept per
+    project in generations: the reader writes the current one; a rebuild fills a new one and
+    makes it current."""
+
+    def generation(self, project: str) -> str: ...
+
+    def set_generation(self, project: str, generation: str) -> None: ...
+
+    def load_state(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any] | None]: ...
+
+    def commit(
+        self,
+        project: str,
+        generation: str,
+        event_ids: Sequence[str],
+        state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
+        adds: dict[tuple[str, ...], dict[str, float]],
+        appends: dict[tuple[str, ...], dict[str, list[float]]],
+    ) -> None:
+        """Atomically: mark the events applied (AlreadyApplied if one was), write the state
+        (each item's version must still be the one read: TransactionConflict if not), add the
+        counters and append the values. `state` maps key -> (value, version read or None)."""
+        ...
+
+    def days(
+        self, project: str, generation: str, scope: str, start: str, end: str
+    ) -> dict[str, dict[str, Any]]: ...
+
+    def entities(
+        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
+    ) -> list[tuple[str, str, dict[str, Any]]]: ...
+
+    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]: ...
+
+
+class GateRepository(Protocol):
+    def put(self, project: str, name: str, gate: dict[str, Any]) -> None: ...
+
+    def get(self, project: str, name: str) -> dict[str, Any] | None: ...
+
+
+class ExportStore(Protocol):
+    """The exports' bookkeeping: staged rows, dirty day partitions, objects written, runs."""
+
+    def stage(self, project: str, rows: Sequence[Staged], dirty: set[tuple[str, str]]) -> None: ...
+
+    def dirty(self, project: str) -> list[tuple[str, str, str]]: ...
+
+    def mark_dirty(self, project: str, dataset: str, day: str) -> None: ...
+
+    def clear(self, project: str, dataset: str, day: str, token: str) -> bool: ...
+
+    def rows(self, project: str, dataset: str, day: str) -> list[dict[str, Any]]: ...
+
+    def written(self, project: str, dataset: str) -> dict[str, str]: ...
+
+    def record_written(self, project: str, dataset: str, day: str, key: str) -> None: ...
+
+    def put_job(self, project: str, export_id: str, job: dict[str, Any]) -> None: ...
+
+    def get_job(self, project: str, export_id: str) -> dict[str, Any] | None: ...

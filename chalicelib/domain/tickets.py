@@ -17,6 +17,7 @@ class HistoryEntry(Record):
     status: str
     by: str | None = None
     reason: str | None = None
+    cause: str | None = None  # the lifecycle's Cause (entries stored before it have none)
     other: dict[str, Any] = field(default_factory=dict)
 
 

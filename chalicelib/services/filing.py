@@ -105,6 +105,8 @@ class Report:
             flaky=True if flaky else None,
             # the JUnit facts its identity was derived from (`reidentify` reads them)
             source=r.source.model_dump(mode="json", exclude_none=True) if r.source else None,
+            module=r.module_name,
+            requirements=list(r.requirements) or None,
         )
 
     def error(self, i: int) -> dict[str, Any] | None:

@@ -443,6 +443,14 @@ class FakeExecutions:
             and (e["testCaseId"], int(e["attempt"])) in wanted
         ]
 
+    def of_run(self, project: str, run_id: str) -> list[Execution]:
+        found = [
+            e
+            for e in self.db.executions.values()
+            if e["project"] == project and e["runId"] == run_id
+        ]
+        return [Execution.from_dict(copy.deepcopy(e)) for e in found]
+
     def occurrences(self, ticket_id: str) -> list[Execution]:
         found = [e for e in self.db.executions.values() if e.get("ticketId") == ticket_id]
         found.sort(key=lambda e: f"{e['at']}#{e['executionId']}")
@@ -733,6 +741,105 @@ class FakeStores:
         self.deliveries = FakeDeliveries(self.db)
         self.circuits = FakeCircuits()
         self.delays = FakeDelayNotices()
+        self.metrics = FakeMetricsStore()
+        self.gates = FakeGates()
+
+
+class FakeMetricsStore:
+    """The metrics aggregates in memory, with the adapter's commit semantics: all or nothing,
+    AlreadyApplied for a marked event, TransactionConflict for a stale state version."""
+
+    def __init__(self) -> None:
+        self.generations: dict[str, str] = {}
+        self.applied: set[tuple[str, str, str]] = set()
+        self.state: dict[tuple[str, str, tuple[str, ...]], tuple[dict[str, Any], int]] = {}
+        self.buckets: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        self.commits = 0
+
+    def generation(self, project: str) -> str:
+        return self.generations.get(project, "g0")
+
+    def set_generation(self, project: str, generation: str) -> None:
+        self.generations[project] = generation
+
+    def load_state(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any] | None]:
+        out: dict[tuple[str, ...], dict[str, Any] | None] = {}
+        for key in keys:
+            found = self.state.get((project, generation, key))
+            out[key] = None if found is None else {**copy.deepcopy(found[0]), "_v": found[1]}
+        return out
+
+    def commit(
+        self,
+        project: str,
+        generation: str,
+        event_ids: Sequence[str],
+        state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
+        adds: dict[tuple[str, ...], dict[str, float]],
+        appends: dict[tuple[str, ...], dict[str, list[float]]],
+    ) -> None:
+        from chalicelib.domain.conflicts import TransactionConflict
+        from chalicelib.domain.ports import AlreadyApplied
+
+        if any((project, generation, e) in self.applied for e in event_ids):
+            raise AlreadyApplied(str(event_ids))
+        for key, (_, version) in state.items():
+            current = self.state.get((project, generation, key))
+            if (current[1] if current else None) != version:
+                raise TransactionConflict()
+        self.commits += 1
+        self.applied.update((project, generation, e) for e in event_ids)
+        for key, (value, version) in state.items():
+            body = {k: v for k, v in copy.deepcopy(value).items() if k != "_v"}
+            self.state[(project, generation, key)] = (body, (version or 0) + 1)
+        for bucket, counters in adds.items():
+            item = self.buckets.setdefault((project, generation, bucket), {})
+            for name, value in counters.items():
+                item[name] = item.get(name, 0) + value
+        for bucket, lists in appends.items():
+            item = self.buckets.setdefault((project, generation, bucket), {})
+            for name, values in lists.items():
+                item[name] = [*item.get(name, []), *values]
+
+    def _of(self, project: str, generation: str, kind: str, scope: str) -> list[Any]:
+        return [
+            (b, copy.deepcopy(v))
+            for (p, g, b), v in self.buckets.items()
+            if p == project and g == generation and b[0] == kind and b[1] == scope
+        ]
+
+    def days(
+        self, project: str, generation: str, scope: str, start: str, end: str
+    ) -> dict[str, dict[str, Any]]:
+        return {
+            b[2]: v for b, v in self._of(project, generation, "day", scope) if start <= b[2] <= end
+        }
+
+    def entities(
+        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            (b[2], b[3], v)
+            for b, v in self._of(project, generation, kind, scope)
+            if start <= b[2] <= end
+        ]
+
+    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]:
+        return copy.deepcopy(self.buckets.get((project, generation, ("gauge", scope)), {}))
+
+
+class FakeGates:
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put(self, project: str, name: str, gate: dict[str, Any]) -> None:
+        self.saved[(project, name)] = copy.deepcopy(gate)
+
+    def get(self, project: str, name: str) -> dict[str, Any] | None:
+        found = self.saved.get((project, name))
+        return copy.deepcopy(found) if found is not None else None
 
 
 # -- outside systems ---------------------------------------------------------------------
@@ -950,6 +1057,16 @@ class FakeBlobs:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
         self.deleted.append(key)
+
+    def put_if_changed(self, key: str, body: bytes, content_type: str) -> bool:
+        if self.objects.get(key, (None, ""))[0] == body:
+            return False
+        self.objects[key] = (body, content_type)
+        return True
+
+    @property
+    def bucket(self) -> str:
+        return "fake-bucket"
 
 
 class FakeClock:

@@ -40,6 +40,8 @@ def test_fakes_implement_the_ports() -> None:
     executions: ports.ExecutionRepository = s.executions
     circuits: ports.CircuitRepository = s.circuits
     delays: ports.DelayNotices = s.delays
+    metrics: ports.MetricsStore = s.metrics
+    gates: ports.GateRepository = s.gates
     projects: ports.ProjectRepository = s.projects
     api_keys: ports.ApiKeyRepository = s.api_keys
     outbox: ports.OutboxRepository = s.outbox
@@ -60,7 +62,7 @@ def test_fakes_implement_the_ports() -> None:
         for x in (
             tickets, filing, scenarios, executions, projects, api_keys, outbox, nonces,
             uploads, attachments, deliveries, workflow, blobs, queue, notifier, tracker,
-            clock, counter, cursors, circuits, delays,
+            clock, counter, cursors, circuits, delays, metrics, gates,
         )
     )  # fmt: skip
 

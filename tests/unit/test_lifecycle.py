@@ -101,7 +101,9 @@ def test_ended_statuses_leave_only_by_regression() -> None:
 def test_move_returns_the_history_entry_and_the_change_event() -> None:
     t = ticket(S.DRAFT)
     done = lifecycle.move(t, Cause.APPROVE, S.APPROVED, by="lead@x", reason="real", at=AT)
-    assert done.entry == HistoryEntry(at=AT, status="approved", by="lead@x", reason="real")
+    assert done.entry == HistoryEntry(
+        at=AT, status="approved", by="lead@x", reason="real", cause="approve"
+    )
     assert done.event.kind == ChangeKind.TICKET_MOVED
     assert done.event.subject == "tk_1" and done.event.at == AT
     assert done.event.data == {
@@ -113,6 +115,7 @@ def test_move_returns_the_history_entry_and_the_change_event() -> None:
         "cause": "approve",
         "by": "lead@x",
         "severity": "major",
+        "openedAt": t.created_at,
     }
 
 
@@ -150,4 +153,7 @@ def test_opened_is_the_new_drafts_event() -> None:
         "module": "sc",
         "to": "draft",
         "regressionOf": "tk_0",
+        "severity": t.severity,
+        "requirements": list(t.requirements),
+        "occurrences": t.occurrences,
     }

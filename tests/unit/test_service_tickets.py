@@ -52,6 +52,7 @@ def test_patch_edits_a_draft_and_records_who() -> None:
         "status": "draft",
         "by": "tess@x",
         "reason": "edited notes, severity",
+        "cause": None,  # an edit moves nothing
     }
     assert "taskToken" not in view
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
+from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
+from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
@@ -39,6 +41,9 @@ class Repositories:
     deliveries: DeliveryRepository
     circuits: CircuitRepository
     delays: DelayNoticeRepository
+    metrics: MetricsStore
+    gates: GateRepository
+    exports: ExportStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -58,4 +63,7 @@ class Repositories:
             deliveries=DeliveryRepository(table),
             circuits=CircuitRepository(table),
             delays=DelayNoticeRepository(table),
+            metrics=MetricsStore(table),
+            gates=GateRepository(table),
+            exports=ExportStore(table),
         )

@@ -25,6 +25,30 @@ DELIVERY#{id}             JIRA                     a Jira webhook delivery appli
 CIRCUIT#{site}            JIRA                     a Jira site's circuit breaker
 DELAYED#{lead}            EPISODE                  a lead's tickets an outage delays
 NOTICE#{id}               SENT                     a notice told to a lead (TTL)
+PROJECT#{p}               GATE#{name}              a saved quality gate
+METRICS#{p}               GEN                      the metrics aggregates' current generation
+MAGG#{p}#{g}#{scope}      DAY#{day}                metrics: one day's counters (scope `*` or a
+                                                   module)
+MAGG#{p}#{g}#{scope}      SCN#{day}#{scenario}     metrics: a scenario's day (executions,
+                                                   defects)
+MAGG#{p}#{g}#{scope}      REQ#{day}#{requirement}  metrics: a requirement's day
+MAGG#{p}#{g}#{scope}      GAUGE                    metrics: current levels (open defects, ...)
+MSTATE#{p}#{g}#{what}     STATE                    the metrics reader's state: a ticket's
+                                                   facts, first sight of a run / test case /
+                                                   requirement
+MEVENT#{p}#{g}#{event}    APPLIED                  a change event counted (TTL expiresAt)
+EXPROW#{p}#{dataset}#{day} {row key}               exports: a row staged by the change stream
+                                                   (executions, ticket_events; tickets: a
+                                                   pointer, the ticket is read when written)
+EXPDIRTY#{p}              {dataset}#{day}          exports: a day partition to write again
+                                                   (token: cleared only if unchanged)
+EXPPART#{p}               {dataset}#{day}          exports: a day object written (its key):
+                                                   the manifest names these
+EXPJOB#{p}                {exportId}               an export run and its outcome
+
+The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
+same for SCN#, REQ#): a Query bounded by the days of the period. An export reads its dirty
+markers (one Query), then each dirty day's staged rows (one Query per day).
 """
 
 from __future__ import annotations
@@ -173,3 +197,64 @@ def entity_of(pk: str, sk: str) -> str:
     if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
         return "scenario"
     return "other"
+
+
+def gate(p: str, name: str) -> Key:
+    return {"pk": f"PROJECT#{p}", "sk": f"GATE#{name}"}
+
+
+def metrics_generation(p: str) -> Key:
+    return {"pk": f"METRICS#{p}", "sk": "GEN"}
+
+
+def metrics_partition(p: str, generation: str, scope: str) -> str:
+    return f"MAGG#{p}#{generation}#{scope}"
+
+
+METRICS_KINDS = {"day": "DAY", "scn": "SCN", "req": "REQ"}
+
+
+def metrics_bucket(p: str, generation: str, bucket: tuple[str, ...]) -> Key:
+    """A `domain.metrics` bucket key: (day, scope, day), (scn|req, scope, day, id), (gauge,
+    scope)."""
+    kind, scope = bucket[0], bucket[1]
+    pk = metrics_partition(p, generation, scope)
+    if kind == "gauge":
+        return {"pk": pk, "sk": "GAUGE"}
+    return {"pk": pk, "sk": "#".join((METRICS_KINDS[kind], *bucket[2:]))}
+
+
+def metrics_state(p: str, generation: str, key: tuple[str, ...]) -> Key:
+    return {"pk": f"MSTATE#{p}#{generation}#" + "#".join(key), "sk": "STATE"}
+
+
+def metrics_event(p: str, generation: str, event_id: str) -> Key:
+    return {"pk": f"MEVENT#{p}#{generation}#{event_id}", "sk": "APPLIED"}
+
+
+def export_rows(p: str, dataset: str, day: str) -> str:
+    return f"EXPROW#{p}#{dataset}#{day}"
+
+
+def export_row(p: str, dataset: str, day: str, row_key: str) -> Key:
+    return {"pk": export_rows(p, dataset, day), "sk": row_key}
+
+
+def export_dirty_partition(p: str) -> str:
+    return f"EXPDIRTY#{p}"
+
+
+def export_dirty(p: str, dataset: str, day: str) -> Key:
+    return {"pk": export_dirty_partition(p), "sk": f"{dataset}#{day}"}
+
+
+def export_parts_partition(p: str) -> str:
+    return f"EXPPART#{p}"
+
+
+def export_part(p: str, dataset: str, day: str) -> Key:
+    return {"pk": export_parts_partition(p), "sk": f"{dataset}#{day}"}
+
+
+def export_job(p: str, export_id: str) -> Key:
+    return {"pk": f"EXPJOB#{p}", "sk": export_id}

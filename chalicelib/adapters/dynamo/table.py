@@ -179,6 +179,25 @@ class Table:
             if not cursor:
                 return items
 
+    def query_range(
+        self, pk_value: str, low: str, high: str, projection: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a partition whose sort key is between `low` and `high` (inclusive)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": vals({":pk": pk_value, ":lo": low, ":hi": high}),
+        }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        items: list[dict[str, Any]] = []
+        while True:
+            out = self.client.query(**kwargs)
+            items.extend(load(i) for i in out.get("Items", []))
+            if not out.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
     def batch_put(self, items: Sequence[dict[str, Any]]) -> None:
         """BatchWriteItem in chunks of 25, resending unprocessed items."""
         for start in range(0, len(items), 25):

@@ -1,0 +1,208 @@
+"""The metrics aggregates and the reader's state (`domain.metrics`), and saved quality gates.
+
+A commit is one TransactWriteItems: the events' applied-markers (create-only), the reader's
+state items (optimistic: the version read must still be there), and the buckets' counters
+(ADD) and value lists (list_append). A redelivered event fails its marker's condition and the
+whole commit changes nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    load,
+    strip_keys,
+    vals,
+)
+from chalicelib.domain.changes import ChangeEvent, from_images, ticket_history_events
+from chalicelib.domain.conflicts import TransactionConflict
+from chalicelib.domain.ports import AlreadyApplied
+
+MARKER_DAYS = 7  # the stream keeps records 24 hours: a redelivery comes well within a week
+FIRST_GENERATION = "g0"
+
+
+def _number(value: float) -> Decimal:
+    return Decimal(str(round(value, 6)))
+
+
+def _decimals(value: Any) -> Any:
+    """Floats as Decimals, at any depth (boto3 refuses floats)."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    return value
+
+
+class MetricsStore:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def generation(self, project: str) -> str:
+        item = self._t.get(keys.metrics_generation(project), consistent=True)
+        return str(item["generation"]) if item else FIRST_GENERATION
+
+    def set_generation(self, project: str, generation: str) -> None:
+        self._t.put({**keys.metrics_generation(project), "generation": generation})
+
+    def load_state(
+        self, project: str, generation: str, state_keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any] | None]:
+        wanted = {keys.metrics_state(project, generation, k)["pk"]: k for k in state_keys}
+        found: dict[tuple[str, ...], dict[str, Any] | None] = dict.fromkeys(state_keys)
+        if not wanted:
+            return found
+        items = self._t.batch_get([{"pk": pk, "sk": "STATE"} for pk in wanted])
+        for item in items:
+            found[wanted[item["pk"]]] = {**item["s"], "_v": int(item["v"])}
+        return found
+
+    def commit(
+        self,
+        project: str,
+        generation: str,
+        event_ids: Sequence[str],
+        state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
+        adds: dict[tuple[str, ...], dict[str, float]],
+        appends: dict[tuple[str, ...], dict[str, list[float]]],
+    ) -> None:
+        expires = int(time.time()) + MARKER_DAYS * 86400
+        items: list[TransactItem] = [
+            self._t.put_item(
+                {**keys.metrics_event(project, generation, e), "expiresAt": expires},
+                condition="attribute_not_exists(pk)",
+            )
+            for e in event_ids
+        ]
+        markers = len(items)
+        for key, (value, version) in state.items():
+            body = _decimals({k: v for k, v in value.items() if k != "_v"})
+            key_attrs = keys.metrics_state(project, generation, key)
+            item = {**key_attrs, "s": body, "v": (version or 0) + 1}
+            if version is None:
+                items.append(self._t.put_item(item, condition="attribute_not_exists(pk)"))
+            else:
+                put = self._t.put_item(item, condition="v = :v")
+                put["Put"]["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+                items.append(put)
+        for bucket in sorted(set(adds) | set(appends)):
+            items.append(self._bucket_update(project, generation, bucket, adds, appends))
+        if not items:
+            return
+        try:
+            self._t.transact(items)
+        except ClientError as exc:
+            codes = cancel_codes(exc)
+            if any(c == "ConditionalCheckFailed" for c in codes[:markers]):
+                raise AlreadyApplied(str(event_ids)) from exc
+            if any(c == "ConditionalCheckFailed" for c in codes[markers:]):
+                raise TransactionConflict() from exc
+            raise
+
+    def _bucket_update(
+        self,
+        project: str,
+        generation: str,
+        bucket: tuple[str, ...],
+        adds: dict[tuple[str, ...], dict[str, float]],
+        appends: dict[tuple[str, ...], dict[str, list[float]]],
+    ) -> TransactItem:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        add_parts, set_parts = [], []
+        for i, (name, value) in enumerate(sorted(adds.get(bucket, {}).items())):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = _number(value)
+            add_parts.append(f"#a{i} :a{i}")
+        for i, (name, listed) in enumerate(sorted(appends.get(bucket, {}).items())):
+            names[f"#l{i}"] = name
+            values[f":l{i}"] = [_number(v) for v in listed]
+            set_parts.append(f"#l{i} = list_append(if_not_exists(#l{i}, :empty), :l{i})")
+        if set_parts:
+            values[":empty"] = []
+        update = ""
+        if set_parts:
+            update += "SET " + ", ".join(set_parts) + " "
+        if add_parts:
+            update += "ADD " + ", ".join(add_parts)
+        return self._t.update_item(
+            keys.metrics_bucket(project, generation, bucket),
+            update.strip(),
+            names=names,
+            values=values,
+        )
+
+    def days(
+        self, project: str, generation: str, scope: str, start: str, end: str
+    ) -> dict[str, dict[str, Any]]:
+        pk = keys.metrics_partition(project, generation, scope)
+        items = self._t.query_range(pk, f"DAY#{start}", f"DAY#{end}")
+        return {i["sk"][4:]: strip_keys(i) for i in items}
+
+    def entities(
+        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        prefix = keys.METRICS_KINDS[kind]
+        pk = keys.metrics_partition(project, generation, scope)
+        items = self._t.query_range(pk, f"{prefix}#{start}", f"{prefix}#{end}~")
+        out = []
+        for item in items:
+            _, day, ident = item["sk"].split("#", 2)
+            out.append((day, ident, strip_keys(item)))
+        return out
+
+    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]:
+        item = self._t.get(keys.metrics_bucket(project, generation, ("gauge", scope)))
+        return strip_keys(item) if item else {}
+
+
+class GateRepository:
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def put(self, project: str, name: str, gate: dict[str, Any]) -> None:
+        self._t.put({**keys.gate(project, name), **_decimals(gate)})
+
+    def get(self, project: str, name: str) -> dict[str, Any] | None:
+        item = self._t.get(keys.gate(project, name))
+        return strip_keys(item) if item else None
+
+
+class StoredHistory:
+    """What a metrics rebuild replays: every ticket of the project (its gsi1 partition) and
+    every execution. Executions have no per-project index, so this is the one Scan of the
+    code base: an operator's offline command, never a request."""
+
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def events(self, project: str) -> Iterator[ChangeEvent]:
+        for item in self._t.query_all(keys.tickets_index(project), index="gsi1"):
+            ticket = self._t.get(keys.ticket(item["id"]), consistent=True) or item
+            yield from ticket_history_events(strip_keys(ticket))
+        kwargs: dict[str, Any] = {
+            "TableName": self._t.name,
+            "FilterExpression": "begins_with(pk, :pk) AND begins_with(sk, :sk)",
+            "ExpressionAttributeValues": vals(
+                {":pk": keys.run(project, "")["pk"], ":sk": keys.EXECUTION_PREFIX}
+            ),
+        }
+        while True:
+            out = self._t.client.scan(**kwargs)
+            for raw in out.get("Items", []):
+                yield from from_images("execution", None, strip_keys(load(raw)))
+            if not out.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
