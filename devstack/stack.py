@@ -362,8 +362,9 @@ class Stack:
         class ApiHandler(ChaliceRequestHandler):
             """As deployed: an unknown route is the template's MISSING_AUTHENTICATION_TOKEN
             gateway response (404, the contract's shape), not Chalice local's 403. A known path
-            with an unknown method reaches the app, which answers 405; TRACE and CONNECT too
-            (http.server would answer 501 text/html)."""
+            with an unknown method reaches the app, which answers 405; TRACE, CONNECT and any
+            other method http.server knows no `do_` for (QUERY, PROPFIND, ...) too: http.server
+            would answer 501 text/html."""
 
             def _send_error_response(self, error: Any) -> None:
                 if isinstance(error, ForbiddenError):  # local: raised only for "no route"
@@ -372,7 +373,10 @@ class Stack:
                     return
                 super()._send_error_response(error)
 
-            do_TRACE = do_CONNECT = ChaliceRequestHandler._generic_handle  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):
+                    return self._generic_handle
+                raise AttributeError(name)
 
         # As chalice.local.create_local_server (`chalice local`) does: current_request becomes
         # thread-local, which the threaded server needs. It takes no server class, hence inline.
