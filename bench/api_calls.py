@@ -122,7 +122,10 @@ def main(rounds: int = 5) -> dict[str, Any]:
         print(f"      {samples[0].by_operation()}")
         figures[case] = max(totals)
     figures["cold new draft"] = cold.total
-    print("  cold = warm + the API key's and the project's GetItem (cached per container, 60 s)")
+    print(
+        "  cold = warm + the API key's GetItem (cached 60 s) and the project's (cached"
+        " FAILBRIDGE_REVOCATION_SECONDS, 5 s: one more GetItem per project per container per 5 s)"
+    )
     return figures
 
 

@@ -22,12 +22,14 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.adapters.sqs import Queues
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.domain.approval_tokens import ApprovalSigner
+    from chalicelib.domain.delivery import RetryPolicy
     from chalicelib.services.access import AccessService
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
+    from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -103,7 +105,12 @@ class Container:
         from chalicelib.services.access import AccessService
 
         r = self.repos
-        return AccessService(r.projects, r.api_keys, cache_seconds=self.settings.key_cache_seconds)
+        return AccessService(
+            r.projects,
+            r.api_keys,
+            cache_seconds=self.settings.key_cache_seconds,
+            revocation_seconds=self.settings.revocation_seconds,
+        )
 
     @functools.cached_property
     def results(self) -> ResultsService:
@@ -151,7 +158,7 @@ class Container:
 
         r = self.repos
         return DecisionService(
-            Stores(r.tickets, r.projects, r.outbox, r.nonces),
+            Stores(r.tickets, r.projects, r.outbox, r.nonces, r.delays),
             self.workflow,
             self.signer,
             self.slack,
@@ -179,21 +186,54 @@ class Container:
         )
 
     @functools.cached_property
+    def jira_mapping(self) -> JiraMappingService:
+        from chalicelib.adapters.jira import issues
+        from chalicelib.services.jira_mapping import JiraMappingService
+
+        return JiraMappingService(self.repos.projects, lambda: self.tracker, issues)
+
+    @functools.cached_property
     def defects(self) -> DefectService:
         from chalicelib.adapters.jira import issues
         from chalicelib.services.defects import DefectService, Stores
 
         r = self.repos
         return DefectService(
-            Stores(r.tickets, r.projects, r.executions, r.attachments),
+            Stores(r.tickets, r.projects, r.executions, r.attachments, r.circuits, r.delays),
             lambda: self.tracker,
             issues,
             self.blobs,
             self.workflow,
-            lambda ticket, reason: self.decisions.tell_lead_jira_failed(ticket, reason),
+            self.decisions,
             public_url=self.settings.public_url,
             search_lag_seconds=self.settings.jira_search_lag_seconds,
-            max_attempts=self.settings.jira_max_attempts,
+            policy=self.jira_policy,
+            circuit_failures=self.settings.jira_circuit_failures,
+            probe_seconds=self.settings.jira_probe_seconds,
+        )
+
+    @functools.cached_property
+    def jira_policy(self) -> RetryPolicy:
+        from chalicelib.domain.delivery import RetryPolicy
+
+        s = self.settings
+        return RetryPolicy(
+            s.jira_retry_budget_seconds,
+            s.backoff_base_seconds,
+            s.backoff_cap_seconds,
+            s.delay_notice_seconds,
+        )
+
+    @functools.cached_property
+    def slack_policy(self) -> RetryPolicy:
+        from chalicelib.domain.delivery import RetryPolicy
+
+        s = self.settings
+        return RetryPolicy(
+            s.slack_retry_budget_seconds,
+            s.backoff_base_seconds,
+            s.backoff_cap_seconds,
+            s.delay_notice_seconds,
         )
 
     @functools.cached_property

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.bootstrap import container
+from chalicelib.domain.tasks import TaskType
 from chalicelib.observability import logger, metrics
 
 
@@ -71,71 +72,102 @@ def handle_upload_events(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.delivery import Attempt, Later
+
     c = container()
 
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
         kind = task.get("type")
-        if kind == "await_decision":
-            # The task token stays on our side, under the ticket: never in a URL or a button.
-            outcome = c.decisions.awaiting(
-                task["ticketId"],
-                task["taskToken"],
-                int(task.get("round", 0)),
-                int(task.get("deadline", 0)),
-            )
-            logger.info(
-                "awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome}
-            )
-        elif kind == "await_feedback":
-            outcome = c.feedback.awaiting(task["ticketId"], task["taskToken"])
-            logger.info("awaiting Jira", extra={"ticketId": task["ticketId"], "outcome": outcome})
-        elif kind == "flush_notifications":
-            sent = c.decisions.flush(task["lead"])
-            logger.info("lead notified", extra={"drafts": sent})
-        elif kind == "expire_draft":
-            expired = c.decisions.expire(task["ticketId"])
-            logger.info("draft deadline", extra={"ticketId": task["ticketId"], "expired": expired})
-        else:
-            logger.warning("unknown workflow task", extra={"type": kind})
+        try:
+            _workflow_task(c, task, kind, Attempt.of(task))
+        except Later as later:
+            _carry_on(c.settings.workflow_queue_url, task, later)
 
     return _each_record(event, handle)
 
 
+def _workflow_task(c: Any, task: dict[str, Any], kind: Any, attempt: Any) -> None:
+    if kind == TaskType.AWAIT_DECISION:
+        # The task token stays on our side, under the ticket: never in a URL or a button.
+        outcome = c.decisions.awaiting(
+            task["ticketId"],
+            task["taskToken"],
+            int(task.get("round", 0)),
+            int(task.get("deadline", 0)),
+        )
+        logger.info("awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome})
+    elif kind == TaskType.AWAIT_FEEDBACK:
+        outcome = c.feedback.awaiting(task["ticketId"], task["taskToken"])
+        logger.info("awaiting Jira", extra={"ticketId": task["ticketId"], "outcome": outcome})
+    elif kind == TaskType.FLUSH_NOTIFICATIONS:
+        # Slack throttling or down: the flush goes on later; what was sent is not sent again.
+        sent = _outside(attempt, c.slack_policy, lambda: c.decisions.flush(task["lead"]))
+        logger.info("lead notified", extra={"drafts": sent})
+    elif kind == TaskType.TELL_LEAD:
+        outcome = _outside(attempt, c.slack_policy, lambda: c.decisions.send_notice(task))
+        logger.info("lead told", extra={"noticeId": task.get("noticeId"), "outcome": outcome})
+    elif kind == TaskType.EXPIRE_DRAFT:
+        expired = c.decisions.expire(task["ticketId"])
+        logger.info("draft deadline", extra={"ticketId": task["ticketId"], "expired": expired})
+    else:
+        logger.warning("unknown workflow task", extra={"type": kind})
+
+
+def _carry_on(queue_url: str, task: dict[str, Any], later: Any) -> None:
+    """A delivery that must wait goes on as a new message, delayed (at most SQS's 900 s; a longer
+    wait is carried as `notBefore`), with its state; the received one is then done. So neither
+    maxReceiveCount nor the visibility limit ends a delivery: only its time budget does."""
+    from chalicelib.domain.delivery import redelivery
+
+    body, delay = redelivery(task, later)
+    container().queues.send(queue_url, body, delay)
+    logger.info(
+        "delivery later",
+        extra={
+            "type": task.get("type"),
+            "ticketId": task.get("ticketId"),
+            "seconds": later.seconds,
+            "attempt": later.attempt.number,
+            "reason": later.reason,
+        },
+    )
+
+
 def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
-    """Create (or link) Jira issues. A retryable failure keeps the message invisible for as long
-    as Jira asked (Retry-After) or the backoff says, then SQS delivers it again."""
-    from chalicelib.services.defects import RetryLater
+    """Create (or link) Jira issues, and tell Jira what changed here. A delivery that must wait
+    (Jira throttling, down, or a create whose answer was lost) goes on as a delayed message."""
+    from chalicelib.domain.delivery import Attempt, Later
 
     c = container()
 
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
-        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
-        kind = task.get("type", "create_defect")
+        kind = task.get("type", TaskType.CREATE_DEFECT)
+        attempt = Attempt.of(task)
         try:
-            if kind == "jira_event":
+            if kind == TaskType.JIRA_EVENT:
                 change = _jira_change(task, record.get("messageId"))
                 if change is None:
                     return  # cannot succeed on any retry: logged, dropped
                 outcome = c.feedback.apply(change)
-            elif kind in ("retest_passed", "retest_failed", "regression_reopened"):
-                outcome = c.feedback.sync_to_jira(kind, task["ticketId"])
-            elif kind == "record_knowledge":
-                outcome = c.feedback.record_knowledge(task["ticketId"])
+            elif kind in (
+                TaskType.RETEST_PASSED,
+                TaskType.RETEST_FAILED,
+                TaskType.REGRESSION_REOPENED,
+            ):
+                outcome = _outside(
+                    attempt, c.jira_policy, lambda: c.feedback.sync_to_jira(kind, task["ticketId"])
+                )
+            elif kind == TaskType.RECORD_KNOWLEDGE:
+                outcome = _outside(
+                    attempt, c.jira_policy, lambda: c.feedback.record_knowledge(task["ticketId"])
+                )
             else:
-                outcome = c.defects.process(task["ticketId"], task.get("taskToken"), receives)
-        except RetryLater as later:
-            logger.info(
-                "Jira later",
-                extra={
-                    "ticketId": task["ticketId"],
-                    "seconds": later.seconds,
-                    "reason": later.reason,
-                },
-            )
-            c.queues.delay(c.settings.jira_queue_url, record["receiptHandle"], later.seconds)
-            raise
+                outcome = c.defects.process(task["ticketId"], task.get("taskToken"), attempt)
+        except Later as later:
+            _carry_on(c.settings.jira_queue_url, task, later)
+            return
         logger.info(
             "Jira done",
             extra={
@@ -146,7 +178,36 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
             },
         )
 
-    return _each_record(event, handle, expected=(RetryLater,))
+    return _each_record(event, handle)
+
+
+def _outside(attempt: Any, policy: Any, call: Callable[[], Any]) -> Any:
+    """A call to Jira or Slack within the delivery budget: throttling waits what was asked,
+    an outage backs off until the budget is spent (then the error goes to SQS and its DLQ)."""
+    import time
+
+    from chalicelib.domain.delivery import Later
+    from chalicelib.domain.outside import (
+        JiraThrottled,
+        JiraUnavailable,
+        SlackThrottled,
+        SlackUnavailable,
+    )
+
+    now = time.time()
+    if attempt.not_before is not None and now < attempt.not_before:
+        raise Later(attempt.not_before - now, "waiting as asked", attempt)
+    try:
+        return call()
+    except (JiraThrottled, SlackThrottled) as exc:
+        later = attempt.later(now, exc.retry_after, failing=False)
+        raise Later(exc.retry_after, str(exc), later) from exc
+    except (JiraUnavailable, SlackUnavailable) as exc:
+        nxt = attempt.later(now, 0, failing=True)
+        if nxt.spent(now, policy):
+            raise
+        wait = policy.backoff(attempt.number)
+        raise Later(wait, str(exc), attempt.later(now, wait, failing=True)) from exc
 
 
 def _jira_change(task: Any, message_id: str | None) -> dict[str, Any] | None:
@@ -197,8 +258,8 @@ def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         try:
-            entity, old, new = images(record)
-            feed.deliver(feed.events_of(entity, old, new))
+            entity, old, new, sequence = images(record)
+            feed.deliver(feed.events_of(entity, old, new, sequence))
         except Exception:
             sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
             logger.exception("change not delivered", extra={"sequenceNumber": sequence})

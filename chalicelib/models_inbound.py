@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from chalicelib.domain.tasks import TaskType
 from chalicelib.errors import MalformedRequest, field_problem
 from chalicelib.models import _field_path, _problem
 
@@ -97,7 +98,7 @@ class JiraChange(_CamelInbound):
     """A `jira_event` message on the Jira queue (FeedbackService.accept writes it). Checked again
     by the consumer: a message from an older version, or written by hand, must not crash it."""
 
-    type: str = "jira_event"
+    type: str = TaskType.JIRA_EVENT.value
     delivery: str = ""
     key: str = Field(min_length=1)
     status: str = ""

@@ -35,7 +35,16 @@ JIRA_TIMEOUT_SECONDS = "FAILBRIDGE_JIRA_TIMEOUT_SECONDS"
 # ... or "webhookSecret" in the FAILBRIDGE_JIRA_SECRET secret
 JIRA_WEBHOOK_SECRET = "FAILBRIDGE_JIRA_WEBHOOK_SECRET"
 JIRA_SEARCH_LAG_SECONDS = "FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS"
-JIRA_MAX_ATTEMPTS = "FAILBRIDGE_JIRA_MAX_ATTEMPTS"
+# Outages: deliveries to Jira and Slack are budgeted in time (see domain/delivery.py). The fault
+# suite compresses time through these.
+JIRA_RETRY_BUDGET_SECONDS = "FAILBRIDGE_JIRA_RETRY_BUDGET_SECONDS"
+SLACK_RETRY_BUDGET_SECONDS = "FAILBRIDGE_SLACK_RETRY_BUDGET_SECONDS"
+BACKOFF_BASE_SECONDS = "FAILBRIDGE_BACKOFF_BASE_SECONDS"
+BACKOFF_CAP_SECONDS = "FAILBRIDGE_BACKOFF_CAP_SECONDS"
+DELAY_NOTICE_SECONDS = "FAILBRIDGE_DELAY_NOTICE_SECONDS"
+JIRA_CIRCUIT_FAILURES = "FAILBRIDGE_JIRA_CIRCUIT_FAILURES"
+JIRA_PROBE_SECONDS = "FAILBRIDGE_JIRA_PROBE_SECONDS"
+REVOCATION_SECONDS = "FAILBRIDGE_REVOCATION_SECONDS"
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
@@ -83,7 +92,14 @@ class Settings:
     jira_queue_url: str = ""
     jira_timeout_seconds: float = 10.0
     jira_search_lag_seconds: int = 30
-    jira_max_attempts: int = 6
+    jira_retry_budget_seconds: float = 86_400.0
+    slack_retry_budget_seconds: float = 86_400.0
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 900.0
+    delay_notice_seconds: float = 300.0
+    jira_circuit_failures: int = 3
+    jira_probe_seconds: float = 60.0
+    revocation_seconds: float = 5.0
     regression_window_days: float = 14.0
 
     @classmethod
@@ -100,7 +116,14 @@ class Settings:
             jira_queue_url=env.get(JIRA_QUEUE_URL, ""),
             jira_timeout_seconds=float(env.get(JIRA_TIMEOUT_SECONDS, "10")),
             jira_search_lag_seconds=int(env.get(JIRA_SEARCH_LAG_SECONDS, "30")),
-            jira_max_attempts=int(env.get(JIRA_MAX_ATTEMPTS, "6")),
+            jira_retry_budget_seconds=float(env.get(JIRA_RETRY_BUDGET_SECONDS, "86400")),
+            slack_retry_budget_seconds=float(env.get(SLACK_RETRY_BUDGET_SECONDS, "86400")),
+            backoff_base_seconds=float(env.get(BACKOFF_BASE_SECONDS, "2")),
+            backoff_cap_seconds=min(900.0, float(env.get(BACKOFF_CAP_SECONDS, "900"))),
+            delay_notice_seconds=float(env.get(DELAY_NOTICE_SECONDS, "300")),
+            jira_circuit_failures=int(env.get(JIRA_CIRCUIT_FAILURES, "3")),
+            jira_probe_seconds=float(env.get(JIRA_PROBE_SECONDS, "60")),
+            revocation_seconds=float(env.get(REVOCATION_SECONDS, "5")),
         )
 
 

@@ -55,10 +55,10 @@ JIRA_MAPPING: dict[str, Any] = {
 }
 
 
-def seed_jira(defects: Any, project: str = PROJECT) -> dict[str, Any]:
+def seed_jira(jira_mapping: Any, project: str = PROJECT) -> dict[str, Any]:
     from chalicelib.models import JiraMappingIn
 
-    return dict(defects.configure(project, JiraMappingIn.model_validate(JIRA_MAPPING)))
+    return dict(jira_mapping.configure(project, JiraMappingIn.model_validate(JIRA_MAPPING)))
 
 
 def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:

@@ -332,7 +332,7 @@ class Stack:
 
         reset()
         seeded = seed(container().access)
-        seed_jira(container().defects)
+        seed_jira(container().jira_mapping)
         return seeded
 
     def _chalice_config(self) -> Any:

@@ -35,18 +35,21 @@ class ChangeEvent(Record):
 
 
 def from_images(
-    entity: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    entity: str, old: dict[str, Any] | None, new: dict[str, Any] | None, write_id: str = ""
 ) -> list[ChangeEvent]:
     """The events one write means. `entity` is what the item is (`ticket`, `execution`,
-    `scenario`, from its key); `old`/`new` are its plain images (None when absent)."""
+    `scenario`, from its key); `old`/`new` are its plain images (None when absent); `write_id`
+    names the write itself (the stream's sequence number: the same on every redelivery)."""
     if new is None:
         return []  # deletes (TTL expiry of nonces and deliveries) are not changes of ours
+    if not new.get("project"):
+        return []  # an image of keys only (moto streams one before an upsert's full image)
     if entity == "ticket":
         return _ticket_events(old, new)
     if entity == "execution" and old is None:
         return [_execution_event(new)]
     if entity == "scenario":
-        return [_scenario_event(old, new)]
+        return [_scenario_event(old, new, write_id)]
     return []
 
 
@@ -100,11 +103,10 @@ def _execution_event(new: dict[str, Any]) -> ChangeEvent:
     )
 
 
-def _scenario_event(old: dict[str, Any] | None, new: dict[str, Any]) -> ChangeEvent:
+def _scenario_event(old: dict[str, Any] | None, new: dict[str, Any], write_id: str) -> ChangeEvent:
     keep = ("scenarioId", "module", "lastResult", "liveTicketId", "liveTicketStatus")
     return ChangeEvent(
-        id=f"{new.get('project')}/{new.get('scenarioId')}@{new.get('lastAt')}"
-        f"/{new.get('liveTicketId')}:{new.get('liveTicketStatus')}",
+        id=f"{new.get('project')}/{new.get('scenarioId')}@{write_id or new.get('lastAt')}",
         kind=ChangeKind.SCENARIO_UPDATED,
         project=str(new.get("project")),
         at=str(new.get("lastAt") or ""),

@@ -33,3 +33,19 @@ class JiraRejected(JiraError):
 
 class TokenRejected(Exception):
     """Step Functions no longer waits on this task token (answered, timed out, or re-entered)."""
+
+
+class SlackError(Exception):
+    pass
+
+
+class SlackThrottled(SlackError):
+    """429: Slack asked us to wait (Retry-After)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Slack asked us to wait {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class SlackUnavailable(SlackError):
+    """5xx, timeouts, connection errors: Slack may take the message later."""

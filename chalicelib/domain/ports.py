@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
+from chalicelib.domain.delivery import CircuitState
 from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.scenarios import Scenario
@@ -150,6 +151,8 @@ class ProjectRepository(Protocol):
     def set_fields(self, project: str, fields: dict[str, Any]) -> None: ...
 
     def all(self) -> list[dict[str, Any]]: ...
+
+    def bump_keys_generation(self, project: str) -> int: ...
 
     def put_module(self, project: str, module: dict[str, Any]) -> None: ...
 
@@ -310,3 +313,39 @@ class IssueFormat(Protocol):
     def filled_fields(self, mapping: dict[str, Any]) -> set[str]: ...
 
     def resolve_link_type(self, wanted: str, available: list[dict[str, str]]) -> str | None: ...
+
+
+class CircuitRepository(Protocol):
+    """The circuit breaker of each Jira site, shared by every container (DynamoDB)."""
+
+    def state(self, site: str) -> CircuitState: ...
+
+    def failed(self, site: str, now: float, threshold: int, open_seconds: float) -> CircuitState:
+        """One more consecutive failure; opens the circuit for `open_seconds` at `threshold`."""
+        ...
+
+    def claim_probe(self, site: str, now: float, open_seconds: float) -> bool:
+        """The one caller that may try an open circuit now (the interval starts again)."""
+        ...
+
+    def throttled(self, site: str, until: float) -> None: ...
+
+    def close(self, site: str) -> None: ...
+
+
+class DelayNotices(Protocol):
+    """Which of a lead's tickets an outage delays, so the lead hears once that they wait and
+    once that they are through. Each method is idempotent (a redelivered message repeats it)."""
+
+    def delayed(self, lead: str, ticket_id: str) -> bool:
+        """Records the ticket as delayed; True for exactly one caller per episode of the lead."""
+        ...
+
+    def through(self, lead: str, ticket_id: str, outcome: str) -> dict[str, str] | None:
+        """Records the ticket's outcome; when it was the lead's last delayed ticket of an episode
+        whose delay was told, returns every outcome of the episode (once), else None."""
+        ...
+
+    def sent(self, notice_id: str) -> bool: ...
+
+    def mark_sent(self, notice_id: str, now: int) -> None: ...

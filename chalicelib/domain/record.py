@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from typing import Any, ClassVar, Self
 
 _CAMEL = re.compile(r"_([a-z0-9])")
@@ -51,30 +50,3 @@ class Record:
         if isinstance(value, list):
             return [Record._plain(v) for v in value]
         return value
-
-    # -- read access by the stored (camelCase) name, for views and templates ----------------
-
-    def get(self, name: str, default: Any = None) -> Any:
-        field = self._fields().get(name)
-        if field is not None:
-            value = getattr(self, field)
-            return default if value is None else self._plain(value)
-        return self.other.get(name, default)
-
-    def __getitem__(self, name: str) -> Any:
-        field = self._fields().get(name)
-        if field is not None:
-            return self._plain(getattr(self, field))
-        return self.other[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._fields() or name in self.other
-
-    def keys(self) -> list[str]:
-        return [*self._fields(), *self.other]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())

@@ -1,4 +1,5 @@
-"""Statuses of results, tickets and scenarios, and the rules that relate them (see CONTRACT.md)."""
+"""Statuses of results, tickets and scenarios, and the rules that relate them (the README's status
+table; every move is in `chalicelib.domain.lifecycle`)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ class TaskType(StrEnum):
     AWAIT_FEEDBACK = "await_feedback"
     FLUSH_NOTIFICATIONS = "flush_notifications"
     EXPIRE_DRAFT = "expire_draft"
+    TELL_LEAD = "tell_lead"  # a notice to a lead, sent once (Slack down: later, not lost)
     # the Jira queue
     CREATE_DEFECT = "create_defect"
     JIRA_EVENT = "jira_event"

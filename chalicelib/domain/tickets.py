@@ -70,6 +70,7 @@ class Ticket(Record):
     jira_create_attempts: int | None = None
     jira_last_attempt_at: float | None = None
     jira_uncertain_at: float | None = None
+    jira_delayed_at: int | None = None  # an outage delayed it and its lead was told
     jira_steps: list[str] = field(default_factory=list)
     jira_warnings: list[str] = field(default_factory=list)
     jira_failure: str | None = None

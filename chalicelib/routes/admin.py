@@ -56,7 +56,7 @@ def put_jira_mapping(project: str) -> dict[str, Any]:
     principal_for(request, project, ADMINISTER)
     mapping = json_body(request, JiraMappingIn)
     container().access.project(project)
-    return dict(container().defects.configure(project, mapping))
+    return dict(container().jira_mapping.configure(project, mapping))
 
 
 @route(bp, "/v1/projects/{project}/jira", methods=["GET"])

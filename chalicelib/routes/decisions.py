@@ -129,4 +129,4 @@ def slack_interactions() -> dict[str, Any]:
         ticket = decisions.decide(ticket_id, "approve", "approved in Slack", None, actor, project)
     except Conflict as exc:
         return {"ok": True, "outcome": exc.message}
-    return {"ok": True, "outcome": ticket["status"]}
+    return {"ok": True, "outcome": ticket.status}

@@ -80,11 +80,15 @@ class AccessService:
         api_keys: ApiKeyRepository,
         *,
         cache_seconds: float = 60.0,
+        revocation_seconds: float = 5.0,
     ) -> None:
         self._projects_repo = projects
         self._api_keys = api_keys
+        # A key is cached for `cache_seconds` with the project's key generation it was read at;
+        # the project (and so its generation, bumped by every revocation) for only
+        # `revocation_seconds`: a key revoked anywhere stops working everywhere that soon.
         self._keys = _TtlCache(cache_seconds)
-        self._projects = _TtlCache(cache_seconds)
+        self._projects = _TtlCache(min(cache_seconds, revocation_seconds))
 
     # -- authentication ------------------------------------------------------------------------
 
@@ -96,7 +100,10 @@ class AccessService:
         if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
             raise Unauthenticated("the Authorization header must be Bearer <api key>")
         digest = hash_key(key)
-        item = self._keys.get(digest, lambda: self._api_keys.get(digest))
+        item, generation = self._keys.get(digest, lambda: self._load_key(digest))
+        if item is not None and self._generation(item["project"]) != generation:
+            self._keys.drop(digest)  # a key of its project was revoked since: read it again
+            item, generation = self._keys.get(digest, lambda: self._load_key(digest))
         if item is None or item.get("revoked"):
             raise Unauthenticated("the API key is not valid")
         return Principal(
@@ -105,6 +112,14 @@ class AccessService:
             key_id=item["keyId"],
             user=item.get("user") or f"{item['role']}:{item['keyId']}",
         )
+
+    def _load_key(self, digest: str) -> tuple[dict[str, Any] | None, int]:
+        item = self._api_keys.get(digest)
+        return item, (self._generation(item["project"]) if item else 0)
+
+    def _generation(self, project: str) -> int:
+        found = self._projects.get(project, lambda: self._projects_repo.get(project))
+        return int((found or {}).get("keysGeneration", 0))
 
     # -- projects and modules ------------------------------------------------------------------
 
@@ -189,7 +204,9 @@ class AccessService:
         for key_hash, key in self._api_keys.of_project(project):
             if key["keyId"] == key_id:
                 self._api_keys.delete(key_hash)
+                self._projects_repo.bump_keys_generation(project)
                 self._keys.drop(key_hash)
+                self._projects.drop(project)
                 return
         raise NotFound(f"key {key_id} does not exist")
 

@@ -38,8 +38,10 @@ class ChangeFeed:
     def __init__(self, readers: Iterable[ChangeReader]) -> None:
         self.readers = list(readers)
 
-    def events_of(self, entity: str, old: dict | None, new: dict | None) -> list[ChangeEvent]:
-        return from_images(entity, old, new)
+    def events_of(
+        self, entity: str, old: dict | None, new: dict | None, write_id: str = ""
+    ) -> list[ChangeEvent]:
+        return from_images(entity, old, new, write_id)
 
     def deliver(self, events: Sequence[ChangeEvent]) -> None:
         """Every reader gets the events in stream order. A reader that raises fails the record,

@@ -19,6 +19,7 @@ from chalicelib.domain.conflicts import AlsoFailed, TransactionConflict
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.outside import TokenRejected
 from chalicelib.domain.ports import (
+    DelayNotices,
     MessageFormat,
     NonceRepository,
     Notifier,
@@ -58,6 +59,7 @@ class Stores:
     projects: ProjectRepository
     outbox: OutboxRepository
     nonces: NonceRepository
+    notices: DelayNotices
 
 
 class DecisionService:
@@ -151,8 +153,14 @@ class DecisionService:
                         for t in drafts
                     ]
                 )
-            for message in messages:
+            # A flush Slack interrupts is retried: the messages it sent are not sent again.
+            first = f"digest:{lead_email}:{pending[0]['at']}:{pending[0]['ticketId']}"
+            for n, message in enumerate(messages):
+                if len(messages) > 1 and self._stores.notices.sent(f"{first}:{n}"):
+                    continue
                 self._notifier.send(message, channel=lead.get("slackUserId"))
+                if len(messages) > 1:
+                    self._stores.notices.mark_sent(f"{first}:{n}", int(self._clock()))
         self._stores.outbox.clear(pending)
         return len(drafts)
 
@@ -194,7 +202,7 @@ class DecisionService:
         if self._stores.nonces.used(claims.nonce):
             raise Conflict("this approval link was used already")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return claims, ticket
 
     def decide_by_link(
@@ -223,9 +231,9 @@ class DecisionService:
         if ticket.project != project:
             raise NotFound(f"ticket {ticket_id} does not exist")
         if actor.role != Role.ADMIN and self.lead_of(ticket).get("lead") != actor.who:
-            raise Forbidden(f"only the lead of module {ticket['module']} or an admin may decide")
+            raise Forbidden(f"only the lead of module {ticket.module} or an admin may decide")
         if not ticket.is_draft:
-            raise Conflict(f"this draft was decided already: it is {ticket['status']}")
+            raise Conflict(f"this draft was decided already: it is {ticket.status}")
         return self._decide(ticket, decision, reason, merge_into, actor, None, jira_key)
 
     def project_of(self, ticket_id: str) -> str:
@@ -326,7 +334,7 @@ class DecisionService:
         if not is_live(target.status):
             raise ValidationFailed(
                 "cannot merge into an ended ticket",
-                [field_problem("mergeInto", f"is {target['status']}")],
+                [field_problem("mergeInto", f"is {target.status}")],
             )
         return target
 
@@ -351,16 +359,31 @@ class DecisionService:
         """The team's channel (the webhook's): re-test requests and the like."""
         self._notifier.send(message)
 
-    def tell_lead_jira_failed(self, ticket: Ticket, reason: str) -> None:
+    def lead_email(self, ticket: Ticket) -> str:
+        return str(self.lead_of(ticket).get("lead") or "")
+
+    def tell_lead(self, ticket: Ticket, text: str, notice_id: str) -> None:
+        """A notice to the ticket's lead, queued: Slack being down or throttling delays it, the
+        notice id keeps a redelivered one from being sent twice."""
         lead = self.lead_of(ticket)
-        text = (
-            f"Jira could not take the approved draft {ticket['id']} ({ticket.get('title')}): "
-            f"{reason}. It is jira_failed; an operator's redrive will finish it."
+        self._queue.send(
+            {
+                "type": TaskType.TELL_LEAD.value,
+                "lead": lead.get("lead"),
+                "channel": lead.get("slackUserId"),
+                "text": text,
+                "noticeId": notice_id,
+            }
         )
-        self._notifier.send(
-            {"text": text.replace("<", "&lt;").replace(">", "&gt;")},
-            channel=lead.get("slackUserId"),
-        )
+
+    def send_notice(self, task: dict[str, Any]) -> str:
+        notice_id = str(task["noticeId"])
+        if self._stores.notices.sent(notice_id):
+            return "sent already"
+        text = str(task["text"]).replace("<", "&lt;").replace(">", "&gt;")
+        self._notifier.send({"text": text}, channel=task.get("channel"))
+        self._stores.notices.mark_sent(notice_id, int(self._clock()))
+        return "sent"
 
     # -- the deadline --------------------------------------------------------------------------
 

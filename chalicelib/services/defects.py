@@ -5,9 +5,14 @@
 2. A create whose answer was lost (timeout, reset) may have happened: the next attempt first
    searches for the ticket's unique label, and creates again only once Jira's search has had
    time to catch up (search is not read-after-write consistent).
-3. 429 waits Retry-After; 5xx and connection errors back off; each wait is the SQS message's
-   visibility timeout. When the budget is spent the ticket is jira_failed with the reason, the
-   lead is told, and the message goes on to the DLQ; `redrive` finishes it later.
+3. Deliveries are budgeted in time, not attempts (`domain.delivery`): 429 waits what Jira asks
+   and is never a failure; 5xx, timeouts and connection errors back off with jitter (capped)
+   until the budget (24 h by default) has passed since the first failure. Each wait is a new
+   message delayed on the queue, carrying that first-failure time, so maxReceiveCount never
+   ends it. A circuit breaker per Jira site (shared in DynamoDB) stops every container from
+   calling a Jira that is down and lets one probe through per interval. The lead hears once that
+   an outage delays their drafts and once that they are through. Only a permanent refusal (400
+   with Jira's reasons, 401/403, an unknown project) is jira_failed at once, with the reason.
 4. Links, remote links (globalId: upserts) and attachments are steps recorded on the ticket, so a
    repeated delivery does not repeat them. Then the ticket is open with its Jira key."""
 
@@ -16,16 +21,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol
 
 from chalicelib import observability
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
+from chalicelib.domain.delivery import Attempt, Later, RetryPolicy
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.outside import JiraRejected, JiraThrottled, JiraUnavailable, TokenRejected
 from chalicelib.domain.ports import (
     AttachmentRepository,
     Blobs,
+    CircuitRepository,
+    DelayNotices,
     ExecutionRepository,
     IssueFormat,
     ProjectRepository,
@@ -35,16 +45,31 @@ from chalicelib.domain.ports import (
 )
 from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tickets import Ticket
-from chalicelib.errors import Unavailable, ValidationFailed, field_problem
-from chalicelib.models import JiraMappingIn
 from chalicelib.observability import logger
+
+Step = tuple[str, Callable[[], None]]  # a step's name (recorded once done) and its action
 
 
 class RetryLater(Exception):
+    """A wait of our own inside one try (Jira's search lag, a concurrent worker)."""
+
     def __init__(self, seconds: float, reason: str) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
+
+
+class LeadContact(Protocol):
+    """Who a ticket's lead is, and a message to them that is sent once (`notice_id`), through
+    a queue, so Slack being down delays it but does not lose it."""
+
+    def lead_email(self, ticket: Ticket) -> str: ...
+
+    def tell_lead(self, ticket: Ticket, text: str, notice_id: str) -> None: ...
+
+
+def _at(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -55,6 +80,8 @@ class Stores:
     projects: ProjectRepository
     executions: ExecutionRepository
     attachments: AttachmentRepository
+    circuits: CircuitRepository
+    delays: DelayNotices
 
 
 class DefectService:
@@ -65,24 +92,31 @@ class DefectService:
         issues: IssueFormat,
         blobs: Blobs,
         workflow: Workflow,
-        notify_lead: Callable[[Ticket, str], None],
+        lead: LeadContact,
         *,
         public_url: str,
         search_lag_seconds: int = 30,
-        max_attempts: int = 8,
+        policy: RetryPolicy | None = None,
+        circuit_failures: int = 3,
+        probe_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._stores = stores
         self._tickets = stores.tickets
+        self._circuits = stores.circuits
+        self._delays = stores.delays
         self._tracker_factory = tracker_factory
         self._issues = issues
         self._tracker: Tracker | None = None
         self._blobs = blobs
         self._workflow = workflow
-        self._notify_lead = notify_lead
+        self._lead_of = lead.lead_email
+        self._tell_lead = lead.tell_lead
         self._public_url = public_url
         self._lag = search_lag_seconds
-        self.max_attempts = max_attempts
+        self._policy = policy or RetryPolicy()
+        self._circuit_failures = circuit_failures
+        self._probe_seconds = probe_seconds
         self._clock = clock
 
     @property
@@ -91,93 +125,17 @@ class DefectService:
             self._tracker = self._tracker_factory()
         return self._tracker
 
-    # -- the mapping, validated against Jira when saved ------------------------------------
-
-    def configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
-        try:
-            return self._configure(project, mapping_in)
-        except (JiraThrottled, JiraUnavailable) as exc:
-            raise Unavailable(f"Jira could not be asked: {exc}; nothing was saved") from exc
-
-    def _configure(self, project: str, mapping_in: JiraMappingIn) -> dict[str, Any]:
-        mapping = mapping_in.model_dump(mode="json", by_alias=True)
-        problems: list[dict[str, str]] = []
-        try:
-            types = self.tracker.issue_types(mapping["projectKey"])
-        except JiraRejected as exc:
-            raise ValidationFailed(
-                "Jira does not know this project",
-                [field_problem("projectKey", f"{mapping['projectKey']}: {exc}")],
-            ) from exc
-        issue_type = next(
-            (t for t in types if str(t.get("name", "")).lower() == mapping["issueType"].lower()),
-            None,
-        )
-        if issue_type is None:
-            raise ValidationFailed(
-                "unknown issue type",
-                [
-                    field_problem(
-                        "issueType",
-                        f"{mapping['projectKey']} has no issue type {mapping['issueType']}; "
-                        "it has " + ", ".join(sorted(str(t.get("name")) for t in types)),
-                    )
-                ],
-            )
-        mapping["issueType"] = issue_type["name"]
-        fields = self.tracker.fields()
-        by_name = {str(f.get("name", "")).lower(): f["id"] for f in fields}
-        ids = {f["id"] for f in fields}
-        for key, field in (
-            ("severityField", "severityFieldId"),
-            ("testCaseIdField", "testCaseIdFieldId"),
-        ):
-            wanted = mapping.get(key)
-            if wanted:
-                found = wanted if wanted in ids else by_name.get(wanted.lower())
-                if found is None:
-                    problems.append(field_problem(key, f"Jira has no field {wanted}"))
-                mapping[field] = found
-        for name in mapping.get("extraFields") or {}:
-            if name not in ids:
-                problems.append(field_problem(f"extraFields.{name}", "Jira has no such field"))
-        available = self.tracker.link_types()
-        for role, wanted in (mapping.get("linkTypes") or {}).items():
-            if wanted:
-                resolved = self._issues.resolve_link_type(wanted, available)
-                if resolved is None:
-                    problems.append(
-                        field_problem(
-                            f"linkTypes.{role}",
-                            f"Jira has no link type "
-                            f"{wanted}; it has " + ", ".join(t["name"] for t in available),
-                        )
-                    )
-                mapping["linkTypes"][role] = resolved
-        filled = self._issues.filled_fields(mapping)
-        for spec in self.tracker.create_fields(mapping["projectKey"], str(issue_type["id"])):
-            field_id = spec.get("fieldId") or spec.get("key")
-            if (
-                spec.get("required")
-                and not spec.get("hasDefaultValue")
-                and (field_id not in filled)
-            ):
-                problems.append(
-                    field_problem(
-                        f"extraFields.{field_id}",
-                        f"{spec.get('name', field_id)} is required by {mapping['issueType']} in "
-                        f"{mapping['projectKey']} and the mapping does not fill it",
-                    )
-                )
-        if problems:
-            raise ValidationFailed("the Jira mapping does not fit this Jira site", problems)
-        self._stores.projects.set_fields(project, {"jira": mapping})
-        return mapping
-
     # -- creation --------------------------------------------------------------------------
 
-    def process(self, ticket_id: str, task_token: str | None, receive_count: int) -> str:
-        """Create or link the ticket's Jira issue. RetryLater says when to try again."""
+    def process(
+        self, ticket_id: str, task_token: str | None, attempt: Attempt | None = None
+    ) -> str:
+        """Create or link the ticket's Jira issue. `Later` says when to try again and carries
+        the delivery's state (the budget's clock) to the next message."""
+        attempt = attempt or Attempt()
+        now = self._clock()
+        if attempt.not_before is not None and now < attempt.not_before:
+            raise Later(attempt.not_before - now, "waiting as Jira asked", attempt)
         ticket = self._tickets.get(ticket_id)
         status = ticket.status
         if status == TicketStatus.APPROVED.value:
@@ -188,38 +146,128 @@ class DefectService:
                 "creating in Jira",
                 {"jiraTaskToken": task_token} if task_token else None,
             )
-        elif status in (TicketStatus.JIRA_PENDING.value, TicketStatus.JIRA_FAILED.value):
+        elif status == TicketStatus.JIRA_PENDING.value:
             if task_token and ticket.jira_task_token != task_token:
                 self._tickets.set_fields(ticket_id, {"jiraTaskToken": task_token})
                 ticket.jira_task_token = task_token
-            if status == TicketStatus.JIRA_FAILED.value:
-                ticket = self._move(ticket, Cause.REDRIVE, TicketStatus.JIRA_PENDING, "retrying")
         else:
+            # open: answer the workflow again; jira_failed: only a redrive retries it (the
+            # redrive moves it back to jira_pending first), so a stray copy of the message
+            # neither retries it nor tells the lead again.
             token = task_token or ticket.jira_task_token
             if ticket.jira and token:
                 self._answer(token, ticket)
             return "nothing to do"
+        site = self._site()
+        circuit = self._circuits.state(site)
+        if circuit.throttled_until > now:
+            raise self._later(
+                ticket,
+                attempt,
+                now,
+                circuit.throttled_until - now,
+                "Jira asked us to wait",
+                failing=False,
+            )
+        if circuit.open_until > now:
+            raise self._later(
+                ticket,
+                attempt,
+                now,
+                self._policy.backoff(attempt.number),
+                "Jira is down (the circuit is open)",
+                failing=True,
+            )
+        if circuit.open_until and not self._circuits.claim_probe(site, now, self._probe_seconds):
+            raise self._later(
+                ticket,
+                attempt,
+                now,
+                self._policy.backoff(attempt.number),
+                "Jira is down (another worker probes it)",
+                failing=True,
+            )
         try:
-            return self._create_and_link(ticket)
+            outcome = self._create_and_link(ticket)
         except JiraRejected as exc:
             self._fail(ticket, str(exc))
-            return "jira_failed"
-        except (JiraThrottled, JiraUnavailable) as exc:
-            wait = self._wait(exc, receive_count)
-            if isinstance(exc, JiraUnavailable) and exc.unknown:
-                self._tickets.set_fields(ticket_id, {"jiraUncertainAt": int(self._clock())})
-            if receive_count >= self.max_attempts:
-                self._fail(ticket, f"gave up after {receive_count} attempts: {exc}")
-            raise RetryLater(wait, str(exc)) from exc
+            return TicketStatus.JIRA_FAILED.value
+        except RetryLater as later:  # our own wait (search lag, a concurrent worker)
+            raise self._later(
+                ticket,
+                attempt,
+                now,
+                later.seconds,
+                later.reason,
+                failing=attempt.failing_since is not None,
+            ) from later
+        except JiraThrottled as exc:
+            # Not a failure: the wait Jira asked for, for every container (the site's state).
+            self._circuits.throttled(site, now + exc.retry_after)
+            raise self._later(
+                ticket, attempt, now, exc.retry_after, str(exc), failing=False
+            ) from exc
+        except JiraUnavailable as exc:
+            self._circuits.failed(site, now, self._circuit_failures, self._probe_seconds)
+            if exc.unknown:
+                self._tickets.set_fields(ticket_id, {"jiraUncertainAt": int(now)})
+            if attempt.later(now, 0, failing=True).spent(now, self._policy):
+                since = now - (attempt.failing_since or now)
+                self._fail(ticket, f"Jira was unavailable for {since / 3600:.1f} h: {exc}")
+                return TicketStatus.JIRA_FAILED.value
+            wait = self._policy.backoff(attempt.number)
+            if exc.retry_after is not None:
+                wait = max(wait, exc.retry_after)
+            if exc.unknown:
+                wait = max(wait, float(self._lag))
+            raise self._later(ticket, attempt, now, wait, str(exc), failing=True) from exc
+        if not circuit.closed:
+            self._circuits.close(site)
+        return outcome
 
-    def _wait(self, exc: Exception, receive_count: int) -> float:
-        if isinstance(exc, JiraThrottled):
-            return exc.retry_after
-        if isinstance(exc, JiraUnavailable) and exc.retry_after is not None:
-            return exc.retry_after
-        if isinstance(exc, JiraUnavailable) and exc.unknown:
-            return float(self._lag)
-        return float(min(900, 2 ** max(1, receive_count)))
+    def _site(self) -> str:
+        return str(getattr(self.tracker, "url", "") or "jira")
+
+    def _later(
+        self,
+        ticket: Ticket,
+        attempt: Attempt,
+        now: float,
+        wait: float,
+        reason: str,
+        *,
+        failing: bool,
+    ) -> Later:
+        """The next try, after `wait`; the lead hears once that an outage delays the ticket."""
+        nxt = attempt.later(now, wait, failing=failing)
+        if nxt.delayed_for(now) >= self._policy.notice_after_seconds and not ticket.jira_delayed_at:
+            self._tickets.set_fields(ticket.id, {"jiraDelayedAt": int(now)})
+            lead = self._lead_of(ticket)
+            if self._delays.delayed(lead, ticket.id):
+                until = (nxt.failing_since or now) + self._policy.budget_seconds
+                self._tell_lead(
+                    ticket,
+                    f"Jira is not taking issues right now ({reason}), so approved drafts of "
+                    f"yours wait, {ticket.id} ({ticket.title}) first. failbridge keeps trying "
+                    f"(until {_at(until)} if Jira stays down) and tells you when they are in "
+                    "Jira. Nothing to do.",
+                    f"delayed:{lead}:{ticket.id}",
+                )
+        return Later(wait, reason, nxt)
+
+    def _through(self, ticket: Ticket, outcome: str) -> None:
+        """The delayed ticket is through (or failed): the lead hears once, for all of them."""
+        if not ticket.jira_delayed_at:
+            return
+        lead = self._lead_of(ticket)
+        done = self._delays.through(lead, ticket.id, outcome)
+        if done:
+            listed = ", ".join(f"{t} -> {o}" for t, o in done.items())
+            self._tell_lead(
+                ticket,
+                f"Jira is taking issues again; your delayed drafts are through: {listed}.",
+                f"through:{lead}:{ticket.id}",
+            )
 
     def _create_and_link(self, ticket: Ticket) -> str:
         key = (ticket.jira or {}).get("key") or ticket.link_to
@@ -248,7 +296,8 @@ class DefectService:
         )
         if ticket.jira_task_token:
             self._answer(ticket.jira_task_token, opened)
-        return "open"
+        self._through(ticket, key)
+        return TicketStatus.OPEN.value
 
     def _create(self, ticket: Ticket) -> str:
         label = self._issues.unique_label(ticket.id)
@@ -293,38 +342,43 @@ class DefectService:
             )
         return dict(mapping)
 
-    def _steps(self, ticket: Ticket, key: str) -> list[tuple[str, Callable[..., None]]]:
+    def _steps(self, ticket: Ticket, key: str) -> list[Step]:
+        """What the issue gets after creation, each a named step done once: native links,
+        remote links to the run, report, script and ticket, and the stored evidence."""
+        return [
+            *self._link_steps(ticket, key),
+            *self._remote_steps(ticket, key),
+            *self._attachment_steps(ticket, key),
+        ]
+
+    def _link_steps(self, ticket: Ticket, key: str) -> list[Step]:
+        """requirement -> test case -> defect, execution -> defect, with the project's types."""
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
-        link_types = mapping.get("linkTypes") or {}
-        steps: list[tuple[str, Callable[..., None]]] = []
-        test_key = ticket.jira_test_key
+        types = mapping.get("linkTypes") or {}
         is_key = self._issues.JIRA_KEY.match
-        if test_key and is_key(test_key) and link_types.get("defectToTestCase"):
-            steps.append(
-                (
-                    f"link:test:{test_key}",
-                    lambda: self.tracker.link(link_types["defectToTestCase"], key, test_key),
-                )
-            )
+        test_key = ticket.jira_test_key if is_key(ticket.jira_test_key or "") else None
         execution_key = ticket.jira_execution_key
-        if execution_key and is_key(execution_key) and link_types.get("defectToExecution"):
-            steps.append(
-                (
-                    f"link:execution:{execution_key}",
-                    lambda: self.tracker.link(link_types["defectToExecution"], key, execution_key),
-                )
-            )
-        if test_key and is_key(test_key) and link_types.get("requirementToTestCase"):
-            for requirement in ticket.requirements or []:
-                if is_key(requirement):
-                    steps.append(
-                        (
-                            f"link:requirement:{requirement}",
-                            lambda r=requirement: self.tracker.link(
-                                link_types["requirementToTestCase"], r, test_key
-                            ),
-                        )
-                    )
+        wanted: list[tuple[str, str | None, str, str | None]] = [
+            (f"link:test:{test_key}", types.get("defectToTestCase"), key, test_key),
+            (
+                f"link:execution:{execution_key}",
+                types.get("defectToExecution"),
+                key,
+                execution_key if is_key(execution_key or "") else None,
+            ),
+            *(
+                (f"link:requirement:{r}", types.get("requirementToTestCase"), r, test_key)
+                for r in ticket.requirements or []
+                if is_key(r)
+            ),
+        ]
+        return [
+            (step, partial(self._link, link_type, inward, outward))
+            for step, link_type, inward, outward in wanted
+            if link_type and outward
+        ]
+
+    def _remote_steps(self, ticket: Ticket, key: str) -> list[Step]:
         run = ticket.run or {}
         remote = [
             ("run", run.get("ciUrl"), f"CI run {run.get('name') or run.get('id', '')}"),
@@ -336,25 +390,29 @@ class DefectService:
                 f"failbridge ticket {ticket.id}",
             ),
         ]
-        for name, url, title in remote:
-            if url:
-                steps.append(
-                    (
-                        f"remote:{name}",
-                        lambda n=name, u=url, t=title: self.tracker.remote_link(
-                            key, f"failbridge:{ticket.id}:{n}", u, t.strip()
-                        ),
-                    )
-                )
-        for attachment in self._stores.attachments.of_ticket(ticket.id):
-            if attachment.get("status") == "stored":
-                steps.append(
-                    (
-                        f"attach:{attachment['attachmentId']}",
-                        lambda a=attachment: self._attach(key, a),
-                    )
-                )
-        return steps
+        return [
+            (
+                f"remote:{name}",
+                partial(
+                    self._remote_link, key, f"failbridge:{ticket.id}:{name}", url, title.strip()
+                ),
+            )
+            for name, url, title in remote
+            if url
+        ]
+
+    def _attachment_steps(self, ticket: Ticket, key: str) -> list[Step]:
+        return [
+            (f"attach:{a['attachmentId']}", partial(self._attach, key, a))
+            for a in self._stores.attachments.of_ticket(ticket.id)
+            if a.get("status") == "stored"
+        ]
+
+    def _link(self, link_type: str, inward: str, outward: str) -> None:
+        self.tracker.link(link_type, inward, outward)
+
+    def _remote_link(self, key: str, global_id: str, url: str, title: str) -> None:
+        self.tracker.remote_link(key, global_id, url, title)
 
     def _attach(self, key: str, attachment: dict[str, Any]) -> None:
         import io
@@ -407,10 +465,12 @@ class DefectService:
         )
         logger.warning("Jira creation failed", extra={"ticketId": ticket.id})
         observability.count(observability.JIRA_FAILED_METRIC)  # the JiraFailedAlarm watches it
-        try:
-            self._notify_lead(current, reason)
-        except Exception:  # telling the lead must not lose the failure itself
-            logger.exception("could not tell the lead")
+        text = (
+            f"Jira could not take the approved draft {current.id} ({current.title}): "
+            f"{reason}. It is jira_failed; an operator's redrive will finish it."
+        )
+        self._tell_lead(current, text, f"jira_failed:{current.id}:{len(current.history)}")
+        self._through(current, "jira_failed")
 
     def _answer(self, token: str, ticket: Ticket) -> None:
         try:

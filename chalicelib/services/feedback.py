@@ -25,6 +25,7 @@ from chalicelib.domain.ports import (
     Workflow,
 )
 from chalicelib.domain.statuses import LIVE_TICKET_STATUSES, TicketStatus
+from chalicelib.domain.statuses import TicketStatus as S
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Unauthenticated
@@ -210,7 +211,7 @@ class FeedbackService:
             return "no jira issue"
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         tracker = self._tracker()
-        if kind == "retest_passed":
+        if kind == TaskType.RETEST_PASSED:
             tracker.comment(
                 jira["key"],
                 f"failbridge: the re-test of {ticket.test_case_id} "
@@ -245,7 +246,7 @@ class FeedbackService:
         earlier = [
             t
             for t in self._tickets.of_scenario(ticket.project, ticket.scenario_id)
-            if t.id != ticket_id and t.status in ("resolved", "verified", "closed")
+            if t.id != ticket_id and t.status in (S.RESOLVED, S.VERIFIED, S.CLOSED)
         ]
         if not earlier and int(ticket.occurrences or 0) < KNOWLEDGE_OCCURRENCES:
             return "not recurring"
@@ -277,7 +278,7 @@ class FeedbackService:
         statuses = [
             s.value
             for s in LIVE_TICKET_STATUSES
-            if s.value in ("open", "reopened", "deferred", "blocked", "resolved")
+            if s in (S.OPEN, S.REOPENED, S.DEFERRED, S.BLOCKED, S.RESOLVED)
         ]
         for project in self._stores.projects.all():
             if not project.get("jira"):

@@ -205,7 +205,7 @@ class ResultsService:
         (the failures are its new occurrences). Jira hears of it through the Jira queue."""
         ticket = self.stores.tickets.get(ticket_id)
         r = report.results[indexes[-1]]
-        verdict = "passed" if passed else "failed"
+        verdict = ResultStatus.PASSED if passed else ResultStatus.FAILED
         try:
             done = lifecycle.move(
                 ticket,

@@ -150,7 +150,7 @@ class TicketService:
     ) -> dict[str, Any]:
         ticket = self._visible(ticket_id, principal)
         if not ticket.live:
-            raise Conflict(f"ticket {ticket_id} is {ticket['status']}; evidence is closed")
+            raise Conflict(f"ticket {ticket_id} is {ticket.status}; evidence is closed")
         if request.content_type not in settings.EVIDENCE_CONTENT_TYPES:
             raise ValidationFailed(
                 "this kind of file is not accepted as evidence",

@@ -218,7 +218,9 @@ def jira(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("FAILBRIDGE_JIRA_TOKEN", "jira-token")
     monkeypatch.setenv("FAILBRIDGE_JIRA_TIMEOUT_SECONDS", "1")
     monkeypatch.setenv("FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS", "1")
-    monkeypatch.setenv("FAILBRIDGE_JIRA_MAX_ATTEMPTS", "4")
+    monkeypatch.setenv("FAILBRIDGE_BACKOFF_BASE_SECONDS", "0.2")
+    monkeypatch.setenv("FAILBRIDGE_BACKOFF_CAP_SECONDS", "1")
+    monkeypatch.setenv("FAILBRIDGE_JIRA_PROBE_SECONDS", "0.5")
     bootstrap.reset()
     yield emulator
     emulator.stop()

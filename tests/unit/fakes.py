@@ -12,6 +12,7 @@ condition and an effect, which `FakeTickets.transition` checks and applies atomi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from chalicelib.domain.conflicts import (
     DuplicateExecutions,
     TicketNotLive,
 )
+from chalicelib.domain.delivery import CircuitState
 from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.outside import JiraRejected, TokenRejected
@@ -249,7 +251,11 @@ class FakeTickets:
         return TxItem(check, apply, f"absorb {source.id} into {target_id}")
 
     def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
-        item = self.db.tickets.setdefault(ticket_id, {"id": ticket_id})
+        # (DynamoDB's update would create a bare item for a missing ticket; no caller asks for
+        # one, and a bare item would not read back as a Ticket, so the fake refuses instead.)
+        item = self.db.tickets.get(ticket_id)
+        if item is None:
+            return False
         current = item.get("jiraCreateAttempts")
         if not ((current is None and seen == 0) or current == seen):
             return False
@@ -462,6 +468,13 @@ class FakeProjects:
     def all(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(self.db.projects[k]) for k in sorted(self.db.projects)]
 
+    def bump_keys_generation(self, project: str) -> int:
+        if project not in self.db.projects:
+            raise ConditionFailed(f"project {project} does not exist")
+        found = self.db.projects[project]
+        found["keysGeneration"] = int(found.get("keysGeneration", 0)) + 1
+        return int(found["keysGeneration"])
+
     def put_module(self, project: str, module: dict[str, Any]) -> None:
         self.db.modules[(project, module["name"])] = copy.deepcopy(module)
 
@@ -592,6 +605,72 @@ class FakeDeliveries:
         self.db.deliveries[identifier] = now + 7 * 86400
 
 
+class FakeCircuits:
+    """Each Jira site's circuit breaker, as the DynamoDB repository keeps it."""
+
+    def __init__(self) -> None:
+        self.sites: dict[str, CircuitState] = {}
+
+    def state(self, site: str) -> CircuitState:
+        return self.sites.get(site, CircuitState())
+
+    def failed(self, site: str, now: float, threshold: int, open_seconds: float) -> CircuitState:
+        old = self.state(site)
+        state = dataclasses.replace(
+            old, failures=old.failures + 1, since=old.since if old.since is not None else now
+        )
+        if state.failures >= threshold and state.open_until <= now:
+            state = dataclasses.replace(state, open_until=now + open_seconds)
+        self.sites[site] = state
+        return state
+
+    def claim_probe(self, site: str, now: float, open_seconds: float) -> bool:
+        state = self.state(site)
+        if state.open_until > now:
+            return False
+        self.sites[site] = dataclasses.replace(state, open_until=now + open_seconds)
+        return True
+
+    def throttled(self, site: str, until: float) -> None:
+        state = self.state(site)
+        if state.throttled_until < until:
+            self.sites[site] = dataclasses.replace(state, throttled_until=until)
+
+    def close(self, site: str) -> None:
+        self.sites.pop(site, None)
+
+
+class FakeDelayNotices:
+    def __init__(self) -> None:
+        self.episodes: dict[str, dict[str, Any]] = {}
+        self.notices: dict[str, int] = {}
+
+    def delayed(self, lead: str, ticket_id: str) -> bool:
+        episode = self.episodes.setdefault(lead, {"pending": set(), "done": {}, "told": False})
+        episode["pending"].add(ticket_id)
+        if episode["told"]:
+            return False
+        episode["told"] = True
+        return True
+
+    def through(self, lead: str, ticket_id: str, outcome: str) -> dict[str, str] | None:
+        episode = self.episodes.get(lead)
+        if episode is None or ticket_id not in episode["pending"]:
+            return None
+        episode["pending"].discard(ticket_id)
+        episode["done"][ticket_id] = outcome
+        if episode["pending"]:
+            return None
+        del self.episodes[lead]
+        return dict(sorted(episode["done"].items())) if episode["told"] else None
+
+    def sent(self, notice_id: str) -> bool:
+        return notice_id in self.notices
+
+    def mark_sent(self, notice_id: str, now: int) -> None:
+        self.notices[notice_id] = now
+
+
 class FakeStores:
     """Every repository fake over one `FakeDb`, like the adapter's `Repositories`."""
 
@@ -608,6 +687,8 @@ class FakeStores:
         self.uploads = FakeUploads(self.db)
         self.attachments = FakeAttachments(self.db)
         self.deliveries = FakeDeliveries(self.db)
+        self.circuits = FakeCircuits()
+        self.delays = FakeDelayNotices()
 
 
 # -- outside systems ---------------------------------------------------------------------

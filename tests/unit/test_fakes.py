@@ -38,6 +38,8 @@ def test_fakes_implement_the_ports() -> None:
     filing: ports.Filing = s.filing
     scenarios: ports.ScenarioRepository = s.scenarios
     executions: ports.ExecutionRepository = s.executions
+    circuits: ports.CircuitRepository = s.circuits
+    delays: ports.DelayNotices = s.delays
     projects: ports.ProjectRepository = s.projects
     api_keys: ports.ApiKeyRepository = s.api_keys
     outbox: ports.OutboxRepository = s.outbox
@@ -58,7 +60,7 @@ def test_fakes_implement_the_ports() -> None:
         for x in (
             tickets, filing, scenarios, executions, projects, api_keys, outbox, nonces,
             uploads, attachments, deliveries, workflow, blobs, queue, notifier, tracker,
-            clock, counter, cursors,
+            clock, counter, cursors, circuits, delays,
         )
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import settings
+from chalicelib.domain.tasks import TaskType
 from infra.build import (
     adapt_to_app,
     chalice_resources,
@@ -110,7 +111,7 @@ def test_await_decision_shape(asl: dict[str, Any]) -> None:
     state = states["AwaitDecision"]
     assert state["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
     assert state["Parameters"]["MessageBody"] == {
-        "type": "await_decision",
+        "type": TaskType.AWAIT_DECISION.value,
         "ticketId.$": "$.ticketId",
         "taskToken.$": "$$.Task.Token",
         "round.$": "$.wait.round",
@@ -128,7 +129,7 @@ def test_await_decision_shape(asl: dict[str, Any]) -> None:
         assert keys == {"round", "maxRounds", "seconds", "deadline"}, plan
     assert states["AnotherRound"]["Choices"][0]["Next"] == "AwaitDecision"
     assert states["AnotherRound"]["Default"] == "ExpireDraft"
-    assert states["ExpireDraft"]["Parameters"]["MessageBody"]["type"] == "expire_draft"
+    assert states["ExpireDraft"]["Parameters"]["MessageBody"]["type"] == TaskType.EXPIRE_DRAFT
     decided = states["Decided"]
     routes = {c.get("StringEquals"): c["Next"] for c in decided["Choices"]}
     assert routes["approve"] == "Approved"
@@ -564,3 +565,30 @@ def test_the_local_stack_answers_unknown_routes_as_the_gateway_does(
     responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
     body = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
     assert json.loads(body) == UNKNOWN_ROUTE_BODY
+
+
+def test_every_task_the_state_machine_sends_is_a_task_type_the_handlers_know(
+    asl: dict[str, Any],
+) -> None:
+    """The workflow's messages name their kind; the handlers dispatch on the same enum."""
+    kinds = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            body = value.get("MessageBody")
+            if isinstance(body, dict) and "type" in body:
+                kinds.add(body["type"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(asl)
+    assert kinds == {
+        TaskType.AWAIT_DECISION,
+        TaskType.CREATE_DEFECT,
+        TaskType.EXPIRE_DRAFT,
+        TaskType.AWAIT_FEEDBACK,
+    }
+    assert kinds <= {t.value for t in TaskType}

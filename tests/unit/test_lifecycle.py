@@ -15,7 +15,7 @@ AT = "2026-03-01T10:00:00.000Z"
 
 
 def _contract() -> set[tuple[S, Cause, S]]:
-    """Written from CONTRACT.md's status table, not from `lifecycle.MOVES`."""
+    """Written from the README's ticket status table, not from `lifecycle.MOVES`."""
     moves = {
         (S.DRAFT, Cause.REJECT, S.REJECTED),
         (S.DRAFT, Cause.MERGE, S.MERGED),

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.filing import FilingRepository
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
+from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
@@ -36,6 +37,8 @@ class Repositories:
     uploads: UploadRepository
     attachments: AttachmentRepository
     deliveries: DeliveryRepository
+    circuits: CircuitRepository
+    delays: DelayNoticeRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -53,4 +56,6 @@ class Repositories:
             uploads=UploadRepository(table),
             attachments=AttachmentRepository(table),
             deliveries=DeliveryRepository(table),
+            circuits=CircuitRepository(table),
+            delays=DelayNoticeRepository(table),
         )

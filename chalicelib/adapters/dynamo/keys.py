@@ -22,6 +22,9 @@ OUTBOX#{lead}             {at}#{ticket}            a draft waiting for the lead'
 DIGEST#{lead}             WINDOW                   the lead's open digest window (TTL)
 JIRA#{key}                TICKET                   Jira issue -> ticket (webhooks name issues)
 DELIVERY#{id}             JIRA                     a Jira webhook delivery applied (TTL)
+CIRCUIT#{site}            JIRA                     a Jira site's circuit breaker
+DELAYED#{lead}            EPISODE                  a lead's tickets an outage delays
+NOTICE#{id}               SENT                     a notice told to a lead (TTL)
 """
 
 from __future__ import annotations
@@ -147,6 +150,18 @@ def jira_issue(jira_key: str) -> Key:
 
 def delivery(identifier: str) -> Key:
     return {"pk": f"DELIVERY#{identifier}", "sk": "JIRA"}
+
+
+def circuit(site: str) -> Key:
+    return {"pk": f"CIRCUIT#{site}", "sk": "JIRA"}
+
+
+def delayed(lead: str) -> Key:
+    return {"pk": f"DELAYED#{lead}", "sk": "EPISODE"}
+
+
+def notice(notice_id: str) -> Key:
+    return {"pk": f"NOTICE#{notice_id}", "sk": "SENT"}
 
 
 def entity_of(pk: str, sk: str) -> str:

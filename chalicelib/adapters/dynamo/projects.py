@@ -46,6 +46,17 @@ class ProjectRepository:
     def all(self) -> list[dict[str, Any]]:
         return [strip_keys(i) for i in self._t.query_all(keys.PROJECTS_INDEX, index="gsi1")]
 
+    def bump_keys_generation(self, project: str) -> int:
+        """A key of the project was revoked: every container's cached keys of it are stale."""
+        item = self._t.update(
+            keys.project(project),
+            "ADD keysGeneration :one",
+            ConditionExpression="attribute_exists(pk)",
+            values={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(item["keysGeneration"])
+
     # modules and their leads
 
     def put_module(self, project: str, module: dict[str, Any]) -> None:

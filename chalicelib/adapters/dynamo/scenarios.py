@@ -46,39 +46,12 @@ class ScenarioRepository:
     ) -> Scenario:
         """Register the scenario and its test cases and record their latest results, unless a
         later result is already recorded. Returns the scenario (with its live ticket, if any)."""
-        names = {
-            "#lr": "lastResult",
-            "#le": "lastExecution",
-            "#la": "lastAt",
-            "#sid": "scenarioId",
-            "#p": "project",
-            "#m": "module",
-            "#t": "title",
-            "#fs": "firstSeenAt",
-            "#tc": "testCases",
-        }
-        values: dict[str, Any] = {
-            ":r": last_result,
-            ":e": last_execution,
-            ":at": at,
-            ":sid": scenario_id,
-            ":p": project,
-            ":m": module,
-            ":t": title,
-            ":tc": set(latest),
-        }
-        sets = [
-            "#lr = :r, #le = :e, #la = :at, #sid = :sid, #p = :p, #m = if_not_exists(#m, :m)",
-            "#t = if_not_exists(#t, :t), #fs = if_not_exists(#fs, :at)",
-        ]
-        first, rest = (
-            dict(list(latest.items())[:LATEST_PER_CALL]),
-            list(latest.items())[LATEST_PER_CALL:],
+        first = dict(list(latest.items())[:LATEST_PER_CALL])
+        rest = list(latest.items())[LATEST_PER_CALL:]
+        sets, names, values = _touch_expression(
+            project, scenario_id, module, title, first, last_result, last_execution, at
         )
-        for i, (test_case, result) in enumerate(first.items()):
-            names[f"#l{i}"] = LATEST + test_case
-            values[f":l{i}"] = result
-            sets.append(f"#l{i} = :l{i}")
+        values[":tc"] = set(latest)
         try:
             item = self._t.update(
                 keys.scenario(project, scenario_id),
@@ -149,3 +122,46 @@ class ScenarioRepository:
                 if not condition_failed(exc):
                     raise
         return scenario_of(current)
+
+
+def _touch_expression(
+    project: str,
+    scenario_id: str,
+    module: str,
+    title: str,
+    latest: dict[str, dict[str, Any]],
+    last_result: str,
+    last_execution: dict[str, Any],
+    at: str,
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """SET clauses, names and values of a scenario's touch: its latest result, its test cases'
+    latest results, and what is set only once (module, title, first seen)."""
+    names = {
+        "#lr": "lastResult",
+        "#le": "lastExecution",
+        "#la": "lastAt",
+        "#sid": "scenarioId",
+        "#p": "project",
+        "#m": "module",
+        "#t": "title",
+        "#fs": "firstSeenAt",
+        "#tc": "testCases",
+    }
+    values: dict[str, Any] = {
+        ":r": last_result,
+        ":e": last_execution,
+        ":at": at,
+        ":sid": scenario_id,
+        ":p": project,
+        ":m": module,
+        ":t": title,
+    }
+    sets = [
+        "#lr = :r, #le = :e, #la = :at, #sid = :sid, #p = :p, #m = if_not_exists(#m, :m)",
+        "#t = if_not_exists(#t, :t), #fs = if_not_exists(#fs, :at)",
+    ]
+    for i, (test_case, result) in enumerate(latest.items()):
+        names[f"#l{i}"] = LATEST + test_case
+        values[f":l{i}"] = result
+        sets.append(f"#l{i} = :l{i}")
+    return sets, names, values

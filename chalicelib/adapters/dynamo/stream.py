@@ -9,8 +9,11 @@ from chalicelib.adapters.dynamo import keys
 from chalicelib.adapters.dynamo.table import load, strip_keys
 
 
-def images(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-    """(entity, old image, new image) of one stream record, as Lambda delivers it."""
+def images(
+    record: dict[str, Any],
+) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None, str]:
+    """(entity, old image, new image, sequence number) of one stream record, as Lambda
+    delivers it."""
     data = record.get("dynamodb") or {}
     key = load(data.get("Keys") or {})
     entity = keys.entity_of(str(key.get("pk", "")), str(key.get("sk", "")))
@@ -20,6 +23,7 @@ def images(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None, dict[str
         entity,
         _plain_item(old) if old else None,
         _plain_item(new) if new else None,
+        str(data.get("SequenceNumber", "")),
     )
 
 

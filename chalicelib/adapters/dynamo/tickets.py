@@ -19,7 +19,7 @@ from chalicelib.adapters.dynamo.table import (
 )
 from chalicelib.domain.conflicts import AlsoFailed
 from chalicelib.domain.lifecycle import Move
-from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, LIVE_TICKET_STATUSES
+from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, LIVE_TICKET_STATUSES, TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, NotFound
 
@@ -108,7 +108,7 @@ class TicketRepository:
         """Set fields of a ticket that is still a draft; 409 otherwise."""
         clause, names, values = set_clause(fields)
         names["#status"] = "status"
-        values.update({":draft": "draft", ":entry": [entry], ":at": entry["at"]})
+        values.update({":draft": TicketStatus.DRAFT.value, ":entry": [entry], ":at": entry["at"]})
         sets = "history = list_append(history, :entry), updatedAt = :at"
         try:
             item = self._t.update(

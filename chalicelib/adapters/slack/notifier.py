@@ -1,13 +1,27 @@
 """Slack adapter: sends by incoming webhook or chat.postMessage through slack_sdk (imported on
-first send). Slack being down raises SlackUnavailable, so the caller's queue redelivers."""
+first send). 429 becomes SlackThrottled with Slack's Retry-After; 5xx, timeouts and connection
+errors SlackUnavailable, so the caller waits and sends again."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.outside import (
+    SlackThrottled,
+    SlackUnavailable,
+)
 
-class SlackUnavailable(Exception):
-    pass
+
+def _retry_after(headers: Any) -> float:
+    from chalicelib.adapters.jira.client import retry_after_seconds
+
+    value = None
+    if headers:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+    wait = retry_after_seconds(value)
+    return 1.0 if wait is None else wait
 
 
 class SlackNotifier:
@@ -33,9 +47,13 @@ class SlackNotifier:
             from slack_sdk.webhook import WebhookClient
 
             response = WebhookClient(self._webhook_url, timeout=10).send_dict(message)
+            if response.status_code == 429:
+                raise SlackThrottled(_retry_after(response.headers))
             if response.status_code != 200:
                 raise SlackUnavailable(f"Slack answered {response.status_code}")
         except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise SlackThrottled(_retry_after(exc.response.headers)) from exc
             raise SlackUnavailable(str(exc.response.get("error"))) from exc
         except OSError as exc:
             raise SlackUnavailable(str(exc)) from exc
