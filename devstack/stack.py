@@ -107,12 +107,12 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
     iteration", HTTP 500) -- seen with 20 concurrent reports of one scenario. DynamoDB itself
     serializes the writes to an item, so serializing moto's DynamoDB requests loses nothing the
     app may rely on."""
-    lock = threading.Lock()
+    from devstack.moto_dynamodb import LOCK
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
             return app(environ, start_response)
-        with lock:
+        with LOCK:
             result = app(environ, start_response)
             try:
                 return list(result)
