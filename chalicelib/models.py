@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,9 +18,21 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.statuses import ResultStatus
 from chalicelib.errors import ValidationFailed, field_problem
-from chalicelib.settings import MAX_RESULTS_PER_REQUEST
+from chalicelib.settings import (
+    EVIDENCE_CONTENT_TYPES,
+    MAX_EVIDENCE_BYTES,
+    MAX_RESULTS_PER_REQUEST,
+)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The OpenAPI document is generated from these models, so a constraint the server enforces must be
+# one JSON Schema can say: checked on the value as sent, then surrounding whitespace dropped.
+# A name has something besides whitespace and no control characters (C0, DEL).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN),
+    AfterValidator(str.strip),
+]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Trace = Annotated[str, StringConstraints(max_length=65_536)]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
@@ -88,13 +101,13 @@ class ResultIn(EdgeModel):
     steps: Text | None = None
     error: ErrorIn | None = None
     reporter: Name | None = None
-    duration_ms: int | None = Field(default=None, ge=0)
+    duration_ms: int | None = Field(default=None, ge=0, strict=True)
     report_url: Url | None = None
     script_url: Url | None = None
     requirements: list[Name] = Field(default_factory=list, max_length=50)
     jira_test_key: Name | None = None
     jira_execution_key: Name | None = None
-    attempt: int = Field(default=1, ge=1, le=100)
+    attempt: int = Field(default=1, ge=1, le=100, strict=True)
     evidence: list[EvidenceLinkIn] = Field(default_factory=list, max_length=20)
     source: SourceIn | None = None
 
@@ -117,16 +130,20 @@ class TicketPatch(StrictEdgeModel):
 
 
 class AttachmentRequest(StrictEdgeModel):
-    file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\]+$")]
-    content_type: Name
-    size: int = Field(gt=0)
+    file_name: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]+$")
+    ]
+    # Checked by the service (422 naming the accepted types; 413 above the limit): here so the
+    # OpenAPI document says what is accepted.
+    content_type: Annotated[str, Field(json_schema_extra={"enum": list(EVIDENCE_CONTENT_TYPES)})]
+    size: int = Field(gt=0, strict=True, json_schema_extra={"maximum": MAX_EVIDENCE_BYTES})
     kind: Literal["screenshot", "log", "video", "other"] = "other"
 
 
 class UploadRequest(StrictEdgeModel):
     run: RunIn
     format: Literal["junit", "json"] = "junit"
-    size: int | None = Field(default=None, gt=0)
+    size: int | None = Field(default=None, gt=0, strict=True)
 
 
 class ModuleIn(StrictEdgeModel):
@@ -169,7 +186,11 @@ _PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
     "literal_error": _one_of,
     "missing": lambda ctx: "is required",
     "extra_forbidden": lambda ctx: "is not a known field",
-    "string_pattern_mismatch": lambda ctx: f"must match the pattern {ctx.get('pattern')}",
+    "string_pattern_mismatch": lambda ctx: (
+        "must not be blank or contain control characters"
+        if ctx.get("pattern") == NAME_PATTERN
+        else f"must match the pattern {ctx.get('pattern')}"
+    ),
     "model_type": lambda ctx: "must be an object",
     "model_attributes_type": lambda ctx: "must be an object",
     "dict_type": lambda ctx: "must be an object",

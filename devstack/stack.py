@@ -111,12 +111,12 @@ def _one_dynamodb_request_at_a_time(app: Any) -> Any:
     iteration", HTTP 500) -- seen with 20 concurrent reports of one scenario. DynamoDB itself
     serializes the writes to an item, so serializing moto's DynamoDB requests loses nothing the
     app may rely on."""
-    lock = threading.Lock()
+    from devstack.moto_dynamodb import LOCK
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
             return app(environ, start_response)
-        with lock:
+        with LOCK:
             result = app(environ, start_response)
             try:
                 return list(result)
@@ -371,8 +371,9 @@ class Stack:
         class ApiHandler(ChaliceRequestHandler):
             """As deployed: an unknown route is the template's MISSING_AUTHENTICATION_TOKEN
             gateway response (404, the contract's shape), not Chalice local's 403. A known path
-            with an unknown method reaches the app, which answers 405; TRACE and CONNECT too
-            (http.server would answer 501 text/html)."""
+            with an unknown method reaches the app, which answers 405; TRACE, CONNECT and any
+            other method http.server knows no `do_` for (QUERY, PROPFIND, ...) too: http.server
+            would answer 501 text/html."""
 
             def _send_error_response(self, error: Any) -> None:
                 if isinstance(error, ForbiddenError):  # local: raised only for "no route"
@@ -381,7 +382,10 @@ class Stack:
                     return
                 super()._send_error_response(error)
 
-            do_TRACE = do_CONNECT = ChaliceRequestHandler._generic_handle  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):
+                    return self._generic_handle
+                raise AttributeError(name)
 
         # As chalice.local.create_local_server (`chalice local`) does: current_request becomes
         # thread-local, which the threaded server needs. It takes no server class, hence inline.

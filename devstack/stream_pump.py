@@ -1,7 +1,8 @@
 """The local stand-in for Lambda's DynamoDB Streams event source mapping: the change-stream
 handler reads the table's stream from moto shard by shard, from TRIM_HORIZON, in batches of the
 registered size; a `batchItemFailures` sequence number makes it read again from that record (and a
-handler that raises, from the batch's first record), so records are handed over in order."""
+handler that raises, from the batch's first record), so records are handed over in order. Records
+handed over are forgotten (`devstack.moto_dynamodb`): moto would keep them all."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import DynamoDBEventConfig
+
+from devstack.moto_dynamodb import forget_read_records
 
 if TYPE_CHECKING:
     from devstack.pump import Handler
@@ -117,6 +120,8 @@ class StreamPoller:
                     self.retries += 1
                     self._iterators[shard_id] = self._iterator(shard_id, retry_from)
                     continue
+                last = records[-1]["dynamodb"]["SequenceNumber"]
+                forget_read_records(self.stream_arn, shard_id, last)
             self._iterators[shard_id] = out.get("NextShardIterator")
         return handed
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import models
+from chalicelib import models, models_inbound
+from chalicelib.domain.statuses import TicketStatus
+from schemas import responses as responses_module
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
 
@@ -26,24 +28,101 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/tickets/{ticketId}/decision"): models.DecisionIn,
     ("PUT", "/v1/projects/{project}/mapping"): models.MappingIn,
     ("POST", "/v1/projects/{project}/mapping/preview"): models.MappingPreviewIn,
+    ("POST", "/v1/webhooks/jira"): models_inbound.JiraWebhookIn,
 }
-QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
-    ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
-    ("GET", "/v1/tickets/{ticketId}/occurrences"): ["cursor", "limit"],
-    ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
-        "name",
-        "build",
-        "branch",
-        "ciUrl",
-        "environment",
-    ],
+XML_BODY = {"type": "string", "description": "A JUnit XML report"}
+# Bodies that are not (only) JSON: media type -> schema.
+OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("POST", "/v1/projects/{project}/runs/{runId}/junit"): {
+        "application/xml": XML_BODY,
+        "text/xml": XML_BODY,
+    },
+    ("POST", "/v1/projects/{project}/mapping/preview"): {
+        "application/xml": XML_BODY,
+        "text/xml": XML_BODY,
+    },
+    ("POST", "/v1/approvals/{token}"): {
+        "application/x-www-form-urlencoded": {
+            "type": "object",
+            "required": ["decision"],
+            "properties": {
+                "decision": {"type": "string", "enum": ["approve", "reject", "merge", "link"]},
+                "reason": {"type": "string"},
+                "mergeInto": {"type": "string"},
+                "jiraKey": {"type": "string"},
+            },
+        }
+    },
+    ("POST", "/v1/slack/interactions"): {
+        "application/x-www-form-urlencoded": {
+            "type": "object",
+            "required": ["payload"],
+            "properties": {
+                "payload": {
+                    "type": "string",
+                    "description": "Slack's block_actions interaction, as JSON",
+                }
+            },
+        }
+    },
+}
+
+
+def _schema_of(annotation: Any) -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    return dict(TypeAdapter(annotation).json_schema())
+
+
+QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/v1/projects/{project}/tickets"): {
+        "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
+        "module": {"type": "string"},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/tickets/{ticketId}/occurrences"): {
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+    ("POST", "/v1/projects/{project}/runs/{runId}/junit"): {
+        "name": _schema_of(models.Name),
+        "build": _schema_of(models.Name),
+        "branch": _schema_of(models.Name),
+        "ciUrl": _schema_of(models.Url),
+        "environment": _schema_of(models.Name),
+    },
+    ("GET", "/v1/approvals/{token}"): {
+        "decision": {"type": "string", "description": "The choice the form shows selected"},
+    },
 }
 # Routes that take no API key (the contract's exceptions): signed, or public by design.
-NO_KEY = {
-    "/v1/health",
-    "/v1/webhooks/jira",
-    "/v1/slack/interactions",
-    "/v1/approvals/{token}",
+SIGNED: dict[str, list[dict[str, list[str]]]] = {
+    "/v1/health": [],
+    "/v1/webhooks/jira": [{"jiraSignature": []}],
+    "/v1/slack/interactions": [{"slackSignature": [], "slackTimestamp": []}],
+    # The signed, expiring, single-use token in the path is the credential.
+    "/v1/approvals/{token}": [],
+}
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "http", "scheme": "bearer", "description": "A project's API key"},
+    "jiraSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature",
+        "description": "sha256=<HMAC-SHA256 of the body with the shared webhook secret>",
+    },
+    "slackSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Slack-Signature",
+        "description": "v0=<HMAC-SHA256 of v0:<timestamp>:<body> with Slack's signing secret>",
+    },
+    "slackTimestamp": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Slack-Request-Timestamp",
+        "description": "Seconds since the epoch; older than 5 minutes is refused",
+    },
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -59,6 +138,7 @@ ERROR_SCHEMA = {
                     "type": "array",
                     "items": {
                         "type": "object",
+                        "required": ["field", "problem"],
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
                     },
                 },
@@ -66,6 +146,72 @@ ERROR_SCHEMA = {
         }
     },
 }
+ERRORS = {
+    400: "Malformed: not JSON, or not the expected shape",
+    401: "No or bad credentials",
+    403: "Wrong role or project",
+    404: "Unknown",
+    409: "Conflict, or already decided",
+    410: "Expired",
+    413: "Too large",
+    415: "Wrong content type",
+    422: "Invalid; `details` names each field",
+    429: "Throttled",
+    500: "An unexpected failure (a bug)",
+    503: "A service it depends on is unavailable; retry",
+}
+# The approval link's page answers its refusals as HTML pages too.
+HTML_ERRORS = {400, 403, 404, 409, 410, 413, 422}
+CONFLICTS = {
+    ("PATCH", "/v1/tickets/{ticketId}"),
+    ("POST", "/v1/tickets/{ticketId}/attachments"),
+    ("POST", "/v1/tickets/{ticketId}/decision"),
+    ("POST", "/v1/slack/interactions"),
+    ("POST", "/v1/approvals/{token}"),
+    ("GET", "/v1/approvals/{token}"),
+}
+NOT_FOUND_PARAMS = {"ticketId", "scenarioId", "uploadId", "keyId"}
+
+
+def error_statuses(method: str, path: str, params: list[str], has_body: bool) -> set[int]:
+    """Every error status the operation can answer."""
+    statuses = {429, 500, 503}
+    if path == "/v1/health":
+        return statuses
+    statuses |= {401, 403}
+    if path == "/v1/approvals/{token}":
+        statuses = {403, 404, 409, 410, 429, 500, 503}
+    if NOT_FOUND_PARAMS & set(params) or path == "/v1/slack/interactions":
+        statuses.add(404)
+    if has_body:
+        statuses |= {400, 413, 415, 422}
+    if (method, path) in QUERY_PARAMS and path != "/v1/approvals/{token}":
+        statuses.add(422)
+    if "cursor" in QUERY_PARAMS.get((method, path), {}):
+        statuses.add(400)  # a cursor we did not issue
+    if (method, path) in CONFLICTS:
+        statuses |= {409, 410} if "decision" in path or "approvals" in path else {409}
+    if path == "/v1/webhooks/jira":
+        statuses.discard(403)
+    return statuses
+
+
+def responses(method: str, path: str, params: list[str], has_body: bool) -> dict[str, Any]:
+    status, description, schema = responses_module.SUCCESS[(method, path)]
+    html = path == "/v1/approvals/{token}"
+    success: dict[str, Any] = {"description": description}
+    if html:
+        success["content"] = {"text/html": {"schema": {"type": "string"}}}
+    elif schema is not None:
+        success["content"] = {"application/json": {"schema": schema}}
+    out: dict[str, Any] = {str(status): success}
+    for code in sorted(error_statuses(method, path, params, has_body)):
+        media = "text/html" if html and code in HTML_ERRORS else "application/json"
+        body = (
+            {"type": "string"} if media == "text/html" else {"$ref": "#/components/schemas/Error"}
+        )
+        out[str(code)] = {"description": ERRORS[code], "content": {media: {"schema": body}}}
+    return out
 
 
 def model_schemas() -> dict[str, dict[str, Any]]:
@@ -86,37 +232,28 @@ def build() -> dict[str, Any]:
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in entry.view_args
             ] + [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-                for name in QUERY_PARAMS.get((method, path), [])
+                {"name": name, "in": "query", "required": False, "schema": schema}
+                for name, schema in QUERY_PARAMS.get((method, path), {}).items()
             ]
+            content: dict[str, Any] = {}
+            model = REQUEST_MODELS.get((method, path))
+            if model is not None:
+                content["application/json"] = {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
+                }
+            content.update(
+                (media, {"schema": schema})
+                for media, schema in OTHER_BODIES.get((method, path), {}).items()
+            )
             operation: dict[str, Any] = {
                 "operationId": entry.view_name,
                 "summary": (entry.view_function.__doc__ or entry.view_name).strip().split("\n")[0],
                 "parameters": params,
-                "security": [] if path in NO_KEY else [{"apiKey": []}],
-                "responses": {
-                    "200": {"description": "OK"},
-                    "default": {
-                        "description": "An error, in the one error shape",
-                        "content": {"application/json": {"schema": ERROR_SCHEMA}},
-                    },
-                },
+                "security": SIGNED.get(path, [{"apiKey": []}]),
             }
-            model = REQUEST_MODELS.get((method, path))
-            if model is not None:
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
-                        }
-                    },
-                }
-            elif path.endswith("/junit"):
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/xml": {"schema": {"type": "string"}}},
-                }
+            if content:
+                operation["requestBody"] = {"required": True, "content": content}
+            operation["responses"] = responses(method, path, list(entry.view_args), bool(content))
             paths.setdefault(path, {})[method.lower()] = operation
     components: dict[str, Any] = {}
     for schema in model_schemas().values():
@@ -124,13 +261,14 @@ def build() -> dict[str, Any]:
     components.update(model_schemas())
     for schema in components.values():
         schema.pop("$defs", None)
+    components["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {"title": "failbridge", "version": "1"},
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.items())),
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 

@@ -50,14 +50,24 @@ def approval_page(token: str) -> Response:
     return _html(pages.confirmation(ticket.to_dict(), query_param(bp.current_request, "decision")))
 
 
+def _form(body: bytes) -> dict[str, str]:
+    """The page's form fields (first value of each); more fields than it has is malformed."""
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError as exc:  # parse_qs: "Max number of fields exceeded"
+        raise MalformedRequest(
+            "the form has too many fields", [{"field": "body", "problem": "has too many fields"}]
+        ) from exc
+    return {k: v[0] for k, v in fields.items()}
+
+
 @bp.route("/v1/approvals/{token}", methods=["POST"], content_types=FORM_TYPES)
 def approval_decide(token: str) -> Response:
     """The page's form: decide, once."""
     request = bp.current_request
     decisions = container().decisions
     try:
-        body = raw_body(request, 16 * 1024).decode("utf-8", "replace")
-        form = {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
+        form = _form(raw_body(request, 16 * 1024))
         try:
             ticket = decisions.decide_by_link(
                 token,

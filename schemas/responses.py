@@ -1,0 +1,218 @@
+"""What each operation answers: its success status and body, as JSON Schemas for the OpenAPI
+document. Written from the views (`chalicelib.routes`, `Ticket.public_view`, the services' return
+values); the fuzz run (tests/e2e/test_fuzz.py) checks every response against them. Required
+fields are the ones every answer carries; objects stay open (the contract grows by adding)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.statuses import TicketStatus
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+INTEGER = {"type": "integer"}
+
+
+def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
+PRESIGNED_POST = {"url": STRING, "fields": {"type": "object", "additionalProperties": STRING}}
+TICKET_STATUS = {"type": "string", "enum": [s.value for s in TicketStatus]}
+JIRA_LINK = {
+    "anyOf": [{"type": "null"}, obj({"key": STRING}, {"url": NULLABLE_STRING})],
+}
+HISTORY_ENTRY = obj(
+    {"at": STRING, "status": TICKET_STATUS},
+    {"by": NULLABLE_STRING, "reason": NULLABLE_STRING},
+)
+TICKET = obj(
+    {
+        "id": STRING,
+        "project": STRING,
+        "scenarioId": STRING,
+        "testCaseId": STRING,
+        "module": STRING,
+        "status": TICKET_STATUS,
+        "title": STRING,
+        "expected": NULLABLE_STRING,
+        "actual": NULLABLE_STRING,
+        "notes": NULLABLE_STRING,
+        "severity": NULLABLE_STRING,
+        "priority": NULLABLE_STRING,
+        "reporters": {"type": "array", "items": STRING},
+        "occurrences": INTEGER,
+        "jira": JIRA_LINK,
+        "history": {"type": "array", "items": HISTORY_ENTRY},
+    },
+    {
+        "executions": {"type": "array", "items": {"type": "object"}},
+        "attachments": {"type": "array", "items": {"type": "object"}},
+    },
+)
+RECORDED = obj(
+    {
+        "results": {
+            "type": "array",
+            "items": obj(
+                {
+                    "executionId": STRING,
+                    "ticket": {
+                        "anyOf": [
+                            {"type": "null"},
+                            obj(
+                                {
+                                    "id": STRING,
+                                    "status": TICKET_STATUS,
+                                    "merged": {"type": "boolean"},
+                                }
+                            ),
+                        ]
+                    },
+                }
+            ),
+        }
+    }
+)
+MODULE = obj({"name": STRING, "project": STRING, "lead": STRING}, {"slackUserId": STRING})
+KEY = obj(
+    {"keyId": STRING, "project": STRING, "role": STRING, "name": STRING, "createdAt": STRING},
+    {"user": STRING},
+)
+MAPPING = obj(
+    {"mappingRules": {"type": "array", "items": {"type": "object"}}},
+    {"defaultModule": NULLABLE_STRING, "defaultLead": NULLABLE_STRING},
+)
+JIRA_MAPPING = {"type": "object", "properties": {"projectKey": STRING, "issueType": STRING}}
+SCENARIO = obj(
+    {
+        "id": STRING,
+        "status": {
+            "type": "string",
+            "enum": ["passed", "failing", "defect_open", "ready_for_retest"],
+        },
+        "testCases": {"type": "array", "items": STRING},
+        "tickets": {"type": "array", "items": obj({"id": STRING, "status": TICKET_STATUS})},
+    },
+    {"lastExecution": {"type": ["object", "null"]}},
+)
+UPLOAD = obj({"uploadId": STRING, "project": STRING, "status": STRING, "run": {"type": "object"}})
+PREVIEW = obj(
+    {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "summary": {"type": "object"},
+        "mapping": {"type": "object"},
+    }
+)
+SLACK_OUTCOME = obj({"ok": {"type": "boolean"}, "outcome": STRING})
+JIRA_ACCEPTED = obj({"accepted": {"type": "boolean"}}, {"reason": STRING})
+
+# (method, path) -> (success status, description, body schema or None for no body)
+SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
+    ("GET", "/v1/tickets/{ticketId}/occurrences"): (
+        200,
+        "A page of the ticket's occurrences, newest first",
+        obj({"items": {"type": "array", "items": {"type": "object"}}, "next": NULLABLE_STRING}),
+    ),
+    ("GET", "/v1/projects/{project}/metrics"): (
+        200,
+        "The period's figures (docs/metrics.md defines each)",
+        obj(
+            {"period": {"type": "object"}},
+            {
+                "testExecution": {"type": "object"},
+                "defects": {"type": "object"},
+                "trends": {"type": "object"},
+            },
+        ),
+    ),
+    ("POST", "/v1/projects/{project}/quality-gates/validate"): (
+        200,
+        "Each gate's value and verdict, the overall verdict and a recommendation",
+        obj(
+            {"passed": {"type": "boolean"}, "results": {"type": "array"}},
+            {"recommendation": STRING},
+        ),
+    ),
+    ("PUT", "/v1/projects/{project}/quality-gates/{name}"): (
+        200,
+        "The saved gate",
+        {"type": "object"},
+    ),
+    ("POST", "/v1/projects/{project}/exports"): (202, "The export run", obj({"exportId": STRING})),
+    ("GET", "/v1/projects/{project}/exports/{exportId}"): (
+        200,
+        "The export run's outcome",
+        {"type": "object"},
+    ),
+    ("GET", "/v1/health"): (
+        200,
+        "The API answers",
+        obj({"status": {"const": "ok"}, "version": STRING}),
+    ),
+    ("GET", "/v1/projects/{project}"): (
+        200,
+        "The project, its modules and settings",
+        obj({"key": STRING, "modules": {"type": "array", "items": MODULE}}),
+    ),
+    ("GET", "/v1/projects/{project}/jira"): (200, "The Jira mapping ({} when none)", JIRA_MAPPING),
+    ("PUT", "/v1/projects/{project}/jira"): (200, "The saved Jira mapping", JIRA_MAPPING),
+    ("GET", "/v1/projects/{project}/keys"): (
+        200,
+        "The project's keys (never the secrets)",
+        obj({"items": {"type": "array", "items": KEY}}),
+    ),
+    ("POST", "/v1/projects/{project}/keys"): (
+        201,
+        "The new key; its secret is shown this once",
+        {
+            **KEY,
+            "required": [*KEY["required"], "key"],
+            "properties": {**KEY["properties"], "key": STRING},
+        },
+    ),
+    ("DELETE", "/v1/projects/{project}/keys/{keyId}"): (204, "Revoked", None),
+    ("GET", "/v1/projects/{project}/mapping"): (200, "The mapping rules", MAPPING),
+    ("PUT", "/v1/projects/{project}/mapping"): (200, "The saved mapping rules", MAPPING),
+    ("POST", "/v1/projects/{project}/mapping/preview"): (
+        200,
+        "What the report would become",
+        PREVIEW,
+    ),
+    ("PUT", "/v1/projects/{project}/modules/{module}"): (200, "The saved module", MODULE),
+    ("POST", "/v1/projects/{project}/results"): (200, "One outcome per result", RECORDED),
+    ("POST", "/v1/projects/{project}/runs/{runId}/junit"): (
+        200,
+        "One outcome per test case",
+        RECORDED,
+    ),
+    ("GET", "/v1/projects/{project}/scenarios/{scenarioId}"): (200, "The scenario", SCENARIO),
+    ("GET", "/v1/projects/{project}/tickets"): (
+        200,
+        "A page of tickets",
+        obj({"items": {"type": "array", "items": TICKET}, "next": NULLABLE_STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/uploads"): (
+        201,
+        "A presigned S3 POST for the report",
+        obj({"uploadId": STRING, **PRESIGNED_POST}),
+    ),
+    ("GET", "/v1/projects/{project}/uploads/{uploadId}"): (200, "The upload's progress", UPLOAD),
+    ("GET", "/v1/tickets/{ticketId}"): (200, "The ticket", TICKET),
+    ("PATCH", "/v1/tickets/{ticketId}"): (200, "The edited draft", TICKET),
+    ("POST", "/v1/tickets/{ticketId}/attachments"): (
+        201,
+        "A presigned S3 POST for the evidence",
+        obj({"attachmentId": STRING, **PRESIGNED_POST}),
+    ),
+    ("POST", "/v1/tickets/{ticketId}/decision"): (200, "The decided ticket", TICKET),
+    ("POST", "/v1/webhooks/jira"): (202, "Queued (or ignored, saying why)", JIRA_ACCEPTED),
+    ("POST", "/v1/slack/interactions"): (200, "What the click did", SLACK_OUTCOME),
+    ("GET", "/v1/approvals/{token}"): (200, "The page: what is being decided, and its form", None),
+    ("POST", "/v1/approvals/{token}"): (200, "The page: the decision recorded", None),
+}
