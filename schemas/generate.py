@@ -36,6 +36,14 @@ QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
         "ciUrl",
         "environment",
     ],
+    ("POST", "/v1/projects/{project}/runs/{runId}/report"): [
+        "format",
+        "name",
+        "build",
+        "branch",
+        "ciUrl",
+        "environment",
+    ],
 }
 # Routes that take no API key (the contract's exceptions): signed, or public by design.
 NO_KEY = {
@@ -115,6 +123,18 @@ def build() -> dict[str, Any]:
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"application/xml": {"schema": {"type": "string"}}},
+                }
+            elif path.endswith("/report"):
+                text = {"schema": {"type": "string"}}
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "JUnit XML, CTRF, Playwright JSON, TRX, NUnit 3, xUnit v2,"
+                    " Cucumber JSON or TAP; `format` names it, else the body tells",
+                    "content": {
+                        "application/xml": text,
+                        "application/json": text,
+                        "text/plain": text,
+                    },
                 }
             paths.setdefault(path, {})[method.lower()] = operation
     components: dict[str, Any] = {}
