@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from chalicelib import models
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
+API_DOC = SCHEMAS_DIR.parent / "docs" / "api.md"
 
 REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/results"): models.ResultsReport,
@@ -164,7 +165,15 @@ def main() -> int:
     for name, content in render().items():
         (SCHEMAS_DIR / name).write_text(content)
         print(f"wrote schemas/{name}")
+    API_DOC.write_text(api_doc())
+    print("wrote docs/api.md")
     return 0
+
+
+def api_doc() -> str:
+    from schemas.api_doc import render as render_doc
+
+    return render_doc(build())
 
 
 if __name__ == "__main__":
