@@ -70,8 +70,8 @@ def render(document: dict[str, Any]) -> str:
         "",
         "Every `/v1` endpoint takes `Authorization: Bearer <api key>` except the health check, "
         "approval links, and the Jira and Slack webhooks, which are signed. JSON fields are "
-        "camelCase. Every error is `{\"error\": {\"code\", \"message\", \"details\": [{\"field\", "
-        "\"problem\"}]}}`: 400 malformed, 401 no or bad key, 403 wrong role, 404 unknown, 409 "
+        'camelCase. Every error is `{"error": {"code", "message", "details": [{"field", '
+        '"problem"}]}}`: 400 malformed, 401 no or bad key, 403 wrong role, 404 unknown, 409 '
         "conflict, 410 expired, 413 too large, 415 wrong content type, 422 invalid, 429 "
         "throttled. A rejected request changes nothing.",
         "",
