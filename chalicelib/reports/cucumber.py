@@ -9,6 +9,7 @@ Step durations are nanoseconds.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
@@ -105,7 +106,7 @@ def _tag_properties(tags: list[Tag]) -> list[tuple[str, str]]:
 def _cases(features: list[Feature]) -> Iterator[Case]:
     for feature in features:
         background: list[Step] = []
-        names = [e.name for e in feature.elements if e.type != "background"]
+        names = Counter(e.name for e in feature.elements if e.type != "background")
         seen: dict[str, int] = {}
         for element in feature.elements:
             if element.type == "background":
@@ -114,7 +115,7 @@ def _cases(features: list[Feature]) -> Iterator[Case]:
             steps = [*element.before, *background, *element.steps, *element.after]
             background = []
             name = element.name or element.id or "scenario"
-            if names.count(element.name) > 1:  # a Scenario Outline's examples share its name
+            if names[element.name] > 1:  # a Scenario Outline's examples share its name
                 seen[name] = seen.get(name, 0) + 1
                 name = f"{name} (example {seen[name]})"
             visible = [f"{s.keyword.strip()} {s.name}" for s in element.steps if s.name]

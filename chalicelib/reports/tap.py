@@ -125,11 +125,15 @@ def _points(text: str) -> tuple[list[_Point], bool]:
 def _cases(points: list[_Point]) -> list[Case]:
     pending: list[_Point] = []
     for point in points:
-        kids = [p for p in pending if p.indent > point.indent]
+        # the points nested deeper are the latest ones: a suffix of `pending`
+        cut = len(pending)
+        while cut and pending[cut - 1].indent > point.indent:
+            cut -= 1
+        kids = pending[cut:]
         if not kids:
             pending.append(point)
             continue
-        pending = [p for p in pending if p.indent <= point.indent]
+        del pending[cut:]
         for kid in kids:
             kid.path.insert(0, point.description)
             kid.indent = point.indent  # adopted: a later sibling of the parent is not its parent
