@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from chalicelib import models
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
+API_DOC = SCHEMAS_DIR.parent / "docs" / "api.md"
 
 REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/results"): models.ResultsReport,
@@ -30,6 +31,14 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
+        "name",
+        "build",
+        "branch",
+        "ciUrl",
+        "environment",
+    ],
+    ("POST", "/v1/projects/{project}/runs/{runId}/report"): [
+        "format",
         "name",
         "build",
         "branch",
@@ -116,6 +125,18 @@ def build() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/xml": {"schema": {"type": "string"}}},
                 }
+            elif path.endswith("/report"):
+                text = {"schema": {"type": "string"}}
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "JUnit XML, CTRF, Playwright JSON, TRX, NUnit 3, xUnit v2,"
+                    " Cucumber JSON or TAP; `format` names it, else the body tells",
+                    "content": {
+                        "application/xml": text,
+                        "application/json": text,
+                        "text/plain": text,
+                    },
+                }
             paths.setdefault(path, {})[method.lower()] = operation
     components: dict[str, Any] = {}
     for schema in model_schemas().values():
@@ -144,7 +165,15 @@ def main() -> int:
     for name, content in render().items():
         (SCHEMAS_DIR / name).write_text(content)
         print(f"wrote schemas/{name}")
+    API_DOC.write_text(api_doc())
+    print("wrote docs/api.md")
     return 0
+
+
+def api_doc() -> str:
+    from schemas.api_doc import render as render_doc
+
+    return render_doc(build())
 
 
 if __name__ == "__main__":

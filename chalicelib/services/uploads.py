@@ -22,7 +22,7 @@ from chalicelib.services.access import AccessService, Principal
 from chalicelib.services.ingest import ResultsService
 
 CHUNK = 500
-_CONTENT_TYPES = {"junit": "application/xml", "json": "application/json"}
+_EXTENSIONS = {"application/xml": "xml", "application/json": "json", "text/plain": "tap"}
 
 
 class UploadService:
@@ -41,8 +41,11 @@ class UploadService:
         self._clock = clock
 
     def request(self, project: str, request: UploadRequest, principal: Principal) -> dict:
+        from chalicelib.reports import media_type
+
         upload_id = new_id("up")
-        ext = "xml" if request.format == "junit" else "json"
+        content_type = media_type(request.format)
+        ext = _EXTENSIONS[content_type]
         key = f"uploads/{project}/{upload_id}/report.{ext}"
         self._uploads.put(
             {
@@ -59,7 +62,7 @@ class UploadService:
         )
         post = self._blobs.presigned_post(
             key,
-            content_type=_CONTENT_TYPES[request.format],
+            content_type=content_type,
             max_bytes=settings.MAX_UPLOAD_REPORT_BYTES,
             expires=settings.PRESIGN_SECONDS,
         )
@@ -114,6 +117,33 @@ class UploadService:
         self._uploads.update(upload_id, {"status": "completed", "updatedAt": self._clock()})
         return "completed"
 
+    def run_summary(self, project: str, run_id: str) -> dict[str, Any]:
+        """A run's outcome: each test case's last attempt counted by status; failures that a
+        later attempt passed are flaky; the tickets its failures opened or joined."""
+        executions = self._results.stores.executions.of_run(project, run_id)
+        if not executions:
+            raise NotFound(f"run {run_id} has no results")
+        last: dict[str, Any] = {}
+        for e in executions:
+            if e.test_case_id not in last or e.attempt >= last[e.test_case_id].attempt:
+                last[e.test_case_id] = e
+        counts = {"passed": 0, "failed": 0, "blocked": 0, "skipped": 0}
+        for e in last.values():
+            counts[e.status] = counts.get(e.status, 0) + 1
+        flaky = sorted({e.test_case_id for e in executions if e.flaky})
+        tickets: dict[str, dict[str, Any]] = {}
+        for e in executions:
+            if e.ticket_id and e.ticket_id not in tickets:
+                tickets[e.ticket_id] = {"ticketId": e.ticket_id, "scenarioId": e.scenario_id}
+        return {
+            "runId": run_id,
+            "testCases": len(last),
+            "executions": len(executions),
+            **counts,
+            "flaky": flaky,
+            "tickets": list(tickets.values()),
+        }
+
     def _parse(
         self, upload: dict[str, Any], project: dict[str, Any]
     ) -> tuple[RunIn, list[ResultIn]]:
@@ -131,14 +161,15 @@ class UploadService:
             )
         body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         run = RunIn.model_validate(upload["run"])
-        if upload["format"] == "junit":
+        if upload["format"] != "json":
             from chalicelib.domain.mapping import ReportMapping
-            from chalicelib.junit import parse_junit
+            from chalicelib.reports import parse_report
 
             mapping = ReportMapping.of_project(project)
-            return run, parse_junit(
-                body, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
+            _, results = parse_report(
+                body, upload["format"], max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
             )
+            return run, results
         data = parse_json(body)
         if isinstance(data, dict) and "results" in data and "run" not in data:
             data = {**data, "run": upload["run"]}
