@@ -350,7 +350,9 @@ def test_slack_being_down_delays_the_message_and_loses_nothing(
     drain(aws["workflowQueueUrl"], handle_workflow_tasks, wait=1.5)  # flush fails: stays queued
     assert slack.messages == []
     slack.clear_faults()
-    drain(aws["workflowQueueUrl"], handle_workflow_tasks, wait=1.0)
+    deadline = time.monotonic() + 30  # the retry waits out its backoff (with jitter)
+    while not links(slack) and time.monotonic() < deadline:
+        drain(aws["workflowQueueUrl"], handle_workflow_tasks, wait=1.0)
     assert len(links(slack)) == 1
 
 

@@ -77,6 +77,19 @@ def run_jira(aws: dict[str, Any], *, rounds: int = 1, wait: float = 1.5) -> None
         drain(aws["jiraQueueUrl"], handle_jira_tasks, wait=wait, reset_failed=False)
 
 
+def until_open(
+    api: Any, demo: Demo, aws: dict[str, Any], ticket_id: str, seconds: float = 30
+) -> dict[str, Any]:
+    """Deliver the Jira queue until the ticket is open (or `seconds` pass): the workflow hands
+    the approved draft over asynchronously, later on a loaded machine."""
+    deadline = time.monotonic() + seconds
+    while True:
+        run_jira(aws)
+        ticket = ticket_of(api, demo, ticket_id)
+        if ticket["status"] == "open" or time.monotonic() > deadline:
+            return ticket
+
+
 def ticket_of(api: Any, demo: Demo, ticket_id: str) -> dict[str, Any]:
     return dict(api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).json_body)
 
