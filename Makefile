@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py chalicelib devstack infra bench schemas
+	$(BIN)/mypy client/src
 
 package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template
 	$(BIN)/python -m infra.build

@@ -140,9 +140,17 @@ class AttachmentRequest(StrictEdgeModel):
     kind: Literal["screenshot", "log", "video", "other"] = "other"
 
 
+ReportFormat = Literal[
+    "junit", "json", "ctrf", "playwright", "trx", "nunit3", "xunit2", "cucumber", "tap"
+]
+
+
 class UploadRequest(StrictEdgeModel):
+    """`format`: `json` is a failbridge results document; the others are report formats
+    (`chalicelib.reports`)."""
+
     run: RunIn
-    format: Literal["junit", "json"] = "junit"
+    format: ReportFormat = "junit"
     size: int | None = Field(default=None, gt=0, strict=True)
 
 

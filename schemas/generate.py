@@ -16,6 +16,7 @@ from chalicelib.domain.statuses import TicketStatus
 from schemas import responses as responses_module
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
+API_DOC = SCHEMAS_DIR.parent / "docs" / "api.md"
 
 REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/results"): models.ResultsReport,
@@ -85,6 +86,17 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
     },
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): {
+        "name": _schema_of(models.Name),
+        "build": _schema_of(models.Name),
+        "branch": _schema_of(models.Name),
+        "ciUrl": _schema_of(models.Url),
+        "environment": _schema_of(models.Name),
+    },
+    ("POST", "/v1/projects/{project}/runs/{runId}/report"): {
+        "format": {
+            "type": "string",
+            "enum": ["junit", "ctrf", "playwright", "trx", "nunit3", "xunit2", "cucumber", "tap"],
+        },
         "name": _schema_of(models.Name),
         "build": _schema_of(models.Name),
         "branch": _schema_of(models.Name),
@@ -283,7 +295,15 @@ def main() -> int:
     for name, content in render().items():
         (SCHEMAS_DIR / name).write_text(content)
         print(f"wrote schemas/{name}")
+    API_DOC.write_text(api_doc())
+    print("wrote docs/api.md")
     return 0
+
+
+def api_doc() -> str:
+    from schemas.api_doc import render as render_doc
+
+    return render_doc(build())
 
 
 if __name__ == "__main__":

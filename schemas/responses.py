@@ -150,6 +150,19 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         "The export run's outcome",
         {"type": "object"},
     ),
+    ("POST", "/v1/projects/{project}/runs/{runId}/report"): (
+        200,
+        "One outcome per result, and the format the report was read as",
+        obj({"format": STRING, "results": {"type": "array", "items": {"type": "object"}}}),
+    ),
+    ("GET", "/v1/projects/{project}/runs/{runId}"): (
+        200,
+        "The run: its test cases' last results by status, flaky ones, its tickets",
+        obj(
+            {"runId": STRING, "testCases": INTEGER, "executions": INTEGER},
+            {"flaky": {"type": "array"}, "tickets": {"type": "array"}},
+        ),
+    ),
     ("GET", "/v1/health"): (
         200,
         "The API answers",

@@ -50,18 +50,59 @@ def report_junit(project: str, runId: str) -> dict[str, Any]:
     principal = principal_for(request, project, REPORT)
     require_content_type(request, XML_TYPES)
     body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
-    run_fields = {
-        k: query_param(request, k)
-        for k in ("name", "build", "branch", "ciUrl", "environment")
-        if query_param(request, k)
-    }
-    run = parse_model(RunIn, {"id": runId, **run_fields})
+    run = _run(request, runId)
     c = container()
     item = c.access.project(project)
     mapping = ReportMapping.of_project(item)
     results = parse_junit(body, max_bytes=settings.MAX_JUNIT_BODY_BYTES, mapping=mapping)
     outcomes = c.results.record(item, run, results, reported_by=principal.user)
     return {"results": outcomes}
+
+
+TEXT_TYPES = ["text/plain"]
+
+
+@route(
+    bp,
+    "/v1/projects/{project}/runs/{runId}/report",
+    methods=["POST"],
+    content_types=XML_TYPES + JSON_TYPES + TEXT_TYPES,
+)
+def report_any(project: str, runId: str) -> dict[str, Any]:
+    """A report in any supported format (`?format=`, else told from the body)."""
+    from chalicelib.domain.mapping import ReportMapping
+    from chalicelib.reports import parse_report
+
+    request = bp.current_request
+    principal = principal_for(request, project, REPORT)
+    body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
+    run = _run(request, runId)
+    c = container()
+    item = c.access.project(project)
+    fmt, results = parse_report(
+        body,
+        query_param(request, "format"),
+        max_bytes=settings.MAX_JUNIT_BODY_BYTES,
+        mapping=ReportMapping.of_project(item),
+    )
+    outcomes = c.results.record(item, run, results, reported_by=principal.user) if results else []
+    return {"format": fmt, "results": outcomes}
+
+
+@route(bp, "/v1/projects/{project}/runs/{runId}", methods=["GET"])
+def run_summary(project: str, runId: str) -> dict[str, Any]:
+    """What a run recorded: its test cases' final results, flaky ones and the tickets."""
+    principal_for(bp.current_request, project, READ)
+    return dict(container().uploads.run_summary(project, runId))
+
+
+def _run(request: Any, run_id: str) -> RunIn:
+    run_fields = {
+        k: query_param(request, k)
+        for k in ("name", "build", "branch", "ciUrl", "environment")
+        if query_param(request, k)
+    }
+    return parse_model(RunIn, {"id": run_id, **run_fields})
 
 
 @route(bp, "/v1/projects/{project}/uploads", methods=["POST"], content_types=JSON_TYPES)

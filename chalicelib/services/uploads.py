@@ -27,7 +27,7 @@ QUEUE_NOTE = 10
 UPLOAD_CHUNK = "upload_chunk"  # the reports queue's message naming a chunk to record
 _CHUNK_MAX_BYTES = 64 * 1024 * 1024
 _COUNTS = ("processed", "drafts", "merged", "flaky")
-_CONTENT_TYPES = {"junit": "application/xml", "json": "application/json"}
+_EXTENSIONS = {"application/xml": "xml", "application/json": "json", "text/plain": "tap"}
 
 
 class UploadService:
@@ -48,8 +48,11 @@ class UploadService:
         self._clock = clock
 
     def request(self, project: str, request: UploadRequest, principal: Principal) -> dict:
+        from chalicelib.reports import media_type
+
         upload_id = new_id("up")
-        ext = "xml" if request.format == "junit" else "json"
+        content_type = media_type(request.format)
+        ext = _EXTENSIONS[content_type]
         key = f"uploads/{project}/{upload_id}/report.{ext}"
         self._uploads.put(
             {
@@ -66,7 +69,7 @@ class UploadService:
         )
         post = self._blobs.presigned_post(
             key,
-            content_type=_CONTENT_TYPES[request.format],
+            content_type=content_type,
             max_bytes=settings.MAX_UPLOAD_REPORT_BYTES,
             expires=settings.PRESIGN_SECONDS,
         )
@@ -221,6 +224,33 @@ class UploadService:
             if (n + 1) % QUEUE_NOTE == 0 or n + 1 == chunks:
                 self._uploads.update(upload_id, {"queued": n + 1})
 
+    def run_summary(self, project: str, run_id: str) -> dict[str, Any]:
+        """A run's outcome: each test case's last attempt counted by status; failures that a
+        later attempt passed are flaky; the tickets its failures opened or joined."""
+        executions = self._results.stores.executions.of_run(project, run_id)
+        if not executions:
+            raise NotFound(f"run {run_id} has no results")
+        last: dict[str, Any] = {}
+        for e in executions:
+            if e.test_case_id not in last or e.attempt >= last[e.test_case_id].attempt:
+                last[e.test_case_id] = e
+        counts = {"passed": 0, "failed": 0, "blocked": 0, "skipped": 0}
+        for e in last.values():
+            counts[e.status] = counts.get(e.status, 0) + 1
+        flaky = sorted({e.test_case_id for e in executions if e.flaky})
+        tickets: dict[str, dict[str, Any]] = {}
+        for e in executions:
+            if e.ticket_id and e.ticket_id not in tickets:
+                tickets[e.ticket_id] = {"ticketId": e.ticket_id, "scenarioId": e.scenario_id}
+        return {
+            "runId": run_id,
+            "testCases": len(last),
+            "executions": len(executions),
+            **counts,
+            "flaky": flaky,
+            "tickets": list(tickets.values()),
+        }
+
     def _parse(
         self, upload: dict[str, Any], project: dict[str, Any]
     ) -> tuple[RunIn, Iterator[tuple[int, ResultIn]]]:
@@ -238,15 +268,25 @@ class UploadService:
                 ],
             )
         run = RunIn.model_validate(upload["run"])
-        if upload["format"] == "junit":
+        fmt = upload["format"]
+        if fmt != "json":
             from chalicelib.domain.mapping import ReportMapping
-            from chalicelib.junit import iter_junit
 
-            stream = self._blobs.stream(upload["key"])
             mapping = ReportMapping.of_project(project)
-            return run, iter_junit(
-                stream, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
+            if fmt == "junit":  # streamed: bounded memory however large (docs/scale.md)
+                from chalicelib.junit import iter_junit
+
+                stream = self._blobs.stream(upload["key"])
+                return run, iter_junit(
+                    stream, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
+                )
+            from chalicelib.reports import parse_report
+
+            body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
+            _, results = parse_report(
+                body, fmt, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
             )
+            return run, enumerate(results)
         body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
         data = parse_json(body)
         if isinstance(data, dict) and "results" in data and "run" not in data:

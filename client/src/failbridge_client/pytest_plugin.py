@@ -1,0 +1,182 @@
+"""`pytest --failbridge`: every test's result reported to failbridge at the end of the session.
+
+- Identity: `@pytest.mark.failbridge(test_case="TC-PAY-001", scenario="checkout.pay",
+  module="checkout", requirements=["REQ-1"], jira_test_key="KP-42")`; without a marker the test
+  case is the node id and the scenario the test case.
+- Reruns (pytest-rerunfailures) are attempts: a test that failed, then passed on a rerun, is
+  reported as failed attempt 1 and passed attempt 2, which failbridge records as flaky.
+- Attachments: the `failbridge_attach(name, url)` fixture adds an evidence link to the test.
+- Configuration: `--failbridge-url`, `--failbridge-project`, `--failbridge-run` or the client's
+  usual sources (FAILBRIDGE_URL, FAILBRIDGE_API_KEY, FAILBRIDGE_PROJECT, config file; run id from
+  $GITHUB_RUN_ID and friends). Reporting problems are warnings unless `--failbridge-strict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+TRACE_MAX = 60_000
+TEXT_MAX = 9_000
+_KEY = pytest.StashKey["_Collector"]()
+_EVIDENCE = pytest.StashKey[list[dict[str, str]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("failbridge")
+    group.addoption("--failbridge", action="store_true", help="report results to failbridge")
+    group.addoption("--failbridge-url", help="failbridge's base URL (env FAILBRIDGE_URL)")
+    group.addoption("--failbridge-project", help="project key (env FAILBRIDGE_PROJECT)")
+    group.addoption("--failbridge-run", help="run id (default $GITHUB_RUN_ID, $BUILD_TAG, ...)")
+    group.addoption("--failbridge-run-name", help="the run's name")
+    group.addoption("--failbridge-config", help="a TOML config file")
+    group.addoption(
+        "--failbridge-strict", action="store_true", help="fail the session if reporting fails"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "failbridge(test_case=None, scenario=None, module=None, requirements=(), "
+        "jira_test_key=None): failbridge identity of the test",
+    )
+    if config.getoption("failbridge") and not hasattr(config, "workerinput"):
+        config.stash[_KEY] = _Collector(config)
+        config.pluginmanager.register(config.stash[_KEY], "failbridge-collector")
+    elif config.getoption("failbridge"):  # an xdist worker: results travel to the controller
+        config.pluginmanager.register(_Worker(), "failbridge-worker")
+
+
+@pytest.fixture
+def failbridge_attach(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """`failbridge_attach("screenshot", "https://ci.example.com/812/shot.png")`."""
+    links = request.node.stash.setdefault(_EVIDENCE, [])
+
+    def attach(name: str, url: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("failbridge evidence is a link: the url must be http(s)")
+        links.append({"name": name, "url": url})
+
+    return attach
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("failbridge")
+    kwargs = dict(marker.kwargs) if marker else {}
+    evidence = item.stash.get(_EVIDENCE, [])
+    # user_properties travel with the report, also from xdist workers
+    report.user_properties.append(("failbridge", {"marker": kwargs, "evidence": list(evidence)}))
+
+
+class _Worker:
+    """Nothing to do: reports reach the controller's collector through xdist."""
+
+
+class _Collector:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
+        self.attempts: dict[str, int] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rerun = report.outcome == "rerun"  # pytest-rerunfailures
+        wanted = (
+            rerun
+            or report.when == "call"
+            or (report.when == "setup" and report.outcome != "passed")
+            or (report.when == "teardown" and report.outcome == "failed")
+        )
+        if not wanted:
+            return
+        last = self.results[-1] if self.results else None
+        if report.when == "teardown" and not rerun and last and last["_nodeid"] == report.nodeid:
+            # a teardown error after the call: the test failed
+            self.results.pop()
+            self.attempts[report.nodeid] -= 1
+        attempt = self.attempts.get(report.nodeid, 0) + 1
+        self.attempts[report.nodeid] = attempt
+        self.results.append(self._result(report, attempt, rerun))
+
+    def _result(self, report: pytest.TestReport, attempt: int, rerun: bool) -> dict[str, Any]:
+        props: dict[str, Any] = dict(report.user_properties)
+        extra: dict[str, Any] = props.get("failbridge") or {}
+        marker: dict[str, Any] = extra.get("marker", {})
+        test_case = str(marker.get("test_case") or report.nodeid)[:200]
+        if rerun or report.failed:
+            status = "failed"
+        elif report.skipped:
+            status = "skipped"  # skipped, or an expected failure (xfail)
+        else:
+            status = "passed"
+        result: dict[str, Any] = {
+            "_nodeid": report.nodeid,
+            "testCaseId": test_case,
+            "scenarioId": str(marker.get("scenario") or test_case)[:200],
+            "title": report.nodeid.rsplit("::", 1)[-1][:200],
+            "status": status,
+            "attempt": attempt,
+            "durationMs": round(report.duration * 1000),
+        }
+        for key, field in (("module", "module"), ("jira_test_key", "jiraTestKey")):
+            if marker.get(key):
+                result[field] = str(marker[key])
+        if marker.get("requirements"):
+            result["requirements"] = [str(r) for r in marker["requirements"]][:50]
+        if extra.get("evidence"):
+            result["evidence"] = extra["evidence"][:20]
+        if status == "failed":
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = getattr(crash, "message", "") or report.longreprtext.strip()[:500]
+            trace = report.longreprtext
+            if len(trace) > TRACE_MAX:
+                trace = trace[: TRACE_MAX // 2] + "\n…\n" + trace[-TRACE_MAX // 2 :]
+            error_type = message.split(":", 1)[0] if ":" in message[:80] else None
+            result["error"] = {"message": message[:TEXT_MAX], "trace": trace}
+            if error_type and error_type.isidentifier():
+                result["error"]["type"] = error_type
+            result["actual"] = message[:TEXT_MAX]
+        return result
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.results:
+            return
+        from failbridge_client.api import ApiError, Client
+        from failbridge_client.config import ConfigError, load_config, run_from_env
+
+        opt = self.config.getoption
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            config = load_config(
+                url=opt("failbridge_url"),
+                project=opt("failbridge_project"),
+                config_file=opt("failbridge_config"),
+            )
+            run_id = opt("failbridge_run") or run_from_env()
+            if not run_id:
+                raise ConfigError("no run id: pass --failbridge-run or set $GITHUB_RUN_ID")
+            run: dict[str, Any] = {"id": run_id}
+            if opt("failbridge_run_name"):
+                run["name"] = opt("failbridge_run_name")
+            results = [{k: v for k, v in r.items() if k != "_nodeid"} for r in self.results]
+            assert config.project is not None
+            outcomes = Client(config).report_results(config.project, run, results)
+        except (ConfigError, ApiError, OSError) as exc:
+            message = f"failbridge: results not reported: {exc}"
+            if opt("failbridge_strict"):
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            if reporter:
+                reporter.write_line(message, red=True)
+            return
+        tickets = sum(1 for o in outcomes if o.get("ticket"))
+        flaky = sum(1 for o in outcomes if o.get("flaky"))
+        if reporter:
+            reporter.write_line(
+                f"failbridge: reported {len(outcomes)} results to run {run_id} "
+                f"({tickets} with a ticket, {flaky} flaky)"
+            )
