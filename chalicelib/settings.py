@@ -36,11 +36,14 @@ JIRA_TIMEOUT_SECONDS = "FAILBRIDGE_JIRA_TIMEOUT_SECONDS"
 JIRA_WEBHOOK_SECRET = "FAILBRIDGE_JIRA_WEBHOOK_SECRET"
 JIRA_SEARCH_LAG_SECONDS = "FAILBRIDGE_JIRA_SEARCH_LAG_SECONDS"
 JIRA_MAX_ATTEMPTS = "FAILBRIDGE_JIRA_MAX_ATTEMPTS"
+BUILD_QUEUE_URL = "FAILBRIDGE_BUILD_QUEUE_URL"  # reports to build (PDF, HTML, CSV)
+VIEW_LINK_SECONDS = "FAILBRIDGE_VIEW_LINK_SECONDS"  # view links in Slack messages
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
 WORKFLOW_QUEUE_NAME = "failbridge-workflow"
 JIRA_QUEUE_NAME = "failbridge-jira"
+BUILD_QUEUE_NAME = "failbridge-build"
 # The table's change stream. Chalice wants an ARN at package time: this placeholder is replaced by
 # the table's StreamArn in the merge template (infra/build.py), and the local pump finds the
 # stream from the table itself.
@@ -85,6 +88,8 @@ class Settings:
     jira_search_lag_seconds: int = 30
     jira_max_attempts: int = 6
     regression_window_days: float = 14.0
+    build_queue_url: str = ""
+    view_link_seconds: int = 7 * 24 * 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,6 +106,8 @@ class Settings:
             jira_timeout_seconds=float(env.get(JIRA_TIMEOUT_SECONDS, "10")),
             jira_search_lag_seconds=int(env.get(JIRA_SEARCH_LAG_SECONDS, "30")),
             jira_max_attempts=int(env.get(JIRA_MAX_ATTEMPTS, "6")),
+            build_queue_url=env.get(BUILD_QUEUE_URL, ""),
+            view_link_seconds=int(env.get(VIEW_LINK_SECONDS, str(7 * 24 * 3600))),
         )
 
 
