@@ -26,8 +26,15 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/tickets/{ticketId}/decision"): models.DecisionIn,
     ("PUT", "/v1/projects/{project}/mapping"): models.MappingIn,
     ("POST", "/v1/projects/{project}/mapping/preview"): models.MappingPreviewIn,
+    ("POST", "/v1/projects/{project}/page-links"): models.PageLinkIn,
+    ("POST", "/v1/projects/{project}/reports"): models.ReportIn,
+    ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
 }
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
+    ("GET", "/dashboard/{project}"): ["t", "from", "to", "module"],
+    ("GET", "/pages/tickets/{ticketId}"): ["t", "page"],
+    ("GET", "/pages/runs/{runId}"): ["t", "project"],
+    ("GET", "/pages/reports/{reportId}"): ["t", "project"],
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
         "name",
@@ -43,6 +50,11 @@ NO_KEY = {
     "/v1/webhooks/jira",
     "/v1/slack/interactions",
     "/v1/approvals/{token}",
+    # pages for browsers: a signed view link (`t=`) or the session cookie it was traded for
+    "/dashboard/{project}",
+    "/pages/tickets/{ticketId}",
+    "/pages/runs/{runId}",
+    "/pages/reports/{reportId}",
 }
 ERROR_SCHEMA = {
     "type": "object",

@@ -23,12 +23,13 @@ CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 
 @functools.lru_cache(maxsize=1)
 def environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    # Optional fields (a result's ticket, an activity's `from`) are simply absent: a missing
+    # key renders as nothing (Jinja's default Undefined), a page never fails on one.
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html"], default=True),
-        undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
