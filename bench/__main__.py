@@ -16,6 +16,7 @@ BENCHMARKS = (
     ("issue 4", "jira_calls", "Jira HTTP calls per approved ticket vs the minimum, approve -> key"),
     ("issue 5", "feedback_latency", "Jira transition -> scenario ready_for_retest"),
     ("issue 11", "metrics_exports", "metrics endpoint, change-stream consumer, one day's export"),
+    ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
 )
 
 
