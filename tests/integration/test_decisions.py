@@ -142,6 +142,7 @@ def test_a_lead_approves_from_the_slack_link_after_seeing_what_is_decided(
         "status": "approved",
         "by": "lead@example.com",
         "reason": None,
+        "cause": "approve",  # history entries name their cause since the metrics branch
     }
     approved = execution(aws, ticket_id, reached="Approved")
     assert (approved["status"], approved["states"][-1]) == ("RUNNING", "Approved")  # Jira next
