@@ -176,7 +176,11 @@ def table_numbers(page: Any, section: str) -> dict[str, str]:
         cells = rows.nth(i).locator("th, td")
         if cells.count() < 2:
             continue  # the "none" row of an empty table
-        out[cells.nth(0).inner_text().strip()] = cells.nth(1).inner_text().strip()
+        # text_content, not inner_text: a table of more than ten rows sits in a closed <details>,
+        # and Chromium's innerText of content that is not rendered is empty
+        out[(cells.nth(0).text_content() or "").strip()] = (
+            cells.nth(1).text_content() or ""
+        ).strip()
     return out
 
 
