@@ -18,6 +18,7 @@ BENCHMARKS = (
     ("issue 9", "junit_upload", "100,000-testcase JUnit upload: split + chunks, per invocation"),
     ("issue 11", "metrics_exports", "metrics endpoint, change-stream consumer, one day's export"),
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),
+    ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
 )
 
 

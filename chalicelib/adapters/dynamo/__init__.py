@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo.filing import FilingRepository
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
+from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
@@ -44,6 +45,8 @@ class Repositories:
     metrics: MetricsStore
     gates: GateRepository
     exports: ExportStore
+    page_feed: PageFeed
+    reports: ReportStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -66,4 +69,6 @@ class Repositories:
             metrics=MetricsStore(table),
             gates=GateRepository(table),
             exports=ExportStore(table),
+            page_feed=PageFeed(table),
+            reports=ReportStore(table),
         )
