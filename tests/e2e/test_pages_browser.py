@@ -135,7 +135,8 @@ def history(stack: dict[str, Any]) -> dict[str, Any]:
         figures = api.get(f"/v1/projects/{api.project}/metrics").json()
         return bool(figures["testExecution"]["totalTests"] >= posted)
 
-    wait_for(counted, timeout=90)
+    # generous: in the full suite the stack's change stream is behind other tests' writes
+    wait_for(counted, timeout=300, every=1.0)
     return {"uid": uid, "runs": runs, "tickets": tickets, "pay": pay, "card": card}
 
 

@@ -365,4 +365,4 @@ def test_a_draft_whose_workflow_failed_to_start_is_started_by_the_sweep(
     names = [
         e["name"] for e in sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"]
     ]
-    assert names == [draft["id"]]
+    assert names == [draft.id]
