@@ -200,7 +200,7 @@ def test_a_module_without_a_lead_asks_the_default_lead_until_it_has_one(
     assert "no lead" not in json.dumps(reminder[0]["body"])
     assert api.post(path(first["approve"]), **form("approve")).status_code == 403
     new_link = links(slack)[-1]
-    decided = api.post(path(new_link["approve"]), **form("approve"))
+    decided = api.post(path(new_link["approve"]), **form("approve", link=new_link["approve"]))
     assert decided.status_code == 200
     assert ticket_of(api, demo, ticket_id)["history"][-1]["by"] == "pay-lead@example.com"
 
