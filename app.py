@@ -10,7 +10,17 @@ from chalice.app import SQSEvent
 
 from chalicelib import settings
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import admin, decisions, health, mapping, results, tickets, webhooks
+from chalicelib.routes import (
+    admin,
+    decisions,
+    health,
+    mapping,
+    requirements,
+    results,
+    testcases,
+    tickets,
+    webhooks,
+)
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
@@ -20,6 +30,8 @@ app.register_blueprint(decisions.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(mapping.bp)
+app.register_blueprint(testcases.bp)
+app.register_blueprint(requirements.bp)
 
 
 @app.middleware("http")

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
+    from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -118,6 +120,28 @@ class Container:
             count=count,
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
+            catalog=self.test_cases,
+        )
+
+    @functools.cached_property
+    def test_cases(self) -> TestCaseService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.testcases import TestCaseService
+
+        r = self.repos
+        return TestCaseService(r.test_cases, r.requirements, Cursors())
+
+    @functools.cached_property
+    def requirements(self) -> RequirementService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.requirements import RequirementService, Stores
+
+        r = self.repos
+        return RequirementService(
+            Stores(r.requirements, r.projects, r.scenarios, r.tickets),
+            lambda: self.tracker,
+            Cursors(),
+            r.test_cases,
         )
 
     @functools.cached_property

@@ -32,6 +32,7 @@ class Execution(Record):
     flaky: bool | None = None
     opened_ticket: bool | None = None
     source: dict[str, Any] | None = None  # JUnit classname, name, file
+    test_case_version: int | None = None  # the version of the test case that ran
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Report:
         self.at = at
         self.reported_by = reported_by
         self.run_item = run_item  # written with the first transaction, saving a call
+        self.versions: dict[str, int] = {}  # test case -> the version that ran
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
@@ -80,6 +81,7 @@ class Report:
             run_id=self.run.id,
             scenario_id=r.scenario_id,
             test_case_id=r.test_case_id,
+            test_case_version=self.versions.get(r.test_case_id),
             attempt=r.attempt,
             status=r.status.value,
             reporter=self.reporter(i),
@@ -241,6 +243,7 @@ def _new_draft(report: Report, ticket_id: str, failures: list[int]) -> Ticket:
             "project": report.key,
             "status": TicketStatus.DRAFT.value,
             **draft_fields(first, report.run),
+            "testCaseVersion": report.versions.get(first.test_case_id),
             "reporters": sorted({report.reporter(i) for i in failures}),
             "occurrences": len(failures),
             "createdAt": at,

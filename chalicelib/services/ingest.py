@@ -17,6 +17,7 @@ from chalicelib.domain.ports import (
     Filing,
     ProjectRepository,
     ScenarioRepository,
+    TestCatalog,
     TicketRepository,
     Workflow,
 )
@@ -59,6 +60,7 @@ class ResultsService:
         clock: Callable[[], str] = now_iso,
         tell_jira: Callable[[dict[str, Any]], None] | None = None,
         regression_window_days: float = 14.0,
+        catalog: TestCatalog | None = None,
     ) -> None:
         self.stores = stores
         self.workflow = workflow
@@ -66,6 +68,7 @@ class ResultsService:
         self._clock = clock
         self.tell_jira = tell_jira or (lambda task: None)
         self.window_days = regression_window_days
+        self.catalog = catalog
 
     def record(
         self,
@@ -77,6 +80,10 @@ class ResultsService:
     ) -> list[dict[str, Any]]:
         """Record a report's results; returns, per result, its execution and ticket (if any)."""
         report = self._report(project, run, _number_repeats(results), reported_by)
+        if self.catalog is not None:
+            report.versions = self.catalog.register(
+                report.key, report.results, report.at, reported_by
+            )
         plain: list[int] = []
         for batch in group_by_scenario(report.results, report.flaky):
             scenario = self._touch(report, batch)
@@ -87,6 +94,8 @@ class ResultsService:
             failures = set(batch.failures)
             plain.extend(i for i in batch.indexes if i not in failures)
         self._record_plain(report, plain)
+        if self.catalog is not None:
+            self.catalog.note_results(report.key, report.run, _notes(report))
         self.count("ResultsIngested", len(report.results))
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
@@ -226,6 +235,27 @@ class ResultsService:
         self.count("RetestsPassed" if passed else "RetestsFailed")
         kind = TaskType.RETEST_PASSED if passed else TaskType.RETEST_FAILED
         self.tell_jira({"type": kind.value, "ticketId": ticket_id})
+
+
+def _notes(report: Report) -> list[dict[str, Any]]:
+    """Each test case's last result in the report (its highest attempt)."""
+    last: dict[str, int] = {}
+    for i, r in enumerate(report.results):
+        j = last.get(r.test_case_id)
+        if j is None or report.results[j].attempt <= r.attempt:
+            last[r.test_case_id] = i
+    return [
+        {
+            "testCaseId": report.results[i].test_case_id,
+            "status": report.results[i].status.value,
+            "executionId": report.ids[i],
+            "runId": report.run.id,
+            "at": report.at,
+            "version": report.versions.get(report.results[i].test_case_id),
+            "scenarioId": report.results[i].scenario_id,
+        }
+        for i in last.values()
+    ]
 
 
 def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:

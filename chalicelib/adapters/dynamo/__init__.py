@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepo
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
+from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
 from chalicelib.adapters.dynamo.tickets import TicketRepository
 from chalicelib.adapters.dynamo.uploads import (
     AttachmentRepository,
@@ -36,6 +37,8 @@ class Repositories:
     uploads: UploadRepository
     attachments: AttachmentRepository
     deliveries: DeliveryRepository
+    test_cases: TestCaseRepository
+    requirements: RequirementRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -53,4 +56,6 @@ class Repositories:
             uploads=UploadRepository(table),
             attachments=AttachmentRepository(table),
             deliveries=DeliveryRepository(table),
+            test_cases=TestCaseRepository(table),
+            requirements=RequirementRepository(table),
         )

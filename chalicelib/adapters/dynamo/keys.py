@@ -22,6 +22,15 @@ OUTBOX#{lead}             {at}#{ticket}            a draft waiting for the lead'
 DIGEST#{lead}             WINDOW                   the lead's open digest window (TTL)
 JIRA#{key}                TICKET                   Jira issue -> ticket (webhooks name issues)
 DELIVERY#{id}             JIRA                     a Jira webhook delivery applied (TTL)
+TESTCASES#{p}             CASE#{tc}                test case: its current version, deleted flag,
+                                                   last execution
+TESTCASES#{p}             MODULE#{m}               module counters: testCases, executed, passed
+TESTCASE#{p}#{tc}         V#{version:06d}          one immutable version of a test case
+REQS#{p}                  REQ#{r}                  requirement or story (Jira key or our own id)
+REQS#{p}                  REQ#{r}#TC#{tc}          coverage link: the test case's last result,
+                                                   overall and per release/sprint (`in`)
+REQS#{p}                  SYNC                     the last sync of stories from Jira
+SCOPE#{p}#{kind}#{name}   REQ#{r}                  a story in a release (fixVersion) or sprint
 """
 
 from __future__ import annotations
@@ -147,6 +156,63 @@ def jira_issue(jira_key: str) -> Key:
 
 def delivery(identifier: str) -> Key:
     return {"pk": f"DELIVERY#{identifier}", "sk": "JIRA"}
+
+
+def test_case(p: str, tc: str) -> Key:
+    return {"pk": f"TESTCASES#{p}", "sk": f"CASE#{tc}"}
+
+
+def test_cases_partition(p: str) -> str:
+    return f"TESTCASES#{p}"
+
+
+TEST_CASE_PREFIX = "CASE#"
+
+
+def test_case_module(p: str, m: str) -> Key:
+    return {"pk": f"TESTCASES#{p}", "sk": f"MODULE#{m}"}
+
+
+def test_case_version(p: str, tc: str, version: int) -> Key:
+    return {"pk": f"TESTCASE#{p}#{tc}", "sk": f"V#{version:06d}"}
+
+
+def test_case_versions_partition(p: str, tc: str) -> str:
+    return f"TESTCASE#{p}#{tc}"
+
+
+VERSION_PREFIX = "V#"
+
+
+def requirement(p: str, r: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": f"REQ#{r}"}
+
+
+def requirements_partition(p: str) -> str:
+    return f"REQS#{p}"
+
+
+REQUIREMENT_PREFIX = "REQ#"
+
+
+def coverage_link(p: str, r: str, tc: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": f"REQ#{r}#TC#{tc}"}
+
+
+def coverage_links_prefix(r: str) -> str:
+    return f"REQ#{r}#TC#"
+
+
+def requirements_sync(p: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": "SYNC"}
+
+
+def scope_member(p: str, kind: str, name: str, r: str) -> Key:
+    return {"pk": f"SCOPE#{p}#{kind}#{name}", "sk": f"REQ#{r}"}
+
+
+def scope_partition(p: str, kind: str, name: str) -> str:
+    return f"SCOPE#{p}#{kind}#{name}"
 
 
 def entity_of(pk: str, sk: str) -> str:
