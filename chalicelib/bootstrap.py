@@ -226,6 +226,7 @@ class Container:
             public_url=self.settings.public_url,
             search_lag_seconds=self.settings.jira_search_lag_seconds,
             max_attempts=self.settings.jira_max_attempts,
+            test_case=r.test_cases.get,
         )
 
     @functools.cached_property

@@ -97,7 +97,6 @@ def test_soft_delete_keeps_the_versions(api: Any, demo: Demo) -> None:
 
 
 def test_first_report_registers_and_executions_record_the_version(api: Any, demo: Demo) -> None:
-    import boto3
 
     from chalicelib import bootstrap
 
@@ -130,7 +129,6 @@ def test_first_report_registers_and_executions_record_the_version(api: Any, demo
     ticket_id = json.loads(out.body)["results"][0]["ticket"]["id"]
     ticket = json.loads(api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).body)
     assert ticket["testCaseVersion"] == 1
-    del boto3
 
 
 def _import(api: Any, demo: Demo, body: str, ctype: str, dry: bool) -> Any:
