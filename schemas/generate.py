@@ -26,9 +26,18 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/tickets/{ticketId}/decision"): models.DecisionIn,
     ("PUT", "/v1/projects/{project}/mapping"): models.MappingIn,
     ("POST", "/v1/projects/{project}/mapping/preview"): models.MappingPreviewIn,
+    ("POST", "/v1/projects/{project}/test-cases"): models.TestCaseIn,
+    ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"): models.TestCaseIn,
+    ("POST", "/v1/projects/{project}/test-cases/import"): models.TestCaseImportIn,
+    ("PUT", "/v1/projects/{project}/requirements/{requirementId}"): models.RequirementIn,
 }
 QUERY_PARAMS: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/projects/{project}/tickets"): ["status", "module", "cursor"],
+    ("GET", "/v1/projects/{project}/test-cases"): ["module", "suite", "limit", "cursor"],
+    ("POST", "/v1/projects/{project}/test-cases/import"): ["dryRun"],
+    ("GET", "/v1/projects/{project}/test-cases/export"): ["format"],
+    ("GET", "/v1/projects/{project}/requirements"): ["limit", "cursor"],
+    ("GET", "/v1/projects/{project}/coverage"): ["limit", "cursor"],
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): [
         "name",
         "build",
@@ -111,7 +120,9 @@ def build() -> dict[str, Any]:
                         }
                     },
                 }
-            elif path.endswith("/junit"):
+            if path.endswith("/test-cases/import"):
+                operation["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+            elif model is None and path.endswith("/junit"):
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"application/xml": {"schema": {"type": "string"}}},
