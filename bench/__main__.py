@@ -15,6 +15,7 @@ BENCHMARKS = (
     ("issue 3", "approval_latency", "report -> Slack, approve -> approved on the local stack"),
     ("issue 4", "jira_calls", "Jira HTTP calls per approved ticket vs the minimum, approve -> key"),
     ("issue 5", "feedback_latency", "Jira transition -> scenario ready_for_retest"),
+    ("issue 13", "test_management", "50,000-row import; coverage of 5,000 x 50,000"),
 )
 
 

@@ -234,8 +234,9 @@ class Container:
         """The change stream's readers. Metrics, exports and audit register here."""
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
+        from chalicelib.services.testcases import CoverageReader
 
-        return ChangeFeed([CountingReader(count)])
+        return ChangeFeed([CountingReader(count), CoverageReader(self.test_cases)])
 
 
 @functools.lru_cache(maxsize=1)

@@ -92,6 +92,9 @@ def _execution_event(new: dict[str, Any]) -> ChangeEvent:
         "flaky",
         "environment",
         "reporter",
+        "testCaseVersion",
+        "release",
+        "sprint",
     )
     return ChangeEvent(
         id=str(new["executionId"]),

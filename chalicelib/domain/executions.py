@@ -33,6 +33,8 @@ class Execution(Record):
     opened_ticket: bool | None = None
     source: dict[str, Any] | None = None  # JUnit classname, name, file
     test_case_version: int | None = None  # the version of the test case that ran
+    release: str | None = None  # the release (Jira fixVersion) and sprint the run tested
+    sprint: str | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

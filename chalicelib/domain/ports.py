@@ -215,13 +215,12 @@ class RequirementRepository(Protocol):
 
 class TestCatalog(Protocol):
     """What recording results asks of the test cases: register the unknown ones and say which
-    version each ran; then note the results on them (and on the requirements they cover)."""
+    version each runs at. (What the results say reaches the test cases through the change
+    stream: `services.testcases.CoverageReader`.)"""
 
     def register(
         self, project: str, results: Sequence[Any], at: str, by: str | None
     ) -> dict[str, int]: ...
-
-    def note_results(self, project: str, run: Any, notes: Sequence[dict[str, Any]]) -> None: ...
 
 
 class StorySource(Protocol):

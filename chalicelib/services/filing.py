@@ -93,6 +93,8 @@ class Report:
             run_name=self.run.name,
             ci_url=self.run.ci_url,
             environment=self.run.environment,
+            release=self.run.release,
+            sprint=self.run.sprint,
             evidence=[
                 e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in r.evidence
             ]

@@ -94,8 +94,6 @@ class ResultsService:
             failures = set(batch.failures)
             plain.extend(i for i in batch.indexes if i not in failures)
         self._record_plain(report, plain)
-        if self.catalog is not None:
-            self.catalog.note_results(report.key, report.run, _notes(report))
         self.count("ResultsIngested", len(report.results))
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
@@ -235,27 +233,6 @@ class ResultsService:
         self.count("RetestsPassed" if passed else "RetestsFailed")
         kind = TaskType.RETEST_PASSED if passed else TaskType.RETEST_FAILED
         self.tell_jira({"type": kind.value, "ticketId": ticket_id})
-
-
-def _notes(report: Report) -> list[dict[str, Any]]:
-    """Each test case's last result in the report (its highest attempt)."""
-    last: dict[str, int] = {}
-    for i, r in enumerate(report.results):
-        j = last.get(r.test_case_id)
-        if j is None or report.results[j].attempt <= r.attempt:
-            last[r.test_case_id] = i
-    return [
-        {
-            "testCaseId": report.results[i].test_case_id,
-            "status": report.results[i].status.value,
-            "executionId": report.ids[i],
-            "runId": report.run.id,
-            "at": report.at,
-            "version": report.versions.get(report.results[i].test_case_id),
-            "scenarioId": report.results[i].scenario_id,
-        }
-        for i in last.values()
-    ]
 
 
 def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:

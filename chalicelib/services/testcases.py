@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.clock import now_iso
+from chalicelib.domain.changes import ChangeEvent, ChangeKind
 from chalicelib.domain.ports import Cursors, RequirementRepository, TestCaseRepository
 from chalicelib.domain.requirements import CoverageLink, scope_key
 from chalicelib.domain.testcase_files import ParsedCase, RowError, read_csv, write_csv
@@ -325,14 +326,10 @@ class TestCaseService:
         self._after_write(created, at)
         return versions
 
-    def note_results(self, project: str, run: Any, notes: Sequence[dict[str, Any]]) -> None:
-        """Each test case's last result: on its head, its module's counters and the coverage
-        links of its requirements (overall, and for the run's release and sprint)."""
-        scopes = {
-            scope_key(kind, name): None
-            for kind, name in (("release", run.release), ("sprint", run.sprint))
-            if name
-        }
+    def note(self, project: str, notes: Sequence[dict[str, Any]]) -> None:
+        """Each test case's latest result: on its head, its module's counters and the coverage
+        links of its requirements (overall, and for the release and sprint its run named).
+        Replays change nothing: a head keeps the later of two results (time, then attempt)."""
         deltas: dict[str, dict[str, int]] = {}
         for note in notes:
             last = {k: v for k, v in note.items() if k != "testCaseId" and v is not None}
@@ -352,9 +349,56 @@ class TestCaseService:
                 "version": note.get("version"),
                 "scenarioId": note.get("scenarioId"),
             }
-            scoped = {s: {"status": note["status"], "at": note["at"]} for s in scopes}
+            scoped = {
+                scope_key(kind, note[kind]): {"status": note["status"], "at": note["at"]}
+                for kind in ("release", "sprint")
+                if note.get(kind)
+            }
             for r in after.requirements:
                 self._requirements.note_execution(
                     project, r, after.test_case_id, {k: v for k, v in fields.items() if v}, scoped
                 )
         self._cases.add_counts(project, {m: d for m, d in deltas.items() if any(d.values())})
+
+
+class CoverageReader:
+    """A reader of the change stream: recorded executions update their test case's last
+    result, its requirements' coverage links and its module's counters, off the request path."""
+
+    name = "coverage"
+
+    def __init__(self, test_cases: TestCaseService) -> None:
+        self._test_cases = test_cases
+
+    def apply(self, events: Sequence[ChangeEvent]) -> None:
+        latest: dict[tuple[str, str], ChangeEvent] = {}
+        for event in events:
+            if event.kind != ChangeKind.EXECUTION_RECORDED or not event.data.get("testCaseId"):
+                continue
+            key = (event.project, str(event.data["testCaseId"]))
+            seen = latest.get(key)
+            if seen is None or _order(event) >= _order(seen):
+                latest[key] = event
+        by_project: dict[str, list[dict[str, Any]]] = {}
+        for (project, test_case_id), event in latest.items():
+            data = event.data
+            by_project.setdefault(project, []).append(
+                {
+                    "testCaseId": test_case_id,
+                    "status": data.get("status"),
+                    "executionId": data.get("executionId"),
+                    "runId": data.get("runId"),
+                    "at": event.at,
+                    "attempt": data.get("attempt"),
+                    "version": data.get("testCaseVersion"),
+                    "scenarioId": data.get("scenarioId"),
+                    "release": data.get("release"),
+                    "sprint": data.get("sprint"),
+                }
+            )
+        for project, notes in by_project.items():
+            self._test_cases.note(project, notes)
+
+
+def _order(event: ChangeEvent) -> tuple[str, int]:
+    return event.at, int(event.data.get("attempt") or 1)

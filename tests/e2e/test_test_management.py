@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.e2e.conftest import Api, assert_error
+from tests.e2e.conftest import Api, assert_error, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "testcases"
 BASE = "/v1/projects/DEMO/test-cases"
@@ -113,8 +114,15 @@ def test_a_release_story_by_story(api: Api, stack: dict[str, Any], uid: str) -> 
         },
     )
     assert reported.status_code == 200, reported.text
-    view = api.get(f"/v1/projects/DEMO/releases/{release}")
-    assert view.status_code == 200, view.text
+
+    # the result reaches the release through the change stream: a moment later
+    def counted() -> requests.Response | None:
+        got = api.get(f"/v1/projects/DEMO/releases/{release}")
+        return got if got.json()["fullyTested"] else None
+
+    started = time.monotonic()
+    view = wait_for(counted, timeout=90)
+    print(f"release view caught up in {time.monotonic() - started:.1f} s")
     assert [s["id"] for s in view.json()["fullyTested"]] == [keys[0]]
     assert [s["id"] for s in view.json()["untested"]] == [keys[1]]
     sprint = api.get(f"/v1/projects/DEMO/sprints/Sprint%20{uid}").json()

@@ -106,3 +106,30 @@ def test_a_reader_that_fails_gets_the_record_again_in_order(
     later = recorder.events[before:]
     assert [e.kind for e in later].count("execution.recorded") == 1
     assert later[0].kind in ("scenario.updated", "execution.recorded")
+
+
+def test_a_cancelled_transaction_does_not_stall_the_stream(
+    api: Any, demo: Demo, aws: dict[str, Any]
+) -> None:
+    """moto restores a copy of the table when a transaction is cancelled (here a lost update,
+    412); the pump must still see what is written afterwards."""
+    import json
+
+    recorder = Recorder()
+    bootstrap.container().changes.readers.append(recorder)
+    pump = poller(aws)
+    case = {"testCaseId": "TC-S", "title": "Stream", "module": "checkout"}
+    api.post("/v1/projects/DEMO/test-cases", headers=demo.auth("tester"), body=json.dumps(case))
+    drain_stream(pump)
+    lost = api.put(
+        "/v1/projects/DEMO/test-cases/TC-S",
+        headers={**demo.auth("tester"), "If-Match": '"7"'},
+        body=json.dumps({**case, "title": "x"}),
+    )
+    assert lost.status_code == 412
+    body = report([result(testCaseId="TC-S", status="passed")], run_id="after-412")
+    api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"), body=body)
+    drain_stream(pump)
+    assert [e.data["runId"] for e in recorder.events if e.kind == "execution.recorded"] == [
+        "after-412"
+    ]

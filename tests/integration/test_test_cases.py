@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.conftest import Demo, report, result
+from tests.integration.test_change_stream import drain_stream, poller
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "testcases"
 BASE = "/v1/projects/DEMO/test-cases"
@@ -96,7 +97,10 @@ def test_soft_delete_keeps_the_versions(api: Any, demo: Demo) -> None:
     assert back.status_code == 201 and json.loads(back.body)["version"] == 3
 
 
-def test_first_report_registers_and_executions_record_the_version(api: Any, demo: Demo) -> None:
+def test_first_report_registers_and_executions_record_the_version(
+    api: Any, demo: Demo, aws: dict[str, Any]
+) -> None:
+    pump = poller(aws)
 
     from chalicelib import bootstrap
 
@@ -106,6 +110,7 @@ def test_first_report_registers_and_executions_record_the_version(api: Any, demo
         body=report([result(), result(testCaseId="TC-PAY-002", status="passed")]),
     )
     assert out.status_code == 200, out.body
+    drain_stream(pump)  # the last result reaches the test case through the change stream
     registered = json.loads(api.get(f"{BASE}/TC-PAY-001", headers=demo.auth("viewer")).body)
     assert registered["method"] == "automated" and registered["version"] == 1
     assert registered["requirements"] == ["REQ-PAY-1"] and registered["jiraTestKey"] == "KP-42"

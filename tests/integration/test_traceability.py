@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from tests.integration.conftest import Demo, report, result
+from tests.integration.test_change_stream import drain_stream, poller
 from tests.integration.test_jira import MAPPING, asked, configure, run_jira
 
 TRACE_MAPPING = {
@@ -55,6 +56,7 @@ def test_release_and_sprint_views_story_by_story(
     api: Any, demo: Demo, aws: dict[str, Any], jira: Any
 ) -> None:
     assert configure(api, demo, TRACE_MAPPING).status_code == 200
+    pump = poller(aws)
     a = story(jira, "Pay by card", ["2.4.0"], ["Sprint 14"])
     b = story(jira, "Pay by voucher", ["2.4.0"], ["Sprint 14"])
     c = story(jira, "Gift wrapping", ["2.4.0"])
@@ -122,6 +124,7 @@ def test_release_and_sprint_views_story_by_story(
     defect = json.loads(api.get(f"/v1/tickets/{ticket_id}", headers=demo.auth("viewer")).body)
     assert defect["status"] == "open", defect["history"]
 
+    drain_stream(pump)  # results reach coverage through the change stream
     release = get(api, demo, "/releases/2.4.0")
     assert release["summary"] == {
         "fullyTested": 1,

@@ -932,7 +932,8 @@ class FakeTestCases:
         if head is None:
             return None
         before = head.get("lastExecution")
-        if before and before["at"] > last["at"]:
+        order = (last["at"], int(last.get("attempt") or 1))
+        if before and (before["at"], int(before.get("attempt") or 1)) > order:
             return None
         old = self._case(head)
         head["lastExecution"] = copy.deepcopy(last)

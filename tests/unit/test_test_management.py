@@ -4,19 +4,19 @@ on first report, coverage links and module counters, stories and release buckets
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.domain.changes import ChangeEvent
 from chalicelib.domain.requirements import CoverageLink, story_bucket
 from chalicelib.domain.testcase_files import neutralise, read_csv, unneutralise, write_csv
 from chalicelib.errors import NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.models import ResultIn, TestCaseIn
 from chalicelib.services.requirements import RequirementService, Stores
-from chalicelib.services.testcases import TestCaseService
+from chalicelib.services.testcases import CoverageReader, TestCaseService
 from tests.unit.fakes import (
     FakeClock,
     FakeCursors,
@@ -177,23 +177,42 @@ def test_first_report_registers_then_results_feed_counters_and_coverage(
     ]
     versions = service.register("P", results, "2026-03-01T10:00:00.000Z", "ci")
     assert versions == {"TC-X": 1} and cases.get("P", "TC-X").method == "automated"
-    run = SimpleNamespace(release="2.4.0", sprint=None)
-    note = {
-        "testCaseId": "TC-X",
-        "status": "failed",
-        "at": "2026-03-01T10:00:00.000Z",
-        "runId": "r",
-        "executionId": "e",
-        "version": 1,
-        "scenarioId": "s",
-    }
-    service.note_results("P", run, [note])
-    service.note_results("P", run, [{**note, "status": "passed", "at": "2026-03-01T11:00:00.000Z"}])
+    reader = CoverageReader(service)
+
+    def executed(status: str, at: str, attempt: int = 1) -> ChangeEvent:
+        data = {
+            "testCaseId": "TC-X",
+            "status": status,
+            "runId": "r",
+            "attempt": attempt,
+            "executionId": f"e-{at}-{attempt}",
+            "testCaseVersion": 1,
+            "scenarioId": "s",
+            "release": "2.4.0",
+        }
+        return ChangeEvent(
+            id=f"e-{at}-{attempt}",
+            kind="execution.recorded",
+            project="P",
+            at=at,
+            subject="e",
+            data=data,
+        )
+
+    reader.apply([executed("failed", "2026-03-01T10:00:00.000Z")])
+    # a flaky pair in one report: the later attempt wins, whatever order the stream gives
+    reader.apply(
+        [
+            executed("passed", "2026-03-01T11:00:00.000Z", 2),
+            executed("failed", "2026-03-01T11:00:00.000Z", 1),
+        ]
+    )
+    reader.apply([executed("failed", "2026-03-01T11:00:00.000Z", 1)])  # redelivered late
     assert cases.module_counts("P") == [{"name": "pay", "testCases": 1, "executed": 1, "passed": 1}]
     [link] = requirements.links("P", "R-9")
     assert link.status == "passed" and link.in_["release:2.4.0"]["status"] == "passed"
     # an older result arriving late changes nothing
-    service.note_results("P", run, [{**note, "at": "2026-03-01T09:00:00.000Z"}])
+    reader.apply([executed("failed", "2026-03-01T09:00:00.000Z")])
     assert requirements.links("P", "R-9")[0].status == "passed"
     # moving the test case off the requirement removes the link
     service.update("P", "TC-X", body(testCaseId="TC-X", requirements=[]), None, "t")

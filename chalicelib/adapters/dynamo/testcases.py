@@ -128,18 +128,19 @@ class TestCaseRepository:
     def note_execution(
         self, project: str, test_case_id: str, last: dict[str, Any]
     ) -> TestCase | None:
-        """Set the head's last execution (if newer); returns the head as it was (None if no
-        head, or a newer execution was there already)."""
+        """Set the head's last execution unless a later one (by time, then attempt) is there;
+        returns the head as it was (None if no head, or a later execution was there)."""
         try:
             old = self._t.update(
                 keys.test_case(project, test_case_id),
                 "SET lastExecution = :last",
                 ConditionExpression=(
                     "attribute_exists(pk) AND (attribute_not_exists(lastExecution) "
-                    "OR lastExecution.#at <= :at)"
+                    "OR lastExecution.#at < :at OR (lastExecution.#at = :at "
+                    "AND (attribute_not_exists(lastExecution.#n) OR lastExecution.#n <= :n)))"
                 ),
-                ExpressionAttributeNames={"#at": "at"},
-                values={":last": last, ":at": last["at"]},
+                ExpressionAttributeNames={"#at": "at", "#n": "attempt"},
+                values={":last": last, ":at": last["at"], ":n": int(last.get("attempt") or 1)},
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
