@@ -104,8 +104,9 @@ class TestCase(Record):
         }
 
     def counts(self) -> tuple[str, dict[str, int]] | None:
-        """What the test case adds to its module's counters (None while deleted)."""
-        if self.deleted:
+        """What the test case adds to its module's counters (None while deleted, or registered
+        from a report and not yet counted: its first result counts it)."""
+        if self.deleted or self.other.get("uncounted"):
             return None
         last = (self.last_execution or {}).get("status")
         return self.module or "general", {

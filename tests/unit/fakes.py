@@ -907,12 +907,6 @@ class FakeTestCases:
         for case in cases:
             self._write(case)
 
-    def register(self, case: Any) -> bool:
-        if (case.project, case.test_case_id) in self.heads:
-            return False
-        self._write(case)
-        return True
-
     def versions(self, project: str, test_case_id: str) -> list[dict[str, Any]]:
         found = self.versions_of.get((project, test_case_id), {})
         return [copy.deepcopy(found[v]) for v in sorted(found)]
@@ -937,6 +931,7 @@ class FakeTestCases:
             return None
         old = self._case(head)
         head["lastExecution"] = copy.deepcopy(last)
+        head.pop("uncounted", None)
         return old
 
     def add_counts(self, project: str, deltas: dict[str, dict[str, int]]) -> None:

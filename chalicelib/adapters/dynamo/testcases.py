@@ -85,17 +85,6 @@ class TestCaseRepository:
         self._t.batch_put([_version_item(c) for c in cases])
         self._t.batch_put([_head_item(c) for c in cases])
 
-    def register(self, case: TestCase) -> bool:
-        """A test case seen for the first time in a report; False if someone registered it."""
-        try:
-            self._t.put(_head_item(case), "attribute_not_exists(pk)")
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        self._t.put(_version_item(case))
-        return True
-
     def versions(self, project: str, test_case_id: str) -> list[dict[str, Any]]:
         items = self._t.query_all(
             keys.test_case_versions_partition(project, test_case_id),
@@ -133,7 +122,7 @@ class TestCaseRepository:
         try:
             old = self._t.update(
                 keys.test_case(project, test_case_id),
-                "SET lastExecution = :last",
+                "SET lastExecution = :last REMOVE uncounted",
                 ConditionExpression=(
                     "attribute_exists(pk) AND (attribute_not_exists(lastExecution) "
                     "OR lastExecution.#at < :at OR (lastExecution.#at = :at "
