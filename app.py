@@ -16,7 +16,9 @@ from chalicelib.routes import (
     exports,
     health,
     mapping,
+    requirements,
     results,
+    testcases,
     tickets,
     webhooks,
 )
@@ -32,6 +34,8 @@ app.register_blueprint(health.bp)
 app.register_blueprint(mapping.bp)
 app.register_blueprint(metrics_routes.bp)
 app.register_blueprint(exports.bp)
+app.register_blueprint(testcases.bp)
+app.register_blueprint(requirements.bp)
 
 
 @app.middleware("http")

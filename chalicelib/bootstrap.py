@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.metrics import MetricsService
+    from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -127,6 +129,28 @@ class Container:
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
+            catalog=self.test_cases,
+        )
+
+    @functools.cached_property
+    def test_cases(self) -> TestCaseService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.testcases import TestCaseService
+
+        r = self.repos
+        return TestCaseService(r.test_cases, r.requirements, Cursors())
+
+    @functools.cached_property
+    def requirements(self) -> RequirementService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.requirements import RequirementService, Stores
+
+        r = self.repos
+        return RequirementService(
+            Stores(r.requirements, r.projects, r.scenarios, r.tickets),
+            lambda: self.tracker,
+            Cursors(),
+            r.test_cases,
         )
 
     @functools.cached_property
@@ -219,6 +243,7 @@ class Container:
             policy=self.jira_policy,
             circuit_failures=self.settings.jira_circuit_failures,
             probe_seconds=self.settings.jira_probe_seconds,
+            test_case=r.test_cases.get,
         )
 
     @functools.cached_property
@@ -250,8 +275,16 @@ class Container:
         """The change stream's readers. Metrics, exports and audit register here."""
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
+        from chalicelib.services.testcases import CoverageReader
 
-        return ChangeFeed([CountingReader(count), self.metrics.reader, self.exports.reader])
+        return ChangeFeed(
+            [
+                CountingReader(count),
+                self.metrics.reader,
+                self.exports.reader,
+                CoverageReader(self.test_cases),
+            ]
+        )
 
     @functools.cached_property
     def metrics(self) -> MetricsService:

@@ -15,6 +15,7 @@ from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRep
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
+from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
 from chalicelib.adapters.dynamo.tickets import TicketRepository
 from chalicelib.adapters.dynamo.uploads import (
     AttachmentRepository,
@@ -44,6 +45,8 @@ class Repositories:
     metrics: MetricsStore
     gates: GateRepository
     exports: ExportStore
+    test_cases: TestCaseRepository
+    requirements: RequirementRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -66,4 +69,6 @@ class Repositories:
             metrics=MetricsStore(table),
             gates=GateRepository(table),
             exports=ExportStore(table),
+            test_cases=TestCaseRepository(table),
+            requirements=RequirementRepository(table),
         )
