@@ -12,10 +12,12 @@ from chalicelib import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
+    browse,
     decisions,
     exports,
     health,
     mapping,
+    reports,
     requirements,
     results,
     testcases,
@@ -36,6 +38,8 @@ app.register_blueprint(metrics_routes.bp)
 app.register_blueprint(exports.bp)
 app.register_blueprint(testcases.bp)
 app.register_blueprint(requirements.bp)
+app.register_blueprint(browse.bp)
+app.register_blueprint(reports.bp)
 
 
 @app.middleware("http")
@@ -81,6 +85,22 @@ def on_jira_task(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import handle_jira_tasks
 
     return handle_jira_tasks(event.to_dict())
+
+
+@app.on_sqs_message(queue=settings.BUILD_QUEUE_NAME, batch_size=1, name="on_report_requested")
+def on_report_requested(event: SQSEvent) -> dict[str, Any]:
+    """Reports (PDF, HTML, CSV) asked for over the API or by a schedule, built into S3."""
+    from chalicelib.handlers import handle_report_requests
+
+    return handle_report_requests(event.to_dict())
+
+
+@app.schedule("rate(1 hour)", name="send_report_schedules")
+def send_report_schedules(event: Any) -> dict[str, Any]:
+    """Report schedules: the headline figures and links, posted to Slack when due."""
+    from chalicelib.handlers import send_report_schedules as send
+
+    return send()
 
 
 @app.schedule("rate(15 minutes)", name="reconcile_with_jira")

@@ -7,6 +7,7 @@ Tests call `reset()` after changing the environment; everything else calls `cont
 from __future__ import annotations
 
 import functools
+import time
 from typing import TYPE_CHECKING
 
 from chalicelib import settings as config
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.adapters.workflow import Workflow
     from chalicelib.domain.approval_tokens import ApprovalSigner
     from chalicelib.domain.delivery import RetryPolicy
+    from chalicelib.domain.page_links import PageSigner
     from chalicelib.services.access import AccessService
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.decisions import DecisionService
@@ -33,6 +35,8 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.metrics import MetricsService
+    from chalicelib.services.pages import PageService
+    from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
@@ -101,6 +105,13 @@ class Container:
         from chalicelib.domain.approval_tokens import ApprovalSigner
 
         return ApprovalSigner.from_spec(config.approval_keys())
+
+    @functools.cached_property
+    def page_signer(self) -> PageSigner:
+        """View links and browser sessions: keys derived from the approval keys."""
+        from chalicelib.domain.page_links import PageSigner
+
+        return PageSigner.from_spec(config.approval_keys())
 
     # -- services ------------------------------------------------------------------------------
 
@@ -199,6 +210,21 @@ class Container:
             messages,
             public_url=self.settings.public_url,
             digest_seconds=self.settings.digest_seconds,
+            view_link=self._lead_view_link,
+        )
+
+    def _lead_view_link(self, project: str, lead: str, ticket_id: str) -> str:
+        from chalicelib.domain.page_links import link_url
+
+        return link_url(
+            self.page_signer,
+            self.settings.public_url,
+            project=project,
+            role="lead",
+            user=lead,
+            page="ticket",
+            ident=ticket_id,
+            expires_at=int(time.time()) + self.settings.view_link_seconds,
         )
 
     @functools.cached_property
@@ -275,6 +301,7 @@ class Container:
         """The change stream's readers. Metrics, exports and audit register here."""
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
+        from chalicelib.services.pages import PageFeedReader
         from chalicelib.services.testcases import CoverageReader
 
         return ChangeFeed(
@@ -283,6 +310,7 @@ class Container:
                 self.metrics.reader,
                 self.exports.reader,
                 CoverageReader(self.test_cases),
+                PageFeedReader(self.repos.page_feed, time.time),
             ]
         )
 
@@ -309,6 +337,51 @@ class Container:
             Stores(r.exports, r.tickets, r.projects, r.metrics),
             self.blobs,
             self.metrics.figures,
+        )
+
+    @functools.cached_property
+    def pages(self) -> PageService:
+        """What the browser pages show (reads only)."""
+        from chalicelib.services.pages import PageService, Stores
+
+        r = self.repos
+        return PageService(
+            Stores(r.tickets, r.executions, r.attachments, r.projects, r.page_feed, r.metrics),
+            self.metrics,
+            self.blobs,
+        )
+
+    @functools.cached_property
+    def reports(self) -> ReportService:
+        """Reports (PDF, HTML, CSV) built from the queue into S3; schedules to Slack."""
+        from chalicelib.services.reports import ReportService, Stores
+        from chalicelib.web import reports as documents
+
+        r = self.repos
+        return ReportService(
+            Stores(r.reports, r.projects, r.tickets, r.executions),
+            self.pages,
+            self.blobs,
+            self.queues.to(self.settings.build_queue_url).send,
+            self.slack.send,
+            documents,
+            public_url=self.settings.public_url,
+            view_link=self._viewer_link,
+        )
+
+    def _viewer_link(self, project: str, page: str, ident: str | None) -> str:
+        """A view link for whoever reads the team's channel (role viewer)."""
+        from chalicelib.domain.page_links import link_url
+
+        return link_url(
+            self.page_signer,
+            self.settings.public_url,
+            project=project,
+            role="viewer",
+            user="slack-channel",
+            page=page,
+            ident=ident,
+            expires_at=int(time.time()) + self.settings.view_link_seconds,
         )
 
 

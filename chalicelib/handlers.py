@@ -281,3 +281,32 @@ def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
             break
     metrics.flush_metrics(raise_on_empty_metrics=False)
     return {"batchItemFailures": failures}
+
+
+BUILD_RECEIVES = 5  # the build queue's maxReceiveCount (infra/template.json)
+
+
+def handle_report_requests(event: dict[str, Any]) -> dict[str, Any]:
+    """Build asked-for reports into S3. A failure on the last receive marks the report failed
+    (the message then goes to the build DLQ)."""
+    c = container()
+
+    def handle(record: dict[str, Any]) -> None:
+        task = json.loads(record["body"])
+        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        try:
+            outcome = c.reports.build(task["project"], task["reportId"])
+        except Exception as exc:
+            if receives >= BUILD_RECEIVES:
+                c.reports.failed(task["project"], task["reportId"], f"{type(exc).__name__}: {exc}")
+            raise
+        logger.info("report built", extra={"reportId": task["reportId"], "outcome": outcome})
+
+    return _each_record(event, handle)
+
+
+def send_report_schedules() -> dict[str, Any]:
+    """The hourly tick: every due report schedule posts its headline and links to Slack."""
+    out = container().reports.send_due()
+    logger.info("report schedules", extra=out)
+    return out

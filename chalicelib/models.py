@@ -461,3 +461,41 @@ class RequirementIn(StrictEdgeModel):
     description: Text | None = None
     fix_versions: list[Name] = Field(default_factory=list, max_length=50)
     sprints: list[Name] = Field(default_factory=list, max_length=50)
+
+
+class PageLinkIn(StrictEdgeModel):
+    """`POST /v1/projects/{project}/page-links`: a signed view link for a browser."""
+
+    page: Literal["dashboard", "ticket", "run"]
+    id: Name | None = None
+    expires_in_seconds: int | None = Field(default=None, ge=60, le=14 * 24 * 3600)
+
+
+class PeriodIn(StrictEdgeModel):
+    start: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    end: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class ReportIn(StrictEdgeModel):
+    """`POST /v1/projects/{project}/reports`: built asynchronously to S3."""
+
+    type: Literal["executive-summary", "test-run", "defects"]
+    format: Literal["pdf", "html", "csv"] = "pdf"
+    period: PeriodIn | None = None
+    run_id: Name | None = None
+    module: Name | None = None
+
+
+class ReportScheduleIn(StrictEdgeModel):
+    """`PUT /v1/projects/{project}/report-schedules/{name}`: a report sent to Slack on a
+    schedule (UTC): weekly on `weekday` at `hour`, or daily at `hour`."""
+
+    type: Literal["executive-summary", "test-run", "defects"] = "executive-summary"
+    format: Literal["pdf", "html", "csv"] = "pdf"
+    every: Literal["day", "week"] = "week"
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    hour: int = Field(default=9, ge=0, le=23)
+    period_days: int = Field(default=7, ge=1, le=366)
+    module: Name | None = None

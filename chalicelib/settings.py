@@ -45,11 +45,14 @@ DELAY_NOTICE_SECONDS = "FAILBRIDGE_DELAY_NOTICE_SECONDS"
 JIRA_CIRCUIT_FAILURES = "FAILBRIDGE_JIRA_CIRCUIT_FAILURES"
 JIRA_PROBE_SECONDS = "FAILBRIDGE_JIRA_PROBE_SECONDS"
 REVOCATION_SECONDS = "FAILBRIDGE_REVOCATION_SECONDS"
+BUILD_QUEUE_URL = "FAILBRIDGE_BUILD_QUEUE_URL"  # reports to build (PDF, HTML, CSV)
+VIEW_LINK_SECONDS = "FAILBRIDGE_VIEW_LINK_SECONDS"  # view links in Slack messages
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
 WORKFLOW_QUEUE_NAME = "failbridge-workflow"
 JIRA_QUEUE_NAME = "failbridge-jira"
+BUILD_QUEUE_NAME = "failbridge-build"
 # The table's change stream. Chalice wants an ARN at package time: this placeholder is replaced by
 # the table's StreamArn in the merge template (infra/build.py), and the local pump finds the
 # stream from the table itself.
@@ -103,6 +106,8 @@ class Settings:
     jira_probe_seconds: float = 60.0
     revocation_seconds: float = 5.0
     regression_window_days: float = 14.0
+    build_queue_url: str = ""
+    view_link_seconds: int = 7 * 24 * 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -127,6 +132,8 @@ class Settings:
             jira_circuit_failures=int(env.get(JIRA_CIRCUIT_FAILURES, "3")),
             jira_probe_seconds=float(env.get(JIRA_PROBE_SECONDS, "60")),
             revocation_seconds=float(env.get(REVOCATION_SECONDS, "5")),
+            build_queue_url=env.get(BUILD_QUEUE_URL, ""),
+            view_link_seconds=int(env.get(VIEW_LINK_SECONDS, str(7 * 24 * 3600))),
         )
 
 

@@ -62,6 +62,19 @@ def seed_jira(jira_mapping: Any, project: str = PROJECT) -> dict[str, Any]:
     return dict(jira_mapping.configure(project, JiraMappingIn.model_validate(JIRA_MAPPING)))
 
 
+RELEASE_GATE = (("passRate", "gte", 90.0), ("criticalDefects", "lte", 0.0))
+
+
+def seed_gates(metrics: Any, project: str = PROJECT) -> dict[str, Any]:
+    """The `release` quality gate the examples and the CI client ask."""
+    from chalicelib.domain.gates import Gate
+
+    gates = [Gate(metric, operator, threshold) for metric, operator, threshold in RELEASE_GATE]
+    return dict(
+        metrics.save_gate(project, "release", gates, "pass rate 90 %, no critical defect open")
+    )
+
+
 def seed(access: Any, project: str = PROJECT) -> dict[str, Any]:
     """Seed through AccessService. Returns {"project", "modules": {name: {"lead"}}, "keys":
     {role: key}, "defaultLead", "defaultModule"}: the only place the dev keys are ever shown."""

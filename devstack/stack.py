@@ -337,11 +337,12 @@ class Stack:
 
     def _seed(self) -> dict[str, Any]:
         from chalicelib.bootstrap import container, reset
-        from devstack.seed import seed, seed_jira
+        from devstack.seed import seed, seed_gates, seed_jira
 
         reset()
         seeded = seed(container().access)
         seed_jira(container().jira_mapping)
+        seed_gates(container().metrics)
         return seeded
 
     def _chalice_config(self) -> Any:

@@ -8,6 +8,14 @@ from typing import Any
 # What each endpoint is for and who may call it, where the route's docstring is only its name.
 ABOUT: dict[tuple[str, str], str] = {
     ("GET", "/v1/projects/{project}"): "The project's settings. Any role.",
+    ("GET", "/dashboard/{project}"): "The project's dashboard (HTML): the metrics figures as SVG "
+    "charts with their numbers in tables, the flaky top list and recent activity. No API key: a "
+    "view link (`t=`, traded by a 303 for the `fb_page` session cookie) or that cookie.",
+    ("GET", "/pages/tickets/{ticketId}"): "A ticket's page (HTML): evidence, occurrences, the "
+    "scenario's last results, look-alike open tickets. No API key: a view link or the session "
+    "cookie.",
+    ("GET", "/pages/runs/{runId}"): "A run's page (HTML): its results by status and its "
+    "executions. No API key: a view link or the session cookie.",
     ("GET", "/v1/projects/{project}/jira"): "The project's Jira mapping. Any role.",
     ("GET", "/v1/projects/{project}/keys"): "The project's API keys (ids, roles, never the keys). "
     "Role: admin.",

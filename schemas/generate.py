@@ -34,6 +34,9 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"): models.TestCaseIn,
     ("POST", "/v1/projects/{project}/test-cases/import"): models.TestCaseImportIn,
     ("PUT", "/v1/projects/{project}/requirements/{requirementId}"): models.RequirementIn,
+    ("POST", "/v1/projects/{project}/page-links"): models.PageLinkIn,
+    ("POST", "/v1/projects/{project}/reports"): models.ReportIn,
+    ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
 }
 XML_BODY = {"type": "string", "description": "A JUnit XML report"}
 # Bodies that are not (only) JSON: media type -> schema.
@@ -53,9 +56,10 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("POST", "/v1/approvals/{token}"): {
         "application/x-www-form-urlencoded": {
             "type": "object",
-            "required": ["decision"],
+            "required": ["decision", "csrf"],
             "properties": {
                 "decision": {"type": "string", "enum": ["approve", "reject", "merge", "link"]},
+                "csrf": {"type": "string", "description": "The CSRF token the page's form carries"},
                 "reason": {"type": "string"},
                 "mergeInto": {"type": "string"},
                 "jiraKey": {"type": "string"},
@@ -83,6 +87,11 @@ def _schema_of(annotation: Any) -> dict[str, Any]:
     return dict(TypeAdapter(annotation).json_schema())
 
 
+VIEW_LINK_TOKEN = {
+    "type": "string",
+    "description": "A signed view link's token, traded for the session cookie (303)",
+}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/projects/{project}/tickets"): {
         "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
@@ -133,8 +142,36 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("GET", "/v1/approvals/{token}"): {
         "decision": {"type": "string", "description": "The choice the form shows selected"},
+        "page": {"type": "string", "description": "The page of the ticket's occurrences"},
+    },
+    ("GET", "/dashboard/{project}"): {
+        "t": VIEW_LINK_TOKEN,
+        "from": DATE,
+        "to": DATE,
+        "module": {"type": "string"},
+    },
+    ("GET", "/pages/tickets/{ticketId}"): {
+        "t": VIEW_LINK_TOKEN,
+        "page": {"type": "string", "description": "The page of the ticket's occurrences"},
+    },
+    ("GET", "/pages/runs/{runId}"): {
+        "t": VIEW_LINK_TOKEN,
+        "project": {"type": "string"},
+    },
+    ("GET", "/pages/reports/{reportId}"): {
+        "t": VIEW_LINK_TOKEN,
+        "project": {"type": "string"},
     },
 }
+# Pages for browsers: a signed view link (`t=`), traded by a 303 for the session cookie, or that
+# cookie. Their answers, refusals included, are HTML.
+PAGES = {
+    "/dashboard/{project}",
+    "/pages/tickets/{ticketId}",
+    "/pages/runs/{runId}",
+    "/pages/reports/{reportId}",
+}
+PAGE_SECURITY: list[dict[str, list[str]]] = [{"viewLink": []}, {"pageSession": []}]
 # Routes that take no API key (the contract's exceptions): signed, or public by design.
 SIGNED: dict[str, list[dict[str, list[str]]]] = {
     "/v1/health": [],
@@ -162,6 +199,18 @@ SECURITY_SCHEMES = {
         "in": "header",
         "name": "X-Slack-Request-Timestamp",
         "description": "Seconds since the epoch; older than 5 minutes is refused",
+    },
+    "viewLink": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "t",
+        "description": "A signed, expiring view link (POST /v1/projects/{project}/page-links)",
+    },
+    "pageSession": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "fb_page",
+        "description": "The signed session cookie a view link was traded for",
     },
 }
 ERROR_SCHEMA = {
@@ -201,8 +250,8 @@ ERRORS = {
     500: "An unexpected failure (a bug)",
     503: "A service it depends on is unavailable; retry",
 }
-# The approval link's page answers its refusals as HTML pages too.
-HTML_ERRORS = {400, 403, 404, 409, 410, 413, 422}
+# The approval link's page and the browser pages answer their refusals as HTML pages too.
+HTML_ERRORS = {400, 401, 403, 404, 409, 410, 413, 422}
 CONFLICTS = {
     ("PATCH", "/v1/tickets/{ticketId}"),
     ("POST", "/v1/tickets/{ticketId}/attachments"),
@@ -239,6 +288,11 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
     statuses = {429, 500, 503}
     if path == "/v1/health":
         return statuses
+    if path in PAGES:  # no session 401, a bad link 403, an expired one 410, unknown 404
+        statuses |= {401, 403, 404, 410}
+        if path == "/dashboard/{project}":
+            statuses.add(422)  # a bad period
+        return statuses
     statuses |= {401, 403}
     if path == "/v1/approvals/{token}":
         statuses = {403, 404, 409, 410, 429, 500, 503}
@@ -263,15 +317,26 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
 
 def responses(method: str, path: str, params: list[str], has_body: bool) -> dict[str, Any]:
     status, description, schema = responses_module.SUCCESS[(method, path)]
-    html = path == "/v1/approvals/{token}"
+    html = path == "/v1/approvals/{token}" or path in PAGES
     success: dict[str, Any] = {"description": description}
-    if html:
+    if status == 303:
+        success["headers"] = {"Location": {"schema": {"type": "string"}}}
+    elif html:
         success["content"] = {"text/html": {"schema": {"type": "string"}}}
     elif schema is not None:
         success["content"] = {"application/json": {"schema": schema}}
         if (method, path) in CSV_SUCCESS:
             success["content"]["text/csv"] = {"schema": {"type": "string"}}
     out: dict[str, Any] = {str(status): success}
+    if path in PAGES and status != 303:
+        out["303"] = {
+            "description": "A view link (`t=`) traded for the session cookie: the same page "
+            "without the token",
+            "headers": {
+                "Location": {"schema": {"type": "string"}},
+                "Set-Cookie": {"schema": {"type": "string"}},
+            },
+        }
     for code in sorted(error_statuses(method, path, params, has_body)):
         media = "text/html" if html and code in HTML_ERRORS else "application/json"
         body = (
@@ -318,7 +383,7 @@ def build() -> dict[str, Any]:
                 "operationId": entry.view_name,
                 "summary": (entry.view_function.__doc__ or entry.view_name).strip().split("\n")[0],
                 "parameters": params,
-                "security": SIGNED.get(path, [{"apiKey": []}]),
+                "security": PAGE_SECURITY if path in PAGES else SIGNED.get(path, [{"apiKey": []}]),
             }
             if content:
                 operation["requestBody"] = {"required": True, "content": content}

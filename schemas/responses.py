@@ -348,4 +348,43 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         "The sprint's stories by where they stand, and the gate verdict",
         {**SCOPE_VIEW, "required": [*SCOPE_VIEW["required"], "sprint"]},
     ),
+    ("POST", "/v1/projects/{project}/page-links"): (
+        201,
+        "A signed view link for the caller's role, and when it expires",
+        obj({"url": STRING, "expiresAt": STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/reports"): (
+        202,
+        "Queued: the report is built from the build queue into S3",
+        obj({"reportId": STRING, "status": {"const": "queued"}}),
+    ),
+    ("GET", "/v1/projects/{project}/reports/{reportId}"): (
+        200,
+        "The report's status and, when done, a presigned download URL",
+        obj(
+            {
+                "reportId": STRING,
+                "type": STRING,
+                "format": STRING,
+                "status": {"type": "string", "enum": ["queued", "done", "failed"]},
+                "downloadUrl": NULLABLE_STRING,
+            },
+            {"downloadExpiresInSeconds": INTEGER, "period": {"type": "object"}},
+        ),
+    ),
+    ("PUT", "/v1/projects/{project}/report-schedules/{name}"): (
+        200,
+        "The saved schedule",
+        obj({"name": STRING, "project": STRING, "updatedAt": STRING}),
+    ),
+    # Pages for browsers (HTML). A GET with a view link (`t=`) answers 303 instead, setting the
+    # session cookie and redirecting to the same page without the token.
+    ("GET", "/dashboard/{project}"): (200, "The project's dashboard page", None),
+    ("GET", "/pages/tickets/{ticketId}"): (200, "The ticket's page", None),
+    ("GET", "/pages/runs/{runId}"): (200, "The run's page", None),
+    ("GET", "/pages/reports/{reportId}"): (
+        303,
+        "A redirect to a fresh presigned download URL of the report's file",
+        None,
+    ),
 }

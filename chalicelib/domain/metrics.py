@@ -175,6 +175,8 @@ def _execution(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None])
             p.state[case] = {"day": day, "method": method}
             p.add(("gauge", scope), "tc:" + method)
         p.add(("scn", scope, day, scenario), "x")
+        if d.get("flaky"):
+            p.add(("scn", scope, day, scenario), "flaky")  # the dashboard's flaky top list
         for requirement in d.get("requirements") or []:
             seen = seen_key(scope, "req", str(requirement))
             if state.get(seen) is None:

@@ -11,13 +11,13 @@ from chalicelib.domain.roles import DECIDE, Actor
 from chalicelib.errors import (
     Conflict,
     FailbridgeError,
+    Forbidden,
     MalformedRequest,
     Unauthenticated,
     ValidationFailed,
 )
 from chalicelib.models import DecisionIn, parse_json
 from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
-from chalicelib.routes import pages
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -33,13 +33,38 @@ bp = Blueprint(__name__)
 FORM_TYPES = ["application/x-www-form-urlencoded"]
 
 
-def _html(body: str, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers=dict(pages.HEADERS))
+def _html(body: str, status: int = 200, details: dict[str, Any] | None = None) -> Response:
+    from chalicelib.routes import pages
+
+    return Response(body=body, status_code=status, headers=pages.html_headers(details))
+
+
+def _form_csrf(token: str) -> str:
+    return container().page_signer.csrf("approval:" + token)
+
+
+def _confirmation(
+    token: str, ticket: Any, decision: str | None, problem: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    from chalicelib.routes import pages
+
+    request = bp.current_request
+    try:
+        page = int(query_param(request, "page") or 1)
+    except ValueError:
+        page = 1
+    details = container().pages.ticket(ticket.id, ticket.project, page)
+    body = pages.confirmation(
+        details, decision, _form_csrf(token), f"/v1/approvals/{token}", problem
+    )
+    return body, details
 
 
 @bp.route("/v1/approvals/{token}", methods=["GET"])
 def approval_page(token: str) -> Response:
     """What the link would decide. Changes nothing: Slack and mail scanners fetch links too."""
+    from chalicelib.routes import pages
+
     decisions = container().decisions
     try:
         _, ticket = decisions.check_link(token)
@@ -47,7 +72,8 @@ def approval_page(token: str) -> Response:
         return _html(pages.refusal(409, exc.message), 409)
     except FailbridgeError as exc:
         return _html(pages.refusal(exc.status, exc.message), exc.status)
-    return _html(pages.confirmation(ticket.to_dict(), query_param(bp.current_request, "decision")))
+    body, details = _confirmation(token, ticket, query_param(bp.current_request, "decision"))
+    return _html(body, details=details)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -63,11 +89,16 @@ def _form(body: bytes) -> dict[str, str]:
 
 @bp.route("/v1/approvals/{token}", methods=["POST"], content_types=FORM_TYPES)
 def approval_decide(token: str) -> Response:
-    """The page's form: decide, once."""
+    """The page's form: decide, once (the form's CSRF token must come with it)."""
+    from chalicelib.routes import pages
+
     request = bp.current_request
     decisions = container().decisions
     try:
         form = _form(raw_body(request, 16 * 1024))
+        decisions.check_link(token)  # a forged, expired or used link says so first
+        if not container().page_signer.csrf_ok("approval:" + token, form.get("csrf")):
+            raise Forbidden("the form's CSRF token is missing or wrong; open the link again")
         try:
             ticket = decisions.decide_by_link(
                 token,
@@ -79,7 +110,8 @@ def approval_decide(token: str) -> Response:
         except ValidationFailed as exc:  # show the form again, saying what is missing
             _, current = decisions.check_link(token)
             problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details)
-            return _html(pages.confirmation(current.to_dict(), form.get("decision"), problem), 422)
+            page, details = _confirmation(token, current, form.get("decision"), problem)
+            return _html(page, 422, details)
     except FailbridgeError as exc:
         return _html(pages.refusal(exc.status, exc.message), exc.status)
     return _html(pages.outcome(ticket.to_dict()))

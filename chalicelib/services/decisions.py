@@ -77,6 +77,7 @@ class DecisionService:
         public_url: str,
         digest_seconds: int,
         clock: Callable[[], float] = time.time,
+        view_link: Callable[[str, str, str], str] | None = None,
     ) -> None:
         self._stores = stores
         self._tickets = stores.tickets
@@ -88,6 +89,8 @@ class DecisionService:
         self._public_url = public_url
         self._digest_seconds = digest_seconds
         self._clock = clock
+        # (project, lead, ticket id) -> a signed view link to the ticket page for the lead
+        self._view_link = view_link
 
     # -- asking the lead -----------------------------------------------------------------------
 
@@ -197,7 +200,10 @@ class DecisionService:
         return len(drafts) + len(rest)
 
     def _view(self, ticket: Ticket, lead: dict[str, Any] | None = None) -> dict[str, Any]:
-        view = {**ticket.to_dict(), "ticketUrl": f"{self._public_url}/v1/tickets/{ticket.id}"}
+        url = f"{self._public_url}/pages/tickets/{ticket.id}"  # without a link: the 401 page
+        if self._view_link is not None and lead and lead.get("lead"):
+            url = self._view_link(ticket.project, str(lead["lead"]), ticket.id)
+        view = {**ticket.to_dict(), "ticketUrl": url}
         if lead and lead.get("isDefault"):
             view["leadNote"] = (
                 f"Module {ticket.module} has no lead, so you are asked as project "

@@ -323,7 +323,7 @@ class DefectService:
         text = self._issues.description(
             ticket.to_dict(),
             [e.to_dict() for e in self._stores.executions.occurrences(ticket.id)],
-            f"{self._public_url}/v1/tickets/{ticket.id}",
+            f"{self._public_url}/pages/tickets/{ticket.id}",  # asks the browser for a link
         )
         fields = self._issues.issue_fields(mapping, ticket.to_dict(), text)
         # The claim: one worker per attempt number (SQS may hand the message to two at once).
@@ -405,7 +405,7 @@ class DefectService:
             ("script", ticket.script_url, "Failed test script"),
             (
                 "ticket",
-                f"{self._public_url}/v1/tickets/{ticket.id}",
+                f"{self._public_url}/pages/tickets/{ticket.id}",  # asks the browser for a link
                 f"failbridge ticket {ticket.id}",
             ),
         ]

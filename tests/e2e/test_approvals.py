@@ -127,7 +127,15 @@ def ticket_of(api: Api, ticket_id: str) -> dict[str, Any]:
 
 
 def decide_by_link(url: str, decision: str, reason: str | None = None) -> requests.Response:
+    """Post the page's form as a browser would: with the CSRF token the page carries (a link
+    that is forged, expired or used has no form: post without one)."""
+    import re
+
+    page = requests.get(url, timeout=30).text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
     form = {"decision": decision, **({"reason": reason} if reason is not None else {})}
+    if found:
+        form["csrf"] = found.group(1)
     return requests.post(url, data=form, timeout=30)
 
 

@@ -86,10 +86,19 @@ def execution(
         time.sleep(0.1)
 
 
-def form(decision: str, reason: str = "", **extra: str) -> dict[str, Any]:
+def form(decision: str, reason: str = "", link: str = "", **extra: str) -> dict[str, Any]:
+    """The approval page's form as a browser posts it, with the CSRF token the page carries
+    (bound to the link's token)."""
+    import os
+
+    from chalicelib.domain.page_links import PageSigner
+    from chalicelib.settings import APPROVAL_KEYS
+
+    token = urlsplit(link).path.rsplit("/", 1)[-1]
+    csrf = PageSigner.from_spec(os.environ[APPROVAL_KEYS]).csrf("approval:" + token)
     return {
         "headers": {"Content-Type": "application/x-www-form-urlencoded"},
-        "body": urlencode({"decision": decision, "reason": reason, **extra}),
+        "body": urlencode({"decision": decision, "reason": reason, "csrf": csrf, **extra}),
     }
 
 
@@ -122,7 +131,7 @@ def test_a_lead_approves_from_the_slack_link_after_seeing_what_is_decided(
         assert "HTTP 500 on /pay" in page.body.decode()
         assert ticket_of(api, demo, ticket_id)["status"] == "draft"
 
-    decided = api.post(path(link["approve"]), **form("approve"))
+    decided = api.post(path(link["approve"]), **form("approve", link=link["approve"]))
     assert decided.status_code == 200
     assert "approved" in decided.body.decode()
     ticket = ticket_of(api, demo, ticket_id)
@@ -162,11 +171,18 @@ def test_a_used_expired_forged_or_foreign_link_changes_nothing(
             assert "Nothing was changed" in response.body.decode()
     assert ticket_of(api, demo, ticket_id)["status"] == "draft"
 
-    assert api.post(path(link["reject"]), **form("reject")).status_code == 422  # no reason
+    assert (
+        api.post(path(link["reject"]), **form("reject", link=link["reject"])).status_code == 422
+    )  # no reason
     assert ticket_of(api, demo, ticket_id)["status"] == "draft"
-    assert api.post(path(link["reject"]), **form("reject", "staging was down")).status_code == 200
-    replay = api.post(path(link["reject"]), **form("reject", "again"))
-    other = api.post(path(link["approve"]), **form("approve"))
+    assert (
+        api.post(
+            path(link["reject"]), **form("reject", "staging was down", link=link["reject"])
+        ).status_code
+        == 200
+    )
+    replay = api.post(path(link["reject"]), **form("reject", "again", link=link["reject"]))
+    other = api.post(path(link["approve"]), **form("approve", link=link["approve"]))
     assert (replay.status_code, other.status_code) == (409, 409)
     assert api.get(path(link["approve"])).status_code == 409
     ticket = ticket_of(api, demo, ticket_id)
@@ -200,7 +216,10 @@ def test_drafts_of_one_lead_from_a_regression_run_arrive_as_one_digest(
     tickets = {link["ticket"] for link in by_lead[3]}
     assert len(tickets) == 3
     for link in by_lead[3]:
-        assert api.post(path(link["approve"]), **form("approve")).status_code == 200
+        assert (
+            api.post(path(link["approve"]), **form("approve", link=link["approve"])).status_code
+            == 200
+        )
     assert {ticket_of(api, demo, t)["status"] for t in tickets} == {"approved"}
 
 

@@ -224,3 +224,46 @@ def test_a_junit_failure_with_no_module_is_decided_by_the_default_lead(
         body=json.dumps({"decision": "reject", "reason": "a test bug"}),
     )
     assert decided.status_code == 200, decided.json_body
+
+
+def test_reidentify_applies_new_rules_to_past_executions_in_place_and_leaves_tickets_alone(
+    api: Any, demo: Demo, aws: Any
+) -> None:
+    """Rules changed after a run: `reidentify` re-derives the run's executions only when asked
+    (dry run first), keeps each execution's key and id, and never touches one of a ticket."""
+    from chalicelib.services.reidentify import reidentify
+
+    posted = api.post(
+        "/v1/projects/DEMO/runs/r-7/junit",
+        headers=demo.auth("ci", "application/xml"),
+        body=PYTEST_REAL,
+    )
+    assert posted.status_code == 200, posted.json_body
+    c = bootstrap.container()
+    before = {e.execution_id: e for e in c.repos.executions.of_run("DEMO", "r-7")}
+    with_ticket = {i for i, e in before.items() if e.ticket_id}
+    assert with_ticket and len(with_ticket) < len(before)
+
+    rules = [{"match": {"field": "classname", "prefix": "tests."}, "set": {"module": "regrouped"}}]
+    assert put_mapping(api, demo, {"mappingRules": rules}).status_code == 200
+    c.access._projects.drop("DEMO")
+    dry = reidentify(c.access, c.repos.executions, c.repos.tickets, "DEMO", runs=["r-7"])
+    assert dry["applied"] is False and dry["wouldChange"] == len(before) - len(with_ticket)
+    assert {e.execution_id: e.to_dict() for e in c.repos.executions.of_run("DEMO", "r-7")} == {
+        i: e.to_dict() for i, e in before.items()
+    }  # a dry run writes nothing
+
+    done = reidentify(
+        c.access, c.repos.executions, c.repos.tickets, "DEMO", runs=["r-7"], apply=True
+    )
+    assert done["changed"] == dry["wouldChange"]
+    assert set(done["leftForTickets"]["tickets"]) == {before[i].ticket_id for i in with_ticket}
+    after = {e.execution_id: e for e in c.repos.executions.of_run("DEMO", "r-7")}
+    assert set(after) == set(before)  # same ids: changed in place, nothing added
+    for execution_id, execution in after.items():
+        if execution_id in with_ticket:
+            assert execution.to_dict() == before[execution_id].to_dict()
+        else:
+            stored = execution.to_dict()
+            assert stored["module"] == "regrouped"
+            assert stored["previousIdentity"]["module"] != "regrouped"

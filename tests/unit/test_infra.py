@@ -312,13 +312,21 @@ def test_functions_get_every_setting(
         settings.WORKFLOW_QUEUE_URL: {"Ref": "WorkflowQueue"},
         settings.JIRA_QUEUE_URL: {"Ref": "JiraQueue"},
         settings.STATE_MACHINE_ARN: {"Ref": "TicketWorkflow"},
+        settings.BUILD_QUEUE_URL: {"Ref": "BuildQueue"},
     }
     functions = {
         k: v
         for k, v in resources.items()
         if "Type" not in v and "Role" not in k and generated.get(k) == "function"
     }
-    assert {"APIHandler", "OnReportUploaded", "OnWorkflowTask", "OnJiraTask"} <= set(functions)
+    assert {
+        "APIHandler",
+        "OnReportUploaded",
+        "OnWorkflowTask",
+        "OnJiraTask",
+        "OnReportRequested",
+        "SendReportSchedules",
+    } <= set(functions)
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert settings.PUBLIC_URL in props["Environment"]["Variables"], logical_id
@@ -374,6 +382,8 @@ def test_functions_policy_is_scoped(resources: dict[str, Any]) -> None:
         "WorkflowQueue",
         "JiraQueue",
         "JiraDeadLetterQueue",
+        "BuildQueue",
+        "BuildDeadLetterQueue",
     }  # redrive reads it
     assert by_sid["StartWorkflow"]["Resource"] == {"Ref": "TicketWorkflow"}
 
@@ -487,7 +497,7 @@ def test_every_dlq_has_a_depth_alarm(resources: dict[str, Any]) -> None:
         for logical_id, queue in _of_type(resources, "AWS::SQS::Queue").items()
         if queue["Properties"]["QueueName"].endswith("-dlq")
     }
-    assert len(dlqs) == 4  # reports, workflow, Jira, change stream
+    assert len(dlqs) == 5  # reports, workflow, Jira, change stream, report builds
     watched = {
         a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in _alarms(resources)

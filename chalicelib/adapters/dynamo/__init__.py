@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo.filing import FilingRepository
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
+from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
@@ -47,6 +48,8 @@ class Repositories:
     exports: ExportStore
     test_cases: TestCaseRepository
     requirements: RequirementRepository
+    page_feed: PageFeed
+    reports: ReportStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -71,4 +74,6 @@ class Repositories:
             exports=ExportStore(table),
             test_cases=TestCaseRepository(table),
             requirements=RequirementRepository(table),
+            page_feed=PageFeed(table),
+            reports=ReportStore(table),
         )

@@ -54,6 +54,15 @@ REQS#{p}                  REQ#{r}#TC#{tc}          coverage link: the test case'
                                                    overall and per release/sprint (`in`)
 REQS#{p}                  SYNC                     the last sync of stories from Jira
 SCOPE#{p}#{kind}#{name}   REQ#{r}                  a story in a release (fixVersion) or sprint
+SRES#{p}#{s}              {at}#{executionId}       pages: a scenario's recent results (the
+                                                   strip), from the change stream (TTL)
+ACT#{p}#{day}             {at}#{eventId}           pages: a day's activity (tickets opened and
+                                                   moved), from the change stream (TTL)
+REPORT#{p}                {reportId}               a report: its request, status, object key
+PROJECT#{p}               RSCHED#{name}            a report schedule (gsi1 RSCHEDULES / {p}#{name})
+
+A ticket page reads the scenario's strip with one Query (newest first, limit 20); the dashboard
+reads the activity of the last days, newest day first, until it has enough.
 
 The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
 same for SCN#, REQ#): a Query bounded by the days of the period. An export reads its dirty
@@ -324,3 +333,22 @@ def export_part(p: str, dataset: str, day: str) -> Key:
 
 def export_job(p: str, export_id: str) -> Key:
     return {"pk": f"EXPJOB#{p}", "sk": export_id}
+
+
+def result_strip(p: str, s: str) -> str:
+    return f"SRES#{p}#{s}"
+
+
+def activity(p: str, day: str) -> str:
+    return f"ACT#{p}#{day}"
+
+
+def report(p: str, report_id: str) -> Key:
+    return {"pk": f"REPORT#{p}", "sk": report_id}
+
+
+def report_schedule(p: str, name: str) -> Key:
+    return {"pk": f"PROJECT#{p}", "sk": f"RSCHED#{name}"}
+
+
+REPORT_SCHEDULES_INDEX = "RSCHEDULES"

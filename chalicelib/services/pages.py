@@ -1,0 +1,301 @@
+"""What the pages show: the dashboard (metrics figures, flaky top list, recent activity), a
+ticket (evidence, occurrences paged, the scenario's last results, look-alike open tickets,
+knowledge-base hints) and a run. Reads only: a page never changes state.
+
+The scenario strip and the activity list are kept from the change stream by `PageFeedReader`
+(every execution and ticket move is an event), so no page scans anything."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib import settings
+from chalicelib.clock import now_iso
+from chalicelib.domain import metrics as m
+from chalicelib.domain.changes import ChangeEvent, ChangeKind
+from chalicelib.domain.ports import (
+    AttachmentRepository,
+    Blobs,
+    ExecutionRepository,
+    MetricsStore,
+    PageFeed,
+    ProjectRepository,
+    TicketRepository,
+)
+from chalicelib.domain.tickets import Ticket
+from chalicelib.errors import NotFound
+
+STRIP = 20
+OCCURRENCES_PER_PAGE = 20
+ACTIVITY = 15
+ACTIVITY_DAYS = 14
+FLAKY_TOP = 10
+KEEP_SECONDS = 90 * 24 * 3600
+LOOK_ALIKE_STATUSES = ("draft", "open", "reopened", "jira_pending", "deferred", "blocked")
+LOOK_ALIKE_SCAN = 100  # newest live tickets per status compared (bounded work per page)
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+class Figures(Protocol):
+    """The metrics service's side the pages use."""
+
+    def period(self, start: str | None, end: str | None) -> m.Period: ...
+
+    def figures(
+        self, project: str, period: m.Period, module: str | None = None
+    ) -> dict[str, Any]: ...
+
+
+class PageFeedReader:
+    """The change stream's reader for the pages: executions into their scenario's strip,
+    ticket openings and moves into the project's activity. Puts are idempotent."""
+
+    name = "pages"
+
+    def __init__(self, feed: PageFeed, clock: Callable[[], float]) -> None:
+        self.feed = feed
+        self._clock = clock
+
+    def apply(self, events: Sequence[ChangeEvent]) -> None:
+        results, activity = [], []
+        for e in events:
+            d = e.data
+            if e.kind == ChangeKind.EXECUTION_RECORDED and d.get("scenarioId"):
+                results.append(
+                    {
+                        "project": e.project,
+                        "scenarioId": d["scenarioId"],
+                        "executionId": d.get("executionId", e.subject),
+                        "runId": d.get("runId"),
+                        "testCaseId": d.get("testCaseId"),
+                        "status": d.get("status"),
+                        "at": e.at,
+                        **({"ticketId": d["ticketId"]} if d.get("ticketId") else {}),
+                    }
+                )
+            elif e.kind in (ChangeKind.TICKET_OPENED, ChangeKind.TICKET_MOVED) and e.at:
+                activity.append(
+                    {
+                        "project": e.project,
+                        "id": e.id,
+                        "at": e.at,
+                        "ticketId": d.get("ticketId", e.subject),
+                        "scenarioId": d.get("scenarioId"),
+                        "module": d.get("module"),
+                        "from": d.get("from"),
+                        "to": d.get("to"),
+                        "by": d.get("by"),
+                    }
+                )
+        expires = int(self._clock()) + KEEP_SECONDS
+        if results:
+            self.feed.add_results(results, expires)
+        if activity:
+            self.feed.add_activity(activity, expires)
+
+
+@dataclass(frozen=True)
+class Stores:
+    tickets: TicketRepository
+    executions: ExecutionRepository
+    attachments: AttachmentRepository
+    projects: ProjectRepository
+    feed: PageFeed
+    metrics: MetricsStore
+
+
+def _words(text: str | None) -> set[str]:
+    """A failure message reduced to its words: numbers, ids and quotes dropped."""
+    text = re.sub(r"0x[0-9a-f]+|\d+|[\"'`]", " ", (text or "").lower())
+    return {w for w in re.findall(r"[a-z_]{3,}", text)}
+
+
+def look_alike_score(a: Ticket, b: Ticket) -> float:
+    """How much two tickets look like the same failure: 0..1 (error type, message words, title)."""
+    ea, eb = a.error or {}, b.error or {}
+    words_a = _words(f"{ea.get('message')} {a.actual} {a.title}")
+    words_b = _words(f"{eb.get('message')} {b.actual} {b.title}")
+    union = words_a | words_b
+    score = len(words_a & words_b) / len(union) if union else 0.0
+    if ea.get("type") and ea.get("type") == eb.get("type"):
+        score = min(1.0, score + 0.25)
+    return round(score, 2)
+
+
+class PageService:
+    def __init__(
+        self,
+        stores: Stores,
+        metrics: Figures,
+        blobs: Blobs,
+        *,
+        clock: Callable[[], str] = now_iso,
+    ) -> None:
+        self.stores = stores
+        self.metrics = metrics
+        self.blobs = blobs
+        self._clock = clock
+
+    def _project(self, project: str) -> dict[str, Any]:
+        found = self.stores.projects.get(project)
+        if found is None:
+            raise NotFound(f"no project {project!r}")
+        return found
+
+    # -- dashboard -----------------------------------------------------------------------------
+
+    def dashboard(
+        self, project: str, start: str | None, end: str | None, module: str | None
+    ) -> dict[str, Any]:
+        self._project(project)
+        period = self.metrics.period(start, end)
+        figures = self.metrics.figures(project, period, module or None)
+        return {
+            "project": project,
+            "module": module or None,
+            "modules": sorted(x["name"] for x in self.stores.projects.modules(project)),
+            "figures": figures,
+            "flaky": self.flaky_top(project, period, module or None),
+            "activity": self.stores.feed.activity(
+                project, self._clock()[:10], ACTIVITY, ACTIVITY_DAYS
+            ),
+        }
+
+    def flaky_top(self, project: str, period: m.Period, module: str | None) -> list[dict[str, Any]]:
+        """Scenarios by flaky results in the period (a flaky result: a retry changed the
+        outcome), with their executions."""
+        store = self.stores.metrics
+        gen = store.generation(project)
+        rows: dict[str, list[float]] = {}
+        for _, scenario, bucket in store.entities(
+            project, gen, module or m.ALL, "scn", period.start, period.end
+        ):
+            row = rows.setdefault(scenario, [0.0, 0.0])
+            row[0] += float(bucket.get("flaky", 0))
+            row[1] += float(bucket.get("x", 0))
+        top = sorted(
+            ((s, int(f), int(x)) for s, (f, x) in rows.items() if f > 0),
+            key=lambda r: (-r[1], r[0]),
+        )[:FLAKY_TOP]
+        return [
+            {"scenarioId": s, "flaky": f, "executions": x, "rate": m.ratio(f, x)} for s, f, x in top
+        ]
+
+    # -- a ticket --------------------------------------------------------------------------------
+
+    def ticket_project(self, ticket_id: str, project: str) -> Ticket:
+        """The ticket, if it is the project's (another project's tickets do not exist here)."""
+        ticket = self.stores.tickets.get(ticket_id)
+        if ticket.project != project:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        return ticket
+
+    def ticket(self, ticket_id: str, project: str, page: int = 1) -> dict[str, Any]:
+        ticket = self.ticket_project(ticket_id, project)
+        occurrences = sorted(
+            (e.to_dict() for e in self.stores.executions.occurrences(ticket_id)),
+            key=lambda e: str(e.get("at")),
+            reverse=True,
+        )
+        pages = max(1, -(-len(occurrences) // OCCURRENCES_PER_PAGE))
+        page = min(max(1, page), pages)
+        shown = occurrences[(page - 1) * OCCURRENCES_PER_PAGE : page * OCCURRENCES_PER_PAGE]
+        strip = list(reversed(self.stores.feed.recent_results(project, ticket.scenario_id, STRIP)))
+        return {
+            "ticket": ticket.public_view(),
+            "error": ticket.error or {},
+            "evidence": self._evidence(ticket),
+            "occurrences": shown,
+            "occurrencePage": {"page": page, "pages": pages, "total": len(occurrences)},
+            "strip": strip,
+            "lookAlikes": self.look_alikes(ticket),
+            "knowledge": [
+                k
+                for k in self.stores.projects.knowledge(project, ticket.scenario_id)
+                if k.get("ticketId") != ticket_id
+            ],
+        }
+
+    def _evidence(self, ticket: Ticket) -> dict[str, list[dict[str, Any]]]:
+        """Screenshots to show inline, everything else (logs, videos, reports) to link."""
+        images: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
+        for a in self.stores.attachments.of_ticket(ticket.id):
+            if a.get("status") != "stored":
+                continue
+            item = {
+                "name": a.get("fileName"),
+                "contentType": a.get("contentType"),
+                "kind": a.get("kind"),
+                "size": a.get("size"),
+                "url": self.blobs.presigned_get(a["key"], settings.PRESIGN_SECONDS),
+            }
+            (images if a.get("contentType") in IMAGE_TYPES else files).append(item)
+        for e in ticket.evidence or []:
+            url = e.get("url")
+            if isinstance(url, str) and url.startswith(("https://", "http://")):
+                files.append({"name": e.get("name") or url, "url": url, "kind": e.get("kind")})
+        for name, url in (("test report", ticket.report_url), ("test script", ticket.script_url)):
+            if url:
+                files.append({"name": name, "url": url, "kind": "link"})
+        return {"images": images, "files": files}
+
+    def look_alikes(self, ticket: Ticket, limit: int = 5) -> list[dict[str, Any]]:
+        """Live tickets of the project that look like the same failure, best first."""
+        found = []
+        for status in LOOK_ALIKE_STATUSES:
+            items, _ = self.stores.tickets.page(
+                ticket.project, status=status, module=None, limit=LOOK_ALIKE_SCAN, cursor=None
+            )
+            for other in items:
+                if other.id == ticket.id or other.merged_into:
+                    continue
+                score = look_alike_score(ticket, other)
+                if score >= 0.5:
+                    found.append((score, other))
+        found.sort(key=lambda p: (-p[0], p[1].id))
+        return [
+            {
+                "id": o.id,
+                "title": o.title,
+                "status": o.status,
+                "module": o.module,
+                "scenarioId": o.scenario_id,
+                "score": s,
+                "jira": o.jira,
+            }
+            for s, o in found[:limit]
+        ]
+
+    # -- a run ---------------------------------------------------------------------------------
+
+    def run(self, project: str, run_id: str) -> dict[str, Any]:
+        self._project(project)
+        executions = sorted(
+            (e.to_dict() for e in self.stores.executions.of_run(project, run_id)),
+            key=lambda e: (e.get("status") != "failed", str(e.get("scenarioId")), e.get("attempt")),
+        )
+        if not executions:
+            raise NotFound(f"no run {run_id!r}")
+        counts = {s: 0 for s in ("passed", "failed", "blocked", "skipped")}
+        for e in executions:
+            counts[str(e.get("status"))] = counts.get(str(e.get("status")), 0) + 1
+        executed = counts["passed"] + counts["failed"] + counts["blocked"]
+        first = executions[0]
+        times = sorted(str(e.get("at")) for e in executions)
+        return {
+            "project": project,
+            "runId": run_id,
+            "name": first.get("runName"),
+            "ciUrl": first.get("ciUrl"),
+            "environment": first.get("environment"),
+            "startedAt": times[0],
+            "endedAt": times[-1],
+            "counts": counts,
+            "total": len(executions),
+            "passRate": m.ratio(counts["passed"], executed),
+            "executions": executions,
+        }

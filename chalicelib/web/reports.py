@@ -1,0 +1,198 @@
+"""Report files: PDF (fpdf2, pure Python: the same SVG charts as the pages, drawn into the
+PDF), HTML (the page templates, self-contained) and CSV. Imported only where a report is built."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.web import charts
+from chalicelib.web.render import _num, render
+
+_NOT_FOR_PDF = re.compile(r"<title[^>]*>.*?</title>|<desc[^>]*>.*?</desc>", re.S)
+FORMATS = {
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def _latin(text: Any) -> str:
+    """The PDF's core fonts are Latin-1: anything else becomes its nearest ASCII."""
+    value = "-" if text is None else str(text)
+    value = (
+        value.replace("\u2014", "-").replace("\u2013", "-").replace("→", "->").replace("…", "...")
+    )
+    return value.encode("latin-1", "replace").decode("latin-1")
+
+
+def headline(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    f = figures
+    return [
+        ("Pass rate", _num(f["testExecution"]["passRate"], 1, "%")),
+        ("Tests run", _num(f["testExecution"]["totalTests"])),
+        ("Open defects now", _num(f["openDefects"]["total"])),
+        ("Defects opened in the period", _num(f["defects"]["total"])),
+        ("Time to resolution, median", _num(f["timeToResolution"]["medianHours"], 1, " h")),
+        ("Re-test success", _num(f["retestSuccessRate"], 1, "%")),
+        ("Approval latency, median", _num(f["approvalLatency"]["medianHours"], 1, " h")),
+        ("Requirements covered", _num(f["coverage"]["requirements"]["percentage"], 1, "%")),
+        ("Flaky rate", _num(f["flakyRate"], 1, "%")),
+    ]
+
+
+class _Pdf:
+    def __init__(self, title: str, subtitle: str) -> None:
+        from fpdf import FPDF
+
+        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_title(_latin(title))
+        pdf.set_creator("failbridge")
+        pdf.set_auto_page_break(auto=True, margin=15)
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 18)
+        pdf.cell(0, 10, _latin(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", "", 10)
+        pdf.set_text_color(89, 89, 89)
+        pdf.cell(0, 6, _latin(subtitle), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(29, 28, 29)
+        self.pdf = pdf
+
+    def heading(self, text: str) -> None:
+        self.pdf.ln(3)
+        self.pdf.set_font("helvetica", "B", 13)
+        self.pdf.cell(0, 8, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.set_font("helvetica", "", 10)
+
+    def table(
+        self, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int]
+    ) -> None:
+        pdf = self.pdf
+        pdf.set_font("helvetica", "B", 9)
+        for h, w in zip(headers, widths, strict=True):
+            pdf.cell(w, 6, _latin(h), border="B")
+        pdf.ln()
+        pdf.set_font("helvetica", "", 9)
+        for row in rows:
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True)):
+                text = _latin(cell)
+                while pdf.get_string_width(text) > w - 1 and len(text) > 3:
+                    text = text[:-4] + "..."
+                pdf.cell(w, 5.5, text, border="B", align="R" if i else "L")
+            pdf.ln()
+
+    def chart(self, svg: str, width: float) -> None:
+        import logging
+
+        logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
+        pdf = self.pdf
+        clean = _NOT_FOR_PDF.sub("", svg).encode()
+        box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+        ratio = int(box.group(2)) / int(box.group(1)) if box else 0.4
+        if pdf.get_y() + width * ratio > pdf.h - 20:
+            pdf.add_page()
+        pdf.image(io.BytesIO(clean), x=pdf.l_margin, y=pdf.get_y(), w=width)
+        pdf.set_y(pdf.get_y() + width * ratio + 2)
+
+    def bytes(self) -> bytes:
+        return bytes(self.pdf.output())
+
+
+def executive_pdf(data: dict[str, Any], period_text: str) -> bytes:
+    f = data["figures"]
+    doc = _Pdf(f"{data['project']} executive summary", period_text)
+    doc.heading("Headline")
+    doc.table(["Figure", "Value"], headline(f), [110, 60])
+    doc.heading("Pass-rate trend")
+    doc.chart(
+        charts.line_chart(f["trends"]["passRateTrend"], "Pass rate by day", unit="%", y_max=100),
+        170,
+    )
+    doc.heading("Open defects by day")
+    doc.chart(charts.line_chart(f["trends"]["defectTrend"], "Open defects by day"), 170)
+    doc.heading("Open defects by severity")
+    doc.chart(
+        charts.bar_chart(
+            f["openDefects"]["bySeverity"], "Open defects by severity", colours=charts.SEVERITY
+        ),
+        110,
+    )
+    doc.table(["Severity", "Open"], list(f["openDefects"]["bySeverity"].items()), [80, 40])
+    doc.heading("Defects by module")
+    doc.chart(charts.bar_chart(f["defects"]["byModule"], "Defects by module"), 110)
+    doc.table(["Module", "Defects"], list(f["defects"]["byModule"].items()), [80, 40])
+    doc.heading("Flaky scenarios")
+    doc.table(
+        ["Scenario", "Flaky", "Executions", "Rate (%)"],
+        [(r["scenarioId"], r["flaky"], r["executions"], _num(r["rate"])) for r in data["flaky"]],
+        [100, 20, 25, 25],
+    )
+    return doc.bytes()
+
+
+def run_pdf(run: dict[str, Any]) -> bytes:
+    doc = _Pdf(
+        f"Test run {run['runId']}", f"{run.get('name') or ''} {run['startedAt']} - {run['endedAt']}"
+    )
+    doc.heading("Results")
+    doc.chart(charts.bar_chart(run["counts"], "Results by status", colours=charts.COLOURS), 110)
+    doc.table(
+        ["Status", "Executions"],
+        [*list(run["counts"].items()), ("pass rate (%)", _num(run["passRate"]))],
+        [80, 40],
+    )
+    doc.heading("Failures")
+    doc.table(
+        ["Scenario", "Test case", "Ticket", "Actual"],
+        [
+            (
+                e.get("scenarioId"),
+                e.get("testCaseId"),
+                e.get("ticketId") or "",
+                e.get("actual") or "",
+            )
+            for e in run["executions"]
+            if e.get("status") == "failed"
+        ],
+        [55, 35, 30, 60],
+    )
+    return doc.bytes()
+
+
+def defects_pdf(project: str, tickets: Sequence[dict[str, Any]], period_text: str) -> bytes:
+    doc = _Pdf(f"{project} defects", period_text)
+    by_status: dict[str, int] = {}
+    for t in tickets:
+        by_status[t["status"]] = by_status.get(t["status"], 0) + 1
+    doc.chart(charts.bar_chart(by_status, "Tickets by status"), 110)
+    doc.table(
+        ["Ticket", "Status", "Severity", "Module", "Title"],
+        [
+            (t["id"], t["status"], t.get("severity") or "", t["module"], t.get("title") or "")
+            for t in tickets
+        ],
+        [35, 25, 20, 30, 70],
+    )
+    return doc.bytes()
+
+
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def executive_html(data: dict[str, Any]) -> bytes:
+    return render(
+        "dashboard.html",
+        title=f"{data['project']} executive summary",
+        viewer=None,
+        report=True,
+        **data,
+    ).encode()
