@@ -18,7 +18,9 @@ from chalicelib.routes import (
     health,
     mapping,
     reports,
+    requirements,
     results,
+    testcases,
     tickets,
     webhooks,
 )
@@ -34,6 +36,8 @@ app.register_blueprint(health.bp)
 app.register_blueprint(mapping.bp)
 app.register_blueprint(metrics_routes.bp)
 app.register_blueprint(exports.bp)
+app.register_blueprint(testcases.bp)
+app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
 

@@ -17,6 +17,7 @@ BENCHMARKS = (
     ("issue 5", "feedback_latency", "Jira transition -> scenario ready_for_retest"),
     ("issue 9", "junit_upload", "100,000-testcase JUnit upload: split + chunks, per invocation"),
     ("issue 11", "metrics_exports", "metrics endpoint, change-stream consumer, one day's export"),
+    ("issue 13", "test_management", "50,000-row import; coverage of 5,000 x 50,000"),
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),
     ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
 )

@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.metrics import MetricsService
     from chalicelib.services.pages import PageService
     from chalicelib.services.reports import ReportService
+    from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
 
@@ -138,6 +140,28 @@ class Container:
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
+            catalog=self.test_cases,
+        )
+
+    @functools.cached_property
+    def test_cases(self) -> TestCaseService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.testcases import TestCaseService
+
+        r = self.repos
+        return TestCaseService(r.test_cases, r.requirements, Cursors())
+
+    @functools.cached_property
+    def requirements(self) -> RequirementService:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.requirements import RequirementService, Stores
+
+        r = self.repos
+        return RequirementService(
+            Stores(r.requirements, r.projects, r.scenarios, r.tickets),
+            lambda: self.tracker,
+            Cursors(),
+            r.test_cases,
         )
 
     @functools.cached_property
@@ -245,6 +269,7 @@ class Container:
             policy=self.jira_policy,
             circuit_failures=self.settings.jira_circuit_failures,
             probe_seconds=self.settings.jira_probe_seconds,
+            test_case=r.test_cases.get,
         )
 
     @functools.cached_property
@@ -277,12 +302,14 @@ class Container:
         from chalicelib.observability import count
         from chalicelib.services.changes import ChangeFeed, CountingReader
         from chalicelib.services.pages import PageFeedReader
+        from chalicelib.services.testcases import CoverageReader
 
         return ChangeFeed(
             [
                 CountingReader(count),
                 self.metrics.reader,
                 self.exports.reader,
+                CoverageReader(self.test_cases),
                 PageFeedReader(self.repos.page_feed, time.time),
             ]
         )

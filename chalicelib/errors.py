@@ -39,6 +39,12 @@ class Conflict(FailbridgeError):
     status, code = 409, "conflict"
 
 
+class PreconditionFailed(FailbridgeError):
+    """An edit based on a version that is no longer the current one (If-Match)."""
+
+    status, code = 412, "precondition_failed"
+
+
 class Gone(FailbridgeError):
     status, code = 410, "gone"
 

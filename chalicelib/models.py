@@ -67,6 +67,9 @@ class RunIn(EdgeModel):
     branch: Name | None = None
     ci_url: Url | None = None
     environment: Name | None = None
+    # the Jira fixVersion and sprint the run tests: release and sprint views count its results
+    release: Name | None = None
+    sprint: Name | None = None
 
 
 class ErrorIn(EdgeModel):
@@ -274,6 +277,7 @@ class JiraLinkTypesIn(StrictEdgeModel):
     defect_to_test_case: Name | None = None
     defect_to_execution: Name | None = None
     requirement_to_test_case: Name | None = None
+    defect_to_requirement: Name | None = None
 
 
 class JiraMappingIn(StrictEdgeModel):
@@ -299,6 +303,10 @@ class JiraMappingIn(StrictEdgeModel):
     status_map: dict[str, list[Name]] = Field(default_factory=dict)
     close_transition: Name | None = None
     reopen_transition: Name | None = None
+    # Stories: `POST .../requirements/sync` reads what this JQL finds (e.g. `project = KP AND
+    # issuetype = Story`); the sprint field is found by name ("Sprint") unless named here.
+    requirements_jql: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    sprint_field: Name | None = None
 
     @field_validator("status_map")
     @classmethod
@@ -384,6 +392,75 @@ class GateCheckIn(StrictEdgeModel):
         default=None, alias="from"
     )
     to: Annotated[str, StringConstraints(max_length=10)] | None = None
+
+
+# --- test management: test cases, requirements (chalicelib.domain.testcases, .requirements) -----
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+RequirementId = Annotated[str, StringConstraints(pattern=r"^[^\s,;#!\"]{1,200}$")]
+TestCaseId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,200}$")]
+
+
+class TestStepIn(StrictEdgeModel):
+    __test__ = False
+
+    step_number: int = Field(ge=1, le=1000)
+    action: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    expected_result: Text = ""
+    data: Text | None = None
+
+
+class TestCaseIn(StrictEdgeModel):
+    """A test case as seed 003 shows it (`version` is read only: send it as If-Match)."""
+
+    __test__ = False
+
+    test_case_id: TestCaseId | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    module: Name | None = None
+    suite: Name | None = None
+    priority: Literal["critical", "highest", "high", "medium", "low", "lowest"] | None = None
+    type: Name | None = None
+    method: Literal["manual", "automated"] = "manual"
+    status: Literal["draft", "active", "deprecated"] = "active"
+    preconditions: list[Line] = Field(default_factory=list, max_length=50)
+    steps: list[TestStepIn] = Field(default_factory=list, max_length=200)
+    postconditions: list[Line] = Field(default_factory=list, max_length=50)
+    requirements: list[RequirementId] = Field(default_factory=list, max_length=100)
+    jira_test_key: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*-[0-9]+$")] | None = (
+        None
+    )
+    version: int | None = Field(default=None, ge=1)
+
+    @field_validator("priority", "status", "method", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    def content(self) -> dict[str, Any]:
+        """The versioned fields, camelCase (steps with their data only when given)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude={"test_case_id", "version"})
+        data["steps"] = [{k: v for k, v in step.items() if v is not None} for step in data["steps"]]
+        data["requirements"] = list(dict.fromkeys(data["requirements"]))
+        return data
+
+
+class TestCaseImportIn(StrictEdgeModel):
+    """A JSON import: `{"testCases": [...]}` (each with its `testCaseId`)."""
+
+    __test__ = False
+
+    test_cases: list[dict[str, Any]] = Field(min_length=1, max_length=50_000)
+
+
+class RequirementIn(StrictEdgeModel):
+    """A requirement of the project's own, or local facts about a Jira story."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    status: Name | None = None
+    description: Text | None = None
+    fix_versions: list[Name] = Field(default_factory=list, max_length=50)
+    sprints: list[Name] = Field(default_factory=list, max_length=50)
 
 
 class PageLinkIn(StrictEdgeModel):

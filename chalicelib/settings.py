@@ -63,6 +63,7 @@ CHANGE_STREAM_ARN = (
 # Limits enforced by our own code (API Gateway allows 10 MB, Lambda 6 MB synchronous).
 MAX_JSON_BODY_BYTES = 1 * 1024 * 1024
 MAX_JUNIT_BODY_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BODY_BYTES = 5 * 1024 * 1024  # a test case import sent directly (CSV or JSON)
 MAX_RESULTS_PER_REQUEST = 1000
 MAX_UPLOAD_REPORT_BYTES = 50 * 1024 * 1024  # ~1.4M test cases; a 1 GB Lambda parses it
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024

@@ -52,6 +52,7 @@ JIRA_MAPPING: dict[str, Any] = {
         "defectToExecution": "Relates",
         "requirementToTestCase": "Tests",
     },
+    "requirementsJql": "project = KP AND issuetype = Story",
 }
 
 

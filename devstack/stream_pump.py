@@ -2,7 +2,9 @@
 handler reads the table's stream from moto shard by shard, from TRIM_HORIZON, in batches of the
 registered size; a `batchItemFailures` sequence number makes it read again from that record (and a
 handler that raises, from the batch's first record), so records are handed over in order. Records
-handed over are forgotten (`devstack.moto_dynamodb`): moto would keep them all."""
+handed over are forgotten (`devstack.moto_dynamodb`): moto would keep them all. Each poll asks for a
+fresh iterator after the last record handed over (moto restores a copy of the table when a
+transaction is cancelled, and an older iterator keeps reading the old copy's stream)."""
 
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ class StreamPoller:
         self.function_name = f"{app_name}-{stage}-{config.name}"
         table = dynamodb.describe_table(TableName=table_name)["Table"]
         self.stream_arn: str = table["LatestStreamArn"]
-        self._iterators: dict[str, str | None] = {}
+        self._positions: dict[str, tuple[str, str]] = {}  # shard -> where to read next
+        self._closed: set[str] = set()
         self.batches = 0
         self.records = 0
         self.retries = 0
@@ -93,24 +96,27 @@ class StreamPoller:
                 log.exception("pump %s: reading %s failed", self.name, self.stream_arn)
                 self.stop.wait(1.0)
 
-    def _iterator(self, shard_id: str, after: str | None = None) -> str:
+    def _iterator(self, shard_id: str, position: tuple[str, str] | None) -> str:
         kwargs: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
-        if after:
-            kwargs = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": after}
+        if position:
+            kwargs = {"ShardIteratorType": position[0], "SequenceNumber": position[1]}
         out = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **kwargs)
         return str(out["ShardIterator"])
 
     def poll_once(self) -> int:
-        """One batch from every shard; returns how many records were handed over."""
+        """One batch from every shard; returns how many records were handed over.
+
+        Each poll asks for a fresh iterator after the last record handed over, rather than
+        following NextShardIterator: moto restores a deep copy of the table when a transaction
+        is cancelled (a lost race, a 412), and an iterator it issued before keeps reading the
+        old copy's stream, so the pump would see nothing written after it."""
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         handed = 0
         for shard in shards["Shards"]:
             shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._iterator(shard_id)
-            iterator = self._iterators[shard_id]
-            if iterator is None:
+            if shard_id in self._closed:
                 continue
+            iterator = self._iterator(shard_id, self._positions.get(shard_id))
             out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
             records = out.get("Records", [])
             if records:
@@ -118,11 +124,13 @@ class StreamPoller:
                 retry_from = self._hand_over(records)
                 if retry_from is not None:
                     self.retries += 1
-                    self._iterators[shard_id] = self._iterator(shard_id, retry_from)
+                    self._positions[shard_id] = ("AT_SEQUENCE_NUMBER", retry_from)
                     continue
-                last = records[-1]["dynamodb"]["SequenceNumber"]
+                last = str(records[-1]["dynamodb"]["SequenceNumber"])
+                self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", last)
                 forget_read_records(self.stream_arn, shard_id, last)
-            self._iterators[shard_id] = out.get("NextShardIterator")
+            if out.get("NextShardIterator") is None:
+                self._closed.add(shard_id)
         return handed
 
     def _hand_over(self, records: list[dict[str, Any]]) -> str | None:

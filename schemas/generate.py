@@ -30,6 +30,10 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("PUT", "/v1/projects/{project}/mapping"): models.MappingIn,
     ("POST", "/v1/projects/{project}/mapping/preview"): models.MappingPreviewIn,
     ("POST", "/v1/webhooks/jira"): models_inbound.JiraWebhookIn,
+    ("POST", "/v1/projects/{project}/test-cases"): models.TestCaseIn,
+    ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"): models.TestCaseIn,
+    ("POST", "/v1/projects/{project}/test-cases/import"): models.TestCaseImportIn,
+    ("PUT", "/v1/projects/{project}/requirements/{requirementId}"): models.RequirementIn,
     ("POST", "/v1/projects/{project}/page-links"): models.PageLinkIn,
     ("POST", "/v1/projects/{project}/reports"): models.ReportIn,
     ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
@@ -44,6 +48,10 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("POST", "/v1/projects/{project}/mapping/preview"): {
         "application/xml": XML_BODY,
         "text/xml": XML_BODY,
+    },
+    ("POST", "/v1/projects/{project}/test-cases/import"): {
+        "text/csv": {"type": "string", "description": "TestRail, Xray or our CSV"},
+        "application/csv": {"type": "string", "description": "TestRail, Xray or our CSV"},
     },
     ("POST", "/v1/approvals/{token}"): {
         "application/x-www-form-urlencoded": {
@@ -111,6 +119,26 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "branch": _schema_of(models.Name),
         "ciUrl": _schema_of(models.Url),
         "environment": _schema_of(models.Name),
+    },
+    ("GET", "/v1/projects/{project}/test-cases"): {
+        "module": {"type": "string"},
+        "suite": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("POST", "/v1/projects/{project}/test-cases/import"): {
+        "dryRun": {"type": "string", "description": "`true`: report every row, write nothing"},
+    },
+    ("GET", "/v1/projects/{project}/test-cases/export"): {
+        "format": {"type": "string", "enum": ["csv", "json"], "default": "json"},
+    },
+    ("GET", "/v1/projects/{project}/requirements"): {
+        "limit": {"type": "integer", "minimum": 1, "default": 500},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/coverage"): {
+        "limit": {"type": "integer", "minimum": 1, "default": 1000},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/approvals/{token}"): {
         "decision": {"type": "string", "description": "The choice the form shows selected"},
@@ -214,6 +242,7 @@ ERRORS = {
     404: "Unknown",
     409: "Conflict, or already decided",
     410: "Expired",
+    412: "If-Match names a version that is no longer the current one",
     413: "Too large",
     415: "Wrong content type",
     422: "Invalid; `details` names each field",
@@ -231,7 +260,27 @@ CONFLICTS = {
     ("POST", "/v1/approvals/{token}"),
     ("GET", "/v1/approvals/{token}"),
 }
-NOT_FOUND_PARAMS = {"ticketId", "scenarioId", "uploadId", "keyId"}
+NOT_FOUND_PARAMS = {
+    "ticketId",
+    "scenarioId",
+    "uploadId",
+    "keyId",
+    "testCaseId",
+    "requirementId",
+}
+# Edits of a versioned item: If-Match names the version edited (412 when another came first).
+IF_MATCH = {
+    ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"),
+    ("DELETE", "/v1/projects/{project}/test-cases/{testCaseId}"),
+}
+IF_MATCH_HEADER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "description": 'The version edited, as the ETag: "3"'},
+}
+# Success bodies that may also be CSV.
+CSV_SUCCESS = {("GET", "/v1/projects/{project}/test-cases/export")}
 
 
 def error_statuses(method: str, path: str, params: list[str], has_body: bool) -> set[int]:
@@ -257,6 +306,10 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
         statuses.add(400)  # a cursor we did not issue
     if (method, path) in CONFLICTS:
         statuses |= {409, 410} if "decision" in path or "approvals" in path else {409}
+    if (method, path) in IF_MATCH:
+        statuses |= {400, 412}  # a malformed If-Match; a lost update
+    if path == "/v1/projects/{project}/test-cases/export":
+        statuses.add(400)  # an unknown format
     if path == "/v1/webhooks/jira":
         statuses.discard(403)
     return statuses
@@ -272,6 +325,8 @@ def responses(method: str, path: str, params: list[str], has_body: bool) -> dict
         success["content"] = {"text/html": {"schema": {"type": "string"}}}
     elif schema is not None:
         success["content"] = {"application/json": {"schema": schema}}
+        if (method, path) in CSV_SUCCESS:
+            success["content"]["text/csv"] = {"schema": {"type": "string"}}
     out: dict[str, Any] = {str(status): success}
     if path in PAGES and status != 303:
         out["303"] = {
@@ -312,6 +367,8 @@ def build() -> dict[str, Any]:
                 {"name": name, "in": "query", "required": False, "schema": schema}
                 for name, schema in QUERY_PARAMS.get((method, path), {}).items()
             ]
+            if (method, path) in IF_MATCH:
+                params.append(IF_MATCH_HEADER)
             content: dict[str, Any] = {}
             model = REQUEST_MODELS.get((method, path))
             if model is not None:

@@ -111,6 +111,45 @@ PREVIEW = obj(
 )
 SLACK_OUTCOME = obj({"ok": {"type": "boolean"}, "outcome": STRING})
 JIRA_ACCEPTED = obj({"accepted": {"type": "boolean"}}, {"reason": STRING})
+STRINGS = {"type": "array", "items": STRING}
+TEST_CASE = obj(
+    {
+        "testCaseId": STRING,
+        "version": INTEGER,
+        "title": STRING,
+        "deleted": {"type": "boolean"},
+        "requirements": STRINGS,
+        "steps": {"type": "array", "items": {"type": "object"}},
+    },
+    {"module": NULLABLE_STRING, "suite": NULLABLE_STRING, "jiraTestKey": NULLABLE_STRING},
+)
+TEST_CASE_LINK = obj({"testCaseId": STRING}, {"lastResult": NULLABLE_STRING})
+REQUIREMENT = obj(
+    {
+        "id": STRING,
+        "testCases": {"type": "array", "items": TEST_CASE_LINK},
+        "coverage": STRING,
+    },
+    {
+        "title": NULLABLE_STRING,
+        "status": NULLABLE_STRING,
+        "fixVersions": STRINGS,
+        "sprints": STRINGS,
+        "lastTested": NULLABLE_STRING,
+    },
+)
+IMPORTED = obj(
+    {
+        "dryRun": {"type": "boolean"},
+        "valid": {"type": "boolean"},
+        "summary": {"type": "object"},
+        "unknownColumns": STRINGS,
+    },
+    {"imported": INTEGER, "rows": {"type": "array"}, "testCases": {"type": "array"}},
+)
+SCOPE_VIEW = obj(
+    {"stories": INTEGER, "summary": {"type": "object"}, "gate": {"type": "object"}},
+)
 
 # (method, path) -> (success status, description, body schema or None for no body)
 SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
@@ -228,6 +267,87 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("POST", "/v1/slack/interactions"): (200, "What the click did", SLACK_OUTCOME),
     ("GET", "/v1/approvals/{token}"): (200, "The page: what is being decided, and its form", None),
     ("POST", "/v1/approvals/{token}"): (200, "The page: the decision recorded", None),
+    ("GET", "/v1/projects/{project}/test-cases"): (
+        200,
+        "A page of the project's test cases",
+        obj({"items": {"type": "array", "items": TEST_CASE}, "next": NULLABLE_STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/test-cases"): (
+        201,
+        "The registered test case, version 1 (ETag: its version)",
+        TEST_CASE,
+    ),
+    ("POST", "/v1/projects/{project}/test-cases/import"): (
+        200,
+        "Every row's outcome; with dryRun nothing is written",
+        IMPORTED,
+    ),
+    ("GET", "/v1/projects/{project}/test-cases/export"): (
+        200,
+        "Every live test case, as JSON or CSV (format=csv)",
+        obj({"testCases": {"type": "array", "items": obj({"testCaseId": STRING})}}),
+    ),
+    ("GET", "/v1/projects/{project}/test-cases/{testCaseId}"): (
+        200,
+        "The test case's current version (ETag: its version)",
+        TEST_CASE,
+    ),
+    ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"): (
+        200,
+        "The new version (ETag: its version)",
+        TEST_CASE,
+    ),
+    ("DELETE", "/v1/projects/{project}/test-cases/{testCaseId}"): (
+        200,
+        "Deleted: a last version marked deleted",
+        obj({"testCaseId": STRING, "deleted": {"const": True}, "version": INTEGER}),
+    ),
+    ("GET", "/v1/projects/{project}/test-cases/{testCaseId}/versions"): (
+        200,
+        "Every version, oldest first",
+        obj({"items": {"type": "array", "items": {"type": "object"}}}),
+    ),
+    ("GET", "/v1/projects/{project}/requirements"): (
+        200,
+        "A page of requirements and stories with their test cases",
+        obj({"items": {"type": "array", "items": REQUIREMENT}, "next": NULLABLE_STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/requirements/sync"): (
+        200,
+        "What the sync read and wrote",
+        obj({"jql": STRING}, {"since": NULLABLE_STRING}),
+    ),
+    ("GET", "/v1/projects/{project}/requirements/{requirementId}"): (
+        200,
+        "The requirement with its test cases and their last results",
+        REQUIREMENT,
+    ),
+    ("PUT", "/v1/projects/{project}/requirements/{requirementId}"): (
+        200,
+        "The saved requirement",
+        REQUIREMENT,
+    ),
+    ("GET", "/v1/projects/{project}/coverage"): (
+        200,
+        "Requirements with their coverage; modules with coverage and pass rate",
+        obj(
+            {
+                "requirements": {"type": "array", "items": {"type": "object"}},
+                "modules": {"type": "array", "items": {"type": "object"}},
+                "next": NULLABLE_STRING,
+            }
+        ),
+    ),
+    ("GET", "/v1/projects/{project}/releases/{version}"): (
+        200,
+        "The release's stories by where they stand, and the gate verdict",
+        {**SCOPE_VIEW, "required": [*SCOPE_VIEW["required"], "release"]},
+    ),
+    ("GET", "/v1/projects/{project}/sprints/{sprint}"): (
+        200,
+        "The sprint's stories by where they stand, and the gate verdict",
+        {**SCOPE_VIEW, "required": [*SCOPE_VIEW["required"], "sprint"]},
+    ),
     ("POST", "/v1/projects/{project}/page-links"): (
         201,
         "A signed view link for the caller's role, and when it expires",

@@ -95,6 +95,9 @@ def _execution_event(new: dict[str, Any]) -> ChangeEvent:
         "module",
         "requirements",
         "method",
+        "testCaseVersion",
+        "release",
+        "sprint",
     )
     return ChangeEvent(
         id=str(new["executionId"]),

@@ -34,6 +34,9 @@ class Execution(Record):
     source: dict[str, Any] | None = None  # JUnit classname, name, file
     module: str | None = None  # the result's module (metrics count executions by module)
     requirements: list[str] | None = None  # the requirements the result names
+    test_case_version: int | None = None  # the version of the test case that ran
+    release: str | None = None  # the release (Jira fixVersion) and sprint the run tested
+    sprint: str | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

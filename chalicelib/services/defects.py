@@ -44,6 +44,7 @@ from chalicelib.domain.ports import (
     Workflow,
 )
 from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.testcases import TestCase
 from chalicelib.domain.tickets import Ticket
 from chalicelib.observability import logger
 
@@ -100,8 +101,10 @@ class DefectService:
         circuit_failures: int = 3,
         probe_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
+        test_case: Callable[[str, str], TestCase | None] | None = None,
     ) -> None:
         self._stores = stores
+        self._test_case = test_case or (lambda project, test_case_id: None)
         self._tickets = stores.tickets
         self._circuits = stores.circuits
         self._delays = stores.delays
@@ -352,11 +355,24 @@ class DefectService:
         ]
 
     def _link_steps(self, ticket: Ticket, key: str) -> list[Step]:
-        """requirement -> test case -> defect, execution -> defect, with the project's types."""
+        """requirement -> test case -> defect, execution -> defect, defect -> requirement, with
+        the project's link types. The test case's Jira issue and requirements are the report's,
+        else the registered test case's (an imported test case names its Jira issue)."""
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         types = mapping.get("linkTypes") or {}
         is_key = self._issues.JIRA_KEY.match
-        test_key = ticket.jira_test_key if is_key(ticket.jira_test_key or "") else None
+        registered = (
+            self._test_case(ticket.project, ticket.test_case_id) if ticket.test_case_id else None
+        )
+        test_key = ticket.jira_test_key or (registered.jira_test_key if registered else None)
+        test_key = test_key if is_key(test_key or "") else None
+        requirements = [
+            r
+            for r in dict.fromkeys(
+                [*(ticket.requirements or []), *(registered.requirements if registered else [])]
+            )
+            if is_key(r)
+        ]
         execution_key = ticket.jira_execution_key
         wanted: list[tuple[str, str | None, str, str | None]] = [
             (f"link:test:{test_key}", types.get("defectToTestCase"), key, test_key),
@@ -368,8 +384,11 @@ class DefectService:
             ),
             *(
                 (f"link:requirement:{r}", types.get("requirementToTestCase"), r, test_key)
-                for r in ticket.requirements or []
-                if is_key(r)
+                for r in requirements
+            ),
+            *(
+                (f"link:defect-requirement:{r}", types.get("defectToRequirement"), key, r)
+                for r in requirements
             ),
         ]
         return [

@@ -66,6 +66,7 @@ class Report:
         self.reported_by = reported_by
         self.run_item = run_item  # written with the first transaction, saving a call
         self._trace_keys: dict[int, str] = {}  # traces stored in S3 already (retries reuse)
+        self.versions: dict[str, int] = {}  # test case -> the version that ran
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
@@ -86,6 +87,7 @@ class Report:
             run_id=self.run.id,
             scenario_id=r.scenario_id,
             test_case_id=r.test_case_id,
+            test_case_version=self.versions.get(r.test_case_id),
             attempt=r.attempt,
             status=r.status.value,
             reporter=self.reporter(i),
@@ -97,6 +99,8 @@ class Report:
             run_name=self.run.name,
             ci_url=self.run.ci_url,
             environment=self.run.environment,
+            release=self.run.release,
+            sprint=self.run.sprint,
             evidence=[
                 e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in r.evidence
             ]
@@ -271,6 +275,7 @@ def _new_draft(report: Report, ticket_id: str, failures: list[int]) -> Ticket:
             "status": TicketStatus.DRAFT.value,
             **draft_fields(first, report.run),
             "error": report.error(failures[0]),
+            "testCaseVersion": report.versions.get(first.test_case_id),
             "reporters": sorted({report.reporter(i) for i in failures}),
             "occurrences": len(failures),
             "createdAt": at,

@@ -18,6 +18,7 @@ from chalicelib.domain.ports import (
     Filing,
     ProjectRepository,
     ScenarioRepository,
+    TestCatalog,
     TicketRepository,
     Workflow,
 )
@@ -61,6 +62,7 @@ class ResultsService:
         tell_jira: Callable[[dict[str, Any]], None] | None = None,
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
+        catalog: TestCatalog | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -69,6 +71,7 @@ class ResultsService:
         self._clock = clock
         self.tell_jira = tell_jira or (lambda task: None)
         self.window_days = regression_window_days
+        self.catalog = catalog
 
     def record(
         self,
@@ -80,6 +83,10 @@ class ResultsService:
     ) -> list[dict[str, Any]]:
         """Record a report's results; returns, per result, its execution and ticket (if any)."""
         report = self._report(project, run, _number_repeats(results), reported_by)
+        if self.catalog is not None:
+            report.versions = self.catalog.register(
+                report.key, report.results, report.at, reported_by
+            )
         plain: list[int] = []
         for batch in group_by_scenario(report.results, report.flaky):
             scenario = self._touch(report, batch)

@@ -32,6 +32,7 @@ class JiraMappingService:
         cannot be asked (nothing saved either way)."""
         try:
             mapping = mapping_in.model_dump(mode="json", by_alias=True)
+            mapping["linkTypes"] = {k: v for k, v in mapping["linkTypes"].items() if v}
             issue_type = self._issue_type(mapping)
             problems = [
                 *self._fields(mapping),

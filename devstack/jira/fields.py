@@ -8,6 +8,7 @@ from typing import Any
 
 TEST_CASE_FIELD = "customfield_10100"
 SEVERITY_FIELD = "customfield_10101"
+SPRINT_FIELD = "customfield_10020"  # Jira Cloud's Sprint (Jira Software), the usual id
 
 # schema: the REST schema type, "[items]" for arrays ("" for none); JQL: how a clause compares
 # ("text", "value", "date", "user", "key"; "-" not searchable); clauses: JQL clause names, in
@@ -47,6 +48,7 @@ lastViewed               | Last Viewed             | datetime       | -     | la
 workratio                | Work Ratio              | number         | -     | workratio                |
 customfield_10100        | Test Case ID            | string         | text  | cf[10100], Test Case ID  | s
 customfield_10101        | Severity                | option         | value | cf[10101], Severity      | s
+customfield_10020        | Sprint                  | [json]         | value | cf[10020], Sprint        | s
 """  # noqa: E501
 
 # The custom field type behind each custom schema type.
@@ -71,6 +73,13 @@ class FieldDef:
 def _schema(fid: str, kind: str, flags: str) -> dict[str, Any]:
     if not kind:
         return {}
+    if fid == SPRINT_FIELD:
+        return {
+            "type": "array",
+            "items": "json",
+            "custom": "com.pyxis.greenhopper.jira:gh-sprint",
+            "customId": 10020,
+        }
     if fid.startswith("customfield_"):
         return {"type": kind, "custom": _CUSTOM_TYPES[kind], "customId": int(fid.split("_")[1])}
     schema: dict[str, Any] = {"type": kind}

@@ -25,7 +25,13 @@ from devstack.jira.catalogue import (
     status_category,
     status_json,
 )
-from devstack.jira.fields import FIELD_DEFS, FIELDS_BY_ID, SEVERITY_FIELD, TEST_CASE_FIELD
+from devstack.jira.fields import (
+    FIELD_DEFS,
+    FIELDS_BY_ID,
+    SEVERITY_FIELD,
+    SPRINT_FIELD,
+    TEST_CASE_FIELD,
+)
 from devstack.jira.formats import now, text_from_adf
 from devstack.jira.protocol import HttpError
 from devstack.jira.state import JiraState
@@ -212,6 +218,9 @@ _VALUES: dict[str, Callable[[JiraState, Issue], list[Any]]] = {
     "creator": _user_values("creator"),
     "duedate": _due_values,
     SEVERITY_FIELD: _severity_values,
+    SPRINT_FIELD: lambda s, i: [
+        v for sp in i["fields"].get(SPRINT_FIELD) or [] for v in (sp["name"].lower(), str(sp["id"]))
+    ],
 }
 
 

@@ -78,10 +78,28 @@ class JiraState:
             self.issues: dict[str, dict[str, Any]] = {}  # id -> issue
             self.keys: dict[str, str] = {}  # KEY -> id
             self.links: dict[str, dict[str, Any]] = {}
+            self.sprints: dict[str, dict[str, Any]] = {}  # name -> sprint
             self.requests: list[dict[str, Any]] = []
             self.faults.clear()
             self._seq = 10000
             self._history_seq = 10000
+
+    def sprint(self, ref: int | str) -> dict[str, Any]:
+        """A sprint by id or name (a new name makes a new active sprint)."""
+        with self.lock:
+            for sprint in self.sprints.values():
+                if str(ref) in (str(sprint["id"]), sprint["name"]):
+                    return dict(sprint)
+            if isinstance(ref, int) or str(ref).isdigit():
+                raise ValueError(f"Sprint with id {ref} does not exist.")
+            sprint = {
+                "id": len(self.sprints) + 1,
+                "name": str(ref),
+                "state": "active",
+                "boardId": 1,
+            }
+            self.sprints[str(ref)] = sprint
+            return dict(sprint)
 
     def next_id(self) -> str:
         self._seq += 1

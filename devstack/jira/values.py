@@ -13,6 +13,7 @@ from devstack.jira.fields import (
     FIELDS_BY_ID,
     REQUIRED_ON_CREATE,
     SEVERITY_FIELD,
+    SPRINT_FIELD,
     TEST_CASE_FIELD,
 )
 from devstack.jira.protocol import HttpError
@@ -183,6 +184,20 @@ def _severity(state: JiraState, value: Any, version: str) -> str | None:
     raise ValueError("Specify a valid 'id' or 'name' for Severity")
 
 
+def _sprint(state: JiraState, value: Any, version: str) -> list[dict[str, Any]]:
+    """Jira Cloud sets a sprint by id; the emulator also takes a name (or `{"name"}`) and makes
+    the sprint on first use, so tests can say `"Sprint 14"`."""
+    if value is None:
+        return []
+    out = []
+    for v in value if isinstance(value, list) else [value]:
+        ref = v.get("id", v.get("name")) if isinstance(v, dict) else v
+        if not isinstance(ref, (int, str)) or isinstance(ref, bool) or ref == "":
+            raise ValueError("Number value expected as the Sprint id.")
+        out.append(state.sprint(ref))
+    return out
+
+
 _NORMALIZERS: dict[str, Callable[[JiraState, Any, str], Any]] = {
     "summary": _summary,
     "description": _rich_text,
@@ -200,4 +215,5 @@ _NORMALIZERS: dict[str, Callable[[JiraState, Any, str], Any]] = {
     "parent": _parent,
     TEST_CASE_FIELD: _test_case,
     SEVERITY_FIELD: _severity,
+    SPRINT_FIELD: _sprint,
 }

@@ -119,7 +119,8 @@ def test_records_handed_over_are_forgotten_so_transactions_stay_cheap(
 ) -> None:
     """moto keeps every stream record and deep-copies the table with them once per item of a
     TransactWriteItems: the local stack grew past 10 GB under fuzzing. The pump forgets what it
-    handed over; what comes after is still read, in order, from the same iterator."""
+    handed over; what comes after is still read, in order (each poll asks for a fresh
+    iterator after the last record handed over)."""
     recorder = Recorder()
     bootstrap.container().changes.readers.append(recorder)
     pump = poller(aws)
@@ -135,3 +136,30 @@ def test_records_handed_over_are_forgotten_so_transactions_stay_cheap(
     later = [e for e in recorder.events if e.kind == "execution.recorded"]
     assert [e.data["runId"] for e in later].count("build-814") == 1
     assert moto_shard(aws).items == []
+
+
+def test_a_cancelled_transaction_does_not_stall_the_stream(
+    api: Any, demo: Demo, aws: dict[str, Any]
+) -> None:
+    """moto restores a copy of the table when a transaction is cancelled (here a lost update,
+    412); the pump must still see what is written afterwards."""
+    import json
+
+    recorder = Recorder()
+    bootstrap.container().changes.readers.append(recorder)
+    pump = poller(aws)
+    case = {"testCaseId": "TC-S", "title": "Stream", "module": "checkout"}
+    api.post("/v1/projects/DEMO/test-cases", headers=demo.auth("tester"), body=json.dumps(case))
+    drain_stream(pump)
+    lost = api.put(
+        "/v1/projects/DEMO/test-cases/TC-S",
+        headers={**demo.auth("tester"), "If-Match": '"7"'},
+        body=json.dumps({**case, "title": "x"}),
+    )
+    assert lost.status_code == 412
+    body = report([result(testCaseId="TC-S", status="passed")], run_id="after-412")
+    api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"), body=body)
+    drain_stream(pump)
+    assert [e.data["runId"] for e in recorder.events if e.kind == "execution.recorded"] == [
+        "after-412"
+    ]

@@ -1100,3 +1100,183 @@ class FakeCounter:
 
     def __call__(self, name: str, value: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
+
+
+# -- test management ----------------------------------------------------------------------
+
+
+class FakeTestCases:
+    """The adapter's TestCaseRepository: heads, immutable versions, module counters; `save`
+    is conditional on the head's version (PreconditionFailed), `create` on its absence."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        from chalicelib.domain.testcases import TestCase
+
+        self._cls = TestCase
+        self.heads: dict[tuple[str, str], dict[str, Any]] = {}
+        self.versions_of: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+        self.counters: dict[tuple[str, str], dict[str, int]] = {}
+
+    def _case(self, data: dict[str, Any]) -> Any:
+        return self._cls.from_dict(copy.deepcopy(data))
+
+    def _write(self, case: Any) -> None:
+        key = (case.project, case.test_case_id)
+        self.heads[key] = case.to_dict()
+        self.versions_of.setdefault(key, {})[case.version] = case.version_item()
+
+    def get(self, project: str, test_case_id: str) -> Any:
+        data = self.heads.get((project, test_case_id))
+        return self._case(data) if data else None
+
+    def get_many(self, project: str, test_case_ids: Sequence[str]) -> dict[str, Any]:
+        return {tc: c for tc in test_case_ids if (c := self.get(project, tc)) is not None}
+
+    def create(self, case: Any) -> None:
+        if (case.project, case.test_case_id) in self.heads:
+            raise Conflict(f"test case {case.test_case_id} exists")
+        self._write(case)
+
+    def save(self, case: Any, expected_version: int) -> None:
+        from chalicelib.errors import PreconditionFailed
+
+        head = self.heads.get((case.project, case.test_case_id))
+        versions = self.versions_of.get((case.project, case.test_case_id), {})
+        if head is None or head["version"] != expected_version or case.version in versions:
+            raise PreconditionFailed(f"not at version {expected_version}")
+        self._write(case)
+
+    def put_many(self, cases: Sequence[Any]) -> None:
+        for case in cases:
+            self._write(case)
+
+    def versions(self, project: str, test_case_id: str) -> list[dict[str, Any]]:
+        found = self.versions_of.get((project, test_case_id), {})
+        return [copy.deepcopy(found[v]) for v in sorted(found)]
+
+    def page(self, project: str, *, limit: int, cursor: Cursor | None) -> tuple[list, Any]:
+        ids = sorted(tc for p, tc in self.heads if p == project)
+        start = ids.index(cursor["after"]) + 1 if cursor else 0
+        chosen = ids[start : start + limit]
+        more = start + limit < len(ids)
+        return [self.get(project, tc) for tc in chosen], ({"after": chosen[-1]} if more else None)
+
+    def every(self, project: str) -> Any:
+        return iter([self.get(project, tc) for p, tc in sorted(self.heads) if p == project])
+
+    def note_execution(self, project: str, test_case_id: str, last: dict[str, Any]) -> Any:
+        head = self.heads.get((project, test_case_id))
+        if head is None:
+            return None
+        before = head.get("lastExecution")
+        order = (last["at"], int(last.get("attempt") or 1))
+        if before and (before["at"], int(before.get("attempt") or 1)) > order:
+            return None
+        old = self._case(head)
+        head["lastExecution"] = copy.deepcopy(last)
+        head.pop("uncounted", None)
+        return old
+
+    def add_counts(self, project: str, deltas: dict[str, dict[str, int]]) -> None:
+        for module, delta in deltas.items():
+            bucket = self.counters.setdefault((project, module), {"name": module})  # type: ignore[dict-item]
+            for k, v in delta.items():
+                bucket[k] = bucket.get(k, 0) + v
+
+    def module_counts(self, project: str) -> list[dict[str, Any]]:
+        return [dict(v) for (p, _), v in sorted(self.counters.items()) if p == project]
+
+
+class FakeRequirements:
+    """The adapter's RequirementRepository: requirements, links, scope membership, sync mark."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.link_items: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.sync: dict[str, dict[str, Any]] = {}
+
+    def get(self, project: str, requirement_id: str) -> Any:
+        from chalicelib.domain.requirements import Requirement
+
+        data = self.items.get((project, requirement_id))
+        return Requirement.from_dict(copy.deepcopy(data)) if data else None
+
+    def get_many(self, project: str, ids: Sequence[str]) -> dict[str, Any]:
+        return {r: x for r in ids if (x := self.get(project, r)) is not None}
+
+    def put(self, requirement: Any) -> Any:
+        old = self.get(requirement.project, requirement.requirement_id)
+        self.items[(requirement.project, requirement.requirement_id)] = requirement.to_dict()
+        return old
+
+    def ensure(self, project: str, ids: Sequence[str], at: str) -> None:
+        for r in ids:
+            self.items.setdefault(
+                (project, r),
+                {"project": project, "requirementId": r, "source": "local", "updatedAt": at},
+            )
+
+    def links(self, project: str, requirement_id: str) -> list[Any]:
+        from chalicelib.domain.requirements import CoverageLink
+
+        return [
+            CoverageLink.from_dict(copy.deepcopy(v))
+            for (p, r, _), v in sorted(self.link_items.items())
+            if (p, r) == (project, requirement_id)
+        ]
+
+    def link(self, links: Sequence[Any]) -> None:
+        for link in links:
+            self.link_items[(link.project, link.requirement_id, link.test_case_id)] = link.to_dict()
+
+    def unlink(self, project: str, pairs: Sequence[tuple[str, str]]) -> None:
+        for r, tc in pairs:
+            self.link_items.pop((project, r, tc), None)
+
+    def note_execution(
+        self,
+        project: str,
+        requirement_id: str,
+        test_case_id: str,
+        fields: dict[str, Any],
+        scopes: dict[str, dict[str, Any]],
+    ) -> None:
+        item = self.link_items.get((project, requirement_id, test_case_id))
+        if item is None:
+            return
+        item.update(copy.deepcopy(fields))
+        item.setdefault("in", {}).update(copy.deepcopy(scopes))
+
+    def page_with_links(self, project: str, *, limit: int, cursor: Cursor | None) -> Any:
+        ids = sorted(r for p, r in self.items if p == project)
+        start = ids.index(cursor["after"]) + 1 if cursor else 0
+        chosen = ids[start : start + limit]
+        more = start + limit < len(ids)
+        rows = [(self.get(project, r), self.links(project, r)) for r in chosen]
+        return rows, ({"after": chosen[-1]} if more else None)
+
+    def members(self, project: str, kind: str, name: str) -> list[str]:
+        field_name = "fixVersions" if kind == "release" else "sprints"
+        return sorted(
+            r for (p, r), v in self.items.items() if p == project and name in v.get(field_name, [])
+        )
+
+    def last_sync(self, project: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.sync.get(project))
+
+    def set_last_sync(self, project: str, sync: dict[str, Any]) -> None:
+        self.sync[project] = copy.deepcopy(sync)
+
+
+class FakeStories:
+    """Jira's stories as the StorySource port reads them; records every JQL asked."""
+
+    def __init__(self) -> None:
+        self.stories_by_key: dict[str, dict[str, Any]] = {}
+        self.queries: list[str] = []
+
+    def stories(self, jql: str, sprint_field: str | None = None) -> Any:
+        self.queries.append(jql)
+        return iter([copy.deepcopy(s) for _, s in sorted(self.stories_by_key.items())])

@@ -16,6 +16,7 @@ from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
+from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
 from chalicelib.adapters.dynamo.tickets import TicketRepository
 from chalicelib.adapters.dynamo.uploads import (
     AttachmentRepository,
@@ -45,6 +46,8 @@ class Repositories:
     metrics: MetricsStore
     gates: GateRepository
     exports: ExportStore
+    test_cases: TestCaseRepository
+    requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
 
@@ -69,6 +72,8 @@ class Repositories:
             metrics=MetricsStore(table),
             gates=GateRepository(table),
             exports=ExportStore(table),
+            test_cases=TestCaseRepository(table),
+            requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),
         )

@@ -45,6 +45,15 @@ EXPDIRTY#{p}              {dataset}#{day}          exports: a day partition to w
 EXPPART#{p}               {dataset}#{day}          exports: a day object written (its key):
                                                    the manifest names these
 EXPJOB#{p}                {exportId}               an export run and its outcome
+TESTCASES#{p}             CASE#{tc}                test case: its current version, deleted flag,
+                                                   last execution
+TESTCASES#{p}             MODULE#{m}               module counters: testCases, executed, passed
+TESTCASE#{p}#{tc}         V#{version:06d}          one immutable version of a test case
+REQS#{p}                  REQ#{r}                  requirement or story (Jira key or our own id)
+REQS#{p}                  REQ#{r}#TC#{tc}          coverage link: the test case's last result,
+                                                   overall and per release/sprint (`in`)
+REQS#{p}                  SYNC                     the last sync of stories from Jira
+SCOPE#{p}#{kind}#{name}   REQ#{r}                  a story in a release (fixVersion) or sprint
 SRES#{p}#{s}              {at}#{executionId}       pages: a scenario's recent results (the
                                                    strip), from the change stream (TTL)
 ACT#{p}#{day}             {at}#{eventId}           pages: a day's activity (tickets opened and
@@ -195,6 +204,63 @@ def delayed(lead: str) -> Key:
 
 def notice(notice_id: str) -> Key:
     return {"pk": f"NOTICE#{notice_id}", "sk": "SENT"}
+
+
+def test_case(p: str, tc: str) -> Key:
+    return {"pk": f"TESTCASES#{p}", "sk": f"CASE#{tc}"}
+
+
+def test_cases_partition(p: str) -> str:
+    return f"TESTCASES#{p}"
+
+
+TEST_CASE_PREFIX = "CASE#"
+
+
+def test_case_module(p: str, m: str) -> Key:
+    return {"pk": f"TESTCASES#{p}", "sk": f"MODULE#{m}"}
+
+
+def test_case_version(p: str, tc: str, version: int) -> Key:
+    return {"pk": f"TESTCASE#{p}#{tc}", "sk": f"V#{version:06d}"}
+
+
+def test_case_versions_partition(p: str, tc: str) -> str:
+    return f"TESTCASE#{p}#{tc}"
+
+
+VERSION_PREFIX = "V#"
+
+
+def requirement(p: str, r: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": f"REQ#{r}"}
+
+
+def requirements_partition(p: str) -> str:
+    return f"REQS#{p}"
+
+
+REQUIREMENT_PREFIX = "REQ#"
+
+
+def coverage_link(p: str, r: str, tc: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": f"REQ#{r}#TC#{tc}"}
+
+
+def coverage_links_prefix(r: str) -> str:
+    return f"REQ#{r}#TC#"
+
+
+def requirements_sync(p: str) -> Key:
+    return {"pk": f"REQS#{p}", "sk": "SYNC"}
+
+
+def scope_member(p: str, kind: str, name: str, r: str) -> Key:
+    return {"pk": f"SCOPE#{p}#{kind}#{name}", "sk": f"REQ#{r}"}
+
+
+def scope_partition(p: str, kind: str, name: str) -> str:
+    return f"SCOPE#{p}#{kind}#{name}"
 
 
 def entity_of(pk: str, sk: str) -> str:

@@ -66,6 +66,19 @@ def _reason(exc: Any) -> str:
     return "; ".join(parts)[:500] or str(exc.text)[:300]
 
 
+def _story(issue: dict[str, Any], sprint_field: str | None) -> dict[str, Any]:
+    fields = issue.get("fields") or {}
+    sprints = fields.get(sprint_field) if sprint_field else None
+    return {
+        "key": issue["key"],
+        "title": fields.get("summary"),
+        "status": (fields.get("status") or {}).get("name"),
+        "fixVersions": [v.get("name") for v in fields.get("fixVersions") or [] if v.get("name")],
+        "sprints": [s.get("name") if isinstance(s, dict) else str(s) for s in sprints or [] if s],
+        "updated": fields.get("updated"),
+    }
+
+
 class JiraTracker:
     def __init__(self, url: str, email: str, token: str, *, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -208,6 +221,33 @@ class JiraTracker:
         resolution = getattr(getattr(issue.fields, "resolution", None), "name", None)
         comments = getattr(getattr(issue.fields, "comment", None), "comments", []) or []
         return resolution, (comments[-1].body if comments else None)
+
+    def stories(self, jql: str, sprint_field: str | None = None) -> Iterator[dict[str, Any]]:
+        """Issues the JQL finds, a page of 100 at a time through Cloud's enhanced search
+        (`search/jql`, nextPageToken): key, summary, status, fixVersions, sprints, updated.
+        The sprint field is a custom field: found by name ("Sprint") unless named."""
+        field_id = self._sprint_field(sprint_field)
+        wanted = ["summary", "status", "fixVersions", "updated", *([field_id] if field_id else [])]
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": 100}
+            if token:
+                body["nextPageToken"] = token
+            page = self._post("search/jql", body, "search stories").json()
+            for issue in page.get("issues", []):
+                yield _story(issue, field_id)
+            token = page.get("nextPageToken")
+            if page.get("isLast", True) or not token:
+                return
+
+    def _sprint_field(self, named: str | None) -> str | None:
+        if named and named.startswith("customfield_"):
+            return named
+        wanted = (named or "Sprint").lower()
+        for f in self.fields():
+            if str(f.get("name", "")).lower() == wanted:
+                return str(f["id"])
+        return None
 
     def issue_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"

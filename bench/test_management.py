@@ -1,0 +1,103 @@
+"""(issue 13) Test management at size, against moto in-process, through the services the routes
+call: a 50,000-row CSV import (one test case a row, two requirements each out of 5,000) — rows/s
+and peak memory (tracemalloc: our objects and moto's table together; and the process's peak RSS);
+then coverage of those 5,000 requirements x 50,000 test cases, page by page (1,000 requirements a
+page) — per page p50/p95 and the whole walk; and a 50-story release view (timed once: moto
+answers a Query by walking the whole partition). Figures, no targets.
+`BENCH_TM_ROWS` scales the import (default 50,000)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+import tracemalloc
+
+from bench._support import median, moto_inprocess, percentile
+
+PROJECT = "TM"
+ROWS = int(os.environ.get("BENCH_TM_ROWS", "50000"))
+REQUIREMENTS = max(1, ROWS // 10)
+
+
+def csv_text(rows: int, requirements: int) -> str:
+    lines = ["Test Case ID,Title,Module,Suite,Priority,Method,Requirements,Steps,Expected Result"]
+    for n in range(rows):
+        reqs = f"REQ-{n % requirements:05d}, REQ-{(n * 7 + 3) % requirements:05d}"
+        lines.append(
+            f'TC-{n:06d},Case {n},mod{n % 20},suite{n % 100},high,manual,"{reqs}",'
+            f'"1. Open page {n}\n2. Click",'
+            f'"1. Shown\n2. Done"'
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from chalicelib import bootstrap
+    from chalicelib.models import RequirementIn
+
+    with moto_inprocess():
+        c = bootstrap.container()
+        text = csv_text(ROWS, REQUIREMENTS)
+        print(f"CSV: {ROWS:,} rows, {len(text) / 1e6:.1f} MB, {REQUIREMENTS:,} requirements")
+        tracemalloc.start()
+        started = time.perf_counter()
+        dry = c.test_cases.import_csv(PROJECT, text, dry_run=True, by="bench")
+        took = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"dry run (parse, read heads, plan; under tracemalloc): {took:.1f} s, "
+            f"peak traced memory {peak / 2**20:,.0f} MiB for a {len(text) / 2**20:.1f} MiB file"
+        )
+        del dry
+        started = time.perf_counter()
+        out = c.test_cases.import_csv(PROJECT, text, dry_run=False, by="bench")
+        took = time.perf_counter() - started
+        assert out["summary"]["created"] == ROWS, out["summary"]
+        print(
+            f"import: {took:.1f} s, {ROWS / took:,.0f} rows/s (writes: {ROWS:,} versions, "
+            f"{ROWS:,} heads, {2 * ROWS:,} coverage links); process peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+        )
+
+        pages: list[float] = []
+        cursor = None
+        seen = 0
+        walk = time.perf_counter()
+        while True:
+            started = time.perf_counter()
+            page = c.requirements.coverage(PROJECT, limit=1000, cursor=cursor)
+            pages.append(time.perf_counter() - started)
+            seen += len(page["requirements"])
+            cursor = page["next"]
+            if not cursor:
+                break
+        total = time.perf_counter() - walk
+        started = time.perf_counter()
+        raw = c.repos.table.query_all(f"REQS#{PROJECT}", sk_prefix="REQ#")
+        floor = time.perf_counter() - started
+        print(
+            f"floor: one raw Query walk of the same {len(raw):,} items: {floor:.1f} s "
+            "(moto's response serialisation dominates both)"
+        )
+        print(
+            f"coverage: {seen:,} requirements in {len(pages)} pages of 1,000; per page "
+            f"p50 {median(pages) * 1000:,.0f} ms, p95 {percentile(pages, 95) * 1000:,.0f} ms; "
+            f"whole walk {total:.1f} s"
+        )
+
+        for n in range(50):
+            c.requirements.put(
+                PROJECT, f"REQ-{n:05d}", RequirementIn(title=f"Story {n}", fix_versions=["2.4.0"])
+            )
+        started = time.perf_counter()
+        view = c.requirements.scope_view(PROJECT, "release", "2.4.0")
+        print(
+            f"release view of {view['stories']} stories (a Query of each story's links): "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
