@@ -16,6 +16,7 @@ from chalicelib.errors import (
     FailbridgeError,
     PayloadTooLarge,
     UnsupportedMediaType,
+    ValidationFailed,
     field_problem,
 )
 from chalicelib.models import parse_json, parse_model
@@ -117,3 +118,20 @@ def json_body(request: Request, model: type[M], max_bytes: int = 64 * 1024) -> M
 def query_param(request: Request, name: str) -> str | None:
     params = request.query_params
     return str(params[name]) if params and name in params else None
+
+
+def int_param(request: Request, name: str, default: int, low: int = 1, high: int = 1000) -> int:
+    """An integer query parameter within [low, high]; 422 naming it otherwise."""
+    raw = query_param(request, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationFailed(
+            f"{name} is not a whole number from {low} to {high}",
+            [field_problem(name, f"must be a whole number from {low} to {high}")],
+        )
+    return value

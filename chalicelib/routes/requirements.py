@@ -13,6 +13,7 @@ from chalicelib.models import RequirementIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
+    int_param,
     json_body,
     principal_for,
     query_param,
@@ -30,7 +31,7 @@ def _service() -> Any:
 
 
 def _limit(request: Any, default: int) -> int:
-    return int(query_param(request, "limit") or default)
+    return int_param(request, "limit", default)
 
 
 @route(bp, BASE + "/requirements", methods=["GET"])

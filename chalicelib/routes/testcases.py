@@ -13,6 +13,7 @@ from chalicelib.models import TestCaseIn, parse_json
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
+    int_param,
     json_body,
     principal_for,
     query_param,
@@ -59,7 +60,7 @@ def list_test_cases(project: str) -> dict[str, Any]:
     return dict(
         _service().page(
             project,
-            limit=int(query_param(request, "limit") or 100),
+            limit=int_param(request, "limit", 100),
             cursor=query_param(request, "cursor"),
             module=query_param(request, "module"),
             suite=query_param(request, "suite"),

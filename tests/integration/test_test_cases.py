@@ -224,3 +224,11 @@ def test_export_round_trip_and_formula_cells(api: Any, demo: Demo) -> None:
     as_json = api.get(f"{BASE}/export?format=json", headers=demo.auth("viewer")).body
     again = json.loads(_import(api, demo, as_json, "application/json", False).body)
     assert again["summary"]["unchanged"] == 2, again
+
+
+def test_a_limit_that_is_not_a_small_whole_number_is_a_422_naming_it(api: Any, demo: Demo) -> None:
+    for bad in ("abc", "0", "1001", "-5"):
+        response = api.get(f"{BASE}?limit={bad}", headers=demo.auth("viewer"))
+        assert response.status_code == 422, (bad, response.body)
+        assert json.loads(response.body)["error"]["details"][0]["field"] == "limit"
+    assert api.get(f"{BASE}?limit=5", headers=demo.auth("viewer")).status_code == 200
