@@ -44,6 +44,7 @@ from chalicelib.errors import (
     field_problem,
 )
 from chalicelib.models import ResultIn, parse_model
+from chalicelib.reports.common import clip, clip_middle, title
 
 __all__ = ["iter_junit", "parse_junit"]
 
@@ -339,8 +340,8 @@ def _case_results(
         "testCaseId": identity.test_case_id,
         "scenarioId": identity.scenario_id,
         "module": identity.module,
-        "title": _title(name),
-        "source": {k: _title(v) for k, v in source.items() if v} or None,
+        "title": title(name),
+        "source": {k: title(v) for k, v in source.items() if v} or None,
         "_by": dict(identity.by),
         **fields,
     }
@@ -375,9 +376,9 @@ def _case_results(
 
 def _prop_fields(props: Props) -> dict[str, Any]:
     return {
-        "reporter": _title(_prop(props, REPORTER_KEY)),
-        "jiraTestKey": _title(_prop(props, JIRA_TEST_KEY_KEY)),
-        "expected": _clip(_prop(props, EXPECTED_KEY), TEXT_MAX) or None,
+        "reporter": title(_prop(props, REPORTER_KEY)),
+        "jiraTestKey": title(_prop(props, JIRA_TEST_KEY_KEY)),
+        "expected": clip(_prop(props, EXPECTED_KEY), TEXT_MAX) or None,
         "requirements": _requirements(props),
         "evidence": _evidence(props),
     }
@@ -390,9 +391,9 @@ def _failed(result: Result, test_name: str) -> dict[str, Any]:
     text = text.strip("\r\n")
     message = _attr(result.message).strip() or _summary(text, test_name)
     error = {
-        "type": _title(_attr(result.type)),
-        "message": _clip(message, TEXT_MAX) or None,
-        "trace": _clip_middle(text, TRACE_MAX) if text.strip() else None,
+        "type": title(_attr(result.type)),
+        "message": clip(message, TEXT_MAX) or None,
+        "trace": clip_middle(text, TRACE_MAX) if text.strip() else None,
     }
     return {
         "status": "failed",
@@ -439,35 +440,11 @@ def _evidence(props: Props) -> list[dict[str, str]]:
                 continue
             if _key(name).rstrip("s") in EVIDENCE_PREFIXES:  # bare name: use the file name
                 name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or name
-            links.append({"name": _title(name) or "evidence", "url": url})
+            links.append({"name": title(name) or "evidence", "url": url})
     return links[:MAX_EVIDENCE]
 
 
 # --- clipping ------------------------------------------------------------------------------------
-
-
-def _title(value: str) -> str | None:
-    value = value.strip()
-    if len(value) > NAME_MAX:
-        value = value[: NAME_MAX - 1].rstrip() + "…"
-    return value or None
-
-
-def _clip(value: str, limit: int) -> str:
-    if len(value) <= limit:
-        return value
-    marker = f"… [{len(value) - limit} more characters truncated]"
-    return value[: limit - len(marker)] + marker
-
-
-def _clip_middle(value: str, limit: int) -> str:
-    """Keep both ends of a trace: Java puts the cause first, Python's traceback ends with it."""
-    if len(value) <= limit:
-        return value
-    marker = f"\n… [{len(value) - limit} characters truncated] …\n"
-    keep = limit - len(marker) - 16  # a little slack for the marker's own digits
-    head = keep // 2
-    return value[:head] + marker + value[len(value) - (keep - head) :]
 
 
 def _summary(text: str, test_name: str) -> str:
