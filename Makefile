@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py chalicelib devstack infra bench schemas
 	$(BIN)/mypy client/src
+	$(BIN)/mypy --explicit-package-bases tests/unit/fakes.py tests/unit/test_fakes.py  # the fakes conform to the ports
 
 package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template
 	$(BIN)/python -m infra.build

@@ -451,6 +451,10 @@ class FakeExecutions:
         ]
         return [Execution.from_dict(copy.deepcopy(e)) for e in found]
 
+    def reidentify(self, execution: Execution, fields: dict[str, Any]) -> None:
+        """Identity fields set in place: the stored execution keeps its id."""
+        self.db.executions[execution.execution_id].update(copy.deepcopy(fields))
+
     def occurrences(self, ticket_id: str) -> list[Execution]:
         found = [e for e in self.db.executions.values() if e.get("ticketId") == ticket_id]
         found.sort(key=lambda e: f"{e['at']}#{e['executionId']}")
@@ -796,8 +800,8 @@ class FakeMetricsStore:
             self.state[(project, generation, key)] = (body, (version or 0) + 1)
         for bucket, counters in adds.items():
             item = self.buckets.setdefault((project, generation, bucket), {})
-            for name, value in counters.items():
-                item[name] = item.get(name, 0) + value
+            for name, amount in counters.items():
+                item[name] = item.get(name, 0) + amount
         for bucket, lists in appends.items():
             item = self.buckets.setdefault((project, generation, bucket), {})
             for name, values in lists.items():

@@ -1,0 +1,91 @@
+"""The ports services depend on: small Protocols, implemented by the adapters (DynamoDB, S3,
+SQS, Step Functions, Jira, Slack) in production and by in-memory fakes in unit tests. A service
+never imports an adapter."""
+
+from __future__ import annotations
+
+from chalicelib.domain.ports.access import (
+    ApiKeyRepository,
+    AttachmentRepository,
+    DeliveryRepository,
+    NonceRepository,
+    OutboxRepository,
+    ProjectRepository,
+    UploadRepository,
+)
+from chalicelib.domain.ports.catalog import (
+    RequirementRepository,
+    StorySource,
+    TestCaseRepository,
+    TestCatalog,
+)
+from chalicelib.domain.ports.core import (
+    Clock,
+    Counter,
+    Cursor,
+    Cursors,
+    TransactItem,
+)
+from chalicelib.domain.ports.readers import (
+    AlreadyApplied,
+    ExportStore,
+    GateRepository,
+    MetricsStore,
+    PageFeed,
+    ReportStore,
+)
+from chalicelib.domain.ports.systems import (
+    Blobs,
+    CircuitRepository,
+    DelayNotices,
+    IssueFormat,
+    MessageFormat,
+    Notifier,
+    Queue,
+    Tracker,
+    Workflow,
+)
+from chalicelib.domain.ports.tickets import (
+    ExecutionRepository,
+    Filing,
+    ScenarioRepository,
+    TicketRepository,
+)
+
+__all__ = [
+    "AlreadyApplied",
+    "ApiKeyRepository",
+    "AttachmentRepository",
+    "Blobs",
+    "CircuitRepository",
+    "Clock",
+    "Counter",
+    "Cursor",
+    "Cursors",
+    "DelayNotices",
+    "DeliveryRepository",
+    "ExecutionRepository",
+    "ExportStore",
+    "Filing",
+    "GateRepository",
+    "IssueFormat",
+    "MessageFormat",
+    "MetricsStore",
+    "NonceRepository",
+    "Notifier",
+    "OutboxRepository",
+    "PageFeed",
+    "ProjectRepository",
+    "Queue",
+    "ReportStore",
+    "RequirementRepository",
+    "ScenarioRepository",
+    "StorySource",
+    "TestCaseRepository",
+    "TestCatalog",
+    "TicketRepository",
+    "Tracker",
+    "TransactItem",
+    "UploadRepository",
+    "Workflow",
+]
