@@ -12,10 +12,15 @@ import pytest
 import requests
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The running stack's stack.json (api, aws, jira, keys, ...). Stopping it is part of the
-    test: SIGTERM must end it cleanly within 5 s and remove its stack.json."""
+    test: SIGTERM must end it cleanly within 5 s and remove its stack.json.
+
+    One stack per test file: moto keeps every item and every stream record in memory, and with
+    the change stream's readers (metrics, exports) one stack serving the whole e2e suite grew
+    past 20 GB (measured: the metrics reader alone takes a stack from 339 to 864 MB over two
+    files). A file's own stack starts in seconds and bounds that."""
     from devstack.process import StackFailed, StackProcess
 
     process = StackProcess(tmp_path_factory.mktemp("devstack"))
@@ -83,7 +88,7 @@ def wait_for(check: Any, timeout: float = 15.0, every: float = 0.2) -> Any:
     pytest.fail(f"not within {timeout} s; last: {last!r}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(stack: dict[str, Any]) -> Api:
     return Api(stack)
 
@@ -94,7 +99,7 @@ def uid() -> str:
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(stack: dict[str, Any]) -> Any:
     """boto3 clients for the stack's moto server: `aws("sqs")`."""
     import boto3
