@@ -136,11 +136,14 @@ class DecisionService:
         # finds the lease taken or the outbox empty).
         outbox = self._stores.outbox
         closes, schedule = outbox.digest_window(lead["lead"], now, self._digest_seconds)
-        if schedule:
+        # A draft queued in the window's last second may land after its flush ran: it schedules
+        # one of its own (a redundant flush finds the lease taken or nothing left to send).
+        if schedule or closes - now <= 1:
             self._queue.send(
                 {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead["lead"]},
                 delay_seconds=max(0, closes - now),
             )
+        if schedule:
             outbox.flush_scheduled(lead["lead"], closes)
         return "queued"
 
