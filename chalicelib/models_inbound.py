@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.tasks import TaskType
 from chalicelib.errors import MalformedRequest, field_problem
-from chalicelib.models import _field_path, _problem
+from chalicelib.models import EdgeModel, _field_path, _problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,16 +24,8 @@ class _Inbound(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
-class _CamelInbound(BaseModel):
-    """Field names as Jira spells them (camelCase)."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="ignore",
-        frozen=True,
-        defer_build=True,
-    )
+class _CamelInbound(EdgeModel):
+    """Field names as Jira spells them (camelCase): the edge models' own configuration."""
 
 
 # -- Slack: the `payload` form field of a block_actions interaction ------------------------------
