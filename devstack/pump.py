@@ -359,7 +359,7 @@ class Pump:
             ", ".join(t.name for t in self.tickers) or "none",
         )
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         self.stop_event.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:

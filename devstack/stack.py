@@ -454,7 +454,9 @@ class Stack:
         ]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + 3.0
+        # 2.5 s for these, the rest of SIGTERM's 5 s for the AWS emulator and the exit: a pump
+        # worker busy inside a long task is abandoned (daemon thread), its message redelivered
+        deadline = time.monotonic() + 2.5
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         for item in stops:
