@@ -1,9 +1,11 @@
-"""`python -m bench` (`make bench`): every benchmark in turn. Each prints its own figures; one
-failing is reported and the others still run. Fails on nothing."""
+"""`python -m bench` (`make bench`): every benchmark in turn; `python -m bench pages grouping`
+only those named. Each prints its own figures; one failing is reported and the others still run.
+Fails on nothing."""
 
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 import traceback
 
@@ -23,9 +25,17 @@ BENCHMARKS = (
 )
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
+    unknown = set(only) - {name for _, name, _ in BENCHMARKS}
+    if unknown:
+        print(f"no benchmark {', '.join(sorted(unknown))}; there are:")
+        for label, name, what in BENCHMARKS:
+            print(f"  {name:<22} ({label}) {what}")
+        return 2
     failed = []
     for label, name, what in BENCHMARKS:
+        if only and name not in only:
+            continue
         print(f"\n=== ({label}) bench.{name}: {what}", flush=True)
         started = time.monotonic()
         try:
@@ -41,4 +51,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -60,6 +60,7 @@ def moto_inprocess() -> Iterator[dict[str, Any]]:
         os.environ.update(INPROCESS_ENV)
         for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
             os.environ.pop(name, None)
+        from devstack.moto_patches import partition_queries
         from infra.deploy_local import deploy
 
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
@@ -68,7 +69,8 @@ def moto_inprocess() -> Iterator[dict[str, Any]]:
             os.environ.update({k: str(v) for k, v in resources["env"].items()})
             bootstrap.reset()
             try:
-                yield resources
+                with partition_queries():  # as the local stack: see devstack.moto_patches
+                    yield resources
             finally:
                 bootstrap.reset()
 

@@ -3,7 +3,8 @@
 In-process moto with the real repositories behind Chalice's test client: 20,000 tickets across
 live and ended statuses (a fifth of them look like the same failure), one ticket with 200
 occurrences, its scenario's strip, a run of 500 executions and a month of activity. The
-dashboard, a ticket page (look-alikes compared against the newest live tickets) and a run page
+dashboard, a ticket page (look-alikes compared against the newest live tickets of its error
+type's bucket, as the change stream keeps them) and a run page
 are fetched with a session cookie; the figures are moto's time, not DynamoDB's."""
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ STATUSES = ("draft", "open", "reopened", "deferred", "resolved", "verified", "cl
 
 def _seed(c: Any) -> tuple[str, str]:
     from chalicelib.adapters.dynamo.executions import execution_item
+    from chalicelib.adapters.dynamo.pages import look_alike_key
     from chalicelib.adapters.dynamo.tickets import ticket_item
     from chalicelib.domain.executions import Execution
+    from chalicelib.domain.statuses import is_live
     from chalicelib.domain.tickets import Ticket
+    from chalicelib.services.pages import look_alike_entry
 
     now = datetime.now(UTC)
     tickets = []
@@ -47,10 +51,17 @@ def _seed(c: Any) -> tuple[str, str]:
                     "type": "GatewayError" if alike else "TimeoutError",
                     "message": "payment gateway returned 500" if alike else f"waited for #{i}",
                 },
-                occurrences=1,
+                occurrences=OCCURRENCES if i == 0 else 1,
             )
         )
     c.repos.table.batch_put([ticket_item(t) for t in tickets])
+    # the look-alike buckets as the change stream's page reader leaves them: live tickets only
+    c.repos.table.batch_put(
+        [
+            {**look_alike_key(entry), **entry}
+            for entry in (look_alike_entry(t) for t in tickets if is_live(t.status))
+        ]
+    )
     target = tickets[0]
     executions = [
         Execution(

@@ -310,7 +310,7 @@ class Container:
                 self.metrics.reader,
                 self.exports.reader,
                 CoverageReader(self.test_cases),
-                PageFeedReader(self.repos.page_feed, time.time),
+                PageFeedReader(self.repos.page_feed, time.time, self.repos.tickets),
             ]
         )
 

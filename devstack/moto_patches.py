@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +71,58 @@ def lean_transactions() -> Iterator[None]:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
 
 
+_query_scope = threading.local()
+
+
+@contextlib.contextmanager
+def partition_queries() -> Iterator[None]:
+    """moto 5.2's Query gathers its candidates from `Table.all_items()`, which lists and *sorts
+    the whole table* on every call (moto/dynamodb/models/table.py, Table.query), so a Query of a
+    20-item partition costs O(n log n) in the table's size, which DynamoDB's does not. Inside this
+    block a Query on the table's own key reads just its partition (moto keeps items by hash key:
+    `Table.items`), and a Query on an index skips the table-wide sort (it filters every item and
+    sorts the matches itself). moto's own filtering, sorting, paging and limits still run on the
+    candidates: the same outcome."""
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    def all_items(self: Any) -> list[Any]:
+        scope = getattr(_query_scope, "scope", None)
+        if scope is None or scope[0] is not self:
+            return original_all_items(self)
+        _, index_name, hash_key = scope
+        if index_name or hash_key is None:
+            parts = list(self.items.values())
+        else:
+            part = self.items.get(hash_key)
+            parts = [] if part is None else [part]
+        if not self.range_key_attr:
+            return parts
+        return [item for part in parts for item in part.values()]
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        previous = getattr(_query_scope, "scope", None)
+        _query_scope.scope = (self, bound.get("index_name"), bound.get("hash_key"))
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _query_scope.scope = previous
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Table.query = original_query  # type: ignore[method-assign]
+        Table.all_items = original_all_items  # type: ignore[method-assign]
+
+
 def install() -> None:
-    """Lean transactions for the rest of the process (the local stack's moto server)."""
+    """Lean transactions and partition queries for the rest of the process (the local stack's
+    moto server)."""
     lean_transactions().__enter__()
+    partition_queries().__enter__()

@@ -2,8 +2,9 @@
 ticket (evidence, occurrences paged, the scenario's last results, look-alike open tickets,
 knowledge-base hints) and a run. Reads only: a page never changes state.
 
-The scenario strip and the activity list are kept from the change stream by `PageFeedReader`
-(every execution and ticket move is an event), so no page scans anything."""
+The scenario strip, the activity list and the look-alike buckets (live tickets by error type)
+are kept from the change stream by `PageFeedReader` (every execution and ticket move is an
+event), so no page scans anything."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from chalicelib.domain.ports import (
     ProjectRepository,
     TicketRepository,
 )
+from chalicelib.domain.statuses import is_live
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import NotFound
 
@@ -34,8 +36,7 @@ ACTIVITY = 15
 ACTIVITY_DAYS = 14
 FLAKY_TOP = 10
 KEEP_SECONDS = 90 * 24 * 3600
-LOOK_ALIKE_STATUSES = ("draft", "open", "reopened", "jira_pending", "deferred", "blocked")
-LOOK_ALIKE_SCAN = 100  # newest live tickets per status compared (bounded work per page)
+LOOK_ALIKE_SCAN = 100  # newest live tickets of the error type compared (bounded work per page)
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
@@ -51,13 +52,18 @@ class Figures(Protocol):
 
 class PageFeedReader:
     """The change stream's reader for the pages: executions into their scenario's strip,
-    ticket openings and moves into the project's activity. Puts are idempotent."""
+    ticket openings and moves into the project's activity and its error type's look-alike
+    bucket. Puts are idempotent; the bucket follows the ticket as it is when the event is read
+    (live: in it; ended or merged: out), so a late or repeated event changes nothing."""
 
     name = "pages"
 
-    def __init__(self, feed: PageFeed, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, feed: PageFeed, clock: Callable[[], float], tickets: TicketRepository | None = None
+    ) -> None:
         self.feed = feed
         self._clock = clock
+        self._tickets = tickets
 
     def apply(self, events: Sequence[ChangeEvent]) -> None:
         results, activity = [], []
@@ -95,6 +101,39 @@ class PageFeedReader:
             self.feed.add_results(results, expires)
         if activity:
             self.feed.add_activity(activity, expires)
+        for ticket_id in dict.fromkeys(a["ticketId"] for a in activity):
+            self._sort_into_bucket(str(ticket_id))
+
+    def _sort_into_bucket(self, ticket_id: str) -> None:
+        if self._tickets is None:
+            return
+        try:
+            ticket = self._tickets.get(ticket_id)
+        except NotFound:
+            return
+        entry = look_alike_entry(ticket)
+        if is_live(ticket.status) and not ticket.merged_into:
+            self.feed.put_look_alike(entry)
+        else:
+            self.feed.drop_look_alike(entry)
+
+
+def look_alike_entry(ticket: Ticket) -> dict[str, Any]:
+    """What a look-alike bucket keeps of a ticket: what the score compares and the page shows."""
+    error = ticket.error or {}
+    return {
+        "project": ticket.project,
+        "id": ticket.id,
+        "createdAt": ticket.created_at,
+        "errorType": str(error.get("type") or ""),
+        "message": str(error.get("message") or ""),
+        "actual": ticket.actual,
+        "title": ticket.title,
+        "status": ticket.status,
+        "module": ticket.module,
+        "scenarioId": ticket.scenario_id,
+        "jira": ticket.jira,
+    }
 
 
 @dataclass(frozen=True)
@@ -113,14 +152,15 @@ def _words(text: str | None) -> set[str]:
     return {w for w in re.findall(r"[a-z_]{3,}", text)}
 
 
-def look_alike_score(a: Ticket, b: Ticket) -> float:
-    """How much two tickets look like the same failure: 0..1 (error type, message words, title)."""
-    ea, eb = a.error or {}, b.error or {}
-    words_a = _words(f"{ea.get('message')} {a.actual} {a.title}")
-    words_b = _words(f"{eb.get('message')} {b.actual} {b.title}")
+def look_alike_score(a: Ticket | dict[str, Any], b: Ticket | dict[str, Any]) -> float:
+    """How much two tickets look like the same failure: 0..1 (error type, message words, title).
+    Either side may be a ticket or its look-alike bucket entry."""
+    ea, eb = (x if isinstance(x, dict) else look_alike_entry(x) for x in (a, b))
+    words_a = _words(f"{ea.get('message')} {ea.get('actual')} {ea.get('title')}")
+    words_b = _words(f"{eb.get('message')} {eb.get('actual')} {eb.get('title')}")
     union = words_a | words_b
     score = len(words_a & words_b) / len(union) if union else 0.0
-    if ea.get("type") and ea.get("type") == eb.get("type"):
+    if ea.get("errorType") and ea.get("errorType") == eb.get("errorType"):
         score = min(1.0, score + 0.25)
     return round(score, 2)
 
@@ -195,21 +235,21 @@ class PageService:
 
     def ticket(self, ticket_id: str, project: str, page: int = 1) -> dict[str, Any]:
         ticket = self.ticket_project(ticket_id, project)
-        occurrences = sorted(
-            (e.to_dict() for e in self.stores.executions.occurrences(ticket_id)),
-            key=lambda e: str(e.get("at")),
-            reverse=True,
-        )
-        pages = max(1, -(-len(occurrences) // OCCURRENCES_PER_PAGE))
+        total = int(ticket.occurrences or 0)
+        pages = max(1, -(-total // OCCURRENCES_PER_PAGE))
         page = min(max(1, page), pages)
-        shown = occurrences[(page - 1) * OCCURRENCES_PER_PAGE : page * OCCURRENCES_PER_PAGE]
+        # newest first: one Query of page x 20 (a page number, not a cursor, is what a link keeps)
+        newest, _ = self.stores.executions.occurrences_page(
+            ticket_id, limit=page * OCCURRENCES_PER_PAGE, cursor=None
+        )
+        shown = [e.to_dict() for e in newest[(page - 1) * OCCURRENCES_PER_PAGE :]]
         strip = list(reversed(self.stores.feed.recent_results(project, ticket.scenario_id, STRIP)))
         return {
             "ticket": ticket.public_view(),
             "error": ticket.error or {},
             "evidence": self._evidence(ticket),
             "occurrences": shown,
-            "occurrencePage": {"page": page, "pages": pages, "total": len(occurrences)},
+            "occurrencePage": {"page": page, "pages": pages, "total": total},
             "strip": strip,
             "lookAlikes": self.look_alikes(ticket),
             "knowledge": [
@@ -244,31 +284,21 @@ class PageService:
         return {"images": images, "files": files}
 
     def look_alikes(self, ticket: Ticket, limit: int = 5) -> list[dict[str, Any]]:
-        """Live tickets of the project that look like the same failure, best first."""
+        """Live tickets of the project that look like the same failure, best first: the newest
+        of the ticket's error type bucket (one Query), scored."""
+        this = look_alike_entry(ticket)
         found = []
-        for status in LOOK_ALIKE_STATUSES:
-            items, _ = self.stores.tickets.page(
-                ticket.project, status=status, module=None, limit=LOOK_ALIKE_SCAN, cursor=None
-            )
-            for other in items:
-                if other.id == ticket.id or other.merged_into:
-                    continue
-                score = look_alike_score(ticket, other)
-                if score >= 0.5:
-                    found.append((score, other))
-        found.sort(key=lambda p: (-p[0], p[1].id))
-        return [
-            {
-                "id": o.id,
-                "title": o.title,
-                "status": o.status,
-                "module": o.module,
-                "scenarioId": o.scenario_id,
-                "score": s,
-                "jira": o.jira,
-            }
-            for s, o in found[:limit]
-        ]
+        for other in self.stores.feed.look_alikes(
+            ticket.project, this["errorType"], LOOK_ALIKE_SCAN
+        ):
+            if other.get("id") == ticket.id:
+                continue
+            score = look_alike_score(this, other)
+            if score >= 0.5:
+                found.append((score, other))
+        found.sort(key=lambda p: (-p[0], str(p[1].get("id"))))
+        keep = ("id", "title", "status", "module", "scenarioId", "jira")
+        return [{**{k: o.get(k) for k in keep}, "score": s} for s, o in found[:limit]]
 
     # -- a run ---------------------------------------------------------------------------------
 

@@ -186,6 +186,57 @@ def test_the_stream_keeps_results_for_the_strip_and_moves_for_the_activity() -> 
     assert [(a["ticketId"], a["to"]) for a in feed.activity_] == [("t1", "rejected")]
 
 
+class BucketFeed(FakeFeed):
+    def __init__(self) -> None:
+        super().__init__()
+        self.buckets: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put_look_alike(self, entry: dict[str, Any]) -> None:
+        self.buckets[(entry["errorType"], entry["id"])] = entry
+
+    def drop_look_alike(self, entry: dict[str, Any]) -> None:
+        self.buckets.pop((entry["errorType"], entry["id"]), None)
+
+
+class Tickets:
+    def __init__(self, *tickets: Ticket) -> None:
+        self.by_id = {t.id: t for t in tickets}
+
+    def get(self, ticket_id: str) -> Ticket:
+        from chalicelib.errors import NotFound
+
+        if ticket_id not in self.by_id:
+            raise NotFound(ticket_id)
+        return self.by_id[ticket_id]
+
+
+def _moved(tid: str, to: str) -> ChangeEvent:
+    return ChangeEvent(
+        f"{tid}#{to}",
+        ChangeKind.TICKET_MOVED,
+        "DEMO",
+        "2026-01-01T01:00:00Z",
+        tid,
+        {"ticketId": tid, "to": to},
+    )
+
+
+def test_a_live_ticket_is_in_its_error_types_bucket_and_leaves_it_when_it_ends() -> None:
+    feed = BucketFeed()
+    live = _ticket("a", "payment gateway returned 500")
+    ended = _ticket("b", "payment gateway returned 500")
+    tickets = Tickets(live, ended)
+    reader = PageFeedReader(feed, lambda: NOW, tickets)  # type: ignore[arg-type]
+    reader.apply([_moved("a", "draft"), _moved("b", "draft"), _moved("gone", "draft")])
+    assert set(feed.buckets) == {("GatewayError", "a"), ("GatewayError", "b")}
+    ended.status = "rejected"
+    reader.apply([_moved("b", "rejected"), _moved("b", "rejected")])  # redelivered: the same
+    assert set(feed.buckets) == {("GatewayError", "a")}
+    live.merged_into = "tk_other"
+    reader.apply([_moved("a", "draft")])  # a late event reads the ticket as it is now
+    assert feed.buckets == {}
+
+
 def test_a_weekly_schedule_is_due_once_per_slot() -> None:
     from chalicelib.services.reports import ReportService
 

@@ -58,10 +58,14 @@ SRES#{p}#{s}              {at}#{executionId}       pages: a scenario's recent re
                                                    strip), from the change stream (TTL)
 ACT#{p}#{day}             {at}#{eventId}           pages: a day's activity (tickets opened and
                                                    moved), from the change stream (TTL)
+ALIKE#{p}#{errorType}     {createdAt}#{ticket}     pages: a live ticket in its error type's
+                                                   bucket (title, message: what look-alikes
+                                                   compare), from the change stream
 REPORT#{p}                {reportId}               a report: its request, status, object key
 PROJECT#{p}               RSCHED#{name}            a report schedule (gsi1 RSCHEDULES / {p}#{name})
 
-A ticket page reads the scenario's strip with one Query (newest first, limit 20); the dashboard
+A ticket page reads the scenario's strip with one Query (newest first, limit 20) and the newest
+live tickets of its error type's bucket with one Query (limit 100: look-alikes); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
 
 The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
@@ -341,6 +345,10 @@ def result_strip(p: str, s: str) -> str:
 
 def activity(p: str, day: str) -> str:
     return f"ACT#{p}#{day}"
+
+
+def look_alike_bucket(p: str, error_type: str) -> str:
+    return f"ALIKE#{p}#{error_type[:100] or '-'}"
 
 
 def report(p: str, report_id: str) -> Key:

@@ -63,6 +63,27 @@ class PageFeed:
             out.extend(_plain(i) for i in items)
         return out
 
+    def put_look_alike(self, entry: dict[str, Any]) -> None:
+        """A live ticket in its error type's bucket (a put again is the same item)."""
+        self._t.put({**look_alike_key(entry), **entry})
+
+    def drop_look_alike(self, entry: dict[str, Any]) -> None:
+        self._t.delete(look_alike_key(entry))
+
+    def look_alikes(self, project: str, error_type: str, limit: int) -> list[dict[str, Any]]:
+        """The newest live tickets of the bucket: one Query."""
+        items, _ = self._t.query(
+            keys.look_alike_bucket(project, error_type), limit=limit, forward=False
+        )
+        return [_plain(i) for i in items]
+
+
+def look_alike_key(entry: dict[str, Any]) -> dict[str, str]:
+    return {
+        "pk": keys.look_alike_bucket(entry["project"], entry.get("errorType") or ""),
+        "sk": f"{entry['createdAt']}#{entry['id']}",
+    }
+
 
 class ReportStore:
     def __init__(self, table: Table) -> None:

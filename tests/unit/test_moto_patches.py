@@ -1,0 +1,106 @@
+"""The local stack's moto patches change moto's cost, never its answers: every Query below is
+asked with and without `partition_queries` and must return the same pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.moto_patches import partition_queries
+
+TABLE = "patched"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g1pk", "g1sk")
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "g1pk", "KeyType": "HASH"},
+                        {"AttributeName": "g1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        for p in range(5):
+            for n in range(30):
+                item = {"pk": {"S": f"P#{p}"}, "sk": {"S": f"S#{n:03d}"}, "n": {"N": str(n)}}
+                if n % 3:  # a third of the items are not in the index (no g1pk)
+                    item["g1pk"] = {"S": f"G#{n % 4}"}
+                    item["g1sk"] = {"S": f"{29 - n:03d}#{p}"}
+                client.put_item(TableName=TABLE, Item=item)
+        yield client
+
+
+def _pages(client: Any, **query: Any) -> list[list[dict[str, Any]]]:
+    pages, start = [], None
+    while True:
+        kwargs = dict(query, TableName=TABLE, Limit=7)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = client.query(**kwargs)
+        pages.append(answer["Items"])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+QUERIES = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#2"}}},
+    {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "ExpressionAttributeValues": {":p": {"S": "P#1"}, ":s": {"S": "S#01"}},
+        "ScanIndexForward": False,
+    },
+    {
+        "KeyConditionExpression": "pk = :p",
+        "FilterExpression": "n > :n",
+        "ExpressionAttributeValues": {":p": {"S": "P#4"}, ":n": {"N": "20"}},
+    },
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
+    {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "g1pk = :g",
+        "ExpressionAttributeValues": {":g": {"S": "G#1"}},
+    },
+    {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "g1pk = :g AND g1sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":g": {"S": "G#2"}, ":a": {"S": "005"}, ":b": {"S": "020"}},
+        "ScanIndexForward": False,
+    },
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q["KeyConditionExpression"])
+def test_a_query_answers_the_same_with_partition_queries(dynamodb: Any, query: Any) -> None:
+    plain = _pages(dynamodb, **query)
+    with partition_queries():
+        patched = _pages(dynamodb, **query)
+    assert patched == plain
+    assert sum(map(len, plain)) > 0 or query["ExpressionAttributeValues"][":p"]["S"] == "none"
+
+
+def test_a_scan_keeps_the_whole_table_in_order(dynamodb: Any) -> None:
+    plain = dynamodb.scan(TableName=TABLE)["Items"]
+    with partition_queries():
+        patched = dynamodb.scan(TableName=TABLE)["Items"]
+    assert patched == plain and len(plain) == 150
