@@ -3,13 +3,14 @@ role's key, every check schemathesis has (no 5xx, documented status codes, conte
 headers, response bodies matching their schemas, auth not ignored, schema-invalid requests
 refused, schema-valid ones accepted, 405 for undocumented methods).
 
-Bounded so it runs in about two minutes on two cores, with the stack's memory well under 1 GB
-(docs/decisions.md, "How is the fuzz run bounded?"):
+Bounded so it runs in about two to three minutes on two cores, with the stack's memory well
+under 1 GB (docs/decisions.md, "How is the fuzz run bounded?"):
 - the admin key, which may call everything, gets every phase: the schema's examples, the
   coverage phase (each constraint's boundaries, each way to break it, undocumented methods) and
-  MAX_EXAMPLES generated cases per operation. The other roles get the generated cases only: the
-  coverage phase checks validation, which is the same for every role (and answers 403 to a
-  role that may not call the operation before any validation), at 90% of the cases.
+  MAX_EXAMPLES generated cases per operation. The other roles get OTHER_ROLES_EXAMPLES generated
+  cases per operation only: the coverage phase checks validation, which is the same for every
+  role (and a role that may not call the operation is refused before any validation), at 90%
+  of the cases.
 - a results report's bodies keep at most MAX_ITEMS results: every failed result of a new
   scenario is a draft, a ticket workflow (a Step Functions execution) and a dozen stream
   records, all of which moto keeps in memory; the coverage phase's 1,000-result boundary cases
@@ -33,7 +34,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 OPENAPI = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
-MAX_EXAMPLES = 8  # generated cases per operation and role (the fuzzing phase)
+MAX_EXAMPLES = 8  # generated cases per operation, for the admin key (the fuzzing phase)
+OTHER_ROLES_EXAMPLES = 5  # per operation, for each other role
 MAX_ITEMS = 20  # results per generated report (see the module docstring)
 BOUNDED_ITEMS = {"POST /v1/projects/{project}/results"}
 PROJECT = "DEMO"  # the local stack's project (checked below)
@@ -69,7 +71,7 @@ statuses: collections.Counter[int] = collections.Counter()
 per_operation: collections.Counter[str] = collections.Counter()
 
 
-def _schema(phases: dict[str, Any]) -> Any:
+def _schema(phases: dict[str, Any], max_examples: int) -> Any:
     # Loaded eagerly: schemathesis.pytest.from_fixture (lazy loading) reads a pytest node
     # attribute pytest 9 no longer has. The stack's URL is given per call instead.
     loaded = schemathesis.openapi.from_path(
@@ -80,7 +82,7 @@ def _schema(phases: dict[str, Any]) -> Any:
                 # The API ignores query parameters it does not know (as most HTTP APIs do),
                 # so an unknown one is not "invalid data" that it should refuse.
                 "generation": {
-                    "max-examples": MAX_EXAMPLES,
+                    "max-examples": max_examples,
                     "database": "none",
                     "allow-extra-parameters": False,
                 },
@@ -120,8 +122,10 @@ def _longest_array(value: Any) -> int:
     return 0
 
 
-every_phase = _schema({})
-generated_only = _schema({"examples": {"enabled": False}, "coverage": {"enabled": False}})
+every_phase = _schema({}, MAX_EXAMPLES)
+generated_only = _schema(
+    {"examples": {"enabled": False}, "coverage": {"enabled": False}}, OTHER_ROLES_EXAMPLES
+)
 
 
 def _memory_mb(pid: int) -> dict[str, float]:
