@@ -42,6 +42,16 @@ app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
 
 
+# Chalice's own refusals, in our codes (chalicelib/errors.py).
+CHALICE_CODES = {
+    400: "malformed_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
 @app.middleware("http")
 def one_error_shape(event: Any, get_response: Any) -> Response:
     """Correlation id on every log line; Chalice's own errors (405, 415) in the contract's shape."""
@@ -50,10 +60,11 @@ def one_error_shape(event: Any, get_response: Any) -> Response:
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        code = str(body["Code"])
+        code = str(body["Code"]).removesuffix("Error")  # MethodNotAllowedError, BadRequestError
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_")
         response.body = {
             "error": {
-                "code": "".join("_" + c.lower() if c.isupper() else c for c in code).lstrip("_"),
+                "code": CHALICE_CODES.get(response.status_code, snake),
                 "message": str(body.get("Message", code)),
                 "details": [],
             }

@@ -8,14 +8,17 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from chalicelib.domain.requirements import REQUIREMENT_ID_PATTERN
 from chalicelib.domain.statuses import ResultStatus
 from chalicelib.errors import ValidationFailed, field_problem
 from chalicelib.settings import (
@@ -36,6 +39,18 @@ Name = Annotated[
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Trace = Annotated[str, StringConstraints(max_length=65_536)]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer: 5.0 is the integer 5 (some JSON encoders write it so)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it: `Annotated[int, Strict(), Field(<bounds>), WHOLE]`: true,
+# "5" and 1.5 are not integers, 5.0 is 5. The bounds go before WHOLE, so the document states them.
+WHOLE = BeforeValidator(_whole_number)
 
 
 class EdgeModel(BaseModel):
@@ -104,13 +119,13 @@ class ResultIn(EdgeModel):
     steps: Text | None = None
     error: ErrorIn | None = None
     reporter: Name | None = None
-    duration_ms: int | None = Field(default=None, ge=0, strict=True)
+    duration_ms: Annotated[int, Strict(), Field(ge=0), WHOLE] | None = None
     report_url: Url | None = None
     script_url: Url | None = None
     requirements: list[Name] = Field(default_factory=list, max_length=50)
     jira_test_key: Name | None = None
     jira_execution_key: Name | None = None
-    attempt: int = Field(default=1, ge=1, le=100, strict=True)
+    attempt: Annotated[int, Strict(), Field(ge=1, le=100), WHOLE] = 1
     evidence: list[EvidenceLinkIn] = Field(default_factory=list, max_length=20)
     source: SourceIn | None = None
 
@@ -139,7 +154,9 @@ class AttachmentRequest(StrictEdgeModel):
     # Checked by the service (422 naming the accepted types; 413 above the limit): here so the
     # OpenAPI document says what is accepted.
     content_type: Annotated[str, Field(json_schema_extra={"enum": list(EVIDENCE_CONTENT_TYPES)})]
-    size: int = Field(gt=0, strict=True, json_schema_extra={"maximum": MAX_EVIDENCE_BYTES})
+    size: Annotated[int, Strict(), Field(gt=0), WHOLE] = Field(
+        json_schema_extra={"maximum": MAX_EVIDENCE_BYTES}
+    )
     kind: Literal["screenshot", "log", "video", "other"] = "other"
 
 
@@ -154,7 +171,7 @@ class UploadRequest(StrictEdgeModel):
 
     run: RunIn
     format: ReportFormat = "junit"
-    size: int | None = Field(default=None, gt=0, strict=True)
+    size: Annotated[int, Strict(), Field(gt=0), WHOLE] | None = None
 
 
 class ModuleIn(StrictEdgeModel):
@@ -397,14 +414,14 @@ class GateCheckIn(StrictEdgeModel):
 # --- test management: test cases, requirements (chalicelib.domain.testcases, .requirements) -----
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-RequirementId = Annotated[str, StringConstraints(pattern=r"^[^\s,;#!\"]{1,200}$")]
+RequirementId = Annotated[str, StringConstraints(pattern=REQUIREMENT_ID_PATTERN)]
 TestCaseId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,200}$")]
 
 
 class TestStepIn(StrictEdgeModel):
     __test__ = False
 
-    step_number: int = Field(ge=1, le=1000)
+    step_number: Annotated[int, Strict(), Field(ge=1, le=1000), WHOLE]
     action: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
     expected_result: Text = ""
     data: Text | None = None
@@ -430,7 +447,7 @@ class TestCaseIn(StrictEdgeModel):
     jira_test_key: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*-[0-9]+$")] | None = (
         None
     )
-    version: int | None = Field(default=None, ge=1)
+    version: Annotated[int, Strict(), Field(ge=1), WHOLE] | None = None
 
     @field_validator("priority", "status", "method", mode="before")
     @classmethod
@@ -468,7 +485,9 @@ class PageLinkIn(StrictEdgeModel):
 
     page: Literal["dashboard", "ticket", "run"]
     id: Name | None = None
-    expires_in_seconds: int | None = Field(default=None, ge=60, le=14 * 24 * 3600)
+    expires_in_seconds: Annotated[int, Strict(), Field(ge=60, le=14 * 24 * 3600), WHOLE] | None = (
+        None
+    )
 
 
 class PeriodIn(StrictEdgeModel):
@@ -496,6 +515,6 @@ class ReportScheduleIn(StrictEdgeModel):
     weekday: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "monday"
-    hour: int = Field(default=9, ge=0, le=23)
-    period_days: int = Field(default=7, ge=1, le=366)
+    hour: Annotated[int, Strict(), Field(ge=0, le=23), WHOLE] = 9
+    period_days: Annotated[int, Strict(), Field(ge=1, le=366), WHOLE] = 7
     module: Name | None = None

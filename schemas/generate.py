@@ -37,6 +37,8 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/page-links"): models.PageLinkIn,
     ("POST", "/v1/projects/{project}/reports"): models.ReportIn,
     ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
+    ("POST", "/v1/projects/{project}/quality-gates/validate"): models.GateCheckIn,
+    ("PUT", "/v1/projects/{project}/quality-gates/{name}"): models.GateSetIn,
 }
 XML_BODY = {"type": "string", "description": "A JUnit XML report"}
 # Bodies that are not (only) JSON: media type -> schema.
@@ -44,6 +46,10 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("POST", "/v1/projects/{project}/runs/{runId}/junit"): {
         "application/xml": XML_BODY,
         "text/xml": XML_BODY,
+    },
+    ("POST", "/v1/projects/{project}/runs/{runId}/report"): {
+        media: {"type": "string", "description": "A report in a supported format"}
+        for media in ("application/xml", "text/xml", "application/json", "text/plain")
     },
     ("POST", "/v1/projects/{project}/mapping/preview"): {
         "application/xml": XML_BODY,
@@ -57,6 +63,7 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "application/x-www-form-urlencoded": {
             "type": "object",
             "required": ["decision", "csrf"],
+            "maxProperties": 10,
             "properties": {
                 "decision": {"type": "string", "enum": ["approve", "reject", "merge", "link"]},
                 "csrf": {"type": "string", "description": "The CSRF token the page's form carries"},
@@ -123,7 +130,7 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/projects/{project}/test-cases"): {
         "module": {"type": "string"},
         "suite": {"type": "string"},
-        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("POST", "/v1/projects/{project}/test-cases/import"): {
@@ -133,11 +140,11 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "format": {"type": "string", "enum": ["csv", "json"], "default": "json"},
     },
     ("GET", "/v1/projects/{project}/requirements"): {
-        "limit": {"type": "integer", "minimum": 1, "default": 500},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/projects/{project}/coverage"): {
-        "limit": {"type": "integer", "minimum": 1, "default": 1000},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/approvals/{token}"): {
@@ -253,6 +260,7 @@ ERRORS = {
 # The approval link's page and the browser pages answer their refusals as HTML pages too.
 HTML_ERRORS = {400, 401, 403, 404, 409, 410, 413, 422}
 CONFLICTS = {
+    ("POST", "/v1/projects/{project}/test-cases"),  # the test case exists: PUT edits it
     ("PATCH", "/v1/tickets/{ticketId}"),
     ("POST", "/v1/tickets/{ticketId}/attachments"),
     ("POST", "/v1/tickets/{ticketId}/decision"),
@@ -267,7 +275,11 @@ NOT_FOUND_PARAMS = {
     "keyId",
     "testCaseId",
     "requirementId",
+    "reportId",
+    "exportId",
 }
+# Path parameters the server checks beyond "a string".
+PATH_PARAMS: dict[str, dict[str, Any]] = {"requirementId": _schema_of(models.RequirementId)}
 # Edits of a versioned item: If-Match names the version edited (412 when another came first).
 IF_MATCH = {
     ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"),
@@ -277,7 +289,11 @@ IF_MATCH_HEADER = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "description": 'The version edited, as the ETag: "3"'},
+    "schema": {
+        "type": "string",
+        "pattern": r'^\s*(W/)?"*[0-9]+"*\s*$',
+        "description": 'The version edited, as the ETag: "3"',
+    },
 }
 # Success bodies that may also be CSV.
 CSV_SUCCESS = {("GET", "/v1/projects/{project}/test-cases/export")}
@@ -296,7 +312,13 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
     statuses |= {401, 403}
     if path == "/v1/approvals/{token}":
         statuses = {403, 404, 409, 410, 429, 500, 503}
-    if NOT_FOUND_PARAMS & set(params) or path == "/v1/slack/interactions":
+    if (
+        NOT_FOUND_PARAMS & set(params)
+        or path == "/v1/slack/interactions"
+        or (method, path) == ("GET", "/v1/projects/{project}/runs/{runId}")  # no results
+        or path == "/v1/projects/{project}/page-links"  # a link to a ticket that is not there
+        or path == "/v1/projects/{project}/quality-gates/validate"  # no saved gate by that name
+    ):
         statuses.add(404)
     if has_body:
         statuses |= {400, 413, 415, 422}
@@ -361,7 +383,12 @@ def build() -> dict[str, Any]:
     for path, methods in sorted(app.app.routes.items()):
         for method, entry in sorted(methods.items()):
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": PATH_PARAMS.get(name, {"type": "string"}),
+                }
                 for name in entry.view_args
             ] + [
                 {"name": name, "in": "query", "required": False, "schema": schema}

@@ -13,7 +13,10 @@ from typing import Any
 
 from chalicelib.domain.record import Record
 
-REQUIREMENT_ID = re.compile(r"^[^\s,;#!\"]{1,200}$")
+# One pattern for Python's `re` and JSON Schema's (ECMA) regexes alike: their `\s` differ in
+# \x1c-\x1f, \x85 and \ufeff, so control characters and the BOM are excluded by name.
+REQUIREMENT_ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f\ufeff,;#!\"]{1,200}$"
+REQUIREMENT_ID = re.compile(REQUIREMENT_ID_PATTERN)
 SCOPES = ("release", "sprint")
 # Ticket statuses that are an open defect: approved and not yet verified or closed.
 OPEN_DEFECT_STATUSES = frozenset(

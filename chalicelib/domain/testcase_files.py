@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.requirements import REQUIREMENT_ID
+
 # field -> header names that mean it (normalised: lower case, single spaces)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "testCaseId": ("test case id", "testcaseid", "id", "tcid", "test id", "case id"),
@@ -63,7 +65,7 @@ _METHODS = {
     "false": "manual",
 }
 _ID = re.compile(r"^[^\x00-\x1f]{1,200}$")
-_REQUIREMENT = re.compile(r"^[^\s,;#!\"]{1,200}$")
+_REQUIREMENT = REQUIREMENT_ID
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s*(.*)$")
 _SPLIT_LIST = re.compile(r"[,;\n]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -236,7 +238,7 @@ def _start(n: int, row: dict[str, str], names: dict[str, str]) -> ParsedCase:
     content["preconditions"] = _lines(row.get("preconditions"))
     content["postconditions"] = _lines(row.get("postconditions"))
     requirements = [r.strip() for r in _SPLIT_LIST.split(cell("requirements")) if r.strip()]
-    bad = [r for r in requirements if not _REQUIREMENT.match(r)]
+    bad = [r for r in requirements if not _REQUIREMENT.fullmatch(r)]
     if bad:
         errors.append(RowError(n, names["requirements"], f"{bad[0]!r} is not a requirement id"))
     content["requirements"] = list(dict.fromkeys(requirements))

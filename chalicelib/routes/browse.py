@@ -26,6 +26,7 @@ from chalicelib.domain.roles import READ
 from chalicelib.errors import FailbridgeError, Unauthenticated, ValidationFailed
 from chalicelib.models import PageLinkIn
 from chalicelib.routes.common import (
+    ANY_TYPE,
     JSON_TYPES,
     container,
     decoded_path_params,
@@ -116,7 +117,7 @@ def browser_page(kind: str) -> Callable[[Callable[..., Response]], Callable[...,
             except FailbridgeError as exc:
                 return _refusal(exc, kind, ident)
 
-        return bp.route(path_for[kind], methods=["GET"])(wrapped)
+        return bp.route(path_for[kind], methods=["GET"], content_types=ANY_TYPE)(wrapped)
 
     return register
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ["application/json"]
+ANY_TYPE = ["*/*"]  # for views without a body: a GET's Content-Type says nothing
+BODYLESS_METHODS = {"GET", "DELETE", "HEAD"}
 XML_TYPES = ["application/xml", "text/xml"]
 
 
@@ -49,7 +51,10 @@ def decoded_path_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a view whose domain errors become the contract's error responses."""
+    """Register a view whose domain errors become the contract's error responses. A view that
+    takes no body takes any Content-Type (Chalice would answer a GET carrying one 415)."""
+    if set(kwargs.get("methods", ["GET"])) <= BODYLESS_METHODS:
+        kwargs.setdefault("content_types", ANY_TYPE)
 
     def register(view: Callable[..., Any]) -> Any:
         @functools.wraps(view)
@@ -121,9 +126,10 @@ def query_param(request: Request, name: str) -> str | None:
 
 
 def int_param(request: Request, name: str, default: int, low: int = 1, high: int = 1000) -> int:
-    """An integer query parameter within [low, high]; 422 naming it otherwise."""
+    """An integer query parameter within [low, high]; 422 naming it otherwise (`?limit=` too:
+    an empty value is not a number)."""
     raw = query_param(request, name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

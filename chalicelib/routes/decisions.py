@@ -19,6 +19,7 @@ from chalicelib.errors import (
 from chalicelib.models import DecisionIn, parse_json
 from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
 from chalicelib.routes.common import (
+    ANY_TYPE,
     JSON_TYPES,
     container,
     json_body,
@@ -60,7 +61,7 @@ def _confirmation(
     return body, details
 
 
-@bp.route("/v1/approvals/{token}", methods=["GET"])
+@bp.route("/v1/approvals/{token}", methods=["GET"], content_types=ANY_TYPE)
 def approval_page(token: str) -> Response:
     """What the link would decide. Changes nothing: Slack and mail scanners fetch links too."""
     from chalicelib.routes import pages

@@ -9,7 +9,7 @@ from chalicelib import __version__
 bp = Blueprint(__name__)
 
 
-@bp.route("/v1/health", methods=["GET"])
+@bp.route("/v1/health", methods=["GET"], content_types=["*/*"])  # a GET takes any Content-Type
 def health() -> dict[str, str]:
     """200 while the API answers. Reveals nothing but its version: no stage, no table, no
     dependency checks (a load balancer or uptime probe calls it often and anonymously)."""

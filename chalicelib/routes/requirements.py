@@ -64,7 +64,7 @@ def put_requirement(project: str, requirementId: str) -> dict[str, Any]:
     """Set a requirement of the project's own (any id), or local facts on a Jira story."""
     request = bp.current_request
     principal_for(request, project, MANAGE)
-    if not REQUIREMENT_ID.match(requirementId):
+    if not REQUIREMENT_ID.fullmatch(requirementId):  # "$" would let "x\n" through
         raise ValidationFailed(
             "not a requirement id",
             [field_problem("requirementId", 'must be 1-200 characters without spaces , ; # ! "')],

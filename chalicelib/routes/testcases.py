@@ -40,7 +40,7 @@ def _if_match(request: Any) -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit(), but int("²") fails
         raise MalformedRequest(
             "If-Match must be the test case's version",
             [field_problem("If-Match", f'is {value!r}; must be a version number like "3"')],
@@ -107,7 +107,8 @@ def export_test_cases(project: str) -> Response:
     """Every test case as CSV (our columns, one row per step) or JSON: `format=csv|json`."""
     request = bp.current_request
     principal_for(request, project, READ)
-    fmt = (query_param(request, "format") or "json").lower()
+    asked = query_param(request, "format")  # `?format=` (empty) names no format: 400
+    fmt = "json" if asked is None else asked.lower()
     if fmt not in ("csv", "json"):
         raise MalformedRequest(
             "format must be csv or json", [field_problem("format", "must be one of csv, json")]

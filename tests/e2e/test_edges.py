@@ -28,6 +28,31 @@ def test_unknown_routes_are_404_and_unknown_methods_405_in_the_one_shape(api: Ap
     assert_error(api.request("TRACE", "/v1/nope", role=None), 404, "not_found")
 
 
+def test_an_unknown_method_on_a_known_path_is_405_in_the_one_shape_and_changes_nothing(
+    api: Api, uid: str
+) -> None:
+    report = {
+        "run": {"id": f"m-{uid}"},
+        "results": [{"scenarioId": f"s.{uid}", "testCaseId": f"TC-{uid}", "status": "failed"}],
+    }
+    created = api.post(f"/v1/projects/{api.project}/results", json=report)
+    assert created.status_code == 200, created.text
+    ticket_id = created.json()["results"][0]["ticket"]["id"]
+    before = api.get(f"/v1/tickets/{ticket_id}").json()
+    for method, path, role in (
+        ("PUT", f"/v1/tickets/{ticket_id}", "lead"),  # GET and PATCH are its methods
+        ("DELETE", f"/v1/tickets/{ticket_id}", "admin"),
+        ("DELETE", f"/v1/projects/{api.project}/results", "ci"),  # POST only
+        ("GET", f"/v1/projects/{api.project}/results", "viewer"),
+        ("PATCH", f"/v1/projects/{api.project}/results", None),  # no key: still 405
+        ("PUT", "/v1/health", None),
+    ):
+        response = api.request(method, path, role=role, json={"status": "closed"})
+        error = assert_error(response, 405, "method_not_allowed")
+        assert method in error["message"], error
+    assert api.get(f"/v1/tickets/{ticket_id}").json() == before
+
+
 def _raw_get(api: Api, raw_path: str, key: str) -> tuple[int, bytes]:
     """A GET with the path sent byte for byte (requests would re-quote some of it)."""
     url = urlsplit(api.base)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import api, app_env, aws, demo, jira, slack  # noqa: F401
+from tests.integration.test_feedback import deliveries  # noqa: F401
 
 COMPRESSED = {
     "FAILBRIDGE_JIRA_RETRY_BUDGET_SECONDS": "24",
