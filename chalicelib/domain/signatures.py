@@ -82,11 +82,34 @@ PLACEHOLDERS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], 
 )
 
 
-def normalise(message: str) -> str:
+# An assertion's compared values are data (which parameter, which record): its shape and its
+# place (the frames) say which check failed. Applied to assertion failures only.
+_COMPARISONS = (
+    (
+        re.compile(r"^assert .+? (==|!=|<=|>=|<|>|not in|in|is not|is) .+$"),
+        r"assert <value> \1 <value>",
+    ),
+    (re.compile(r"^(?:(\w+(?: \w+)? differ): )?.+? (!=|==) .+$"), r"\1 <value> \2 <value>"),
+    (re.compile(r"expected:? ?<.*> but was:? ?<.*>"), "expected:<value> but was:<value>"),
+    (
+        re.compile(r"^expected .+? to (deep equal|equal|be|include|contain|have|match) .+$"),
+        r"expected <value> to \1 <value>",
+    ),
+)
+_ASSERTION = re.compile(r"Assert|Failure|Comparison|Expectation")
+
+
+def normalise(message: str, exception: str = "") -> str:
     """The message with what varies between occurrences of one cause replaced by placeholders:
-    its first non-empty line, whitespace collapsed, at most MESSAGE_MAX characters."""
+    its first non-empty line, whitespace collapsed, at most MESSAGE_MAX characters. For an
+    assertion failure (`exception`), the compared values too."""
     text = _ANSI.sub("", message or "")
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if not exception or _ASSERTION.search(exception):
+        for pattern, repl in _COMPARISONS:
+            if pattern.search(line):
+                line = pattern.sub(repl, line, count=1).strip()
+                break
     for _, pattern, repl in PLACEHOLDERS[1:]:
         line = pattern.sub(repl, line)  # type: ignore[arg-type]
     return _SPACE.sub(" ", line).strip()[:MESSAGE_MAX]
@@ -268,7 +291,7 @@ class Signature:
 
 def signature_of(error: dict[str, Any] | None, actual: str | None = None) -> Signature:
     kind, message = exception_of(error, actual)
-    normalised = normalise(message)
+    normalised = normalise(message, kind)
     frames = frames_of(str((error or {}).get("trace") or ""))
     top = tuple(str(f) for f in frames if f.in_app)[:TOP_FRAMES]
     raw = "\n".join([str(VERSION), kind, normalised, "|".join(top)])
