@@ -36,7 +36,8 @@ _TIMESTAMP = re.compile(
 )
 _IP = re.compile(
     r"\b\d{1,3}(?:\.\d{1,3}){3}\b"
-    r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}:?[0-9a-fA-F]{1,4}\b|(?<![\w:])::1\b"
+    r"|(?<![\w:])(?=[0-9a-fA-F:]*::)(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{1,4}\b"
+    r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"
 )
 _PORT = re.compile(r"(?<=[\w>\]]):\d{2,5}\b|\b(?<=port )\d{2,5}\b", re.IGNORECASE)
 _DURATION = re.compile(
@@ -245,9 +246,8 @@ def exception_of(error: dict[str, Any] | None, actual: str | None = None) -> tup
     own = _typed(_ANSI.sub("", message).splitlines()[0]) if message else None
     if own:
         kind, message = kind or own[0], own[1]
-    elif from_trace:
-        kind = kind or from_trace[0]
-        message = message or from_trace[1]
+    elif from_trace and not kind:  # the trace's last exception (Java: the root cause)
+        kind, message = from_trace
     if not kind and pytest_type:
         kind = pytest_type[-1]
     kind = kind.removeprefix("builtins.")
