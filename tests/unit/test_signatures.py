@@ -30,7 +30,11 @@ GOLDEN = [
         "timed out after 30 s, then 1500ms, then 2.5s",
         "timed out after <duration>, then <duration>, then <duration>",
     ),
-    ("port", "refused on localhost:5432 and on port 8080", "refused on localhost:<port> and on port <port>"),
+    (
+        "port",
+        "refused on localhost:5432 and on port 8080",
+        "refused on localhost:<port> and on port <port>",
+    ),
     (
         "temp path",
         "cannot write /tmp/pytest-of-ci/pytest-12/x.db nor /var/folders/ab/T/y",
@@ -56,7 +60,11 @@ GOLDEN = [
         "waiting for <locator>) to be visible",
     ),
     ("locator (data-testid)", 'missing [data-testid="row-12"]', "missing <locator>"),
-    ("locator (element)", "Timed out waiting for element #login-button", "Timed out waiting for element <locator>"),
+    (
+        "locator (element)",
+        "Timed out waiting for element #login-button",
+        "Timed out waiting for element <locator>",
+    ),
     ("first line only", "boom 1\n  at line two 2", "boom <n>"),
 ]  # fmt: skip
 
@@ -131,7 +139,7 @@ def test_python_native_and_pytest_traces_give_the_same_in_app_frames() -> None:
     long = [str(f) for f in frames_of(PY_PYTEST_LONG) if f.in_app]
     assert native == ["shop.payments:charge", "tests.test_pay:test_pay"]
     assert short == native and long == native
-    assert [str(f) for f in frames_of(PY_NATIVE)][0] == "psycopg.pool:connect"  # a library's
+    assert str(frames_of(PY_NATIVE)[0]) == "psycopg.pool:connect"  # a library's
 
 
 def test_java_frames_are_the_root_causes_in_app_frames() -> None:
