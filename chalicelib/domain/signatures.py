@@ -107,12 +107,12 @@ def normalise(message: str, exception: str = "") -> str:
     text = _ANSI.sub("", message or "")
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if not exception or _ASSERTION.search(exception):
-        for pattern, repl in _COMPARISONS:
-            if pattern.search(line):
-                line = pattern.sub(repl, line, count=1).strip()
+        for comparison, shape in _COMPARISONS:
+            if comparison.search(line):
+                line = comparison.sub(shape, line, count=1).strip()
                 break
     for _, pattern, repl in PLACEHOLDERS[1:]:
-        line = pattern.sub(repl, line)  # type: ignore[arg-type]
+        line = pattern.sub(repl, line)
     return _SPACE.sub(" ", line).strip()[:MESSAGE_MAX]
 
 
