@@ -31,7 +31,7 @@ from chalicelib.domain.clusters import (
 )
 from chalicelib.domain.ports import ClusterRepository, ProjectRepository, TicketRepository
 from chalicelib.domain.roles import Actor, Role
-from chalicelib.domain.signatures import Signature, signature_of
+from chalicelib.domain.signatures import VERSION, Signature, signature_of
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
@@ -84,7 +84,11 @@ class ClusterService:
         stores it on the draft (`clusterId`). A draft placed already stays where it is."""
         if ticket.cluster_id:
             return ticket.cluster_id
-        signature = signature_of(ticket.error, ticket.actual)
+        stored = ticket.signature or {}
+        if stored.get("version") == VERSION:  # computed at ingest from the whole trace
+            signature = Signature.from_dict(stored)
+        else:
+            signature = signature_of(ticket.error, ticket.actual)
         hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
         since = _since(ticket.created_at, hours)
         excluded: set[str] = set()
@@ -128,6 +132,36 @@ class ClusterService:
             if self._clusters.get(ticket.project, cluster_id).status == ClusterStatus.OPEN:
                 return cluster_id
         raise Conflict(f"too many clusters of signature {signature.key} today")
+
+    def regroup(self, project: str, *, apply: bool) -> dict[str, Any]:
+        """The migration after the signature rules changed (`VERSION`): every draft whose
+        signature is not today's is signed again and, with `apply`, leaves its cluster and is
+        placed again. A dry run only counts. A trace kept in S3 is signed from its preview."""
+        settings = self._stores.projects.get(project) or {"key": project}
+        drafts, cursor = [], None
+        while True:
+            page, cursor = self._stores.tickets.page(
+                project, status="draft", module=None, limit=100, cursor=cursor
+            )
+            drafts.extend(page)
+            if not cursor:
+                break
+        stale = [t for t in drafts if (t.signature or {}).get("version") != VERSION]
+        moved: dict[str, str] = {}
+        for ticket in stale if apply else []:
+            if ticket.cluster_id:
+                self._clusters.remove_members(project, ticket.cluster_id, [ticket.id])
+            fresh = signature_of(ticket.error, ticket.actual).to_dict()
+            ticket.signature, ticket.cluster_id = fresh, None
+            moved[ticket.id] = self.place(settings, ticket)
+        return {
+            "project": project,
+            "version": VERSION,
+            "drafts": len(drafts),
+            "stale": len(stale),
+            "applied": apply,
+            "placed": moved,
+        }
 
     # -- reading ---------------------------------------------------------------------------
 
