@@ -23,11 +23,13 @@ from typing import Any, Protocol
 from chalicelib.clock import now_iso
 from chalicelib.domain.clusters import (
     DEFAULT_WINDOW_HOURS,
+    SAMPLES,
     Cluster,
     ClusterStatus,
     Label,
     Member,
     choose,
+    with_member,
 )
 from chalicelib.domain.ports import ClusterRepository, ProjectRepository, TicketRepository
 from chalicelib.domain.roles import Actor, Role
@@ -79,9 +81,12 @@ class ClusterService:
 
     # -- placing a new draft ---------------------------------------------------------------
 
-    def place(self, project: dict[str, Any], ticket: Ticket) -> str:
+    def place(
+        self, project: dict[str, Any], ticket: Ticket, seen: dict[str, Any] | None = None
+    ) -> str:
         """Put a new draft in its cluster (an existing one or a new one); returns its id and
-        stores it on the draft (`clusterId`). A draft placed already stays where it is."""
+        stores it on the draft (`clusterId`). A draft placed already stays where it is. `seen`
+        keeps the project's clusters for the rest of one report (one Query per report)."""
         if ticket.cluster_id:
             return ticket.cluster_id
         stored = ticket.signature or {}
@@ -91,25 +96,38 @@ class ClusterService:
             signature = signature_of(ticket.error, ticket.actual)
         hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
         since = _since(ticket.created_at, hours)
+        seen = {} if seen is None else seen
         excluded: set[str] = set()
         for _ in range(5):
-            clusters, labels = self._clusters.of_project(ticket.project)
+            if "clusters" not in seen:
+                seen["clusters"], seen["labels"] = self._clusters.of_project(ticket.project)
+            clusters: list[Cluster] = seen["clusters"]
             recent = [c for c in clusters if c.last_seen_at >= since and c.id not in excluded]
-            placement = choose(signature, ticket.scenario_id, recent, labels)
+            placement = choose(signature, ticket.scenario_id, recent, seen["labels"])
             member = Member(
                 ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
                 ticket.test_case_id,
             )  # fmt: skip
-            cluster_id = placement.cluster_id or self._found(ticket, signature, placement.group)
-            if self._clusters.join(ticket.project, cluster_id, member, signature):
+            if placement.cluster_id:
+                cluster = next(c for c in recent if c.id == placement.cluster_id)
+            else:
+                cluster = self._found(ticket, signature, placement.group)
+                clusters.append(cluster)
+            new_key = signature.key not in cluster.signature_keys
+            sample = new_key and len(cluster.samples) < SAMPLES
+            if self._clusters.join(
+                ticket.project, cluster.id, member, signature, new_key=new_key, sample=sample
+            ):
+                with_member(cluster, member, signature)
                 self._stores.tickets.set_fields(
-                    ticket.id, {"clusterId": cluster_id, "signature": signature.to_dict()}
+                    ticket.id, {"clusterId": cluster.id, "signature": signature.to_dict()}
                 )
-                return cluster_id
-            excluded.add(cluster_id)  # decided meanwhile
+                return cluster.id
+            excluded.add(cluster.id)  # decided meanwhile
+            seen.pop("clusters", None)
         raise Conflict(f"could not place draft {ticket.id} in a cluster")
 
-    def _found(self, ticket: Ticket, signature: Signature, group: str | None) -> str:
+    def _found(self, ticket: Ticket, signature: Signature, group: str | None) -> Cluster:
         """A new cluster, its id derived from the signature and the day (drafts of one new
         root cause racing each other found it once); a decided one of the same id: the next."""
         base = f"{ticket.project}|{signature.key}|{group or ''}|{ticket.created_at[:10]}"
@@ -128,9 +146,10 @@ class ClusterService:
                 group=group,
             )
             if self._clusters.found(cluster):
-                return cluster_id
-            if self._clusters.get(ticket.project, cluster_id).status == ClusterStatus.OPEN:
-                return cluster_id
+                return cluster
+            existing = self._clusters.get(ticket.project, cluster_id)
+            if existing.status == ClusterStatus.OPEN:
+                return existing
         raise Conflict(f"too many clusters of signature {signature.key} today")
 
     def regroup(self, project: str, *, apply: bool) -> dict[str, Any]:

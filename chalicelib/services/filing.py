@@ -68,6 +68,7 @@ class Report:
         self.run_item = run_item  # written with the first transaction, saving a call
         self._trace_keys: dict[int, str] = {}  # traces stored in S3 already (retries reuse)
         self._signatures: dict[int, dict[str, Any]] = {}
+        self.clusters: dict[str, Any] = {}  # the project's clusters, read once per report
         self.versions: dict[str, int] = {}  # test case -> the version that ran
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
@@ -225,7 +226,7 @@ def _open(report: Report, failures: list[int], scenario: Scenario, stale: str | 
     if len(failures) > 1:
         report.s.count("OccurrencesMerged", len(failures) - 1)
     report.settle(failures, ticket.id, TicketStatus.DRAFT.value, opened=True)
-    report.s.place_in_cluster(report.project, ticket)  # before the lead is asked
+    report.s.place_in_cluster(report, ticket)  # before the lead is asked
     report.s.start_workflow(report.project, ticket)
     scenario.live_ticket_id, scenario.live_ticket_status = ticket.id, TicketStatus.DRAFT.value
     return scenario
@@ -326,7 +327,7 @@ def _settle_recorded(report: Report, remaining: list[int], recorded: set[str]) -
         if ticket_id not in tickets:
             tickets[ticket_id] = stores.tickets.get(ticket_id)
             if tickets[ticket_id].is_draft:
-                report.s.place_in_cluster(report.project, tickets[ticket_id])
+                report.s.place_in_cluster(report, tickets[ticket_id])
                 report.s.start_workflow(
                     report.project, tickets[ticket_id]
                 )  # the first try may have died here

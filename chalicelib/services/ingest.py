@@ -63,7 +63,7 @@ class ResultsService:
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
-        place: Callable[[dict[str, Any], Ticket], str] | None = None,
+        place: Callable[[dict[str, Any], Ticket, dict[str, Any]], str] | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -75,9 +75,10 @@ class ResultsService:
         self.catalog = catalog
         self._place = place  # a new draft's cluster (`services.clusters`)
 
-    def place_in_cluster(self, project: dict[str, Any], ticket: Ticket) -> None:
+    def place_in_cluster(self, report: Report, ticket: Ticket) -> None:
+        """A new draft's cluster (the report keeps the project's clusters it read)."""
         if self._place is not None and not ticket.cluster_id:
-            ticket.cluster_id = self._place(project, ticket)
+            ticket.cluster_id = self._place(report.project, ticket, report.clusters)
 
     def record(
         self,

@@ -52,64 +52,45 @@ class ClusterRepository:
                 return False
             raise
 
-    def join(self, project: str, cluster_id: str, member: Member, signature: Signature) -> bool:
-        """Add a member (a repeated join rewrites the same member); False if the cluster was
-        decided meanwhile."""
+    def join(
+        self,
+        project: str,
+        cluster_id: str,
+        member: Member,
+        signature: Signature,
+        *,
+        new_key: bool,
+        sample: bool,
+    ) -> bool:
+        """Add a member in one UpdateItem (a repeated join rewrites the same member), with its
+        signature's key and a sample when the cluster did not have them (a racing duplicate is
+        dropped on read); False if the cluster was decided meanwhile."""
         names = {"#m": member.ticket_id, "#status": "status"}
         values: dict[str, Any] = {
             ":m": _decimals(member.to_dict()),
             ":at": member.joined_at,
             ":open": ClusterStatus.OPEN,
-            ":k": [signature.key],
-            ":empty": [],
         }
-        update = (
-            "SET members.#m = :m, lastSeenAt = :at, "
-            "signatureKeys = list_append(if_not_exists(signatureKeys, :empty), :k)"
-        )
+        update = "SET members.#m = :m, lastSeenAt = :at"
+        if new_key:
+            update += ", signatureKeys = list_append(if_not_exists(signatureKeys, :empty), :k)"
+            values.update({":k": [signature.key], ":empty": []})
+        if sample:
+            update += ", samples = list_append(samples, :s)"
+            values[":s"] = [signature.to_dict()]
         try:
             self._t.update(
                 keys.cluster(project, cluster_id),
                 update,
-                ConditionExpression="#status = :open AND NOT contains(signatureKeys, :key)",
-                ExpressionAttributeNames=names,
-                values={**values, ":key": signature.key},
-            )
-            self._add_sample(project, cluster_id, signature)
-            return True
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-        # the signature is known already (or the cluster is decided): only the member
-        try:
-            self._t.update(
-                keys.cluster(project, cluster_id),
-                "SET members.#m = :m, lastSeenAt = :at",
                 ConditionExpression="#status = :open",
                 ExpressionAttributeNames=names,
-                values={
-                    ":m": _decimals(member.to_dict()),
-                    ":at": member.joined_at,
-                    ":open": ClusterStatus.OPEN,
-                },
+                values=values,
             )
             return True
         except ClientError as exc:
             if condition_failed(exc):
                 return False
             raise
-
-    def _add_sample(self, project: str, cluster_id: str, signature: Signature) -> None:
-        try:
-            self._t.update(
-                keys.cluster(project, cluster_id),
-                "SET samples = list_append(samples, :s)",
-                ConditionExpression="size(samples) < :max",
-                values={":s": [signature.to_dict()], ":max": SAMPLES},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
 
     def remove_members(self, project: str, cluster_id: str, ticket_ids: list[str]) -> None:
         if not ticket_ids:
@@ -166,4 +147,7 @@ def _item(cluster: Cluster) -> dict[str, Any]:
 def _cluster(item: dict[str, Any]) -> Cluster:
     data = strip_keys(item)
     data.pop("expiresAt", None)
-    return Cluster.from_dict(data)
+    cluster = Cluster.from_dict(data)
+    cluster.signature_keys = list(dict.fromkeys(cluster.signature_keys))  # racing joins
+    cluster.samples = cluster.samples[:SAMPLES]
+    return cluster

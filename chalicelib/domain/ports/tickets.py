@@ -69,7 +69,16 @@ class ClusterRepository(Protocol):
 
     def found(self, cluster: Cluster) -> bool: ...
 
-    def join(self, project: str, cluster_id: str, member: Member, signature: Signature) -> bool: ...
+    def join(
+        self,
+        project: str,
+        cluster_id: str,
+        member: Member,
+        signature: Signature,
+        *,
+        new_key: bool,
+        sample: bool,
+    ) -> bool: ...
 
     def remove_members(self, project: str, cluster_id: str, ticket_ids: list[str]) -> None: ...
 
