@@ -276,10 +276,11 @@ class DecisionIn(StrictEdgeModel):
 class ClusterDecisionIn(StrictEdgeModel):
     """A lead's decision on a root cause: its drafts as one (approve, reject) or a split."""
 
-    decision: Literal["approve", "reject", "split"]
+    decision: Literal["approve", "reject", "split", "merge"]
     reason: Text | None = None
     mode: Literal["one", "per-scenario"] | None = None  # approve: one Jira issue or one each
     scenario_ids: Annotated[list[Name], Field(max_length=1000)] | None = None  # split
+    into_cluster_id: Name | None = None  # merge
 
 
 class JiraLinkTypesIn(StrictEdgeModel):

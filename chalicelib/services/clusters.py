@@ -210,6 +210,8 @@ class ClusterService:
         drafts = self._drafts(cluster, actor)
         if decision == "split":
             return self._split(cluster, drafts, body.get("scenario_ids") or [], actor)
+        if decision == "merge":
+            return self._merge(cluster, body.get("into_cluster_id"), actor)
         if not drafts:
             raise Conflict(f"cluster {cluster_id} has no draft left to decide")
         if decision == "reject":
@@ -292,6 +294,42 @@ class ClusterService:
         if primary is not None:
             outcome[primary.id] = self._one(primary, "approve", reason, None, actor)
         return outcome
+
+    def _merge(self, cluster: Cluster, into: str | None, actor: Actor) -> dict[str, Any]:
+        """The lead says two clusters are one root cause: this one's drafts join `into`, and
+        its signatures follow `into`'s in later runs (a `together` label each)."""
+        problem = "is required to merge" if not into else None
+        target = None
+        if into and into != cluster.id:
+            try:
+                target = self._clusters.get(cluster.project, into)
+            except NotFound:
+                problem = "is not a cluster of this project"
+        if target is None or target.status != ClusterStatus.OPEN:
+            problem = problem or "must be another open cluster of this project"
+            raise ValidationFailed("cannot merge there", [field_problem("intoClusterId", problem)])
+        at = self._clock()
+        for key in cluster.signature_keys:
+            label = Label("together", key, at, actor.who, with_key=target.founder.key)
+            self._clusters.put_label(cluster.project, label)
+        moved = {}
+        for m in cluster.member_list():
+            why = {"kind": "label", "label": "merged", "by": actor.who, "from": cluster.id}
+            member = Member(m.ticket_id, m.scenario_id, m.signature_key, why, m.joined_at,
+                            m.test_case_id)  # fmt: skip
+            signature = Signature(0, "", "", (), m.signature_key)  # only its key is stored
+            new_key = m.signature_key not in target.signature_keys
+            if not self._clusters.join(
+                cluster.project, target.id, member, signature, new_key=new_key, sample=False
+            ):
+                raise Conflict(f"cluster {target.id} was decided meanwhile")
+            if new_key:
+                target.signature_keys.append(m.signature_key)
+            self._stores.tickets.set_fields(m.ticket_id, {"clusterId": target.id})
+            moved[m.ticket_id] = target.id
+        record = {"decision": "merge", "into": target.id, "by": actor.who, "at": at}
+        self._clusters.decided(cluster.project, cluster.id, record)
+        return {**self._clusters.get(cluster.project, cluster.id).view(), "outcome": moved}
 
     def _split(
         self, cluster: Cluster, drafts: list[Ticket], scenario_ids: list[str], actor: Actor

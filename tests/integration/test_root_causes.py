@@ -84,3 +84,40 @@ def test_approving_a_cluster_as_one_links_every_test_case(api: Any, demo: Demo) 
     assert sorted(ticket.merged_from) == sorted(t for t in tickets.values() if t != primary)
     again = api.post(path, headers=demo.auth("lead"), body=body)
     assert again.status_code == 409
+
+
+def test_a_leads_merge_is_kept_for_later_runs(api: Any, demo: Demo) -> None:
+    tickets = outage(api, demo, scenarios=2)
+    repos = bootstrap.container().repos
+    main = repos.tickets.get(next(iter(tickets.values()))).cluster_id
+
+    def quota(scenario: str, run_id: str) -> str:
+        failing = result(
+            scenarioId=scenario,
+            testCaseId=f"TC-{scenario}",
+            error={"type": "QuotaExceeded", "message": "payments quota exceeded"},
+        )
+        response = api.post(
+            "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([failing], run_id)
+        )
+        ticket_id = json.loads(response.body)["results"][0]["ticket"]["id"]
+        return str(repos.tickets.get(ticket_id).cluster_id)
+
+    other = quota("checkout.quota-1", "rc-2")
+    assert other != main
+    path = f"/v1/projects/DEMO/clusters/{other}/decision"
+    bad = api.post(path, headers=demo.auth("lead"), body=json.dumps({"decision": "merge"}))
+    assert bad.status_code == 422 and "intoClusterId" in bad.body.decode()
+    merged = api.post(
+        path,
+        headers=demo.auth("lead"),
+        body=json.dumps({"decision": "merge", "intoClusterId": main}),
+    )
+    assert merged.status_code == 200, merged.body
+    assert json.loads(merged.body)["status"] == "decided"
+    assert quota("checkout.quota-2", "rc-3") == main  # the label is respected later
+    view = json.loads(
+        api.get(f"/v1/projects/DEMO/clusters/{main}", headers=demo.auth("viewer")).body
+    )
+    assert view["scenarios"] == 4
+    assert {m["why"].get("label") for m in view["members"]} >= {"merged"}
