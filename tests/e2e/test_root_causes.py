@@ -5,12 +5,14 @@ approved (on its way to one Jira issue) and the others merged into it."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api, assert_error
+from tests.e2e.conftest import Api, assert_error, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -82,11 +84,26 @@ def decide(api: Api, cluster_id: str, body: dict[str, Any], role: str = "lead") 
     )
 
 
+def digest_lines(stack: dict[str, Any]) -> list[str]:
+    """The Slack sections that show a root cause's drafts as one line."""
+    path = Path(stack["slackOutbox"])
+    path = path if path.is_absolute() else Path(__file__).resolve().parents[2] / path
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [
+        block["text"]["text"]
+        for line in lines
+        for block in json.loads(line).get("blocks", [])
+        if block.get("type") == "section" and "1 root cause" in str(block.get("text"))
+    ]
+
+
 def status_of(api: Api, ticket_id: str) -> str:
     return str(api.get(f"/v1/tickets/{ticket_id}").json()["status"])
 
 
-def test_one_outage_is_one_cluster_decided_as_one_and_a_split_is_kept(api: Api) -> None:
+def test_one_outage_is_one_cluster_decided_as_one_and_a_split_is_kept(
+    api: Api, stack: dict[str, Any]
+) -> None:
     tickets = report(api, "rc-run-1", SCENARIOS)
     assert len({tickets[s] for s in SCENARIOS}) == len(SCENARIOS)  # drafts stay per scenario
     [outage] = [c for c in open_clusters(api) if c["scenarios"] > 1]
@@ -98,6 +115,9 @@ def test_one_outage_is_one_cluster_decided_as_one_and_a_split_is_kept(api: Api) 
     assert whys <= {"founder", "signature", "similar"} and "similar" in whys
     similar = next(m["why"] for m in outage["members"] if m["why"]["kind"] == "similar")
     assert similar["score"] >= 0.8 and similar["sharedFrames"] == ["shop.payments:charge"]
+    # the lead's digest shows the root cause as one line (a window may close mid-report)
+    lines = wait_for(lambda: digest_lines(stack), timeout=30)
+    assert "scenarios*: ConnectionError: could not reach payments-db at &lt;ip&gt;" in lines[0]
 
     # bad input changes nothing; a viewer may not decide
     assert_error(decide(api, outage["clusterId"], {"decision": "split"}), 422)
