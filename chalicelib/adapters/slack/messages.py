@@ -74,25 +74,25 @@ def _draft_blocks(draft: dict[str, Any], links: dict[str, str], *, full: bool) -
     return blocks
 
 
+def _first(names: list[str], shown: int = 10) -> str:
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
-    """Drafts of one root cause: one line, `1 root cause, N scenarios: <signature summary>`."""
+    """Drafts of one root cause: one line, `1 root cause, N scenarios: <signature summary>`,
+    naming its scenarios and drafts, and where to decide them as one."""
     cluster = entry["cluster"]
-    scenarios = ", ".join(cluster["scenarios"][:10])
-    if len(cluster["scenarios"]) > 10:
-        scenarios += f" and {len(cluster['scenarios']) - 10} more"
-    text = (
-        f"*1 root cause, {len(cluster['scenarios'])} scenarios*: {_clip(cluster['summary'], 200)}"
+    count = len(cluster["scenarios"])
+    text = f"*1 root cause, {count} scenarios*: {_clip(cluster['summary'], 200)}"
+    detail = (
+        f"Scenarios {_first(cluster['scenarios'])}; drafts {_first(cluster['tickets'])}. "
+        "Decide them as one (approve as one issue, reject all, split):"
     )
+    link = f"<{cluster['url']}|cluster {_clip(cluster['id'], 80)}>"
     return [
         SectionBlock(text=MarkdownTextObject(text=text)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"{_clip(scenarios, 600)} · decide them as one (approve as one issue, "
-                    f"reject all, split): <{cluster['url']}|cluster {_clip(cluster['id'], 80)}>"
-                )
-            ]
-        ),
+        ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
     ]
 
 
