@@ -13,6 +13,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
     browse,
+    clusters,
     decisions,
     exports,
     health,
@@ -40,6 +41,7 @@ app.register_blueprint(testcases.bp)
 app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
+app.register_blueprint(clusters.bp)
 
 
 # Chalice's own refusals, in our codes (chalicelib/errors.py).

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.domain.page_links import PageSigner
     from chalicelib.services.access import AccessService
     from chalicelib.services.changes import ChangeFeed
+    from chalicelib.services.clusters import ClusterService
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
     from chalicelib.services.exports import ExportService
@@ -141,7 +142,15 @@ class Container:
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
             catalog=self.test_cases,
+            place=self.clusters.place,
         )
+
+    @functools.cached_property
+    def clusters(self) -> ClusterService:
+        from chalicelib.services.clusters import ClusterService, Stores
+
+        r = self.repos
+        return ClusterService(Stores(r.clusters, r.tickets, r.projects), lambda: self.decisions)
 
     @functools.cached_property
     def test_cases(self) -> TestCaseService:

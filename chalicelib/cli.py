@@ -10,6 +10,7 @@
     python -m chalicelib.cli list-keys DEMO
     python -m chalicelib.cli revoke-key DEMO key_...
     python -m chalicelib.cli rebuild-metrics DEMO
+    python -m chalicelib.cli regroup DEMO [--apply]
     python -m chalicelib.cli backfill-exports DEMO
 
 On AWS it uses the usual boto3 credentials and the stack's table (`--table` or FAILBRIDGE_TABLE).
@@ -159,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
 
     p = sub.add_parser(
+        "regroup",
+        help="sign drafts again under today's signature version and place them in clusters "
+        "again (dry run unless --apply)",
+    )
+    p.add_argument("project")
+    p.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
+
+    p = sub.add_parser(
         "backfill-exports",
         help="stage a project's stored history for the exports (the next export writes it)",
     )
@@ -192,6 +201,15 @@ def rebuild_metrics(project: str) -> dict[str, Any]:
         Stores(r.metrics, r.gates, r.executions, r.projects), history=StoredHistory(r.table)
     )
     return service.rebuild(project)
+
+
+def regroup(project: str, *, apply: bool) -> dict[str, Any]:
+    """The explicit migration after the signature rules changed (a new signature version)."""
+    from chalicelib.services.clusters import ClusterService, Stores
+
+    r = table_repositories()
+    service = ClusterService(Stores(r.clusters, r.tickets, r.projects), lambda: None)  # type: ignore[arg-type,return-value]
+    return service.regroup(project, apply=apply)
 
 
 def backfill_exports(project: str) -> dict[str, Any]:
@@ -244,6 +262,8 @@ def run(args: argparse.Namespace, access: Any) -> Any:
         return rebuild_metrics(args.project)
     if command == "backfill-exports":
         return backfill_exports(args.project)
+    if command == "regroup":
+        return regroup(args.project, apply=args.apply)
     if command == "describe-project":
         return access.describe_project(args.project)
     if command == "put-module":

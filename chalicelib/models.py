@@ -290,6 +290,16 @@ class DecisionIn(StrictEdgeModel):
     jira_key: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*-[0-9]+$")] | None = None
 
 
+class ClusterDecisionIn(StrictEdgeModel):
+    """A lead's decision on a root cause: its drafts as one (approve, reject) or a split."""
+
+    decision: Literal["approve", "reject", "split", "merge"]
+    reason: Text | None = None
+    mode: Literal["one", "per-scenario"] | None = None  # approve: one Jira issue or one each
+    scenario_ids: Annotated[list[Name], Field(max_length=1000)] | None = None  # split
+    into_cluster_id: Name | None = None  # merge
+
+
 class JiraLinkTypesIn(StrictEdgeModel):
     defect_to_test_case: Name | None = None
     defect_to_execution: Name | None = None

@@ -109,6 +109,33 @@ PREVIEW = obj(
         "mapping": {"type": "object"},
     }
 )
+SIGNATURE = obj(
+    {"version": INTEGER, "key": STRING, "exception": STRING, "message": STRING},
+    {"frames": {"type": "array", "items": STRING}},
+)
+CLUSTER_MEMBER = obj(
+    {"ticketId": STRING, "scenarioId": STRING, "signatureKey": STRING, "joinedAt": STRING},
+    {"why": {"type": "object"}, "testCaseId": NULLABLE_STRING},
+)
+CLUSTER = obj(
+    {
+        "clusterId": STRING,
+        "project": STRING,
+        "status": {"type": "string", "enum": ["open", "decided"]},
+        "summary": STRING,
+        "signature": SIGNATURE,
+        "scenarios": INTEGER,
+        "drafts": INTEGER,
+        "members": {"type": "array", "items": CLUSTER_MEMBER},
+        "createdAt": STRING,
+        "lastSeenAt": STRING,
+    },
+    {"group": NULLABLE_STRING, "decision": {"type": ["object", "null"]}},
+)
+CLUSTER_DECIDED = {
+    **CLUSTER,
+    "properties": {**CLUSTER["properties"], "outcome": {"type": "object"}},
+}
 SLACK_OUTCOME = obj({"ok": {"type": "boolean"}, "outcome": STRING})
 JIRA_ACCEPTED = obj({"accepted": {"type": "boolean"}}, {"reason": STRING})
 STRINGS = {"type": "array", "items": STRING}
@@ -263,6 +290,17 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         obj({"attachmentId": STRING, **PRESIGNED_POST}),
     ),
     ("POST", "/v1/tickets/{ticketId}/decision"): (200, "The decided ticket", TICKET),
+    ("GET", "/v1/projects/{project}/clusters"): (
+        200,
+        "The project's root causes across scenarios, most scenarios first",
+        obj({"clusters": {"type": "array", "items": CLUSTER}}),
+    ),
+    ("GET", "/v1/projects/{project}/clusters/{clusterId}"): (200, "The cluster", CLUSTER),
+    ("POST", "/v1/projects/{project}/clusters/{clusterId}/decision"): (
+        200,
+        "The cluster decided (or split); `outcome`: what became of each draft",
+        CLUSTER_DECIDED,
+    ),
     ("POST", "/v1/webhooks/jira"): (202, "Queued (or ignored, saying why)", JIRA_ACCEPTED),
     ("POST", "/v1/slack/interactions"): (200, "What the click did", SLACK_OUTCOME),
     ("GET", "/v1/approvals/{token}"): (200, "The page: what is being decided, and its form", None),

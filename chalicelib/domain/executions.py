@@ -37,6 +37,7 @@ class Execution(Record):
     test_case_version: int | None = None  # the version of the test case that ran
     release: str | None = None  # the release (Jira fixVersion) and sprint the run tested
     sprint: str | None = None
+    signature: dict[str, Any] | None = None  # a failure's (`domain.signatures`)
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

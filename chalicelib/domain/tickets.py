@@ -79,6 +79,9 @@ class Ticket(Record):
     jira_status: str | None = None
     jira_updated_at: int | None = None
     last_change: dict[str, Any] | None = None
+    # root cause: the first failure's signature (`domain.signatures`) and the draft's cluster
+    signature: dict[str, Any] | None = None
+    cluster_id: str | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

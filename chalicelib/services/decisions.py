@@ -30,6 +30,7 @@ from chalicelib.domain.ports import (
     Workflow,
 )
 from chalicelib.domain.roles import Actor, Role
+from chalicelib.domain.signatures import Signature
 from chalicelib.domain.statuses import TicketStatus, is_live
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import Ticket
@@ -38,6 +39,7 @@ from chalicelib.observability import logger
 
 FLUSH_LEASE_SECONDS = 120  # longer than the workflow task function's timeout
 MAX_DRAFTS_LISTED = 12  # what one Slack message (50 blocks) shows; the rest behind a link
+MAX_DRAFTS_READ = 500  # drafts of one root cause share a line: read that many at most
 Decision = Literal["approve", "reject", "merge", "link"]
 OUTCOME = {
     "approve": (Cause.APPROVE, TicketStatus.APPROVED),
@@ -171,14 +173,16 @@ class DecisionService:
         outbox = self._stores.outbox
         pending = outbox.pending(lead_email)
         drafts: list[tuple[dict[str, Any], Ticket]] = []
+        lines: dict[str, list[Ticket]] = {}  # one line per root cause (cluster) or draft
         read = 0
         for item in pending:  # read only as many tickets as one message can show
-            if len(drafts) >= MAX_DRAFTS_LISTED:
+            if len(lines) >= MAX_DRAFTS_LISTED or read >= MAX_DRAFTS_READ:
                 break
             read += 1
             ticket = self._tickets.get(item["ticketId"])
             if ticket.is_draft:
                 drafts.append((item, ticket))
+                lines.setdefault(ticket.cluster_id or ticket.id, []).append(ticket)
             else:
                 outbox.clear([item])  # decided meanwhile: nothing to ask
         rest = pending[read:]
@@ -191,16 +195,31 @@ class DecisionService:
             message = self._draft_message(first, lead, deadline)
         else:
             [message] = self._messages.digest_messages(
-                [
-                    (self._view(t, self.lead_of(t)), self._links(t, lead["lead"], deadline))
-                    for _, t in drafts
-                ],
+                [self._line(group, lead["lead"], deadline) for group in lines.values()],
                 more=len(rest),
                 more_url=f"{self._public_url}/v1/projects/{first.project}/tickets?status=draft",
             )
         self._notifier.send(message, channel=lead.get("slackUserId"))
         outbox.clear([item for item, _ in drafts] + rest)  # sent: listed, or behind the link
         return len(drafts) + len(rest)
+
+    def _line(
+        self, tickets: list[Ticket], lead: str, deadline: int
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A digest line: one draft with its links, or the drafts of one root cause as one."""
+        first = tickets[0]
+        if len(tickets) == 1 or not first.cluster_id:
+            return self._view(first, self.lead_of(first)), self._links(first, lead, deadline)
+        summary = Signature.from_dict(first.signature).summary if first.signature else ""
+        url = f"{self._public_url}/v1/projects/{first.project}/clusters/{first.cluster_id}"
+        cluster = {
+            "id": first.cluster_id,
+            "summary": summary or str(first.title),
+            "scenarios": sorted({t.scenario_id for t in tickets}),
+            "tickets": [t.id for t in tickets],
+            "url": url,
+        }
+        return {**self._view(first, self.lead_of(first)), "cluster": cluster}, {}
 
     def _view(self, ticket: Ticket, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self._public_url}/pages/tickets/{ticket.id}"  # without a link: the 401 page

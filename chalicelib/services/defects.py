@@ -374,8 +374,15 @@ class DefectService:
             if is_key(r)
         ]
         execution_key = ticket.jira_execution_key
+        # a root cause approved as one issue: every affected test case (`services.clusters`)
+        cluster_keys = [k for k in ticket.other.get("clusterTestKeys") or [] if is_key(k)]
         wanted: list[tuple[str, str | None, str, str | None]] = [
             (f"link:test:{test_key}", types.get("defectToTestCase"), key, test_key),
+            *(
+                (f"link:test:{k}", types.get("defectToTestCase"), key, k)
+                for k in cluster_keys
+                if k != test_key
+            ),
             (
                 f"link:execution:{execution_key}",
                 types.get("defectToExecution"),

@@ -21,6 +21,7 @@ from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.results import draft_fields
 from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.signatures import signature_of
 from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import HistoryEntry, Ticket
@@ -66,6 +67,8 @@ class Report:
         self.reported_by = reported_by
         self.run_item = run_item  # written with the first transaction, saving a call
         self._trace_keys: dict[int, str] = {}  # traces stored in S3 already (retries reuse)
+        self._signatures: dict[int, dict[str, Any]] = {}
+        self.clusters: dict[str, Any] = {}  # the project's clusters, read once per report
         self.versions: dict[str, int] = {}  # test case -> the version that ran
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
@@ -111,7 +114,18 @@ class Report:
             source=r.source.model_dump(mode="json", exclude_none=True) if r.source else None,
             module=r.module_name,
             requirements=list(r.requirements) or None,
+            signature=self.signature(i),
         )
+
+    def signature(self, i: int) -> dict[str, Any] | None:
+        """A failure's root-cause signature (from its whole trace, before any is moved to S3)."""
+        r = self.results[i]
+        if r.status.value != "failed":
+            return None
+        if i not in self._signatures:
+            error = r.error.model_dump(mode="json", exclude_none=True) if r.error else None
+            self._signatures[i] = signature_of(error, r.actual).to_dict()
+        return self._signatures[i]
 
     def error(self, i: int) -> dict[str, Any] | None:
         """The result's error as stored: a long trace goes to S3, once, under a key derived
@@ -212,6 +226,7 @@ def _open(report: Report, failures: list[int], scenario: Scenario, stale: str | 
     if len(failures) > 1:
         report.s.count("OccurrencesMerged", len(failures) - 1)
     report.settle(failures, ticket.id, TicketStatus.DRAFT.value, opened=True)
+    report.s.place_in_cluster(report, ticket)  # before the lead is asked
     report.s.start_workflow(report.project, ticket)
     scenario.live_ticket_id, scenario.live_ticket_status = ticket.id, TicketStatus.DRAFT.value
     return scenario
@@ -275,6 +290,7 @@ def _new_draft(report: Report, ticket_id: str, failures: list[int]) -> Ticket:
             "status": TicketStatus.DRAFT.value,
             **draft_fields(first, report.run),
             "error": report.error(failures[0]),
+            "signature": report.signature(failures[0]),
             "testCaseVersion": report.versions.get(first.test_case_id),
             "reporters": sorted({report.reporter(i) for i in failures}),
             "occurrences": len(failures),
@@ -311,6 +327,7 @@ def _settle_recorded(report: Report, remaining: list[int], recorded: set[str]) -
         if ticket_id not in tickets:
             tickets[ticket_id] = stores.tickets.get(ticket_id)
             if tickets[ticket_id].is_draft:
+                report.s.place_in_cluster(report, tickets[ticket_id])
                 report.s.start_workflow(
                     report.project, tickets[ticket_id]
                 )  # the first try may have died here

@@ -63,6 +63,7 @@ class ResultsService:
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
+        place: Callable[[dict[str, Any], Ticket, dict[str, Any]], str] | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -72,6 +73,12 @@ class ResultsService:
         self.tell_jira = tell_jira or (lambda task: None)
         self.window_days = regression_window_days
         self.catalog = catalog
+        self._place = place  # a new draft's cluster (`services.clusters`)
+
+    def place_in_cluster(self, report: Report, ticket: Ticket) -> None:
+        """A new draft's cluster (the report keeps the project's clusters it read)."""
+        if self._place is not None and not ticket.cluster_id:
+            ticket.cluster_id = self._place(report.project, ticket, report.clusters)
 
     def record(
         self,

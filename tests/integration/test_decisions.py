@@ -196,7 +196,16 @@ def test_a_used_expired_forged_or_foreign_link_changes_nothing(
 def test_drafts_of_one_lead_from_a_regression_run_arrive_as_one_digest(
     api: Any, demo: Demo, aws: dict[str, Any], slack: Any
 ) -> None:
-    failures = [result(scenarioId=f"checkout.s{i}", testCaseId=f"TC-{i}") for i in range(3)]
+    # three root causes: drafts of one root cause would share one digest line (test_root_causes)
+    errors = ["the cart is empty", "the price is wrong", "card declined by the bank"]
+    failures = [
+        result(
+            scenarioId=f"checkout.s{i}",
+            testCaseId=f"TC-{i}",
+            error={"type": "AssertionError", "message": errors[i]},
+        )
+        for i in range(3)
+    ]
     failures.append(result(scenarioId="search.q", module="search", testCaseId="TC-S"))
     api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report(failures))
     notify(aws)

@@ -214,3 +214,15 @@ def test_a_retest_told_to_jira_comments_and_transitions() -> None:
     assert w.feedback.sync_to_jira("retest_failed", "tk_1") == "synced"
     assert w.jira.comments[0][0] == "QA-1" and "the re-test failed" in w.jira.comments[0][1]
     assert w.jira.transitions == [("QA-1", "Reopened")]
+
+
+def test_a_root_cause_approved_as_one_issue_links_every_affected_test_case_once() -> None:
+    w = World()
+    mapping = {**MAPPING, "linkTypes": {"defectToTestCase": "Tests"}}
+    w.s.projects.set_fields("P", {"jira": mapping})
+    w.ticket("approved", jiraTestKey="KP-1", clusterTestKeys=["KP-1", "KP-2", "KP-3", "x"])
+    assert w.defects.process("tk_1", None) == "open"
+    assert sorted(w.jira.links) == [("Tests", "QA-1", k) for k in ("KP-1", "KP-2", "KP-3")]
+    w.s.tickets.set_fields("tk_1", {"status": "jira_pending"})  # a repeated delivery
+    w.defects.process("tk_1", None)
+    assert len(w.jira.links) == 3  # each link is a step done once

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamo.clusters import ClusterRepository
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
@@ -50,6 +51,7 @@ class Repositories:
     requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
+    clusters: ClusterRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -76,4 +78,5 @@ class Repositories:
             requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),
+            clusters=ClusterRepository(table),
         )

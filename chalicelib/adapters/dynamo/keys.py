@@ -63,6 +63,9 @@ ALIKE#{p}#{errorType}     {createdAt}#{ticket}     pages: a live ticket in its e
                                                    compare), from the change stream
 REPORT#{p}                {reportId}               a report: its request, status, object key
 PROJECT#{p}               RSCHED#{name}            a report schedule (gsi1 RSCHEDULES / {p}#{name})
+CLUSTERS#{p}              CLUSTER#{clusterId}      a root cause across scenarios: its drafts
+                                                   (members), signatures (decided: TTL)
+CLUSTERS#{p}              LABEL#{kind}#{sig}#{s}   a lead's split or merge, respected later
 
 A ticket page reads the scenario's strip with one Query (newest first, limit 20) and the newest
 live tickets of its error type's bucket with one Query (limit 100: look-alikes); the dashboard
@@ -116,6 +119,22 @@ def api_key(key_hash: str) -> Key:
 
 def api_keys_index(p: str) -> str:
     return f"PROJECT#{p}#KEYS"
+
+
+def clusters_partition(p: str) -> str:
+    return f"CLUSTERS#{p}"
+
+
+CLUSTER_PREFIX = "CLUSTER#"
+CLUSTER_LABEL_PREFIX = "LABEL#"
+
+
+def cluster(p: str, cluster_id: str) -> Key:
+    return {"pk": clusters_partition(p), "sk": f"{CLUSTER_PREFIX}{cluster_id}"}
+
+
+def cluster_label(p: str, label_id: str) -> Key:
+    return {"pk": clusters_partition(p), "sk": f"{CLUSTER_LABEL_PREFIX}{label_id}"}
 
 
 def ticket(ticket_id: str) -> Key:

@@ -74,6 +74,28 @@ def _draft_blocks(draft: dict[str, Any], links: dict[str, str], *, full: bool) -
     return blocks
 
 
+def _first(names: list[str], shown: int = 10) -> str:
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
+    """Drafts of one root cause: one line, `1 root cause, N scenarios: <signature summary>`,
+    naming its scenarios and drafts, and where to decide them as one."""
+    cluster = entry["cluster"]
+    count = len(cluster["scenarios"])
+    text = f"*1 root cause, {count} scenarios*: {_clip(cluster['summary'], 200)}"
+    detail = (
+        f"Scenarios {_first(cluster['scenarios'])}; drafts {_first(cluster['tickets'])}. "
+        "Decide them as one (approve as one issue, reject all, split):"
+    )
+    link = f"<{cluster['url']}|cluster {_clip(cluster['id'], 80)}>"
+    return [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
+    ]
+
+
 def _evidence_links(draft: dict[str, Any]) -> list[tuple[str, str]]:
     links = []
     run = draft.get("run") or {}
@@ -108,16 +130,21 @@ def digest_messages(
 ) -> list[dict]:
     """Many drafts for one lead (a regression run): one message listing as many as Slack's
     block limit allows, each with its own links, and `more` others behind one link."""
-    total = len(drafts) + more
+    total = sum(len(d["cluster"]["tickets"]) if "cluster" in d else 1 for d, _ in drafts) + more
     title = f"{total} new draft defects are waiting for your decision"
     blocks: list[Block] = [HeaderBlock(text=title)]
     shown = 0
     for draft, links in drafts:
-        these = [*_draft_blocks(draft, links, full=False), DividerBlock()]
+        lines = (
+            _cluster_blocks(draft)
+            if "cluster" in draft
+            else _draft_blocks(draft, links, full=False)
+        )
+        these = [*lines, DividerBlock()]
         if len(blocks) + len(these) + 1 > MAX_BLOCKS:  # one block kept for the link below
             break
         blocks.extend(these)
-        shown += 1
+        shown += len(draft["cluster"]["tickets"]) if "cluster" in draft else 1
     rest = total - shown
     if rest:
         where = f" <{more_url}|See every draft waiting.>" if more_url else ""

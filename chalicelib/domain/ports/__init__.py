@@ -46,6 +46,7 @@ from chalicelib.domain.ports.systems import (
     Workflow,
 )
 from chalicelib.domain.ports.tickets import (
+    ClusterRepository,
     ExecutionRepository,
     Filing,
     ScenarioRepository,
@@ -59,6 +60,7 @@ __all__ = [
     "Blobs",
     "CircuitRepository",
     "Clock",
+    "ClusterRepository",
     "Counter",
     "Cursor",
     "Cursors",

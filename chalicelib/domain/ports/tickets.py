@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from chalicelib.domain.clusters import Cluster, Label, Member
 from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.ports.core import Cursor, Cursors, TransactItem  # noqa: F401
 from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.signatures import Signature
 from chalicelib.domain.tickets import Ticket
 
 
@@ -56,6 +58,35 @@ class TicketRepository(Protocol):
     def jira_index_put(self, jira_key: str, ticket_id: str) -> TransactItem: ...
 
     def by_jira_key(self, jira_key: str) -> str | None: ...
+
+
+class ClusterRepository(Protocol):
+    """Root causes across scenarios (`domain.clusters`) and the leads' labels."""
+
+    def get(self, project: str, cluster_id: str) -> Cluster: ...
+
+    def of_project(self, project: str) -> tuple[list[Cluster], list[Label]]: ...
+
+    def found(self, cluster: Cluster) -> bool: ...
+
+    def join(
+        self,
+        project: str,
+        cluster_id: str,
+        member: Member,
+        signature: Signature,
+        *,
+        new_key: bool,
+        sample: bool,
+    ) -> bool: ...
+
+    def remove_members(self, project: str, cluster_id: str, ticket_ids: list[str]) -> None: ...
+
+    def claim_primary(self, project: str, cluster_id: str, ticket_id: str) -> str: ...
+
+    def decided(self, project: str, cluster_id: str, decision: dict[str, Any]) -> None: ...
+
+    def put_label(self, project: str, label: Label) -> None: ...
 
 
 class Filing(Protocol):

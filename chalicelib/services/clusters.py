@@ -1,0 +1,367 @@
+"""Root causes across scenarios: placing a new draft in its cluster, listing clusters, and
+deciding a cluster as one — through the single-draft decision path (`DecisionService`), so the
+workflow, the approval record and Jira's exactly-once creation are the same.
+
+- approve, mode `one` (the default): one draft (the cluster's primary, fixed at the first
+  attempt) is approved; the others are merged into it, and the primary's Jira issue is linked
+  to every affected test case (`clusterTestKeys`);
+- approve, mode `per-scenario` (or the project's `clusterApproval: per-scenario`): each draft
+  is approved, one Jira issue each;
+- reject: every draft is rejected (an environment problem, unless a reason says otherwise);
+- split: the named scenarios leave for a cluster of their own, and a label keeps them apart
+  from this root cause in later runs.
+A retry after a partial failure finishes the job: decided drafts are skipped."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.clock import now_iso
+from chalicelib.domain.clusters import (
+    DEFAULT_WINDOW_HOURS,
+    SAMPLES,
+    Cluster,
+    ClusterStatus,
+    Label,
+    Member,
+    choose,
+    with_member,
+)
+from chalicelib.domain.ports import ClusterRepository, ProjectRepository, TicketRepository
+from chalicelib.domain.roles import Actor, Role
+from chalicelib.domain.signatures import VERSION, Signature, signature_of
+from chalicelib.domain.tickets import Ticket
+from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
+from chalicelib.observability import logger
+
+MODES = ("one", "per-scenario")
+
+
+class Decider(Protocol):
+    """The single-draft decision path (DecisionService)."""
+
+    def lead_of(self, ticket: Ticket) -> dict[str, Any]: ...
+
+    def decide(
+        self,
+        ticket_id: str,
+        decision: str,
+        reason: str | None,
+        merge_into: str | None,
+        actor: Actor,
+        project: str,
+        jira_key: str | None = None,
+    ) -> Ticket: ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    clusters: ClusterRepository
+    tickets: TicketRepository
+    projects: ProjectRepository
+
+
+def _since(at: str, hours: float) -> str:
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) - timedelta(hours=hours)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class ClusterService:
+    def __init__(
+        self, stores: Stores, decider: Callable[[], Decider], clock: Callable[[], str] = now_iso
+    ) -> None:
+        self._stores = stores
+        self._clusters = stores.clusters
+        self._decider = decider  # built lazily: it needs Slack and the approval keys
+        self._clock = clock
+
+    # -- placing a new draft ---------------------------------------------------------------
+
+    def place(
+        self, project: dict[str, Any], ticket: Ticket, seen: dict[str, Any] | None = None
+    ) -> str:
+        """Put a new draft in its cluster (an existing one or a new one); returns its id and
+        stores it on the draft (`clusterId`). A draft placed already stays where it is. `seen`
+        keeps the project's clusters for the rest of one report (one Query per report)."""
+        if ticket.cluster_id:
+            return ticket.cluster_id
+        stored = ticket.signature or {}
+        if stored.get("version") == VERSION:  # computed at ingest from the whole trace
+            signature = Signature.from_dict(stored)
+        else:
+            signature = signature_of(ticket.error, ticket.actual)
+        hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
+        since = _since(ticket.created_at, hours)
+        seen = {} if seen is None else seen
+        excluded: set[str] = set()
+        for _ in range(5):
+            if "clusters" not in seen:
+                seen["clusters"], seen["labels"] = self._clusters.of_project(ticket.project)
+            clusters: list[Cluster] = seen["clusters"]
+            recent = [c for c in clusters if c.last_seen_at >= since and c.id not in excluded]
+            placement = choose(signature, ticket.scenario_id, recent, seen["labels"])
+            member = Member(
+                ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
+                ticket.test_case_id,
+            )  # fmt: skip
+            if placement.cluster_id:
+                cluster = next(c for c in recent if c.id == placement.cluster_id)
+            else:
+                cluster = self._found(ticket, signature, placement.group)
+                clusters.append(cluster)
+            new_key = signature.key not in cluster.signature_keys
+            sample = new_key and len(cluster.samples) < SAMPLES
+            if self._clusters.join(
+                ticket.project, cluster.id, member, signature, new_key=new_key, sample=sample
+            ):
+                with_member(cluster, member, signature)
+                self._stores.tickets.set_fields(
+                    ticket.id, {"clusterId": cluster.id, "signature": signature.to_dict()}
+                )
+                return cluster.id
+            excluded.add(cluster.id)  # decided meanwhile
+            seen.pop("clusters", None)
+        raise Conflict(f"could not place draft {ticket.id} in a cluster")
+
+    def _found(self, ticket: Ticket, signature: Signature, group: str | None) -> Cluster:
+        """A new cluster, its id derived from the signature and the day (drafts of one new
+        root cause racing each other found it once); a decided one of the same id: the next."""
+        base = f"{ticket.project}|{signature.key}|{group or ''}|{ticket.created_at[:10]}"
+        digest = hashlib.sha256(base.encode()).hexdigest()[:12]
+        for n in range(50):
+            cluster_id = f"cl-{digest}" + (f"-{n}" if n else "")
+            cluster = Cluster(
+                id=cluster_id,
+                project=ticket.project,
+                status=ClusterStatus.OPEN,
+                created_at=ticket.created_at,
+                last_seen_at=ticket.created_at,
+                signature=signature.to_dict(),
+                signature_keys=[signature.key],
+                samples=[signature.to_dict()],
+                group=group,
+            )
+            if self._clusters.found(cluster):
+                return cluster
+            existing = self._clusters.get(ticket.project, cluster_id)
+            if existing.status == ClusterStatus.OPEN:
+                return existing
+        raise Conflict(f"too many clusters of signature {signature.key} today")
+
+    def regroup(self, project: str, *, apply: bool) -> dict[str, Any]:
+        """The migration after the signature rules changed (`VERSION`): every draft whose
+        signature is not today's is signed again and, with `apply`, leaves its cluster and is
+        placed again. A dry run only counts. A trace kept in S3 is signed from its preview."""
+        settings = self._stores.projects.get(project) or {"key": project}
+        drafts, cursor = [], None
+        while True:
+            page, cursor = self._stores.tickets.page(
+                project, status="draft", module=None, limit=100, cursor=cursor
+            )
+            drafts.extend(page)
+            if not cursor:
+                break
+        stale = [t for t in drafts if (t.signature or {}).get("version") != VERSION]
+        moved: dict[str, str] = {}
+        for ticket in stale if apply else []:
+            if ticket.cluster_id:
+                self._clusters.remove_members(project, ticket.cluster_id, [ticket.id])
+            fresh = signature_of(ticket.error, ticket.actual).to_dict()
+            ticket.signature, ticket.cluster_id = fresh, None
+            moved[ticket.id] = self.place(settings, ticket)
+        return {
+            "project": project,
+            "version": VERSION,
+            "drafts": len(drafts),
+            "stale": len(stale),
+            "applied": apply,
+            "placed": moved,
+        }
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def listed(self, project: str, status: str | None) -> list[dict[str, Any]]:
+        if status is not None and status not in ClusterStatus.ALL:
+            raise ValidationFailed(
+                "unknown cluster status",
+                [field_problem("status", f"must be one of {', '.join(ClusterStatus.ALL)}")],
+            )
+        clusters, _ = self._clusters.of_project(project)
+        chosen = [c for c in clusters if status is None or c.status == status]
+        chosen.sort(key=lambda c: (-len(c.scenarios()), c.last_seen_at, c.id))
+        return [c.view() for c in chosen]
+
+    def get(self, project: str, cluster_id: str) -> dict[str, Any]:
+        return self._clusters.get(project, cluster_id).view()
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def decide(
+        self, project: str, cluster_id: str, body: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        cluster = self._clusters.get(project, cluster_id)
+        if cluster.status != ClusterStatus.OPEN:
+            raise Conflict(f"cluster {cluster_id} was decided already")
+        decision = body["decision"]
+        drafts = self._drafts(cluster, actor)
+        if decision == "split":
+            return self._split(cluster, drafts, body.get("scenario_ids") or [], actor)
+        if decision == "merge":
+            return self._merge(cluster, body.get("into_cluster_id"), actor)
+        if not drafts:
+            raise Conflict(f"cluster {cluster_id} has no draft left to decide")
+        if decision == "reject":
+            reason = body.get("reason") or f"environment problem: {cluster.summary}"
+            outcome = {t.id: self._one(t, "reject", reason, None, actor) for t in drafts}
+        else:
+            mode = body.get("mode") or (self._stores.projects.get(project) or {}).get(
+                "clusterApproval", "one"
+            )
+            if mode == "per-scenario":
+                outcome = {
+                    t.id: self._one(t, "approve", body.get("reason"), None, actor) for t in drafts
+                }
+            else:
+                outcome = self._approve_as_one(cluster, drafts, body.get("reason"), actor)
+        record = {"decision": decision, "by": actor.who, "at": self._clock(), "tickets": outcome}
+        if decision == "approve":
+            record["mode"] = body.get("mode") or "one"
+        self._clusters.decided(project, cluster_id, record)
+        return {**self._clusters.get(project, cluster_id).view(), "outcome": outcome}
+
+    def _drafts(self, cluster: Cluster, actor: Actor) -> list[Ticket]:
+        """The cluster's drafts still undecided; 403 unless the actor may decide every one."""
+        decider = self._decider()
+        drafts = []
+        for member in cluster.member_list():
+            try:
+                ticket = self._stores.tickets.get(member.ticket_id)
+            except NotFound:
+                continue
+            if not ticket.is_draft:
+                continue
+            if actor.role != Role.ADMIN and decider.lead_of(ticket).get("lead") != actor.who:
+                raise Forbidden(
+                    f"only an admin or the lead of every module in the cluster may decide it "
+                    f"(not the lead of module {ticket.module})"
+                )
+            drafts.append(ticket)
+        return drafts
+
+    def _one(
+        self, ticket: Ticket, decision: str, reason: str | None, into: str | None, actor: Actor
+    ) -> str:
+        try:
+            return (
+                self._decider()
+                .decide(ticket.id, decision, reason, into, actor, ticket.project)
+                .status
+            )
+        except Conflict as exc:  # decided meanwhile by someone else
+            logger.info("cluster draft decided meanwhile", extra={"ticketId": ticket.id})
+            return f"skipped: {exc}"
+
+    def _approve_as_one(
+        self, cluster: Cluster, drafts: list[Ticket], reason: str | None, actor: Actor
+    ) -> dict[str, str]:
+        primary_id = self._clusters.claim_primary(cluster.project, cluster.id, drafts[0].id)
+        primary = next((t for t in drafts if t.id == primary_id), None)
+        members = cluster.member_list()
+        keys = sorted(
+            {t.jira_test_key for t in drafts if t.jira_test_key}
+            | {str(m.other.get("jiraTestKey")) for m in members if m.other.get("jiraTestKey")}
+        )
+        outcome: dict[str, str] = {}
+        if primary is not None:
+            self._stores.tickets.set_fields(
+                primary.id,
+                {
+                    "clusterTestKeys": keys,
+                    "clusterScenarios": cluster.scenarios(),
+                    "title": f"{primary.title or cluster.summary} "
+                    f"(1 root cause, {len(cluster.scenarios())} scenarios)"[:250],
+                },
+                only_status="draft",
+            )
+        for t in drafts:
+            if t.id != primary_id:
+                why = f"one root cause ({cluster.id}): merged into {primary_id}"
+                outcome[t.id] = self._one(t, "merge", reason or why, primary_id, actor)
+        if primary is not None:
+            outcome[primary.id] = self._one(primary, "approve", reason, None, actor)
+        return outcome
+
+    def _merge(self, cluster: Cluster, into: str | None, actor: Actor) -> dict[str, Any]:
+        """The lead says two clusters are one root cause: this one's drafts join `into`, and
+        its signatures follow `into`'s in later runs (a `together` label each)."""
+        problem = "is required to merge" if not into else None
+        target = None
+        if into and into != cluster.id:
+            try:
+                target = self._clusters.get(cluster.project, into)
+            except NotFound:
+                problem = "is not a cluster of this project"
+        if target is None or target.status != ClusterStatus.OPEN:
+            problem = problem or "must be another open cluster of this project"
+            raise ValidationFailed("cannot merge there", [field_problem("intoClusterId", problem)])
+        at = self._clock()
+        for key in cluster.signature_keys:
+            label = Label("together", key, at, actor.who, with_key=target.founder.key)
+            self._clusters.put_label(cluster.project, label)
+        moved = {}
+        for m in cluster.member_list():
+            why = {"kind": "label", "label": "merged", "by": actor.who, "from": cluster.id}
+            member = Member(m.ticket_id, m.scenario_id, m.signature_key, why, m.joined_at,
+                            m.test_case_id)  # fmt: skip
+            signature = Signature(0, "", "", (), m.signature_key)  # only its key is stored
+            new_key = m.signature_key not in target.signature_keys
+            if not self._clusters.join(
+                cluster.project, target.id, member, signature, new_key=new_key, sample=False
+            ):
+                raise Conflict(f"cluster {target.id} was decided meanwhile")
+            if new_key:
+                target.signature_keys.append(m.signature_key)
+            self._stores.tickets.set_fields(m.ticket_id, {"clusterId": target.id})
+            moved[m.ticket_id] = target.id
+        record = {"decision": "merge", "into": target.id, "by": actor.who, "at": at}
+        self._clusters.decided(cluster.project, cluster.id, record)
+        return {**self._clusters.get(cluster.project, cluster.id).view(), "outcome": moved}
+
+    def _split(
+        self, cluster: Cluster, drafts: list[Ticket], scenario_ids: list[str], actor: Actor
+    ) -> dict[str, Any]:
+        present = set(cluster.scenarios())
+        unknown = [s for s in scenario_ids if s not in present]
+        if not scenario_ids or unknown:
+            raise ValidationFailed(
+                "a split names scenarios of the cluster",
+                [field_problem("scenarioIds", f"unknown here: {', '.join(unknown)}" if unknown
+                               else "is required to split")],
+            )  # fmt: skip
+        if set(scenario_ids) == present:
+            raise ValidationFailed(
+                "a split leaves some scenarios behind",
+                [field_problem("scenarioIds", "must not name every scenario of the cluster")],
+            )
+        at = self._clock()
+        digest = hashlib.sha256("|".join(sorted(scenario_ids)).encode()).hexdigest()[:8]
+        group = f"{cluster.id}~{digest}"
+        leaving = [m for m in cluster.member_list() if m.scenario_id in scenario_ids]
+        for m in leaving:
+            label = Label("apart", m.signature_key, at, actor.who, m.scenario_id, group)
+            self._clusters.put_label(cluster.project, label)
+        self._clusters.remove_members(cluster.project, cluster.id, [m.ticket_id for m in leaving])
+        live = {t.id: t for t in drafts}
+        moved = {}
+        for m in leaving:
+            ticket = live.get(m.ticket_id) or self._stores.tickets.get(m.ticket_id)
+            self._stores.tickets.set_fields(ticket.id, {"clusterId": None})
+            ticket.cluster_id = None
+            moved[ticket.id] = self.place(
+                self._stores.projects.get(cluster.project) or {"key": cluster.project}, ticket
+            )
+        return {**self._clusters.get(cluster.project, cluster.id).view(), "outcome": moved}
