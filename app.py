@@ -12,8 +12,10 @@ from chalicelib import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
+    audit,
     browse,
     decisions,
+    environments,
     exports,
     health,
     mapping,
@@ -40,6 +42,8 @@ app.register_blueprint(testcases.bp)
 app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
+app.register_blueprint(environments.bp)
+app.register_blueprint(audit.bp)
 
 
 @app.middleware("http")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamo.audit import AuditLog
+from chalicelib.adapters.dynamo.environments import EnvironmentRepository
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
@@ -50,6 +52,8 @@ class Repositories:
     requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
+    environments: EnvironmentRepository
+    audit: AuditLog
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -76,4 +80,6 @@ class Repositories:
             requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),
+            environments=EnvironmentRepository(table),
+            audit=AuditLog(table),
         )
