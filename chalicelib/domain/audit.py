@@ -16,7 +16,7 @@ from chalicelib.domain.changes import ChangeEvent
 WRITTEN = "item.written"  # the change event kind the audit reads
 STAMPS = ("auditActor", "auditRequestId", "auditAt")
 # Attributes that change with every write and say nothing about what changed.
-NOISE = frozenset({*STAMPS, "updatedAt", "lastChange", "ttl", "expiresAt"})
+NOISE = frozenset({*STAMPS, "updatedAt", "lastChange", "ttl", "expiresAt", "bookings"})
 MAX_VALUE_CHARS = 2000
 
 

@@ -20,6 +20,7 @@ from chalicelib.errors import (
     ValidationFailed,
     field_problem,
 )
+from chalicelib.ids import new_id
 from chalicelib.models import parse_json, parse_model
 from chalicelib.observability import logger
 
@@ -56,7 +57,8 @@ def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., An
         @functools.wraps(view)
         def wrapped(**params: Any) -> Any:
             context = bp.current_request.context or {}
-            with audit_context.serving(context.get("requestId")):
+            # API Gateway names each request; Chalice's local server does not: we name it then
+            with audit_context.serving(context.get("requestId") or new_id("req")):
                 try:
                     return view(**decoded_path_params(params))
                 except FailbridgeError as exc:

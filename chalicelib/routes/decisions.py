@@ -17,6 +17,7 @@ from chalicelib.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.ids import new_id
 from chalicelib.models import DecisionIn, parse_json
 from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
 from chalicelib.routes.common import (
@@ -102,7 +103,8 @@ def approval_decide(token: str) -> Response:
             raise Forbidden("the form's CSRF token is missing or wrong; open the link again")
         lead = audit_context.lead_actor(claims.lead, "approval link")
         try:
-            with audit_context.serving((request.context or {}).get("requestId"), lead):
+            rid = (request.context or {}).get("requestId") or new_id("req")
+            with audit_context.serving(rid, lead):
                 ticket = decisions.decide_by_link(
                     token,
                     form.get("decision", ""),
