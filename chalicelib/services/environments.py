@@ -18,6 +18,7 @@ from chalicelib.errors import Conflict, NotFound, Unavailable, ValidationFailed,
 from chalicelib.ids import new_id
 
 ENV_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+RESERVATION_ID = re.compile(r"^res_[0-9a-z]{26}$")
 EDITABLE = ("name", "status", "configuration", "description")
 ATTEMPTS = 60  # a booking racing this many others in a row gives up with 503
 
@@ -169,7 +170,11 @@ class EnvironmentService:
 
     def cancel(self, project: str, env_id: str, reservation_id: str) -> None:
         self._environment(project, env_id)
-        reservation = self._repo.reservation(project, env_id, reservation_id)
+        reservation = (
+            self._repo.reservation(project, env_id, reservation_id)
+            if RESERVATION_ID.match(reservation_id)
+            else None
+        )
         if reservation is None:
             raise NotFound(f"no reservation {reservation_id} of {env_id}")
         self._repo.cancel(project, env_id, reservation)
@@ -177,7 +182,7 @@ class EnvironmentService:
     # -- helpers -------------------------------------------------------------------------------
 
     def _environment(self, project: str, env_id: str) -> dict[str, Any]:
-        found = self._repo.get(project, env_id)
+        found = self._repo.get(project, env_id) if ENV_ID.match(env_id) else None
         if found is None:
             raise NotFound(f"no environment {env_id} in project {project}")
         return found

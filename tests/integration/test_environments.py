@@ -131,3 +131,22 @@ def test_many_concurrent_overlapping_bookings_exactly_one_wins_per_slot(
         if outcome.startswith("lost"):
             slot_winner = next(r for r in booked if (r["from"], r["to"]) == slots[i % 4])
             assert slot_winner["reservationId"] in outcome
+
+
+def test_ids_and_cursors_that_are_not_ours_are_4xx_not_500(api: Any, demo: Demo) -> None:
+    _create(api, demo)
+    long_id = "x" * 2000
+    assert api.get(f"{BASE}/{long_id}", headers=demo.auth("viewer")).status_code == 404
+    cancel = api.delete(f"{BASE}/staging-eu/reservations/{long_id}", headers=demo.auth("tester"))
+    assert cancel.status_code == 404
+    import base64
+
+    # DynamoDB refuses a start key that is not the table's (ValidationException -> our 400);
+    # moto accepts it and finds nothing: either way, not a 500
+    forged = base64.urlsafe_b64encode(b'{"pk": {"S": "nope"}}').decode()
+    for path in (BASE, f"{BASE}/staging-eu/snapshots", "/v1/projects/DEMO/audit"):
+        response = api.get(f"{path}?cursor={forged}", headers=demo.auth("admin"))
+        assert response.status_code in (200, 400), (path, response.body)
+        garbled = api.get(f"{path}?cursor=not-a-cursor", headers=demo.auth("admin"))
+        assert garbled.status_code == 400, (path, garbled.body)
+        assert garbled.json_body["error"]["details"][0]["field"] == "cursor"

@@ -141,3 +141,18 @@ def test_repositories_never_see_the_stamps() -> None:
     raw = dump({"status": "open", "auditActor": {"type": "system"}, "auditAt": "t"})
     assert load(raw) == {"status": "open"}
     assert "auditActor" in load(raw, stamps=True)
+
+
+def test_a_cursor_dynamodb_refuses_is_the_clients_400() -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters.dynamo.table import cursor_checked
+    from chalicelib.errors import MalformedRequest
+
+    def refuse() -> None:
+        raise ClientError({"Error": {"Code": "ValidationException"}}, "Query")
+
+    with pytest.raises(MalformedRequest):
+        cursor_checked({"pk": {"S": "x"}}, refuse)
+    with pytest.raises(ClientError):
+        cursor_checked(None, refuse)  # without a cursor it is our own fault: a 500

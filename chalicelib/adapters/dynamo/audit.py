@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import keys
 from chalicelib.adapters.dynamo.metrics import _decimals
-from chalicelib.adapters.dynamo.table import Table, load, strip_keys, vals
+from chalicelib.adapters.dynamo.table import Table, cursor_checked, load, strip_keys, vals
 
 
 class AuditLog:
@@ -50,5 +50,5 @@ class AuditLog:
         kwargs["ExpressionAttributeValues"] = vals(values)
         if cursor:
             kwargs["ExclusiveStartKey"] = cursor
-        out = self._t.client.query(**kwargs)
+        out = cursor_checked(cursor, lambda: self._t.client.query(**kwargs))
         return [strip_keys(load(i)) for i in out.get("Items", [])], out.get("LastEvaluatedKey")

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, strip_keys
+from chalicelib.adapters.dynamo.table import Table, cursor_checked, strip_keys
 from chalicelib.domain.conflicts import TransactionConflict
 from chalicelib.domain.environments import EnvironmentChanged, EnvironmentExists
 
@@ -47,11 +47,14 @@ class EnvironmentRepository:
     def of_project(
         self, project: str, limit: int, cursor: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        items, last = self._t.query(
-            keys.environments_partition(project),
-            sk_prefix=keys.ENVIRONMENT_PREFIX,
-            limit=limit,
-            cursor=cursor,
+        items, last = cursor_checked(
+            cursor,
+            lambda: self._t.query(
+                keys.environments_partition(project),
+                sk_prefix=keys.ENVIRONMENT_PREFIX,
+                limit=limit,
+                cursor=cursor,
+            ),
         )
         return [strip_keys(i) for i in items], last
 
@@ -81,8 +84,14 @@ class EnvironmentRepository:
     def snapshots(
         self, project: str, env_id: str, limit: int, cursor: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        items, last = self._t.query(
-            keys.environment_snapshots(project, env_id), limit=limit, cursor=cursor, forward=False
+        items, last = cursor_checked(
+            cursor,
+            lambda: self._t.query(
+                keys.environment_snapshots(project, env_id),
+                limit=limit,
+                cursor=cursor,
+                forward=False,
+            ),
         )
         return [strip_keys(i) for i in items], last
 

@@ -108,6 +108,19 @@ def decode_cursor(cursor: str | None, field: str = "cursor") -> dict[str, Any] |
         ) from exc
 
 
+def cursor_checked(cursor: dict[str, Any] | None, call: Any) -> Any:
+    """Run a query that starts at a client's cursor: a cursor DynamoDB refuses (a forged or
+    foreign one) is the client's 400, not our 500."""
+    try:
+        return call()
+    except ClientError as exc:
+        if cursor and exc.response["Error"]["Code"] == "ValidationException":
+            raise MalformedRequest(
+                "the cursor is not one we issued", [{"field": "cursor", "problem": "is not valid"}]
+            ) from exc
+        raise
+
+
 class Cursors:
     """LastEvaluatedKey <-> the opaque cursor clients page with."""
 
