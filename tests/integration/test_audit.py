@@ -133,3 +133,31 @@ def test_retention_is_a_ttl_from_the_setting_and_the_export_writes_the_audit_dat
         "changes",
         "request_id",
     ]
+
+
+def test_a_decision_through_an_approval_link_is_the_leads_and_the_report_the_ci_keys(
+    aws: dict[str, Any], api: Any, demo: Demo, slack: Any
+) -> None:
+    from tests.integration.test_decisions import form, links, notify, path, report_failure
+
+    ticket_id = report_failure(api, demo)
+    notify(aws)
+    [link] = links(slack)
+    decided = api.post(path(link["approve"]), **form("approve", link=link["approve"]))
+    assert decided.status_code == 200
+    pump_stream(aws)
+    entries = api.get(f"{BASE}/audit?limit=1000", headers=demo.auth("admin")).json_body["items"]
+    ticket = [e for e in entries if e["target"] == {"type": "ticket", "id": ticket_id}]
+    opened = next(e for e in ticket if e["action"] == "ticket.created")
+    assert opened["actor"]["role"] == "ci" and opened["actor"]["type"] == "key"
+    approved = next(
+        e for e in ticket if (e["changes"].get("status") or {}).get("after") == "approved"
+    )
+    assert approved["actor"] == {
+        "type": "lead",
+        "id": "lead@example.com",
+        "role": "lead",
+        "user": "lead@example.com",
+        "via": "approval link",
+    }
+    assert approved["requestId"] and approved["requestId"] != opened["requestId"]
