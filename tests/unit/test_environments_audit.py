@@ -156,3 +156,12 @@ def test_a_cursor_dynamodb_refuses_is_the_clients_400() -> None:
         cursor_checked({"pk": {"S": "x"}}, refuse)
     with pytest.raises(ClientError):
         cursor_checked(None, refuse)  # without a cursor it is our own fault: a 500
+
+
+def test_the_environment_service_is_what_runs_use_for_snapshots() -> None:
+    from chalicelib.domain.ports.environments import EnvironmentSnapshots
+
+    store = RacyEnvironments(races=0)
+    snapshots: EnvironmentSnapshots = _service(store)
+    snapshot = snapshots.current_snapshot("P", "staging-eu")
+    assert snapshot["revision"] == 1 and snapshot["envId"] == "staging-eu"

@@ -41,3 +41,11 @@ class EnvironmentRepository(Protocol):
     ) -> dict[str, Any] | None: ...
 
     def cancel(self, project: str, env_id: str, reservation: dict[str, Any]) -> None: ...
+
+
+class EnvironmentSnapshots(Protocol):
+    """What a run needs of environments: the snapshot (revision, status, configuration) of the
+    environment it runs on, to record with it. `EnvironmentService` is one."""
+
+    def current_snapshot(self, project: str, env_id: str) -> dict[str, Any]:
+        """NotFound (404) for an environment the project does not have."""
