@@ -12,9 +12,11 @@ from chalicelib import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
+    audit,
     browse,
     clusters,
     decisions,
+    environments,
     exports,
     health,
     mapping,
@@ -42,6 +44,8 @@ app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(clusters.bp)
+app.register_blueprint(environments.bp)
+app.register_blueprint(audit.bp)
 
 
 # Chalice's own refusals, in our codes (chalicelib/errors.py).

@@ -26,10 +26,12 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.domain.delivery import RetryPolicy
     from chalicelib.domain.page_links import PageSigner
     from chalicelib.services.access import AccessService
+    from chalicelib.services.audit import AuditService
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.clusters import ClusterService
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
+    from chalicelib.services.environments import EnvironmentService
     from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
     from chalicelib.services.ingest import ResultsService
@@ -309,6 +311,7 @@ class Container:
     def changes(self) -> ChangeFeed:
         """The change stream's readers. Metrics, exports and audit register here."""
         from chalicelib.observability import count
+        from chalicelib.services.audit import AuditReader
         from chalicelib.services.changes import ChangeFeed, CountingReader
         from chalicelib.services.pages import PageFeedReader
         from chalicelib.services.testcases import CoverageReader
@@ -320,8 +323,28 @@ class Container:
                 self.exports.reader,
                 CoverageReader(self.test_cases),
                 PageFeedReader(self.repos.page_feed, time.time, self.repos.tickets),
+                AuditReader(
+                    self.repos.audit, self.repos.exports, self.settings.audit_retention_days
+                ),
             ]
         )
+
+    @functools.cached_property
+    def environments(self) -> EnvironmentService:
+        """Environments, their snapshots and reservations. `current_snapshot(project, envId)`
+        is what a run records of the environment it ran on."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.environments import EnvironmentService
+
+        return EnvironmentService(self.repos.environments, Cursors())
+
+    @functools.cached_property
+    def audit(self) -> AuditService:
+        """Who did what: the audit log the change stream's audit reader keeps."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.audit import AuditService
+
+        return AuditService(self.repos.audit, Cursors())
 
     @functools.cached_property
     def metrics(self) -> MetricsService:

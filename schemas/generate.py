@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import models, models_inbound
+from chalicelib import models, models_environments, models_inbound
 from chalicelib.domain.statuses import TicketStatus
 from schemas import responses as responses_module
 
@@ -39,6 +39,12 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
     ("POST", "/v1/projects/{project}/quality-gates/validate"): models.GateCheckIn,
     ("PUT", "/v1/projects/{project}/quality-gates/{name}"): models.GateSetIn,
+    ("POST", "/v1/projects/{project}/environments"): models_environments.EnvironmentIn,
+    ("PUT", "/v1/projects/{project}/environments/{envId}"): models_environments.EnvironmentChange,
+    (
+        "POST",
+        "/v1/projects/{project}/environments/{envId}/reservations",
+    ): models_environments.ReservationIn,
 }
 XML_BODY = {"type": "string", "description": "A JUnit XML report"}
 # Bodies that are not (only) JSON: media type -> schema.
@@ -145,6 +151,28 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("GET", "/v1/projects/{project}/coverage"): {
         "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments"): {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments/{envId}/snapshots"): {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments/{envId}/reservations"): {
+        "from": {"type": "string", "description": "ISO-8601 date-time (default: now)"},
+        "to": {"type": "string", "description": "ISO-8601 date-time (default: a year on)"},
+    },
+    ("GET", "/v1/projects/{project}/audit"): {
+        "from": {"type": "string", "description": "A date or an ISO-8601 date-time"},
+        "to": {"type": "string", "description": "A date (to its end) or a date-time"},
+        "actor": {
+            "type": "string",
+            "description": "A key id, a key's user, a lead, `jira` or `system`",
+        },
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/approvals/{token}"): {

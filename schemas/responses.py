@@ -179,6 +179,39 @@ SCOPE_VIEW = obj(
 )
 
 # (method, path) -> (success status, description, body schema or None for no body)
+ENV_STATUS = {"type": "string", "enum": ["available", "degraded", "down", "maintenance"]}
+CONFIGURATION = {"type": "object", "additionalProperties": STRING}
+ENVIRONMENT = obj(
+    {
+        "envId": STRING,
+        "name": STRING,
+        "status": ENV_STATUS,
+        "configuration": CONFIGURATION,
+        "revision": INTEGER,
+        "updatedAt": STRING,
+    },
+    {"description": STRING, "createdAt": STRING, "updatedBy": NULLABLE_STRING},
+)
+SNAPSHOT = obj(
+    {"envId": STRING, "revision": INTEGER, "status": ENV_STATUS, "configuration": CONFIGURATION},
+    {"updatedAt": STRING, "updatedBy": NULLABLE_STRING, "name": STRING},
+)
+RESERVATION = obj(
+    {"reservationId": STRING, "envId": STRING, "from": STRING, "to": STRING},
+    {"purpose": STRING, "runId": STRING, "reservedBy": STRING, "createdAt": STRING},
+)
+AUDIT_ENTRY = obj(
+    {
+        "at": STRING,
+        "actor": obj({"type": STRING, "id": STRING}, {"role": STRING, "user": STRING}),
+        "action": STRING,
+        "target": obj({"type": STRING, "id": STRING}),
+        "changes": {"type": "object"},
+        "requestId": NULLABLE_STRING,
+    }
+)
+
+
 SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("GET", "/v1/tickets/{ticketId}/occurrences"): (
         200,
@@ -414,6 +447,47 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         200,
         "The saved schedule",
         obj({"name": STRING, "project": STRING, "updatedAt": STRING}),
+    ),
+    ("GET", "/v1/projects/{project}/environments"): (
+        200,
+        "A page of the project's environments",
+        obj({"items": {"type": "array", "items": ENVIRONMENT}, "next": NULLABLE_STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/environments"): (
+        201,
+        "The new environment (revision 1, its first snapshot kept)",
+        ENVIRONMENT,
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}"): (200, "The environment", ENVIRONMENT),
+    ("PUT", "/v1/projects/{project}/environments/{envId}"): (
+        200,
+        "The environment at its new revision (a change that changes nothing keeps the revision)",
+        ENVIRONMENT,
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}/snapshots"): (
+        200,
+        "The environment's snapshots, newest first: one per revision",
+        obj({"items": {"type": "array", "items": SNAPSHOT}, "next": NULLABLE_STRING}),
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}/reservations"): (
+        200,
+        "Reservations overlapping the period, earliest first",
+        obj({"items": {"type": "array", "items": RESERVATION}}),
+    ),
+    ("POST", "/v1/projects/{project}/environments/{envId}/reservations"): (
+        201,
+        "Booked (409 names the reservation it overlaps)",
+        RESERVATION,
+    ),
+    ("DELETE", "/v1/projects/{project}/environments/{envId}/reservations/{reservationId}"): (
+        204,
+        "Cancelled",
+        None,
+    ),
+    ("GET", "/v1/projects/{project}/audit"): (
+        200,
+        "Who did what, oldest first",
+        obj({"items": {"type": "array", "items": AUDIT_ENTRY}, "next": NULLABLE_STRING}),
     ),
     # Pages for browsers (HTML). A GET with a view link (`t=`) answers 303 instead, setting the
     # session cookie and redirecting to the same page without the token.

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamo.audit import AuditLog
 from chalicelib.adapters.dynamo.clusters import ClusterRepository
+from chalicelib.adapters.dynamo.environments import EnvironmentRepository
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
@@ -53,6 +55,9 @@ class Repositories:
     reports: ReportStore
     clusters: ClusterRepository
 
+    environments: EnvironmentRepository
+    audit: AuditLog
+
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
         table = Table(client, table_name)
@@ -79,4 +84,6 @@ class Repositories:
             page_feed=PageFeed(table),
             reports=ReportStore(table),
             clusters=ClusterRepository(table),
+            environments=EnvironmentRepository(table),
+            audit=AuditLog(table),
         )

@@ -67,6 +67,14 @@ CLUSTERS#{p}              CLUSTER#{clusterId}      a root cause across scenarios
                                                    (members), signatures (decided: TTL)
 CLUSTERS#{p}              LABEL#{kind}#{sig}#{s}   a lead's split or merge, respected later
 
+ENV#{p}                   ENV#{env}                environment: configuration, status,
+                                                   revision, booking counter (`bookings`)
+ENVSNAP#{p}#{env}         V#{revision:06d}         the environment as it was at a revision
+ENVRES#{p}#{env}          AT#{from}#{reservation}  a reservation (from, to, purpose, runId)
+ENVRES#{p}#{env}          ID#{reservation}         -> the reservation's sort key (by id)
+AUDIT#{p}                 {at}#{writeId}           audit: one write, its actor and before/after
+                                                   (TTL expiresAt), from the change stream
+
 A ticket page reads the scenario's strip with one Query (newest first, limit 20) and the newest
 live tickets of its error type's bucket with one Query (limit 100: look-alikes); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
@@ -379,3 +387,119 @@ def report_schedule(p: str, name: str) -> Key:
 
 
 REPORT_SCHEDULES_INDEX = "RSCHEDULES"
+
+
+def environment(p: str, env_id: str) -> Key:
+    return {"pk": f"ENV#{p}", "sk": f"ENV#{env_id}"}
+
+
+def environments_partition(p: str) -> str:
+    return f"ENV#{p}"
+
+
+ENVIRONMENT_PREFIX = "ENV#"
+
+
+def environment_snapshot(p: str, env_id: str, revision: int) -> Key:
+    return {"pk": environment_snapshots(p, env_id), "sk": f"V#{revision:06d}"}
+
+
+def environment_snapshots(p: str, env_id: str) -> str:
+    return f"ENVSNAP#{p}#{env_id}"
+
+
+def reservations_partition(p: str, env_id: str) -> str:
+    return f"ENVRES#{p}#{env_id}"
+
+
+RESERVATION_PREFIX = "AT#"
+
+
+def reservation(p: str, env_id: str, start: str, reservation_id: str) -> Key:
+    return {"pk": reservations_partition(p, env_id), "sk": f"AT#{start}#{reservation_id}"}
+
+
+def reservation_pointer(p: str, env_id: str, reservation_id: str) -> Key:
+    return {"pk": reservations_partition(p, env_id), "sk": f"ID#{reservation_id}"}
+
+
+def audit_log(p: str) -> str:
+    return f"AUDIT#{p}"
+
+
+def audit_entry(p: str, at: str, write_id: str) -> Key:
+    return {"pk": audit_log(p), "sk": f"{at}#{write_id}"}
+
+
+# What the audit does not record: what the change stream's readers derive (metrics, exports,
+# pages, coverage, the audit itself), the plumbing of deliveries and notifications, and the
+# parts of a write recorded with their whole (a test case's version, an environment's snapshot).
+# Every other item is audited, so an item a new feature adds is audited unless listed here.
+_NOT_AUDITED_PARTITIONS = (
+    "MAGG#",
+    "MSTATE#",
+    "MEVENT#",
+    "METRICS#",
+    "EXPROW#",
+    "EXPDIRTY#",
+    "EXPPART#",
+    "SRES#",
+    "ACT#",
+    "ALIKE#",
+    "AUDIT#",
+    "NONCE#",
+    "DELIVERY#",
+    "CIRCUIT#",
+    "NOTICE#",
+    "DIGEST#",
+    "OUTBOX#",
+    "DELAYED#",
+    "JIRA#",
+    "TESTCASE#",
+    "ENVSNAP#",
+    "SCOPE#",
+)
+
+
+def audited(pk: str, sk: str) -> bool:
+    if pk.startswith(_NOT_AUDITED_PARTITIONS):
+        return False
+    if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
+        return False  # a scenario's latest results: the executions and tickets say it
+    if pk.startswith("TESTCASES#") and sk.startswith("MODULE#"):
+        return False  # module counters, from the change stream
+    if pk.startswith("REQS#") and ("#TC#" in sk or sk == "SYNC"):
+        return False  # coverage links, from the change stream; the sync marker
+    if pk.startswith("ENVRES#") and sk.startswith("ID#"):
+        return False  # a reservation's lookup by id
+    return bool(pk)
+
+
+def audit_target(pk: str, sk: str, item: dict[str, Any]) -> tuple[str, str]:
+    """(kind, id) of an audited item, for people reading the audit."""
+    head, _, rest = pk.partition("#")
+    kinds = {
+        ("PROJECT", "PROJECT"): ("project", rest),
+        ("PROJECT", "MODULE"): ("module", sk.partition("#")[2]),
+        ("PROJECT", "GATE"): ("quality_gate", sk.partition("#")[2]),
+        ("PROJECT", "RSCHED"): ("report_schedule", sk.partition("#")[2]),
+        ("PROJECT", "KB"): ("knowledge", sk.rpartition("#")[2]),
+        ("APIKEY", "APIKEY"): ("api_key", str(item.get("keyId") or "")),
+        ("TICKET", "TICKET"): ("ticket", rest),
+        ("TICKET", "ATTACH"): ("attachment", sk.partition("#")[2]),
+        ("RUN", "RUN"): ("run", rest.partition("#")[2]),
+        ("RUN", "EXEC"): ("execution", str(item.get("executionId") or sk)),
+        ("UPLOAD", "UPLOAD"): ("upload", rest),
+        ("TESTCASES", "CASE"): ("test_case", sk.partition("#")[2]),
+        ("REQS", "REQ"): ("requirement", sk.partition("#")[2]),
+        ("ENV", "ENV"): ("environment", sk.partition("#")[2]),
+        ("ENVRES", "AT"): ("reservation", str(item.get("reservationId") or sk)),
+    }
+    found = kinds.get((head, sk.partition("#")[0]))
+    if found:
+        return found
+    if head == "REPORT":
+        return ("report", sk)
+    if head == "EXPJOB":
+        return ("export", sk)
+    return (head.lower() or "item", f"{pk}/{sk}")
