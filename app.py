@@ -15,6 +15,7 @@ from chalicelib.routes import (
     browse,
     decisions,
     exports,
+    flaky,
     health,
     mapping,
     reports,
@@ -40,6 +41,7 @@ app.register_blueprint(testcases.bp)
 app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
+app.register_blueprint(flaky.bp)
 
 
 @app.middleware("http")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.defects import DefectService
     from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
+    from chalicelib.services.flaky import FlakyService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
@@ -141,6 +142,17 @@ class Container:
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
             catalog=self.test_cases,
+            flaky=self.flaky,
+        )
+
+    @functools.cached_property
+    def flaky(self) -> FlakyService:
+        """Flaky test cases across runs and quarantines; its reader keeps the histories."""
+        from chalicelib.services.flaky import FlakyService
+
+        r = self.repos
+        return FlakyService(
+            r.flaky, r.projects, r.scenarios, forget_project=self.access.forget_project
         )
 
     @functools.cached_property
@@ -311,6 +323,7 @@ class Container:
                 self.exports.reader,
                 CoverageReader(self.test_cases),
                 PageFeedReader(self.repos.page_feed, time.time),
+                self.flaky.reader,
             ]
         )
 
@@ -349,6 +362,7 @@ class Container:
             Stores(r.tickets, r.executions, r.attachments, r.projects, r.page_feed, r.metrics),
             self.metrics,
             self.blobs,
+            flaky_list=self.flaky.flaky,
         )
 
     @functools.cached_property

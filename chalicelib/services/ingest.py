@@ -10,11 +10,13 @@ from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
+from chalicelib.domain.flaky import MUTED_FLAKY
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.ports import (
     Blobs,
     Counter,
     ExecutionRepository,
+    FailureCheck,
     Filing,
     ProjectRepository,
     ScenarioRepository,
@@ -63,6 +65,7 @@ class ResultsService:
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
+        flaky: FailureCheck | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -72,6 +75,7 @@ class ResultsService:
         self.tell_jira = tell_jira or (lambda task: None)
         self.window_days = regression_window_days
         self.catalog = catalog
+        self.flaky = flaky  # flaky test cases and quarantined scenarios open nothing
 
     def record(
         self,
@@ -87,8 +91,9 @@ class ResultsService:
             report.versions = self.catalog.register(
                 report.key, report.results, report.at, reported_by
             )
+        self._mute(report)
         plain: list[int] = []
-        for batch in group_by_scenario(report.results, report.flaky):
+        for batch in group_by_scenario(report.results, report.flaky | set(report.muted)):
             scenario = self._touch(report, batch)
             if batch.failures:
                 self._file(report, batch, scenario)
@@ -101,6 +106,25 @@ class ResultsService:
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
         return report.outcomes
+
+    def _mute(self, report: Report) -> None:
+        """Failures of flaky test cases and quarantined scenarios are recorded, open nothing."""
+        if self.flaky is None:
+            return
+        failing = [
+            i
+            for i, r in enumerate(report.results)
+            if r.status == ResultStatus.FAILED and i not in report.flaky
+        ]
+        report.muted, report.outage = self.flaky.assess(
+            report.project, report.results, failing, report.at
+        )
+        for i, why in report.muted.items():
+            report.outcomes[i]["muted"] = why
+            if why == MUTED_FLAKY:
+                report.outcomes[i]["flaky"] = True
+        if report.muted:
+            self.count("FailuresMuted", len(report.muted))
 
     def _report(
         self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str

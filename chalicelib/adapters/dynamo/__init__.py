@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
+from chalicelib.adapters.dynamo.flaky import FlakyStore
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
@@ -50,6 +51,7 @@ class Repositories:
     requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
+    flaky: FlakyStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -76,4 +78,5 @@ class Repositories:
             requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),
+            flaky=FlakyStore(table),
         )

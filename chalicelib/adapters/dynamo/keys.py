@@ -60,6 +60,11 @@ ACT#{p}#{day}             {at}#{eventId}           pages: a day's activity (tick
                                                    moved), from the change stream (TTL)
 REPORT#{p}                {reportId}               a report: its request, status, object key
 PROJECT#{p}               RSCHED#{name}            a report schedule (gsi1 RSCHEDULES / {p}#{name})
+FLAKY#{p}#{s}             TC#{tc}                  flaky: a test case's recent outcomes (a
+                                                   bounded list, from the change stream);
+                                                   gsi1 FLAKY#{p} / {s}#{tc} while flaky
+FLAKY#{p}#{s}             QUARANTINE               a scenario's quarantine (TTL expiresAt a
+                                                   day after it ends); gsi1 FLAKY#{p} / {s}#
 
 A ticket page reads the scenario's strip with one Query (newest first, limit 20); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
@@ -352,3 +357,16 @@ def report_schedule(p: str, name: str) -> Key:
 
 
 REPORT_SCHEDULES_INDEX = "RSCHEDULES"
+
+
+def flaky_case(p: str, s: str, tc: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": f"TC#{tc}"}
+
+
+def quarantine(p: str, s: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": "QUARANTINE"}
+
+
+def flaky_index(p: str) -> str:
+    """gsi1: the project's flaky test cases and quarantined scenarios (a sparse index)."""
+    return f"FLAKY#{p}"

@@ -26,6 +26,7 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
+from chalicelib.domain.ports.flaky import FailureCheck, FlakyStore
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -66,7 +67,9 @@ __all__ = [
     "DeliveryRepository",
     "ExecutionRepository",
     "ExportStore",
+    "FailureCheck",
     "Filing",
+    "FlakyStore",
     "GateRepository",
     "IssueFormat",
     "MessageFormat",
