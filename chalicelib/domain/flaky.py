@@ -7,7 +7,8 @@ did not come from an outage (a report where more than `outage_share` of at least
 nothing about any one test):
 
 - flip rate: how often the outcome changed from one execution to the next (flips / (n - 1));
-  flaky when at least `min_executions` outcomes are known and the rate reaches `threshold`;
+  flaky when at least `min_executions` outcomes are known, the rate reaches `threshold` and
+  there are at least MIN_FLIPS flips (a test broken once and fixed flips twice);
 - pass on retry: a failure and a pass of the same code (the same commit, or the same run when
   the run names no commit) is flaky at once, however few executions are known.
 
@@ -28,6 +29,7 @@ DEFAULT_THRESHOLD = 0.15
 DEFAULT_MIN_EXECUTIONS = 10
 DEFAULT_OUTAGE_SHARE = 0.3
 OUTAGE_MIN_RESULTS = 10  # a report smaller than this is never judged an outage
+MIN_FLIPS = 3  # broken then fixed is two flips; a flake fails, passes and fails again
 MAX_WINDOW = 100
 KEEP_FACTOR = 2  # entries kept per test case: 2 x window (outage entries take room too)
 MAX_QUARANTINE_DAYS = 180
@@ -197,7 +199,11 @@ def score(history: Sequence[Outcome], settings: FlakySettings) -> FlakyScore:
     for o in window:
         by_code.setdefault(o.code, set()).add(o.passed)
     retry_flip = any(len(seen) == 2 for seen in by_code.values())
-    by_rate = len(window) >= settings.min_executions and rate >= settings.threshold - 1e-9
+    by_rate = (
+        len(window) >= settings.min_executions
+        and flips >= MIN_FLIPS
+        and rate >= settings.threshold - 1e-9
+    )
     return FlakyScore(
         flaky=by_rate or retry_flip,
         flip_rate=rate,
