@@ -228,11 +228,9 @@ def parse_instant(value: str) -> datetime | None:
     """An ISO-8601 date-time with a zone (`Z` or an offset), in UTC; None if it is not one."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, AttributeError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
 
 
 def iso(instant: datetime) -> str:

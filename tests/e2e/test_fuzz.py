@@ -34,6 +34,9 @@ POSITIVE_DATA_NEEDS_STATE = {
     "preview_mapping": "the body must be a JUnit XML report (400 saying why otherwise)",
     "put_mapping": "a rule must set at least one of testCase, scenario, module (422)",
     "list_tickets": "`cursor` must be one the API issued (400 otherwise)",
+    "put_quarantine": "the scenario must exist (404) and `until` be a future date-time (422)",
+    "end_quarantine": "the scenario must have a quarantine in force (404 otherwise)",
+    "put_flaky_settings": "minExecutions must not exceed the window, saved or given (422)",
 }
 NO_POSITIVE_CHECK = {"checks": {"positive_data_acceptance": {"enabled": False}}}
 PROJECT = "DEMO"  # the local stack's project (checked below)
