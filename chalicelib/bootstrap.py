@@ -142,7 +142,6 @@ class Container:
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
             catalog=self.test_cases,
-            flaky=self.flaky,
         )
 
     @functools.cached_property

@@ -267,16 +267,22 @@ def quarantine_active(quarantine: Mapping[str, Any] | None, now: str) -> bool:
 
 
 def muted_reason(
-    history: Sequence[Outcome] | None,
-    quarantine: Mapping[str, Any] | None,
-    settings: FlakySettings,
+    test_case_id: str,
+    muted_cases: Iterable[str],
+    quarantine_until: str | None,
     now: str,
     *,
     flaky_opens_draft: bool = False,
 ) -> str | None:
-    """Why a failure of this test case opens nothing (None: it files as usual)."""
-    if quarantine_active(quarantine, now):
+    """Why a failure opens nothing, from its scenario's marks (None: it files as usual)."""
+    if quarantine_active({"until": quarantine_until}, now):
         return MUTED_QUARANTINE
-    if not flaky_opens_draft and history and score(history, settings).flaky:
+    if not flaky_opens_draft and test_case_id in set(muted_cases):
         return MUTED_FLAKY
     return None
+
+
+def report_is_outage(project: Mapping[str, Any], statuses: Iterable[str]) -> bool:
+    """Whether a report (its results' statuses) failed wholesale, by the project's settings."""
+    seen = list(statuses)
+    return is_outage(seen.count("passed"), seen.count("failed"), FlakySettings.of_project(project))

@@ -1,11 +1,9 @@
 """Flaky test cases across runs and quarantined scenarios (rules: `chalicelib.domain.flaky`).
 
 - `FlakyReader`, a change-stream reader, adds every passed or failed execution to its test
-  case's recent outcomes (a bounded list, rewritten under a version check) and lists the test
-  case in the flaky index while it scores flaky.
-- `FlakyService.assess`, on the recording path, says which failures of a report open nothing
-  (flaky test case, quarantined scenario: one BatchGetItem per report with failures) and whether
-  the report is an outage (its executions then do not count towards anyone's flip rate).
+  case's recent outcomes (a bounded list, rewritten under a version check), lists the test case
+  in the flaky index while it scores flaky, and marks it on its scenario (`mutedCases`) when its
+  verdict changes: the recording path reads the marks with the scenario it updates anyway.
 - The API: the flaky list, quarantines (end by themselves: compared with the clock when read),
   and the project's detection settings."""
 
@@ -14,9 +12,9 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import flaky as rules
@@ -31,21 +29,19 @@ SAVE_ATTEMPTS = 8
 QUARANTINE_KEEP_SECONDS = 24 * 3600  # the item's TTL: a day after its end
 
 
-class Result(Protocol):
-    scenario_id: str
-    test_case_id: str
-    status: ResultStatus
-
-
 class FlakyReader:
     """The change stream's reader for flaky detection: executions into their test case's
-    recent outcomes. Idempotent: an outcome is keyed by (run, attempt)."""
+    recent outcomes, verdict changes onto its scenario. Idempotent: an outcome is keyed by
+    (run, attempt), and the scenario's marks are set operations."""
 
     name = "flaky"
 
-    def __init__(self, store: FlakyStore, projects: ProjectRepository) -> None:
+    def __init__(
+        self, store: FlakyStore, projects: ProjectRepository, scenarios: ScenarioRepository
+    ) -> None:
         self.store = store
         self.projects = projects
+        self.scenarios = scenarios
 
     def apply(self, events: Sequence[ChangeEvent]) -> None:
         by_case: dict[str, dict[tuple[str, str], list[Outcome]]] = defaultdict(dict)
@@ -103,7 +99,10 @@ class FlakyReader:
         before = [Outcome.of_stored(o) for o in (current or {}).get("history") or []]
         history = rules.merged(before, outcomes, settings.keep)
         flaky = rules.score(history, settings).flaky
-        since = (current or {}).get("flakySince") if (current or {}).get("flaky") else None
+        was = bool((current or {}).get("flaky"))
+        if flaky != was:  # marked first: a crash before the save marks it again next time
+            self.scenarios.mark_flaky(project, case[0], case[1], flaky)
+        since = (current or {}).get("flakySince") if was else None
         fields: dict[str, Any] = {
             "history": [o.stored() for o in history],
             "flaky": flaky,
@@ -138,37 +137,7 @@ class FlakyService:
         self._clock = clock
         self._wall = wall
         self._forget = forget_project
-        self.reader = FlakyReader(store, projects)
-
-    # -- the recording path ----------------------------------------------------------------------
-
-    def assess(
-        self, project: dict[str, Any], results: Sequence[Result], failures: Iterable[int], at: str
-    ) -> tuple[dict[int, str], bool]:
-        """(failure index -> why it opens nothing, whether the report is an outage)."""
-        settings = FlakySettings.of_project(project)
-        passed = sum(1 for r in results if r.status == ResultStatus.PASSED)
-        failed = sum(1 for r in results if r.status == ResultStatus.FAILED)
-        outage = rules.is_outage(passed, failed, settings)
-        failing = list(failures)
-        if not failing:
-            return {}, outage
-        cases = [(results[i].scenario_id, results[i].test_case_id) for i in failing]
-        histories, quarantines = self.store.load(project["key"], cases, [s for s, _ in cases])
-        muted: dict[int, str] = {}
-        for i, case in zip(failing, cases, strict=True):
-            held = histories.get(case)
-            history = [Outcome.of_stored(o) for o in (held or {}).get("history") or []]
-            reason = rules.muted_reason(
-                history,
-                quarantines.get(case[0]),
-                settings,
-                at,
-                flaky_opens_draft=bool(project.get("flakyOpensDraft")),
-            )
-            if reason:
-                muted[i] = reason
-        return muted, outage
+        self.reader = FlakyReader(store, projects, scenarios)
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -226,10 +195,10 @@ class FlakyService:
             raise ValidationFailed(
                 "the quarantine is not valid", [field_problem(f, p) for f, p in problems]
             )
-        if self.scenarios.get(project, scenario_id) is None:
-            raise NotFound(f"scenario {scenario_id} does not exist in project {project}")
         until = rules.parse_instant(str(body["until"]))
         assert until is not None
+        if not self.scenarios.set_quarantine_until(project, scenario_id, rules.iso(until)):
+            raise NotFound(f"scenario {scenario_id} does not exist in project {project}")
         quarantine = {
             "until": rules.iso(until),
             "reason": str(body["reason"]).strip(),
@@ -244,6 +213,7 @@ class FlakyService:
         """End it now; 404 when the scenario has no quarantine in force."""
         self._project(project)
         old = self.store.delete_quarantine(project, scenario_id)
+        self.scenarios.set_quarantine_until(project, scenario_id, None)
         if old is None or not rules.quarantine_active(old, self._clock()):
             raise NotFound(f"scenario {scenario_id} has no quarantine in force")
         return {"scenarioId": scenario_id, "active": False, **_quarantine_view(old)}

@@ -10,13 +10,12 @@ from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
-from chalicelib.domain.flaky import MUTED_FLAKY
+from chalicelib.domain.flaky import MUTED_FLAKY, muted_reason, report_is_outage
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.ports import (
     Blobs,
     Counter,
     ExecutionRepository,
-    FailureCheck,
     Filing,
     ProjectRepository,
     ScenarioRepository,
@@ -65,7 +64,6 @@ class ResultsService:
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
-        flaky: FailureCheck | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -75,7 +73,6 @@ class ResultsService:
         self.tell_jira = tell_jira or (lambda task: None)
         self.window_days = regression_window_days
         self.catalog = catalog
-        self.flaky = flaky  # flaky test cases and quarantined scenarios open nothing
 
     def record(
         self,
@@ -91,10 +88,11 @@ class ResultsService:
             report.versions = self.catalog.register(
                 report.key, report.results, report.at, reported_by
             )
-        self._mute(report)
+        report.outage = report_is_outage(project, (r.status.value for r in report.results))
         plain: list[int] = []
-        for batch in group_by_scenario(report.results, report.flaky | set(report.muted)):
+        for batch in group_by_scenario(report.results, report.flaky):
             scenario = self._touch(report, batch)
+            self._mute(report, batch, scenario)
             if batch.failures:
                 self._file(report, batch, scenario)
             else:
@@ -107,24 +105,27 @@ class ResultsService:
             self.count("FlakyResults", len(report.flaky))
         return report.outcomes
 
-    def _mute(self, report: Report) -> None:
-        """Failures of flaky test cases and quarantined scenarios are recorded, open nothing."""
-        if self.flaky is None:
+    def _mute(self, report: Report, batch: ScenarioBatch, scenario: Scenario) -> None:
+        """Failures of a flaky test case or a quarantined scenario are recorded and open nothing
+        (the marks come with the scenario just touched: no read of their own)."""
+        if not batch.failures or not (scenario.muted_cases or scenario.quarantine_until):
             return
-        failing = [
-            i
-            for i, r in enumerate(report.results)
-            if r.status == ResultStatus.FAILED and i not in report.flaky
-        ]
-        report.muted, report.outage = self.flaky.assess(
-            report.project, report.results, failing, report.at
-        )
-        for i, why in report.muted.items():
+        for i in list(batch.failures):
+            why = muted_reason(
+                report.results[i].test_case_id,
+                scenario.muted_cases,
+                scenario.quarantine_until,
+                report.at,
+                flaky_opens_draft=bool(report.project.get("flakyOpensDraft")),
+            )
+            if why is None:
+                continue
+            batch.failures.remove(i)
+            report.muted[i] = why
             report.outcomes[i]["muted"] = why
             if why == MUTED_FLAKY:
                 report.outcomes[i]["flaky"] = True
-        if report.muted:
-            self.count("FailuresMuted", len(report.muted))
+            self.count("FailuresMuted")
 
     def _report(
         self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str

@@ -47,3 +47,36 @@ def test_quarantines_are_listed_loaded_and_deleted(aws: dict[str, Any]) -> None:
     assert store.delete_quarantine("P", "sc.q")["reason"] == "sandbox"  # type: ignore[index]
     assert store.delete_quarantine("P", "sc.q") is None
     assert store.listed("P") == []
+
+
+def test_the_scenario_carries_its_flaky_marks_and_quarantine(aws: dict[str, Any]) -> None:
+    scenarios = bootstrap.container().repos.scenarios
+    assert not scenarios.set_quarantine_until("P", "sc.m", "2026-03-02T00:00:00.000Z")
+    scenarios.mark_flaky("P", "sc.m", "tc1", True)  # no scenario: nothing is created
+    assert scenarios.get("P", "sc.m") is None
+
+    def touch() -> Any:
+        return scenarios.touch(
+            "P",
+            "sc.m",
+            module="m",
+            title="t",
+            latest={"tc1": {"status": "failed", "at": "2026-03-01T10:00:00.000Z"}},
+            last_result="failed",
+            last_execution={"testCaseId": "tc1"},
+            at="2026-03-01T10:00:00.000Z",
+        )
+
+    touch()
+    for _ in range(2):  # set operations: marking twice is marking once
+        scenarios.mark_flaky("P", "sc.m", "tc1", True)
+    scenarios.mark_flaky("P", "sc.m", "tc2", True)
+    assert scenarios.set_quarantine_until("P", "sc.m", "2026-03-02T00:00:00.000Z")
+    seen = touch()  # what the recording path gets back from its own update
+    assert seen.muted_cases == ["tc1", "tc2"]
+    assert seen.quarantine_until == "2026-03-02T00:00:00.000Z"
+    scenarios.mark_flaky("P", "sc.m", "tc1", False)
+    scenarios.mark_flaky("P", "sc.m", "tc2", False)
+    assert scenarios.set_quarantine_until("P", "sc.m", None)
+    after = scenarios.get("P", "sc.m", consistent=True)
+    assert after is not None and after.muted_cases == [] and after.quarantine_until is None

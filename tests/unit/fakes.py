@@ -401,6 +401,22 @@ class FakeScenarios:
         item.setdefault("latest", {}).update(copy.deepcopy(latest))
         return _scenario(item)
 
+    def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
+        item = self.db.scenario_item(project, scenario_id)
+        if item is not None:
+            cases = set(item.get("mutedCases", [])) | {test_case_id}
+            item["mutedCases"] = sorted(cases if flaky else cases - {test_case_id})
+
+    def set_quarantine_until(self, project: str, scenario_id: str, until: str | None) -> bool:
+        item = self.db.scenario_item(project, scenario_id)
+        if item is None:
+            return False
+        if until:
+            item["quarantineUntil"] = until
+        else:
+            item.pop("quarantineUntil", None)
+        return True
+
     def _late(self, item: dict[str, Any], latest: dict[str, dict[str, Any]]) -> Scenario:
         """A result older than the scenario's latest: kept per test case with nothing newer."""
         held_all = item.setdefault("latest", {})

@@ -159,7 +159,6 @@ class World:
             FakeWorkflow(),
             count=FakeCounter(),
             clock=self.clock,
-            flaky=self.flaky,
         )
         self.runs = 0
 
@@ -283,12 +282,27 @@ def test_settings_are_saved_on_the_project() -> None:
     assert bad.value.details[0]["field"] == "minExecutions"
 
 
-def test_one_read_per_report_with_failures_and_none_without() -> None:
-    w = World()
-    w.report(*(result("passed", f"tc{n}") for n in range(30)))
+def test_the_recording_path_reads_nothing_of_its_own() -> None:
+    w = World({"flakyMinExecutions": 4})
+    for s in "PFPF":
+        w.report(result(s))
     reads = w.store.loads
-    w.report(*(result("failed", f"tc{n}", scenario=f"sc{n}") for n in range(30)))
-    assert w.store.loads - reads == 2  # one on the recording path, one in the reader
+    w.results.record(dict(w.project), RunIn(id="r-x"), [result("failed")], reported_by="ci")
+    assert w.store.loads == reads  # the marks came with the scenario's own update
+    assert w.s.scenarios.get("P", "sc.pay").muted_cases == ["tc1"]  # type: ignore[union-attr]
+
+
+def test_a_test_case_that_stops_flipping_is_unmarked() -> None:
+    w = World({"flakyMinExecutions": 4, "flakyWindow": 4})
+    for s in "PFPF":
+        w.report(result(s))
+    assert w.s.scenarios.get("P", "sc.pay").muted_cases == ["tc1"]  # type: ignore[union-attr]
+    for _ in range(4):
+        w.report(result("passed"))
+    assert w.s.scenarios.get("P", "sc.pay").muted_cases == []  # type: ignore[union-attr]
+    assert w.flaky.flaky("P")["items"] == []
+    [out] = w.report(result("failed"))
+    assert out["ticket"] is not None
 
 
 def test_the_detector_keeps_its_measured_floor_on_the_bench_seed() -> None:

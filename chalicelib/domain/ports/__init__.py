@@ -26,7 +26,7 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
-from chalicelib.domain.ports.flaky import FailureCheck, FlakyStore
+from chalicelib.domain.ports.flaky import FlakyStore
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -67,7 +67,6 @@ __all__ = [
     "DeliveryRepository",
     "ExecutionRepository",
     "ExportStore",
-    "FailureCheck",
     "Filing",
     "FlakyStore",
     "GateRepository",

@@ -6,14 +6,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 
-class FailureCheck(Protocol):
-    """Which failures of a report open nothing, and whether the report is an outage."""
-
-    def assess(
-        self, project: dict[str, Any], results: Sequence[Any], failures: Sequence[int], at: str
-    ) -> tuple[dict[int, str], bool]: ...
-
-
 class FlakyStore(Protocol):
     def load(
         self, project: str, cases: Sequence[tuple[str, str]], scenarios: Sequence[str]
