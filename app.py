@@ -18,6 +18,7 @@ from chalicelib.routes import (
     decisions,
     environments,
     exports,
+    flaky,
     health,
     mapping,
     reports,
@@ -46,6 +47,7 @@ app.register_blueprint(reports.bp)
 app.register_blueprint(clusters.bp)
 app.register_blueprint(environments.bp)
 app.register_blueprint(audit.bp)
+app.register_blueprint(flaky.bp)
 
 
 # Chalice's own refusals, in our codes (chalicelib/errors.py).

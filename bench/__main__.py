@@ -24,6 +24,7 @@ BENCHMARKS = (
     ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
     ("issue 16", "grouping", "root-cause grouping B-cubed P/R/F1 vs 3 baselines, signatures/s"),
     ("issue 14", "reservations", "200 concurrent overlapping reservations: one winner per slot"),
+    ("issue 16", "flaky", "flaky detection across runs: precision and recall, generated"),
 )
 
 

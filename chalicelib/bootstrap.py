@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.environments import EnvironmentService
     from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
+    from chalicelib.services.flaky import FlakyService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
@@ -153,6 +154,16 @@ class Container:
 
         r = self.repos
         return ClusterService(Stores(r.clusters, r.tickets, r.projects), lambda: self.decisions)
+
+    @functools.cached_property
+    def flaky(self) -> FlakyService:
+        """Flaky test cases across runs and quarantines; its reader keeps the histories."""
+        from chalicelib.services.flaky import FlakyService
+
+        r = self.repos
+        return FlakyService(
+            r.flaky, r.projects, r.scenarios, forget_project=self.access.forget_project
+        )
 
     @functools.cached_property
     def test_cases(self) -> TestCaseService:
@@ -326,6 +337,7 @@ class Container:
                 AuditReader(
                     self.repos.audit, self.repos.exports, self.settings.audit_retention_days
                 ),
+                self.flaky.reader,
             ]
         )
 
@@ -381,6 +393,7 @@ class Container:
             Stores(r.tickets, r.executions, r.attachments, r.projects, r.page_feed, r.metrics),
             self.metrics,
             self.blobs,
+            flaky_list=self.flaky.flaky,
         )
 
     @functools.cached_property

@@ -121,6 +121,7 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "branch": _schema_of(models.Name),
         "ciUrl": _schema_of(models.Url),
         "environment": _schema_of(models.Name),
+        "commit": _schema_of(models.Name),
     },
     ("POST", "/v1/projects/{project}/runs/{runId}/report"): {
         "format": {
@@ -132,6 +133,7 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "branch": _schema_of(models.Name),
         "ciUrl": _schema_of(models.Url),
         "environment": _schema_of(models.Name),
+        "commit": _schema_of(models.Name),
     },
     ("GET", "/v1/projects/{project}/test-cases"): {
         "module": {"type": "string"},

@@ -12,6 +12,8 @@ from chalicelib.domain.statuses import TicketStatus
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
 
 
 def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,7 +76,11 @@ RECORDED = obj(
                             ),
                         ]
                     },
-                }
+                },
+                {
+                    "flaky": {"type": "boolean"},
+                    "muted": {"type": "string", "enum": ["flaky", "quarantined"]},
+                },
             ),
         }
     }
@@ -500,3 +506,70 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         None,
     ),
 }
+
+# Flaky test cases across runs and quarantines (issue 16)
+QUARANTINE = obj(
+    {"until": STRING, "reason": STRING},
+    {"by": NULLABLE_STRING, "at": NULLABLE_STRING, "scenarioId": STRING, "active": BOOLEAN},
+)
+FLAKY_SETTINGS = obj(
+    {
+        "window": INTEGER,
+        "threshold": NUMBER,
+        "minExecutions": INTEGER,
+        "outageShare": NUMBER,
+        "outageMinResults": INTEGER,
+    }
+)
+LAST_RUN = obj(
+    {"runId": STRING, "attempt": INTEGER, "at": STRING, "status": STRING},
+    {"commit": STRING, "outage": BOOLEAN},
+)
+FLAKY_CASE = obj(
+    {
+        "scenarioId": STRING,
+        "testCaseId": STRING,
+        "flaky": BOOLEAN,
+        "flipRate": NUMBER,
+        "flips": INTEGER,
+        "executions": INTEGER,
+        "failures": INTEGER,
+        "passOnRetry": BOOLEAN,
+        "window": INTEGER,
+        "lastRuns": {"type": "array", "items": LAST_RUN},
+        "quarantine": {"anyOf": [{"type": "null"}, QUARANTINE]},
+    },
+    {"since": NULLABLE_STRING},
+)
+SUCCESS.update(
+    {
+        ("GET", "/v1/projects/{project}/flaky"): (
+            200,
+            "Flaky test cases (flip rate, window, last runs, quarantine), quarantines in force, "
+            "the detection settings",
+            obj(
+                {
+                    "project": STRING,
+                    "settings": FLAKY_SETTINGS,
+                    "items": {"type": "array", "items": FLAKY_CASE},
+                    "quarantined": {"type": "array", "items": QUARANTINE},
+                }
+            ),
+        ),
+        ("PUT", "/v1/projects/{project}/scenarios/{scenarioId}/quarantine"): (
+            200,
+            "The quarantine in force",
+            QUARANTINE,
+        ),
+        ("DELETE", "/v1/projects/{project}/scenarios/{scenarioId}/quarantine"): (
+            200,
+            "The quarantine, ended",
+            QUARANTINE,
+        ),
+        ("PUT", "/v1/projects/{project}/flaky/settings"): (
+            200,
+            "The saved settings",
+            obj({"project": STRING, "settings": FLAKY_SETTINGS}),
+        ),
+    }
+)

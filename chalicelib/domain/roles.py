@@ -77,6 +77,11 @@ PERMISSIONS: dict[tuple[str, str], Allowed] = {
     ("POST", "/v1/tickets/{ticketId}/decision"): DECIDE,
     ("GET", P + "/tickets"): READ,
     ("GET", P + "/scenarios/{scenarioId}"): READ,
+    # flaky tests and quarantines
+    ("GET", P + "/flaky"): READ,
+    ("PUT", P + "/flaky/settings"): ADMINISTER,
+    ("PUT", P + "/scenarios/{scenarioId}/quarantine"): DECIDE,
+    ("DELETE", P + "/scenarios/{scenarioId}/quarantine"): DECIDE,
     # root causes
     ("GET", P + "/clusters"): READ,
     ("GET", P + "/clusters/{clusterId}"): READ,

@@ -98,7 +98,7 @@ def run_summary(project: str, runId: str) -> dict[str, Any]:
 def _run(request: Any, run_id: str) -> RunIn:
     run_fields = {
         k: query_param(request, k)
-        for k in ("name", "build", "branch", "ciUrl", "environment")
+        for k in ("name", "build", "branch", "ciUrl", "environment", "commit")
         if query_param(request, k)
     }
     return parse_model(RunIn, {"id": run_id, **run_fields})

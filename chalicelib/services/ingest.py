@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
+from chalicelib.domain.flaky import MUTED_FLAKY, muted_reason, report_is_outage
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.ports import (
     Blobs,
@@ -94,9 +95,11 @@ class ResultsService:
             report.versions = self.catalog.register(
                 report.key, report.results, report.at, reported_by
             )
+        report.outage = report_is_outage(project, (r.status.value for r in report.results))
         plain: list[int] = []
         for batch in group_by_scenario(report.results, report.flaky):
             scenario = self._touch(report, batch)
+            self._mute(report, batch, scenario)
             if batch.failures:
                 self._file(report, batch, scenario)
             else:
@@ -108,6 +111,28 @@ class ResultsService:
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
         return report.outcomes
+
+    def _mute(self, report: Report, batch: ScenarioBatch, scenario: Scenario) -> None:
+        """Failures of a flaky test case or a quarantined scenario are recorded and open nothing
+        (the marks come with the scenario just touched: no read of their own)."""
+        if not batch.failures or not (scenario.muted_cases or scenario.quarantine_until):
+            return
+        for i in list(batch.failures):
+            why = muted_reason(
+                report.results[i].test_case_id,
+                scenario.muted_cases,
+                scenario.quarantine_until,
+                report.at,
+                flaky_opens_draft=bool(report.project.get("flakyOpensDraft")),
+            )
+            if why is None:
+                continue
+            batch.failures.remove(i)
+            report.muted[i] = why
+            report.outcomes[i]["muted"] = why
+            if why == MUTED_FLAKY:
+                report.outcomes[i]["flaky"] = True
+            self.count("FailuresMuted")
 
     def _report(
         self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str

@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo.environments import EnvironmentRepository
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
+from chalicelib.adapters.dynamo.flaky import FlakyStore
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
@@ -54,9 +55,9 @@ class Repositories:
     page_feed: PageFeed
     reports: ReportStore
     clusters: ClusterRepository
-
     environments: EnvironmentRepository
     audit: AuditLog
+    flaky: FlakyStore
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -86,4 +87,5 @@ class Repositories:
             clusters=ClusterRepository(table),
             environments=EnvironmentRepository(table),
             audit=AuditLog(table),
+            flaky=FlakyStore(table),
         )

@@ -67,6 +67,12 @@ CLUSTERS#{p}              CLUSTER#{clusterId}      a root cause across scenarios
                                                    (members), signatures (decided: TTL)
 CLUSTERS#{p}              LABEL#{kind}#{sig}#{s}   a lead's split or merge, respected later
 
+FLAKY#{p}#{s}             TC#{tc}                  flaky: a test case's recent outcomes (a
+                                                   bounded list, from the change stream);
+                                                   gsi1 FLAKY#{p} / {s}#{tc} while flaky
+FLAKY#{p}#{s}             QUARANTINE               a scenario's quarantine (TTL expiresAt a
+                                                   day after it ends); gsi1 FLAKY#{p} / {s}#
+
 ENV#{p}                   ENV#{env}                environment: configuration, status,
                                                    revision, booking counter (`bookings`)
 ENVSNAP#{p}#{env}         V#{revision:06d}         the environment as it was at a revision
@@ -503,3 +509,16 @@ def audit_target(pk: str, sk: str, item: dict[str, Any]) -> tuple[str, str]:
     if head == "EXPJOB":
         return ("export", sk)
     return (head.lower() or "item", f"{pk}/{sk}")
+
+
+def flaky_case(p: str, s: str, tc: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": f"TC#{tc}"}
+
+
+def quarantine(p: str, s: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": "QUARANTINE"}
+
+
+def flaky_index(p: str) -> str:
+    """gsi1: the project's flaky test cases and quarantined scenarios (a sparse index)."""
+    return f"FLAKY#{p}"

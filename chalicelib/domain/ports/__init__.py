@@ -26,6 +26,7 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
+from chalicelib.domain.ports.flaky import FlakyStore
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -69,6 +70,7 @@ __all__ = [
     "ExecutionRepository",
     "ExportStore",
     "Filing",
+    "FlakyStore",
     "GateRepository",
     "IssueFormat",
     "MessageFormat",
