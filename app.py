@@ -17,9 +17,11 @@ from chalicelib.routes import (
     exports,
     health,
     mapping,
+    plans,
     reports,
     requirements,
     results,
+    runs,
     testcases,
     tickets,
     webhooks,
@@ -40,6 +42,8 @@ app.register_blueprint(testcases.bp)
 app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
+app.register_blueprint(plans.bp)
+app.register_blueprint(runs.bp)
 
 
 @app.middleware("http")

@@ -13,7 +13,9 @@ from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
 from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
+from chalicelib.adapters.dynamo.plans import PlanRepository
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
+from chalicelib.adapters.dynamo.runs import RunRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
 from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
@@ -50,6 +52,8 @@ class Repositories:
     requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
+    plans: PlanRepository
+    runs: RunRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -76,4 +80,6 @@ class Repositories:
             requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),
+            plans=PlanRepository(table),
+            runs=RunRepository(table),
         )

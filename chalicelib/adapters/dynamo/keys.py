@@ -60,6 +60,16 @@ ACT#{p}#{day}             {at}#{eventId}           pages: a day's activity (tick
                                                    moved), from the change stream (TTL)
 REPORT#{p}                {reportId}               a report: its request, status, object key
 PROJECT#{p}               RSCHED#{name}            a report schedule (gsi1 RSCHEDULES / {p}#{name})
+PLANS#{p}                 PLAN#{planId}            test plan: its current revision, lifecycle,
+                                                   the approved revision in force
+PLAN#{p}#{planId}         R#{revision:04d}         one revision of a plan (frozen once approved)
+RUN#{p}#{run}             TESTRUN                  a planned run: plan, environment, assignees,
+                                                   status (gsi1 PROJECT#{p}#RUNS /
+                                                   status#createdAt#runId)
+RUN#{p}#{run}             PROG#{bucket:04d}        a run's progress bucket: its test cases
+                                                   (assignee, latest result) and counters
+
+A run's progress is one Query of its PROG# buckets (at most MAX_RUN_CASES / 25 small items).
 
 A ticket page reads the scenario's strip with one Query (newest first, limit 20); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
@@ -352,3 +362,44 @@ def report_schedule(p: str, name: str) -> Key:
 
 
 REPORT_SCHEDULES_INDEX = "RSCHEDULES"
+
+
+def plan(p: str, plan_id: str) -> Key:
+    return {"pk": f"PLANS#{p}", "sk": f"PLAN#{plan_id}"}
+
+
+def plans_partition(p: str) -> str:
+    return f"PLANS#{p}"
+
+
+PLAN_PREFIX = "PLAN#"
+
+
+def plan_revision(p: str, plan_id: str, revision: int) -> Key:
+    return {"pk": f"PLAN#{p}#{plan_id}", "sk": f"R#{revision:04d}"}
+
+
+def plan_revisions_partition(p: str, plan_id: str) -> str:
+    return f"PLAN#{p}#{plan_id}"
+
+
+REVISION_PREFIX = "R#"
+
+
+def test_run(p: str, run_id: str) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": "TESTRUN"}
+
+
+def test_run_index(p: str, status: str, created_at: str, run_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"PROJECT#{p}#RUNS", "gsi1sk": f"{status}#{created_at}#{run_id}"}
+
+
+def test_runs_index(p: str) -> str:
+    return f"PROJECT#{p}#RUNS"
+
+
+def run_bucket(p: str, run_id: str, bucket: int) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": f"PROG#{bucket:04d}"}
+
+
+RUN_BUCKET_PREFIX = "PROG#"

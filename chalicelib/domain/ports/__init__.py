@@ -26,6 +26,7 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
+from chalicelib.domain.ports.planning import PlanRepository, RunProgress, RunRepository
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -75,10 +76,13 @@ __all__ = [
     "Notifier",
     "OutboxRepository",
     "PageFeed",
+    "PlanRepository",
     "ProjectRepository",
     "Queue",
     "ReportStore",
     "RequirementRepository",
+    "RunProgress",
+    "RunRepository",
     "ScenarioRepository",
     "StorySource",
     "TestCaseRepository",
