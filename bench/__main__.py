@@ -20,6 +20,7 @@ BENCHMARKS = (
     ("issue 13", "test_management", "50,000-row import; coverage of 5,000 x 50,000"),
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),
     ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
+    ("issue 14", "manual_runs", "50 testers recording 2,000 manual results into one run"),
 )
 
 
