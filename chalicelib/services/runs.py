@@ -54,14 +54,24 @@ class RunProgress:
     def __init__(self, runs: RunRepository, *, clock: Callable[[], str] = now_iso) -> None:
         self._runs = runs
         self._clock = clock
+        # (project, run) -> its bucket count, which never changes: a planned run is read once
+        # per container (a run not planned is read every time: it may be planned later)
+        self._buckets: dict[tuple[str, str], int] = {}
 
     def note(self, project: str, run_id: str, recorded: Sequence[Recorded]) -> None:
-        run = self._runs.get(project, run_id)
-        if run is None or not recorded:
+        buckets = self._buckets.get((project, run_id))
+        if buckets is None:
+            run = self._runs.get(project, run_id)
+            if run is None:
+                return
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()
+            buckets = self._buckets[(project, run_id)] = run.buckets
+        if not recorded:
             return
         pending: dict[int, list[Recorded]] = {}
         for r in latest_per_case(recorded):
-            pending.setdefault(bucket_of(r.test_case_id, run.buckets), []).append(r)
+            pending.setdefault(bucket_of(r.test_case_id, buckets), []).append(r)
         completed = 0
         for round_ in range(MAX_ROUNDS):
             wanted = {i: [r.test_case_id for r in rs] for i, rs in pending.items()}
@@ -85,9 +95,11 @@ class RunProgress:
         else:
             raise Conflict(f"run {run_id}: could not record progress (too many lost races)")
         for _ in range(completed):
-            if self._runs.bucket_done(project, run_id) >= run.buckets and run.is_open:
-                with contextlib.suppress(Conflict):  # closed on request meanwhile
-                    self.close(run, by="system", reason="every test case has a result")
+            if self._runs.bucket_done(project, run_id) >= buckets:
+                run = self._runs.get(project, run_id)
+                if run is not None and run.is_open:
+                    with contextlib.suppress(Conflict):  # closed on request meanwhile
+                        self.close(run, by="system", reason="every test case has a result")
 
     def close(self, run: TestRun, *, by: str, reason: str | None) -> TestRun:
         closed = TestRun.from_dict(
