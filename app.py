@@ -21,9 +21,11 @@ from chalicelib.routes import (
     flaky,
     health,
     mapping,
+    plans,
     reports,
     requirements,
     results,
+    runs,
     testcases,
     tickets,
     webhooks,
@@ -48,6 +50,8 @@ app.register_blueprint(clusters.bp)
 app.register_blueprint(environments.bp)
 app.register_blueprint(audit.bp)
 app.register_blueprint(flaky.bp)
+app.register_blueprint(plans.bp)
+app.register_blueprint(runs.bp)
 
 
 # Chalice's own refusals, in our codes (chalicelib/errors.py).

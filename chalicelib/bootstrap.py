@@ -40,8 +40,10 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.metrics import MetricsService
     from chalicelib.services.pages import PageService
+    from chalicelib.services.plans import PlanService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.runs import RunProgress, RunService
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -146,6 +148,7 @@ class Container:
             blobs=self.blobs,
             catalog=self.test_cases,
             place=self.clusters.place,
+            progress=self.run_progress,
         )
 
     @functools.cached_property
@@ -163,6 +166,48 @@ class Container:
         r = self.repos
         return FlakyService(
             r.flaky, r.projects, r.scenarios, forget_project=self.access.forget_project
+        )
+
+    @functools.cached_property
+    def run_progress(self) -> RunProgress:
+        from chalicelib.services.runs import RunProgress
+
+        return RunProgress(self.repos.runs)
+
+    @functools.cached_property
+    def plans(self) -> PlanService:
+        """Test plans; their entry and exit criteria are evaluated by the quality gates."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.plans import PlanService, Stores
+
+        r = self.repos
+        return PlanService(
+            Stores(r.plans, r.projects, r.test_cases),
+            lambda project, gates, run_id: self.metrics.validate(
+                project,
+                gates=gates,
+                saved=None,
+                run_id=run_id,
+                module=None,
+                start=None,
+                end=None,
+            ),
+            Cursors(),
+        )
+
+    @functools.cached_property
+    def runs(self) -> RunService:
+        """Planned runs: manual results go through `results` (the one recording path)."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.runs import RunService, Stores
+
+        r = self.repos
+        return RunService(
+            Stores(r.runs, r.test_cases, r.projects),
+            self.results,
+            self.plans,
+            self.run_progress,
+            Cursors(),
         )
 
     @functools.cached_property

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import models, models_environments, models_inbound
+from chalicelib import models, models_environments, models_inbound, models_planning
 from chalicelib.domain.statuses import TicketStatus
 from schemas import responses as responses_module
+from schemas import responses_planning as planning
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
 API_DOC = SCHEMAS_DIR.parent / "docs" / "api.md"
@@ -200,6 +201,11 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "project": {"type": "string"},
     },
 }
+# Test planning and execution (schemas/responses_planning.py names the bodies and parameters).
+REQUEST_MODELS.update(
+    {k: getattr(models_planning, v) for k, v in planning.REQUEST_MODELS_PATHS.items()}
+)
+QUERY_PARAMS.update(planning.QUERY_PARAMS)
 # Pages for browsers: a signed view link (`t=`), traded by a 303 for the session cookie, or that
 # cookie. Their answers, refusals included, are HTML.
 PAGES = {

@@ -260,14 +260,6 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         "One outcome per result, and the format the report was read as",
         obj({"format": STRING, "results": {"type": "array", "items": {"type": "object"}}}),
     ),
-    ("GET", "/v1/projects/{project}/runs/{runId}"): (
-        200,
-        "The run: its test cases' last results by status, flaky ones, its tickets",
-        obj(
-            {"runId": STRING, "testCases": INTEGER, "executions": INTEGER},
-            {"flaky": {"type": "array"}, "tickets": {"type": "array"}},
-        ),
-    ),
     ("GET", "/v1/health"): (
         200,
         "The API answers",
@@ -573,3 +565,8 @@ SUCCESS.update(
         ),
     }
 )
+
+# Test planning and execution (plans, planned runs): kept in their own module.
+from schemas.responses_planning import SUCCESS as _PLANNING  # noqa: E402
+
+SUCCESS.update(_PLANNING)

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.domain.roles import READ, Actor
+from chalicelib.domain.roles import Actor
 from chalicelib.models import ClusterDecisionIn
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, query_param
 from chalicelib.routes.common import route as api_route
@@ -25,7 +25,7 @@ def list_clusters(project: str) -> dict[str, Any]:
 
 @api_route(bp, "/v1/projects/{project}/clusters/{clusterId}", methods=["GET"])
 def get_cluster(project: str, clusterId: str) -> dict[str, Any]:
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return container().clusters.get(project, clusterId)
 
 

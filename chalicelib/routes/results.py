@@ -90,9 +90,12 @@ def report_any(project: str, runId: str) -> dict[str, Any]:
 
 @route(bp, "/v1/projects/{project}/runs/{runId}", methods=["GET"])
 def run_summary(project: str, runId: str) -> dict[str, Any]:
-    """What a run recorded: its test cases' final results, flaky ones and the tickets."""
+    """A planned run: its progress (counters, by assignee). A run only CI reported: what it
+    recorded (its test cases' final results, flaky ones and the tickets)."""
     principal_for(bp.current_request, project)
-    return dict(container().uploads.run_summary(project, runId))
+    c = container()
+    planned = c.runs.get(project, runId)
+    return dict(planned if planned is not None else c.uploads.run_summary(project, runId))
 
 
 def _run(request: Any, run_id: str) -> RunIn:

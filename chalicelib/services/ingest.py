@@ -18,12 +18,14 @@ from chalicelib.domain.ports import (
     ExecutionRepository,
     Filing,
     ProjectRepository,
+    RunProgress,
     ScenarioRepository,
     TestCatalog,
     TicketRepository,
     Workflow,
 )
 from chalicelib.domain.results import ScenarioBatch, flaky_indexes, group_by_scenario
+from chalicelib.domain.runs import Recorded
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.statuses import ResultStatus, TicketStatus
 from chalicelib.domain.tasks import TaskType
@@ -65,6 +67,7 @@ class ResultsService:
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
         place: Callable[[dict[str, Any], Ticket, dict[str, Any]], str] | None = None,
+        progress: RunProgress | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -75,6 +78,7 @@ class ResultsService:
         self.window_days = regression_window_days
         self.catalog = catalog
         self._place = place  # a new draft's cluster (`services.clusters`)
+        self.progress = progress  # planned runs' progress moves with every recording
 
     def place_in_cluster(self, report: Report, ticket: Ticket) -> None:
         """A new draft's cluster (the report keeps the project's clusters it read)."""
@@ -107,6 +111,8 @@ class ResultsService:
             failures = set(batch.failures)
             plain.extend(i for i in batch.indexes if i not in failures)
         self._record_plain(report, plain)
+        if self.progress is not None:
+            self.progress.note(report.key, run.id, _recorded(report))
         self.count("ResultsIngested", len(report.results))
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
@@ -268,6 +274,15 @@ class ResultsService:
         self.count("RetestsPassed" if passed else "RetestsFailed")
         kind = TaskType.RETEST_PASSED if passed else TaskType.RETEST_FAILED
         self.tell_jira({"type": kind.value, "ticketId": ticket_id})
+
+
+def _recorded(report: Report) -> list[Recorded]:
+    return [
+        Recorded(
+            r.test_case_id, r.status.value, report.at, r.attempt, report.ids[i], report.reporter(i)
+        )
+        for i, r in enumerate(report.results)
+    ]
 
 
 def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:

@@ -17,7 +17,9 @@ from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
 from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
+from chalicelib.adapters.dynamo.plans import PlanRepository
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
+from chalicelib.adapters.dynamo.runs import RunRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
 from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
@@ -59,6 +61,9 @@ class Repositories:
     audit: AuditLog
     flaky: FlakyStore
 
+    plans: PlanRepository
+    runs: RunRepository
+
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
         table = Table(client, table_name)
@@ -88,4 +93,6 @@ class Repositories:
             environments=EnvironmentRepository(table),
             audit=AuditLog(table),
             flaky=FlakyStore(table),
+            plans=PlanRepository(table),
+            runs=RunRepository(table),
         )

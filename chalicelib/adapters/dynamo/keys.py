@@ -67,6 +67,17 @@ CLUSTERS#{p}              CLUSTER#{clusterId}      a root cause across scenarios
                                                    (members), signatures (decided: TTL)
 CLUSTERS#{p}              LABEL#{kind}#{sig}#{s}   a lead's split or merge, respected later
 
+PLANS#{p}                 PLAN#{planId}            test plan: its current revision, lifecycle,
+                                                   the approved revision in force
+PLAN#{p}#{planId}         R#{revision:04d}         one revision of a plan (frozen once approved)
+RUN#{p}#{run}             TESTRUN                  a planned run: plan, environment, assignees,
+                                                   status (gsi1 PROJECT#{p}#RUNS /
+                                                   status#createdAt#runId)
+RUN#{p}#{run}             PROG#{bucket:04d}        a run's progress bucket: its test cases
+                                                   (assignee, latest result) and counters
+
+A run's progress is one Query of its PROG# buckets (at most MAX_RUN_CASES / 25 small items).
+
 FLAKY#{p}#{s}             TC#{tc}                  flaky: a test case's recent outcomes (a
                                                    bounded list, from the change stream);
                                                    gsi1 FLAKY#{p} / {s}#{tc} while flaky
@@ -522,3 +533,44 @@ def quarantine(p: str, s: str) -> Key:
 def flaky_index(p: str) -> str:
     """gsi1: the project's flaky test cases and quarantined scenarios (a sparse index)."""
     return f"FLAKY#{p}"
+
+
+def plan(p: str, plan_id: str) -> Key:
+    return {"pk": f"PLANS#{p}", "sk": f"PLAN#{plan_id}"}
+
+
+def plans_partition(p: str) -> str:
+    return f"PLANS#{p}"
+
+
+PLAN_PREFIX = "PLAN#"
+
+
+def plan_revision(p: str, plan_id: str, revision: int) -> Key:
+    return {"pk": f"PLAN#{p}#{plan_id}", "sk": f"R#{revision:04d}"}
+
+
+def plan_revisions_partition(p: str, plan_id: str) -> str:
+    return f"PLAN#{p}#{plan_id}"
+
+
+REVISION_PREFIX = "R#"
+
+
+def test_run(p: str, run_id: str) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": "TESTRUN"}
+
+
+def test_run_index(p: str, status: str, created_at: str, run_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"PROJECT#{p}#RUNS", "gsi1sk": f"{status}#{created_at}#{run_id}"}
+
+
+def test_runs_index(p: str) -> str:
+    return f"PROJECT#{p}#RUNS"
+
+
+def run_bucket(p: str, run_id: str, bucket: int) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": f"PROG#{bucket:04d}"}
+
+
+RUN_BUCKET_PREFIX = "PROG#"

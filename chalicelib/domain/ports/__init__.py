@@ -27,6 +27,7 @@ from chalicelib.domain.ports.core import (
     TransactItem,
 )
 from chalicelib.domain.ports.flaky import FlakyStore
+from chalicelib.domain.ports.planning import PlanRepository, RunProgress, RunRepository
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -79,10 +80,13 @@ __all__ = [
     "Notifier",
     "OutboxRepository",
     "PageFeed",
+    "PlanRepository",
     "ProjectRepository",
     "Queue",
     "ReportStore",
     "RequirementRepository",
+    "RunProgress",
+    "RunRepository",
     "ScenarioRepository",
     "StorySource",
     "TestCaseRepository",
