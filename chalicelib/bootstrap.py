@@ -208,6 +208,7 @@ class Container:
             self.plans,
             self.run_progress,
             Cursors(),
+            environments=self.environments,
         )
 
     @functools.cached_property

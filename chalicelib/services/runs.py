@@ -16,6 +16,7 @@ from chalicelib.clock import now_iso
 from chalicelib.domain.plans import TestPlan
 from chalicelib.domain.ports import (
     Cursors,
+    EnvironmentSnapshots,
     ProjectRepository,
     RunRepository,
     TestCaseRepository,
@@ -141,8 +142,10 @@ class RunService:
         progress_hook: RunProgress,
         cursors: Cursors,
         *,
+        environments: EnvironmentSnapshots | None = None,
         clock: Callable[[], str] = now_iso,
     ) -> None:
+        self._environments = environments  # a run records the snapshot it runs on
         self._s = stores
         self._results = results
         self._plans = plans
@@ -182,6 +185,13 @@ class RunService:
             run.other.update(
                 {k: v for k, v in (("build", body.build), ("branch", body.branch)) if v}
             )
+        if body.environment and self._environments is not None:
+            # a registered environment's configuration as it is now; a name the project has not
+            # registered is kept as given, with no snapshot
+            with contextlib.suppress(NotFound):
+                run.other["environmentSnapshot"] = self._environments.current_snapshot(
+                    project, body.environment
+                )
         buckets = new_buckets(assignment, run.buckets)
         self._s.runs.create(run, buckets)
         if plan is not None:

@@ -317,3 +317,38 @@ def test_concurrent_manual_results_keep_exact_counters(
     assert c.runs.record(project, "conc", last, "tester@example.com")["status"] == "closed"
     got = exact()
     assert got["progress"]["executed"] == 80 and got["progress"]["percent"] == 100.0
+
+
+def test_a_run_records_the_snapshot_of_the_environment_it_runs_on(api: Any, demo: Demo) -> None:
+    register_cases(2)
+    envs = "/v1/projects/DEMO/environments"
+    made = api.post(
+        envs,
+        headers=demo.auth("lead"),
+        body=json.dumps({"envId": "staging-eu", "configuration": {"db": "postgres-15"}}),
+    )
+    assert made.status_code == 201, made.body
+    changed = api.put(
+        f"{envs}/staging-eu",
+        headers=demo.auth("lead"),
+        body=json.dumps({"configuration": {"db": "postgres-16"}}),
+    )
+    assert changed.status_code == 200, changed.body
+
+    def start(environment: str) -> dict[str, Any]:
+        answer = api.post(
+            RUNS,
+            headers=demo.auth("lead"),
+            body=json.dumps({"testCases": ["TC-PAY-001"], "environment": environment}),
+        )
+        assert answer.status_code == 201, answer.body
+        return dict(json.loads(answer.body))
+
+    on_staging = start("staging-eu")
+    snapshot = on_staging["environmentSnapshot"]
+    assert (snapshot["revision"], snapshot["configuration"]) == (2, {"db": "postgres-16"})
+    stored = json.loads(api.get(f"{RUNS}/{on_staging['runId']}", headers=demo.auth("viewer")).body)
+    assert stored["environmentSnapshot"]["revision"] == 2
+    # a name the project never registered is kept as given, with no snapshot
+    elsewhere = start("laptop")
+    assert elsewhere["environment"] == "laptop" and "environmentSnapshot" not in elsewhere

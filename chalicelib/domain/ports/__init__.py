@@ -26,6 +26,7 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
+from chalicelib.domain.ports.environments import EnvironmentRepository, EnvironmentSnapshots
 from chalicelib.domain.ports.flaky import FlakyStore
 from chalicelib.domain.ports.planning import PlanRepository, RunProgress, RunRepository
 from chalicelib.domain.ports.readers import (
@@ -68,6 +69,8 @@ __all__ = [
     "Cursors",
     "DelayNotices",
     "DeliveryRepository",
+    "EnvironmentRepository",
+    "EnvironmentSnapshots",
     "ExecutionRepository",
     "ExportStore",
     "Filing",
