@@ -171,6 +171,7 @@ class Container:
             lambda: self.tracker,
             Cursors(),
             r.test_cases,
+            gate=self.metrics.scope_verdict,
         )
 
     @functools.cached_property

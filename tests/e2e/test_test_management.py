@@ -125,6 +125,10 @@ def test_a_release_story_by_story(api: Api, stack: dict[str, Any], uid: str) -> 
     print(f"release view caught up in {time.monotonic() - started:.1f} s")
     assert [s["id"] for s in view.json()["fullyTested"]] == [keys[0]]
     assert [s["id"] for s in view.json()["untested"]] == [keys[1]]
+    gate = view.json()["gate"]  # the default release gates over the release's own figures
+    assert gate["evaluated"] is True and gate["passed"] is False, gate
+    assert gate["figures"]["passRate"] == 100.0 and gate["figures"]["coverage"] == 50.0
+    assert gate["reasons"] == ["bring the requirements coverage (%) from 50 to >= 80"]
     sprint = api.get(f"/v1/projects/DEMO/sprints/Sprint%20{uid}").json()
     assert sprint["summary"]["fullyTested"] == 1
     coverage = api.get("/v1/projects/DEMO/coverage?limit=1000").json()
