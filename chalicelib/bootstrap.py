@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.pages import PageService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.testcase_imports import TestCaseImports
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -159,6 +160,13 @@ class Container:
 
         r = self.repos
         return TestCaseService(r.test_cases, r.requirements, Cursors())
+
+    @functools.cached_property
+    def test_case_imports(self) -> TestCaseImports:
+        """Large test-case files through a presigned upload (the reports queue's S3 events)."""
+        from chalicelib.services.testcase_imports import TestCaseImports
+
+        return TestCaseImports(self.repos.uploads, self.blobs, self.test_cases)
 
     @functools.cached_property
     def requirements(self) -> RequirementService:
