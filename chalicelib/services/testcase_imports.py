@@ -119,12 +119,16 @@ class TestCaseImports:
                 self._uploads.update(import_id, {**fields, "status": status, **self._at()})
                 return status
             self._uploads.update(import_id, {**fields, "status": "writing", "written": 0})
-        written = 0
+            record = {**record, **fields, "written": 0}
+        # resumed: batches written before re-plan as unchanged and add nothing
+        summary = record.get("summary") or {}
+        planned = int(summary.get("created", 0)) + int(summary.get("updated", 0))
+        written = int(record.get("written") or 0)
         for batch in _batches(self._cases_of(record), BATCH):
             written += self._cases.write(
                 self._cases.plan(record["project"], batch), record.get("reportedBy")
             )
-            self._uploads.update(import_id, {"written": written, **self._at()})
+            self._uploads.update(import_id, {"written": min(written, planned), **self._at()})
         self._status(import_id, "completed")
         return "completed"
 

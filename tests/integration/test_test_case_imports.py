@@ -103,6 +103,7 @@ def test_an_interrupted_write_pass_resumes_without_writing_twice(
     assert handle_upload_events(event) == {"batchItemFailures": []}
     status = api.get(f"{BASE}/imports/{made['importId']}", headers=demo.auth("viewer")).json_body
     assert status["status"] == "completed" and status["summary"]["created"] == 25, status
+    assert status["written"] == 25 and calls == [10, 10]
     versions = api.get(f"{BASE}/TC-UP-0000/versions", headers=demo.auth("viewer")).json_body
     assert len(versions["items"]) == 1  # the first batch was not written again
 
