@@ -1,6 +1,9 @@
 """(issue 13) Test management at size, against moto in-process, through the services the routes
 call: a 50,000-row CSV import (one test case a row, two requirements each out of 5,000) — rows/s
 and peak memory (tracemalloc: our objects and moto's table together; and the process's peak RSS);
+the same file through the presigned upload path (the object in S3, `TestCaseImports.process` as
+the S3 notification runs it: a streamed validate pass, then batched writes) into a second project
+— its dry run's peak traced memory beside the direct dry run's, and the real import's rows/s;
 then coverage of those 5,000 requirements x 50,000 test cases, page by page (1,000 requirements a
 page) — per page p50/p95 and the whole walk; and a 50-story release view (timed once: moto
 answers a Query by walking the whole partition). Figures, no targets.
@@ -12,10 +15,14 @@ import os
 import resource
 import time
 import tracemalloc
+from typing import Any
 
 from bench._support import median, moto_inprocess, percentile
+from chalicelib import settings
+from chalicelib.services import testcase_imports
 
 PROJECT = "TM"
+UPLOADED = "TMUP"  # the presigned-upload import's project (all creates, as the direct one)
 ROWS = int(os.environ.get("BENCH_TM_ROWS", "50000"))
 REQUIREMENTS = max(1, ROWS // 10)
 
@@ -36,7 +43,7 @@ def main() -> None:
     from chalicelib import bootstrap
     from chalicelib.models import RequirementIn
 
-    with moto_inprocess():
+    with moto_inprocess() as resources:
         c = bootstrap.container()
         text = csv_text(ROWS, REQUIREMENTS)
         print(f"CSV: {ROWS:,} rows, {len(text) / 1e6:.1f} MB, {REQUIREMENTS:,} requirements")
@@ -61,6 +68,8 @@ def main() -> None:
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
 
+        upload_path(c, resources["bucket"], text)
+
         pages: list[float] = []
         cursor = None
         seen = 0
@@ -84,7 +93,9 @@ def main() -> None:
         print(
             f"coverage: {seen:,} requirements in {len(pages)} pages of 1,000; per page "
             f"p50 {median(pages) * 1000:,.0f} ms, p95 {percentile(pages, 95) * 1000:,.0f} ms; "
-            f"whole walk {total:.1f} s"
+            f"whole walk {total:.1f} s; process peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB (moto's table "
+            "in the same process)"
         )
 
         for n in range(50):
@@ -96,6 +107,43 @@ def main() -> None:
         print(
             f"release view of {view['stories']} stories (a Query of each story's links): "
             f"{time.perf_counter() - started:.1f} s"
+        )
+
+
+def upload_path(c: Any, bucket: str, text: str) -> None:
+    """The presigned-upload import of the same file (the object put as a client's POST would)."""
+    import boto3
+
+    body = text.encode()
+    print(
+        f"direct import body: {len(body) / 2**20:.1f} MiB (the API takes at most "
+        f"{settings.MAX_IMPORT_BODY_BYTES / 2**20:.0f} MiB; larger files go through the upload)"
+    )
+    s3 = boto3.client("s3")
+    for dry in (True, False):
+        made = c.test_case_imports.request(UPLOADED, "csv", dry, "bench")
+        key = made["fields"]["key"]
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        if dry:
+            tracemalloc.start()
+        started = time.perf_counter()
+        outcome = c.test_case_imports.process(key)
+        took = time.perf_counter() - started
+        got = c.test_case_imports.get(UPLOADED, made["importId"])
+        if dry:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            assert outcome == "validated", got
+            print(
+                f"upload dry run (streamed validate pass, under tracemalloc): {took:.1f} s, "
+                f"peak traced memory {peak / 2**20:,.0f} MiB"
+            )
+            continue
+        assert outcome == "completed" and got["written"] == ROWS, got
+        print(
+            f"upload import (validate pass + write pass in batches of "
+            f"{testcase_imports.BATCH}): {took:.1f} s, {ROWS / took:,.0f} rows/s; process peak "
+            f"RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
     from chalicelib.services.runs import RunProgress, RunService
+    from chalicelib.services.testcase_imports import TestCaseImports
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -220,6 +221,13 @@ class Container:
         return TestCaseService(r.test_cases, r.requirements, Cursors())
 
     @functools.cached_property
+    def test_case_imports(self) -> TestCaseImports:
+        """Large test-case files through a presigned upload (the reports queue's S3 events)."""
+        from chalicelib.services.testcase_imports import TestCaseImports
+
+        return TestCaseImports(self.repos.uploads, self.blobs, self.test_cases)
+
+    @functools.cached_property
     def requirements(self) -> RequirementService:
         from chalicelib.adapters.dynamo.table import Cursors
         from chalicelib.services.requirements import RequirementService, Stores
@@ -230,6 +238,7 @@ class Container:
             lambda: self.tracker,
             Cursors(),
             r.test_cases,
+            gate=self.metrics.scope_verdict,
         )
 
     @functools.cached_property

@@ -68,7 +68,9 @@ def handle_upload_events(event: dict[str, Any]) -> dict[str, Any]:
             return
         for s3_record in notification.get("Records", []):  # s3:TestEvent has none
             key = unquote_plus(s3_record["s3"]["object"]["key"])
-            if key.startswith("uploads/"):
+            if key.startswith("uploads/") and key.rsplit("/", 1)[-1].startswith("test-cases."):
+                outcome = c.test_case_imports.process(key)  # a large test-case import
+            elif key.startswith("uploads/"):
                 outcome = c.uploads.process(key)
             elif key.startswith("evidence/"):
                 outcome = c.tickets.settle_evidence(key)

@@ -482,6 +482,15 @@ class TestCaseImportIn(StrictEdgeModel):
     test_cases: list[dict[str, Any]] = Field(min_length=1, max_length=50_000)
 
 
+class TestCaseImportUploadIn(StrictEdgeModel):
+    """A large import through a presigned upload: the file's format, and a dry run or not."""
+
+    __test__ = False
+
+    format: Literal["csv", "json"] = "csv"
+    dry_run: Annotated[bool, Strict()] = False
+
+
 class RequirementIn(StrictEdgeModel):
     """A requirement of the project's own, or local facts about a Jira story."""
 

@@ -180,8 +180,67 @@ IMPORTED = obj(
     },
     {"imported": INTEGER, "rows": {"type": "array"}, "testCases": {"type": "array"}},
 )
-SCOPE_VIEW = obj(
-    {"stories": INTEGER, "summary": {"type": "object"}, "gate": {"type": "object"}},
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+SCOPE_GATE = obj(
+    {"evaluated": {"type": "boolean"}},
+    {
+        "gate": STRING,
+        "passed": {"type": "boolean"},
+        "results": {
+            "type": "array",
+            "items": obj(
+                {
+                    "metric": STRING,
+                    "operator": STRING,
+                    "threshold": {"type": "number"},
+                    "value": NULLABLE_NUMBER,
+                    "passed": {"type": "boolean"},
+                    "source": STRING,
+                }
+            ),
+        },
+        "reasons": STRINGS,
+        "recommendation": STRING,
+        "figures": obj(
+            {
+                "stories": INTEGER,
+                "testCases": INTEGER,
+                "executed": INTEGER,
+                "passRate": NULLABLE_NUMBER,
+                "openDefects": {"type": "object"},
+                "coverage": NULLABLE_NUMBER,
+            }
+        ),
+    },
+)
+SCOPE_VIEW = obj({"stories": INTEGER, "summary": {"type": "object"}, "gate": SCOPE_GATE})
+TEST_CASE_IMPORT = obj(
+    {
+        "importId": STRING,
+        "status": {
+            "type": "string",
+            "enum": [
+                "waiting_for_upload",
+                "validating",
+                "invalid",
+                "validated",
+                "writing",
+                "completed",
+                "failed",
+            ],
+        },
+        "dryRun": {"type": "boolean"},
+    },
+    {
+        "summary": {"type": "object"},
+        "errorCount": INTEGER,
+        "errors": {
+            "type": "array",
+            "items": obj({"row": INTEGER, "column": STRING, "field": STRING, "problem": STRING}),
+        },
+        "written": INTEGER,
+        "error": {"type": "object"},
+    },
 )
 
 # (method, path) -> (success status, description, body schema or None for no body)
@@ -350,6 +409,18 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         200,
         "Every row's outcome; with dryRun nothing is written",
         IMPORTED,
+    ),
+    ("POST", "/v1/projects/{project}/test-cases/imports"): (
+        201,
+        "A presigned S3 POST for a large test-case file, and the import's id",
+        obj(
+            {"importId": STRING, "status": STRING, "dryRun": {"type": "boolean"}, **PRESIGNED_POST}
+        ),
+    ),
+    ("GET", "/v1/projects/{project}/test-cases/imports/{importId}"): (
+        200,
+        "The import's status, counts, errors by row and column, test cases written so far",
+        TEST_CASE_IMPORT,
     ),
     ("GET", "/v1/projects/{project}/test-cases/export"): (
         200,

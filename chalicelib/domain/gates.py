@@ -126,11 +126,18 @@ def verdict(gate: Gate, value: float | None) -> dict[str, Any]:
 
 
 def recommendation(results: Sequence[dict[str, Any]]) -> str:
-    failed = [r for r in results if not r["passed"]]
-    if not failed:
+    parts = reasons(results)
+    if not parts:
         return "All quality gates passed."
+    return "Not ready: " + "; ".join(parts) + "."
+
+
+def reasons(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One sentence per failed gate: what to bring where."""
     parts = []
-    for r in failed:
+    for r in results:
+        if r["passed"]:
+            continue
         what = METRICS[r["metric"]]
         where = f" in module {r['module']}" if r.get("module") else ""
         wanted = f"{SYMBOLS[r['operator']]} {_num(r['threshold'])}"
@@ -138,7 +145,56 @@ def recommendation(results: Sequence[dict[str, Any]]) -> str:
             parts.append(f"measure the {what}{where} (no data yet; needs {wanted})")
         else:
             parts.append(f"bring the {what}{where} from {_num(r['value'])} to {wanted}")
-    return "Not ready: " + "; ".join(parts) + "."
+    return parts
+
+
+# -- a release's or sprint's own figures -------------------------------------------------------
+
+# Measured on the release's (or sprint's) stories themselves; other metrics of a release gate
+# are read from the project's figures (last 30 days, the gate's module if it names one).
+SCOPE_METRICS = frozenset({"passRate", "openDefects", "criticalDefects", "coverage"})
+# Used when the project has saved no gate named "release" (or "sprint" for a sprint view).
+DEFAULT_SCOPE_GATES = (
+    Gate("passRate", "gte", 95.0),
+    Gate("criticalDefects", "eq", 0.0),
+    Gate("coverage", "gte", 80.0),
+)
+
+
+def scope_figures(
+    stories: int,
+    untested: int,
+    results: dict[str, str | None],
+    defects: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """A release's figures from its stories: pass rate of its test cases' last results in the
+    release (those run there), its open defects (each once) by severity, and coverage: the
+    share of its stories with at least one test case."""
+    run = [s for s in results.values() if s is not None]
+    passed = sum(1 for s in run if s == "passed")
+    by_severity: dict[str, int] = {}
+    for d in defects:
+        key = d.get("severity") or "unknown"
+        by_severity[key] = by_severity.get(key, 0) + 1
+    return {
+        "stories": stories,
+        "testCases": len(results),
+        "executed": len(run),
+        "passRate": ratio(passed, len(run)),
+        "openDefects": {"total": len(defects), "bySeverity": by_severity},
+        "coverage": ratio(stories - untested, stories),
+    }
+
+
+def scope_value(gate: Gate, figures: dict[str, Any]) -> float | None:
+    """A gate's value from `scope_figures` (only SCOPE_METRICS)."""
+    if gate.metric == "coverage":
+        return figures["coverage"]  # type: ignore[no-any-return]
+    shaped = {
+        "testExecution": {"passRate": figures["passRate"]},
+        "openDefects": figures["openDefects"],
+    }
+    return value_of(gate, shaped)
 
 
 def _num(value: float) -> str:

@@ -113,6 +113,8 @@ PERMISSIONS: dict[tuple[str, str], Allowed] = {
     ("GET", P + "/test-cases"): READ,
     ("POST", P + "/test-cases"): EDIT_CASES,
     ("POST", P + "/test-cases/import"): MANAGE,
+    ("POST", P + "/test-cases/imports"): MANAGE,
+    ("GET", P + "/test-cases/imports/{importId}"): READ,
     ("GET", P + "/test-cases/export"): READ,
     ("GET", P + "/test-cases/{testCaseId}"): READ,
     ("PUT", P + "/test-cases/{testCaseId}"): EDIT_CASES,

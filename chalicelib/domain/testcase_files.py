@@ -148,11 +148,20 @@ def header_map(header: list[str]) -> tuple[dict[int, str], list[str]]:
 
 def read_csv(text: str) -> tuple[list[ParsedCase], list[RowError], list[str]]:
     """Every test case in a CSV, with problems by row and column; unknown headers listed."""
-    reader = csv.reader(io.StringIO(text))
+    cases, problems, unknown = stream_csv(io.StringIO(text))
+    return list(cases), problems, unknown
+
+
+def stream_csv(
+    lines: Iterable[str],
+) -> tuple[Iterator[ParsedCase], list[RowError], list[str]]:
+    """The test cases of a CSV read line by line (a file or an S3 body: bounded memory); the
+    header's problems (then no cases) and its unknown columns come first."""
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
-        return [], [RowError(1, "header", "the file is empty")], []
+        return iter(()), [RowError(1, "header", "the file is empty")], []
     mapped, unknown = header_map(header)
     names = {f: header[i] for i, f in mapped.items()}
     problems: list[RowError] = []
@@ -161,9 +170,8 @@ def read_csv(text: str) -> tuple[list[ParsedCase], list[RowError], list[str]]:
     if "title" not in names:
         problems.append(RowError(1, "header", _missing_header("title")))
     if problems:
-        return [], problems, unknown
-    cases = list(_cases(_rows(reader, mapped), names))
-    return cases, [], unknown
+        return iter(()), problems, unknown
+    return _cases(_rows(reader, mapped), names), [], unknown
 
 
 def _missing_header(fld: str) -> str:

@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import settings
 from chalicelib.errors import MalformedRequest, field_problem
-from chalicelib.models import TestCaseIn, parse_json
+from chalicelib.models import TestCaseImportUploadIn, TestCaseIn, parse_json
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -97,6 +97,27 @@ def import_test_cases(project: str) -> dict[str, Any]:
     return dict(
         _service().import_json(project, parse_json(body), dry_run=dry_run, by=principal.user)
     )
+
+
+@route(bp, BASE + "/imports", methods=["POST"], content_types=JSON_TYPES)
+def request_test_case_import(project: str) -> Response:
+    """201: an import id and a presigned POST for a large CSV or JSON file; the file landing in
+    S3 starts the import (validate every row, then write in batches: all or nothing)."""
+    request = bp.current_request
+    principal = principal_for(request, project)
+    body = json_body(request, TestCaseImportUploadIn)
+    c = container()
+    c.access.project(project)
+    out = c.test_case_imports.request(project, body.format, body.dry_run, principal.user)
+    return Response(out, status_code=201)
+
+
+@route(bp, BASE + "/imports/{importId}", methods=["GET"])
+def test_case_import_status(project: str, importId: str) -> dict[str, Any]:
+    """Status (`waiting_for_upload`, `validating`, `invalid`, `validated`, `writing`,
+    `completed`, `failed`), counts, errors by row and column, test cases written so far."""
+    principal_for(bp.current_request, project)
+    return container().test_case_imports.get(project, importId)
 
 
 @route(bp, BASE + "/export", methods=["GET"])

@@ -275,6 +275,36 @@ class MetricsService:
             "runId": run_id,
         }
 
+    def scope_verdict(self, project: str, kind: str, figures: dict[str, Any]) -> dict[str, Any]:
+        """A release's (or sprint's) gate verdict: the project's saved gate named after the kind
+        ("release" / "sprint"), else DEFAULT_SCOPE_GATES. Release metrics (SCOPE_METRICS, no
+        module) come from the release's own `figures`; the others from the project's figures
+        (the default period, the gate's module) as the CI gate reads them."""
+        stored = self.stores.gates.get(project, kind)
+        gates = (
+            [Gate(**g) for g in stored["gates"]] if stored else list(gate_rules.DEFAULT_SCOPE_GATES)
+        )
+        period = self.period(None, None)
+        scoped: dict[str | None, dict[str, Any]] = {}
+        results = []
+        for g in gates:
+            if g.metric in gate_rules.SCOPE_METRICS and not g.module:
+                value, source = gate_rules.scope_value(g, figures), kind
+            else:
+                if g.module not in scoped:
+                    scoped[g.module] = self.figures(project, period, g.module)
+                value, source = gate_rules.value_of(g, scoped[g.module]), "project"
+            results.append({**gate_rules.verdict(g, value), "source": source})
+        return {
+            "evaluated": True,
+            "gate": kind if stored else "default",
+            "passed": all(r["passed"] for r in results),
+            "results": results,
+            "reasons": gate_rules.reasons(results),
+            "recommendation": gate_rules.recommendation(results),
+            "figures": figures,
+        }
+
     # -- rebuild ---------------------------------------------------------------------------
 
     def rebuild(self, project: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import now_iso
+from chalicelib.domain.gates import scope_figures
 from chalicelib.domain.ports import (
     Cursors,
     ProjectRepository,
@@ -36,13 +37,6 @@ from chalicelib.models import RequirementIn
 MAX_PAGE = 1000
 # Jira's JQL dates have minute resolution: each incremental sync looks back a little further
 SYNC_OVERLAP = timedelta(minutes=2)
-GATE_PLACEHOLDER: dict[str, Any] = {
-    "evaluated": False,
-    "passed": None,
-    "results": [],
-    "reason": "quality gates are not part of this build yet; the verdict will come from "
-    "POST /v1/projects/{project}/quality-gates/validate once they are merged",
-}
 
 
 @dataclass(frozen=True)
@@ -62,14 +56,14 @@ class RequirementService:
         test_cases: Any,
         *,
         clock: Callable[[], str] = now_iso,
-        gate: Callable[[str, str, str], dict[str, Any]] | None = None,
+        gate: Callable[[str, str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self._s = stores
         self._stories = stories
         self._cursors = cursors
         self._test_cases = test_cases  # module counters: a TestCaseRepository
         self._clock = clock
-        self._gate = gate
+        self._gate = gate  # (project, kind, the scope's figures) -> verdict: MetricsService
 
     # -- requirements ------------------------------------------------------------------------
 
@@ -196,8 +190,11 @@ class RequirementService:
         scope = scope_key(kind, name)
         buckets: dict[str, list[dict[str, Any]]] = {b: [] for b in BUCKETS}
         defects_seen: dict[str, dict[str, Any]] = {}
+        results: dict[str, str | None] = {}  # test case -> its last result in this scope
         for rid in sorted(requirements):
             links = self._s.requirements.links(project, rid)
+            for link in links:
+                results[link.test_case_id] = (link.in_.get(scope) or {}).get("status")
             defects = self._open_defects(project, links, defects_seen)
             bucket = story_bucket(links, scope, defects)
             buckets[bucket].append(
@@ -218,7 +215,10 @@ class RequirementService:
                 }
             )
         summary = {b: len(v) for b, v in buckets.items()}
-        gate = self._gate(project, kind, name) if self._gate else dict(GATE_PLACEHOLDER)
+        figures = scope_figures(
+            len(requirements), summary["untested"], results, list(defects_seen_open(defects_seen))
+        )
+        gate = self._gate(project, kind, figures) if self._gate else {"evaluated": False}
         return {
             kind: name,
             "stories": len(requirements),
@@ -252,9 +252,15 @@ class RequirementService:
         return {
             "ticketId": ticket.id,
             "status": ticket.status,
+            "severity": ticket.severity,
             "jira": ticket.jira,
             "scenarioId": scenario_id,
         }
+
+
+def defects_seen_open(seen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open defects met while reading a scope's stories, each once."""
+    return [d for d in seen.values() if d]
 
 
 def _requirement_view(r: Requirement, links: list[CoverageLink]) -> dict[str, Any]:

@@ -163,6 +163,11 @@ class TestCaseService:
         return self._run(plan, project, dry_run, by)
 
     def import_json(self, project: str, data: Any, *, dry_run: bool, by: str | None) -> dict:
+        plan = self._plan(project, self.parse_json(data), [])
+        return self._run(plan, project, dry_run, by, rows_name="testCases")
+
+    def parse_json(self, data: Any) -> list[ParsedCase]:
+        """A JSON import's items (a list, or `{"testCases": [...]}`), problems by item."""
         items = data if isinstance(data, list) else None
         if items is None:
             items = parse_model(TestCaseImportIn, data).test_cases
@@ -187,8 +192,7 @@ class TestCaseService:
                     RowError(case.row, "testCaseId", f"repeats item {seen[case.test_case_id]}")
                 )
             seen.setdefault(case.test_case_id, case.row)
-        plan = self._plan(project, parsed, [])
-        return self._run(plan, project, dry_run, by, rows_name="testCases")
+        return parsed
 
     def _plan(self, project: str, parsed: list[ParsedCase], errors: list[RowError]) -> ImportPlan:
         plan = ImportPlan(errors=list(errors))
@@ -231,13 +235,21 @@ class TestCaseService:
                 f"{len(plan.errors)} problems in the import; nothing was written",
                 [field_problem(f"{rows_name}[{e.row}].{e.column}", e.problem) for e in plan.errors],
             )
+        out["imported"] = self.write(plan, by)
+        return out
+
+    def plan(self, project: str, parsed: list[ParsedCase]) -> ImportPlan:
+        """What importing these parsed cases would do against the stored heads (no writes)."""
+        return self._plan(project, parsed, [])
+
+    def write(self, plan: ImportPlan, by: str | None) -> int:
+        """Write a valid plan's new versions and heads, and what follows from them."""
         for _, after in plan.writes:
             after.created_by = after.created_by or by
             after.updated_by = by
         self._cases.put_many([after for _, after in plan.writes])
         self._after_write(plan.writes, self._clock())
-        out["imported"] = len(plan.writes)
-        return out
+        return len(plan.writes)
 
     def export(self, project: str, fmt: str) -> Iterator[str]:
         """Every live test case, streamed: CSV (failbridge's columns) or JSON."""

@@ -99,7 +99,7 @@ class UploadService:
         if len(parts) != 4:
             return "ignored"
         upload = self._uploads.get(parts[2])
-        if upload is None or upload["key"] != key:
+        if upload is None or upload["key"] != key or upload.get("kind") == "testCaseImport":
             return "unknown"
         if upload["status"] in ("completed", "failed"):
             return str(upload["status"])

@@ -125,7 +125,42 @@ def test_a_release_story_by_story(api: Api, stack: dict[str, Any], uid: str) -> 
     print(f"release view caught up in {time.monotonic() - started:.1f} s")
     assert [s["id"] for s in view.json()["fullyTested"]] == [keys[0]]
     assert [s["id"] for s in view.json()["untested"]] == [keys[1]]
+    # the seeded project's saved "release" gate (pass rate >= 90, no critical defect) over the
+    # release's own figures
+    gate = view.json()["gate"]
+    assert (gate["evaluated"], gate["gate"], gate["passed"]) == (True, "release", True), gate
+    assert gate["figures"]["passRate"] == 100.0 and gate["figures"]["coverage"] == 50.0
+    assert {r["source"] for r in gate["results"]} == {"release"} and gate["reasons"] == []
     sprint = api.get(f"/v1/projects/DEMO/sprints/Sprint%20{uid}").json()
     assert sprint["summary"]["fullyTested"] == 1
     coverage = api.get("/v1/projects/DEMO/coverage?limit=1000").json()
     assert any(r["id"] == keys[0] and r["coverage"] == "complete" for r in coverage["requirements"])
+
+
+def test_a_large_csv_through_the_presigned_upload(api: Api, uid: str) -> None:
+    """The file goes straight to S3; its notification reaches the upload handler through the
+    reports queue (the pump here, Lambda in AWS); the import is read back by id."""
+    lines = ["Test Case ID,Title,Module,Priority,Steps,Expected Result"]
+    lines += [
+        f'UP-{uid}-{n},Case {n},bulk,high,"1. Open\n2. Go","1. Shown\n2. Gone"' for n in range(1200)
+    ]
+    body = ("\n".join(lines) + "\n").encode()
+    made = api.post(f"{BASE}/imports", role="lead", json={"format": "csv"})
+    assert made.status_code == 201, made.text
+    upload = made.json()
+    stored = requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("cases.csv", body, "text/csv")},
+        timeout=60,
+    )
+    assert stored.status_code in (200, 201, 204), stored.text
+
+    def finished() -> dict[str, Any] | None:
+        got = api.get(f"{BASE}/imports/{upload['importId']}").json()
+        assert got["status"] not in ("failed", "invalid"), got
+        return got if got["status"] == "completed" else None
+
+    done = wait_for(finished, timeout=90)
+    assert done["summary"]["created"] == 1200 and done["written"] == 1200, done
+    assert len(api.get(f"{BASE}/UP-{uid}-1199").json()["steps"]) == 2

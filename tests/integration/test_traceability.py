@@ -139,7 +139,18 @@ def test_release_and_sprint_views_story_by_story(
     [with_defects] = release["withOpenDefects"]
     assert with_defects["id"] == b
     assert with_defects["defects"][0]["jira"]["key"] == defect["jira"]["key"]
-    assert release["gate"]["evaluated"] is False
+    gate = release["gate"]
+    assert gate["evaluated"] is True and gate["passed"] is False, gate
+    assert {r["metric"]: r["value"] for r in gate["results"]} == {
+        "passRate": 66.67,  # TC-A and TC-B2 passed, TC-B1 failed; TC-D ran in another release
+        "criticalDefects": 0.0,
+        "coverage": 75.0,  # 3 of 4 stories have a test case
+    }
+    assert gate["reasons"] == [
+        "bring the pass rate (%) from 66.67 to >= 95",
+        "bring the requirements coverage (%) from 75 to >= 80",
+    ]
+    assert gate["figures"]["openDefects"]["total"] == 1
     sprint = get(api, demo, "/sprints/Sprint%2014")
     assert sprint["summary"]["fullyTested"] == 1 and sprint["summary"]["withOpenDefects"] == 1
     assert sprint["stories"] == 2
