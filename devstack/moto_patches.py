@@ -49,7 +49,6 @@ def lean_transactions() -> Iterator[None]:
                 range_value = DynamoType(key[table.range_key_attr])
             old = table.get_item(hash_value, range_value)
             undo.append((table, hash_value, range_value, real_copy.deepcopy(old)))
-        models.copy = _CopyButNotTables  # type: ignore[assignment]
         try:
             original(self, transact_items)
         except Exception:
@@ -61,14 +60,17 @@ def lean_transactions() -> Iterator[None]:
                 else:
                     table.items[hash_value] = old
             raise
-        finally:
-            models.copy = real_copy
 
+    # for the whole block, not per call: swapping it per call raced between concurrent
+    # transactions (one restoring the real module while another was inside), and that one
+    # then copied the whole table, holding the interpreter for seconds
+    models.copy = _CopyButNotTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     try:
         yield
     finally:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        models.copy = real_copy
 
 
 _query_scope = threading.local()

@@ -104,3 +104,63 @@ def test_a_scan_keeps_the_whole_table_in_order(dynamodb: Any) -> None:
     with partition_queries():
         patched = dynamodb.scan(TableName=TABLE)["Items"]
     assert patched == plain and len(plain) == 150
+
+
+def test_lean_transactions_never_copy_the_table(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from moto.dynamodb.models.table import Table
+
+    from devstack.moto_patches import lean_transactions
+
+    copied: list[str] = []
+    monkeypatch.setattr(
+        Table, "__deepcopy__", lambda self, memo: copied.append(self.name) or self, raising=False
+    )
+
+    def transact(n: int) -> None:
+        for i in range(20):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": TABLE,
+                            "Item": {"pk": {"S": f"T#{n}"}, "sk": {"S": f"{i}"}},
+                        }
+                    }
+                ]
+            )
+
+    with lean_transactions():
+        threads = [threading.Thread(target=transact, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # a cancelled transaction leaves the table as it was
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "T#x"}, "sk": {"S": "1"}}}},
+                    {
+                        "Put": {
+                            "TableName": TABLE,
+                            "Item": {"pk": {"S": "P#0"}, "sk": {"S": "S#000"}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+    assert copied == []
+    assert (
+        dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "T#x"}, "sk": {"S": "1"}}).get("Item")
+        is None
+    )
+    counted = dynamodb.scan(
+        TableName=TABLE,
+        FilterExpression="begins_with(pk, :t)",
+        ExpressionAttributeValues={":t": {"S": "T#"}},
+    )["Count"]
+    assert counted == 120
