@@ -12,15 +12,20 @@ from chalicelib import settings
 from chalicelib.observability import logger, metrics
 from chalicelib.routes import (
     admin,
+    audit,
     browse,
     clusters,
     decisions,
+    environments,
     exports,
+    flaky,
     health,
     mapping,
+    plans,
     reports,
     requirements,
     results,
+    runs,
     testcases,
     tickets,
     webhooks,
@@ -42,6 +47,11 @@ app.register_blueprint(requirements.bp)
 app.register_blueprint(browse.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(clusters.bp)
+app.register_blueprint(environments.bp)
+app.register_blueprint(audit.bp)
+app.register_blueprint(flaky.bp)
+app.register_blueprint(plans.bp)
+app.register_blueprint(runs.bp)
 
 
 # Chalice's own refusals, in our codes (chalicelib/errors.py).

@@ -25,6 +25,9 @@ BENCHMARKS = (
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),
     ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),
     ("issue 16", "grouping", "root-cause grouping B-cubed P/R/F1 vs 3 baselines, signatures/s"),
+    ("issue 14", "reservations", "200 concurrent overlapping reservations: one winner per slot"),
+    ("issue 16", "flaky", "flaky detection across runs: precision and recall, generated"),
+    ("issue 14", "manual_runs", "50 testers recording 2,000 manual results into one run"),
 )
 
 

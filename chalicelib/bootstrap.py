@@ -26,19 +26,24 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.domain.delivery import RetryPolicy
     from chalicelib.domain.page_links import PageSigner
     from chalicelib.services.access import AccessService
+    from chalicelib.services.audit import AuditService
     from chalicelib.services.changes import ChangeFeed
     from chalicelib.services.clusters import ClusterService
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
+    from chalicelib.services.environments import EnvironmentService
     from chalicelib.services.exports import ExportService
     from chalicelib.services.feedback import FeedbackService
+    from chalicelib.services.flaky import FlakyService
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.jira_mapping import JiraMappingService
     from chalicelib.services.mapping import MappingService
     from chalicelib.services.metrics import MetricsService
     from chalicelib.services.pages import PageService
+    from chalicelib.services.plans import PlanService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
+    from chalicelib.services.runs import RunProgress, RunService
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
@@ -143,6 +148,7 @@ class Container:
             blobs=self.blobs,
             catalog=self.test_cases,
             place=self.clusters.place,
+            progress=self.run_progress,
         )
 
     @functools.cached_property
@@ -151,6 +157,59 @@ class Container:
 
         r = self.repos
         return ClusterService(Stores(r.clusters, r.tickets, r.projects), lambda: self.decisions)
+
+    @functools.cached_property
+    def flaky(self) -> FlakyService:
+        """Flaky test cases across runs and quarantines; its reader keeps the histories."""
+        from chalicelib.services.flaky import FlakyService
+
+        r = self.repos
+        return FlakyService(
+            r.flaky, r.projects, r.scenarios, forget_project=self.access.forget_project
+        )
+
+    @functools.cached_property
+    def run_progress(self) -> RunProgress:
+        from chalicelib.services.runs import RunProgress
+
+        return RunProgress(self.repos.runs)
+
+    @functools.cached_property
+    def plans(self) -> PlanService:
+        """Test plans; their entry and exit criteria are evaluated by the quality gates."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.plans import PlanService, Stores
+
+        r = self.repos
+        return PlanService(
+            Stores(r.plans, r.projects, r.test_cases),
+            lambda project, gates, run_id: self.metrics.validate(
+                project,
+                gates=gates,
+                saved=None,
+                run_id=run_id,
+                module=None,
+                start=None,
+                end=None,
+            ),
+            Cursors(),
+        )
+
+    @functools.cached_property
+    def runs(self) -> RunService:
+        """Planned runs: manual results go through `results` (the one recording path)."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.runs import RunService, Stores
+
+        r = self.repos
+        return RunService(
+            Stores(r.runs, r.test_cases, r.projects),
+            self.results,
+            self.plans,
+            self.run_progress,
+            Cursors(),
+            environments=self.environments,
+        )
 
     @functools.cached_property
     def test_cases(self) -> TestCaseService:
@@ -309,6 +368,7 @@ class Container:
     def changes(self) -> ChangeFeed:
         """The change stream's readers. Metrics, exports and audit register here."""
         from chalicelib.observability import count
+        from chalicelib.services.audit import AuditReader
         from chalicelib.services.changes import ChangeFeed, CountingReader
         from chalicelib.services.pages import PageFeedReader
         from chalicelib.services.testcases import CoverageReader
@@ -320,8 +380,29 @@ class Container:
                 self.exports.reader,
                 CoverageReader(self.test_cases),
                 PageFeedReader(self.repos.page_feed, time.time, self.repos.tickets),
+                AuditReader(
+                    self.repos.audit, self.repos.exports, self.settings.audit_retention_days
+                ),
+                self.flaky.reader,
             ]
         )
+
+    @functools.cached_property
+    def environments(self) -> EnvironmentService:
+        """Environments, their snapshots and reservations. `current_snapshot(project, envId)`
+        is what a run records of the environment it ran on."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.environments import EnvironmentService
+
+        return EnvironmentService(self.repos.environments, Cursors())
+
+    @functools.cached_property
+    def audit(self) -> AuditService:
+        """Who did what: the audit log the change stream's audit reader keeps."""
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.audit import AuditService
+
+        return AuditService(self.repos.audit, Cursors())
 
     @functools.cached_property
     def metrics(self) -> MetricsService:
@@ -358,6 +439,7 @@ class Container:
             Stores(r.tickets, r.executions, r.attachments, r.projects, r.page_feed, r.metrics),
             self.metrics,
             self.blobs,
+            flaky_list=self.flaky.flaky,
         )
 
     @functools.cached_property

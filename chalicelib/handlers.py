@@ -10,6 +10,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus
 
+from chalicelib import audit_context
 from chalicelib.bootstrap import container
 from chalicelib.domain.tasks import TaskType
 from chalicelib.observability import logger, metrics
@@ -157,7 +158,8 @@ def handle_jira_tasks(event: dict[str, Any]) -> dict[str, Any]:
                 change = _jira_change(task, record.get("messageId"))
                 if change is None:
                     return  # cannot succeed on any retry: logged, dropped
-                outcome = c.feedback.apply(change)
+                with audit_context.serving(record.get("messageId"), audit_context.JIRA):
+                    outcome = c.feedback.apply(change)
             elif kind in (
                 TaskType.RETEST_PASSED,
                 TaskType.RETEST_FAILED,
@@ -266,14 +268,16 @@ def handle_changes(event: dict[str, Any]) -> dict[str, Any]:
     record a reader could not take we stop and report its sequence number: Lambda (and the local
     pump) retries the batch from it, so no later record is applied before it. (Powertools'
     BatchProcessor would go on past a failure; here order matters more than throughput.)"""
-    from chalicelib.adapters.dynamo.stream import images
+    from chalicelib.adapters.dynamo.stream import images, written
 
     feed = container().changes
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         try:
             entity, old, new, sequence = images(record)
-            feed.deliver(feed.events_of(entity, old, new, sequence))
+            events = feed.events_of(entity, old, new, sequence)
+            write = written(record)
+            feed.deliver([*events, write] if write is not None else events)
         except Exception:
             sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
             logger.exception("change not delivered", extra={"sequenceNumber": sequence})

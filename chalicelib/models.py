@@ -85,6 +85,8 @@ class RunIn(EdgeModel):
     # the Jira fixVersion and sprint the run tests: release and sprint views count its results
     release: Name | None = None
     sprint: Name | None = None
+    # the commit the run tested: a failure and a pass of one commit make a test case flaky
+    commit: Name | None = None
 
 
 class ErrorIn(EdgeModel):
@@ -528,3 +530,22 @@ class ReportScheduleIn(StrictEdgeModel):
     hour: Annotated[int, Strict(), Field(ge=0, le=23), WHOLE] = 9
     period_days: Annotated[int, Strict(), Field(ge=1, le=366), WHOLE] = 7
     module: Name | None = None
+
+
+class QuarantineIn(StrictEdgeModel):
+    """`PUT /v1/projects/{project}/scenarios/{scenarioId}/quarantine`: the scenario's failures
+    are recorded and open nothing until `until` (an ISO-8601 date-time with a zone)."""
+
+    until: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    reason: Annotated[str, StringConstraints(max_length=500)]
+
+
+class FlakySettingsIn(StrictEdgeModel):
+    """`PUT /v1/projects/{project}/flaky/settings`: flaky detection's window (the last N
+    executions of a test case), flip-rate threshold, the executions needed before a flip rate
+    counts, and the failed share above which a report is an outage (not counted)."""
+
+    window: int | None = Field(default=None, ge=4, le=100)
+    threshold: float | None = Field(default=None, ge=0.01, le=1.0)
+    min_executions: int | None = Field(default=None, ge=2, le=100)
+    outage_share: float | None = Field(default=None, ge=0.01, le=1.0)

@@ -47,6 +47,7 @@ JIRA_PROBE_SECONDS = "FAILBRIDGE_JIRA_PROBE_SECONDS"
 REVOCATION_SECONDS = "FAILBRIDGE_REVOCATION_SECONDS"
 BUILD_QUEUE_URL = "FAILBRIDGE_BUILD_QUEUE_URL"  # reports to build (PDF, HTML, CSV)
 VIEW_LINK_SECONDS = "FAILBRIDGE_VIEW_LINK_SECONDS"  # view links in Slack messages
+AUDIT_RETENTION_DAYS = "FAILBRIDGE_AUDIT_RETENTION_DAYS"  # audit entries expire (TTL) after
 
 # Queue names are fixed because Chalice wires SQS event sources by name at package time.
 REPORTS_QUEUE_NAME = "failbridge-reports"
@@ -108,6 +109,7 @@ class Settings:
     regression_window_days: float = 14.0
     build_queue_url: str = ""
     view_link_seconds: int = 7 * 24 * 3600
+    audit_retention_days: int = 400
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -134,6 +136,7 @@ class Settings:
             revocation_seconds=float(env.get(REVOCATION_SECONDS, "5")),
             build_queue_url=env.get(BUILD_QUEUE_URL, ""),
             view_link_seconds=int(env.get(VIEW_LINK_SECONDS, str(7 * 24 * 3600))),
+            audit_retention_days=int(env.get(AUDIT_RETENTION_DAYS, "400")),
         )
 
 

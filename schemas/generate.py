@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import models, models_inbound
+from chalicelib import models, models_environments, models_inbound, models_planning
 from chalicelib.domain.statuses import TicketStatus
 from schemas import responses as responses_module
+from schemas import responses_planning as planning
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
 API_DOC = SCHEMAS_DIR.parent / "docs" / "api.md"
@@ -39,6 +40,12 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("PUT", "/v1/projects/{project}/report-schedules/{name}"): models.ReportScheduleIn,
     ("POST", "/v1/projects/{project}/quality-gates/validate"): models.GateCheckIn,
     ("PUT", "/v1/projects/{project}/quality-gates/{name}"): models.GateSetIn,
+    ("POST", "/v1/projects/{project}/environments"): models_environments.EnvironmentIn,
+    ("PUT", "/v1/projects/{project}/environments/{envId}"): models_environments.EnvironmentChange,
+    (
+        "POST",
+        "/v1/projects/{project}/environments/{envId}/reservations",
+    ): models_environments.ReservationIn,
 }
 XML_BODY = {"type": "string", "description": "A JUnit XML report"}
 # Bodies that are not (only) JSON: media type -> schema.
@@ -115,6 +122,7 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "branch": _schema_of(models.Name),
         "ciUrl": _schema_of(models.Url),
         "environment": _schema_of(models.Name),
+        "commit": _schema_of(models.Name),
     },
     ("POST", "/v1/projects/{project}/runs/{runId}/report"): {
         "format": {
@@ -126,6 +134,7 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "branch": _schema_of(models.Name),
         "ciUrl": _schema_of(models.Url),
         "environment": _schema_of(models.Name),
+        "commit": _schema_of(models.Name),
     },
     ("GET", "/v1/projects/{project}/test-cases"): {
         "module": {"type": "string"},
@@ -145,6 +154,28 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("GET", "/v1/projects/{project}/coverage"): {
         "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments"): {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments/{envId}/snapshots"): {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+        "cursor": {"type": "string", "description": "`next` of the previous page"},
+    },
+    ("GET", "/v1/projects/{project}/environments/{envId}/reservations"): {
+        "from": {"type": "string", "description": "ISO-8601 date-time (default: now)"},
+        "to": {"type": "string", "description": "ISO-8601 date-time (default: a year on)"},
+    },
+    ("GET", "/v1/projects/{project}/audit"): {
+        "from": {"type": "string", "description": "A date or an ISO-8601 date-time"},
+        "to": {"type": "string", "description": "A date (to its end) or a date-time"},
+        "actor": {
+            "type": "string",
+            "description": "A key id, a key's user, a lead, `jira` or `system`",
+        },
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/approvals/{token}"): {
@@ -170,6 +201,11 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "project": {"type": "string"},
     },
 }
+# Test planning and execution (schemas/responses_planning.py names the bodies and parameters).
+REQUEST_MODELS.update(
+    {k: getattr(models_planning, v) for k, v in planning.REQUEST_MODELS_PATHS.items()}
+)
+QUERY_PARAMS.update(planning.QUERY_PARAMS)
 # Pages for browsers: a signed view link (`t=`), traded by a 303 for the session cookie, or that
 # cookie. Their answers, refusals included, are HTML.
 PAGES = {

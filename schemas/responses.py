@@ -12,6 +12,8 @@ from chalicelib.domain.statuses import TicketStatus
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
 
 
 def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,7 +76,11 @@ RECORDED = obj(
                             ),
                         ]
                     },
-                }
+                },
+                {
+                    "flaky": {"type": "boolean"},
+                    "muted": {"type": "string", "enum": ["flaky", "quarantined"]},
+                },
             ),
         }
     }
@@ -179,6 +185,39 @@ SCOPE_VIEW = obj(
 )
 
 # (method, path) -> (success status, description, body schema or None for no body)
+ENV_STATUS = {"type": "string", "enum": ["available", "degraded", "down", "maintenance"]}
+CONFIGURATION = {"type": "object", "additionalProperties": STRING}
+ENVIRONMENT = obj(
+    {
+        "envId": STRING,
+        "name": STRING,
+        "status": ENV_STATUS,
+        "configuration": CONFIGURATION,
+        "revision": INTEGER,
+        "updatedAt": STRING,
+    },
+    {"description": STRING, "createdAt": STRING, "updatedBy": NULLABLE_STRING},
+)
+SNAPSHOT = obj(
+    {"envId": STRING, "revision": INTEGER, "status": ENV_STATUS, "configuration": CONFIGURATION},
+    {"updatedAt": STRING, "updatedBy": NULLABLE_STRING, "name": STRING},
+)
+RESERVATION = obj(
+    {"reservationId": STRING, "envId": STRING, "from": STRING, "to": STRING},
+    {"purpose": STRING, "runId": STRING, "reservedBy": STRING, "createdAt": STRING},
+)
+AUDIT_ENTRY = obj(
+    {
+        "at": STRING,
+        "actor": obj({"type": STRING, "id": STRING}, {"role": STRING, "user": STRING}),
+        "action": STRING,
+        "target": obj({"type": STRING, "id": STRING}),
+        "changes": {"type": "object"},
+        "requestId": NULLABLE_STRING,
+    }
+)
+
+
 SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("GET", "/v1/tickets/{ticketId}/occurrences"): (
         200,
@@ -220,14 +259,6 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         200,
         "One outcome per result, and the format the report was read as",
         obj({"format": STRING, "results": {"type": "array", "items": {"type": "object"}}}),
-    ),
-    ("GET", "/v1/projects/{project}/runs/{runId}"): (
-        200,
-        "The run: its test cases' last results by status, flaky ones, its tickets",
-        obj(
-            {"runId": STRING, "testCases": INTEGER, "executions": INTEGER},
-            {"flaky": {"type": "array"}, "tickets": {"type": "array"}},
-        ),
     ),
     ("GET", "/v1/health"): (
         200,
@@ -415,6 +446,47 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         "The saved schedule",
         obj({"name": STRING, "project": STRING, "updatedAt": STRING}),
     ),
+    ("GET", "/v1/projects/{project}/environments"): (
+        200,
+        "A page of the project's environments",
+        obj({"items": {"type": "array", "items": ENVIRONMENT}, "next": NULLABLE_STRING}),
+    ),
+    ("POST", "/v1/projects/{project}/environments"): (
+        201,
+        "The new environment (revision 1, its first snapshot kept)",
+        ENVIRONMENT,
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}"): (200, "The environment", ENVIRONMENT),
+    ("PUT", "/v1/projects/{project}/environments/{envId}"): (
+        200,
+        "The environment at its new revision (a change that changes nothing keeps the revision)",
+        ENVIRONMENT,
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}/snapshots"): (
+        200,
+        "The environment's snapshots, newest first: one per revision",
+        obj({"items": {"type": "array", "items": SNAPSHOT}, "next": NULLABLE_STRING}),
+    ),
+    ("GET", "/v1/projects/{project}/environments/{envId}/reservations"): (
+        200,
+        "Reservations overlapping the period, earliest first",
+        obj({"items": {"type": "array", "items": RESERVATION}}),
+    ),
+    ("POST", "/v1/projects/{project}/environments/{envId}/reservations"): (
+        201,
+        "Booked (409 names the reservation it overlaps)",
+        RESERVATION,
+    ),
+    ("DELETE", "/v1/projects/{project}/environments/{envId}/reservations/{reservationId}"): (
+        204,
+        "Cancelled",
+        None,
+    ),
+    ("GET", "/v1/projects/{project}/audit"): (
+        200,
+        "Who did what, oldest first",
+        obj({"items": {"type": "array", "items": AUDIT_ENTRY}, "next": NULLABLE_STRING}),
+    ),
     # Pages for browsers (HTML). A GET with a view link (`t=`) answers 303 instead, setting the
     # session cookie and redirecting to the same page without the token.
     ("GET", "/dashboard/{project}"): (200, "The project's dashboard page", None),
@@ -426,3 +498,75 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         None,
     ),
 }
+
+# Flaky test cases across runs and quarantines (issue 16)
+QUARANTINE = obj(
+    {"until": STRING, "reason": STRING},
+    {"by": NULLABLE_STRING, "at": NULLABLE_STRING, "scenarioId": STRING, "active": BOOLEAN},
+)
+FLAKY_SETTINGS = obj(
+    {
+        "window": INTEGER,
+        "threshold": NUMBER,
+        "minExecutions": INTEGER,
+        "outageShare": NUMBER,
+        "outageMinResults": INTEGER,
+    }
+)
+LAST_RUN = obj(
+    {"runId": STRING, "attempt": INTEGER, "at": STRING, "status": STRING},
+    {"commit": STRING, "outage": BOOLEAN},
+)
+FLAKY_CASE = obj(
+    {
+        "scenarioId": STRING,
+        "testCaseId": STRING,
+        "flaky": BOOLEAN,
+        "flipRate": NUMBER,
+        "flips": INTEGER,
+        "executions": INTEGER,
+        "failures": INTEGER,
+        "passOnRetry": BOOLEAN,
+        "window": INTEGER,
+        "lastRuns": {"type": "array", "items": LAST_RUN},
+        "quarantine": {"anyOf": [{"type": "null"}, QUARANTINE]},
+    },
+    {"since": NULLABLE_STRING},
+)
+SUCCESS.update(
+    {
+        ("GET", "/v1/projects/{project}/flaky"): (
+            200,
+            "Flaky test cases (flip rate, window, last runs, quarantine), quarantines in force, "
+            "the detection settings",
+            obj(
+                {
+                    "project": STRING,
+                    "settings": FLAKY_SETTINGS,
+                    "items": {"type": "array", "items": FLAKY_CASE},
+                    "quarantined": {"type": "array", "items": QUARANTINE},
+                }
+            ),
+        ),
+        ("PUT", "/v1/projects/{project}/scenarios/{scenarioId}/quarantine"): (
+            200,
+            "The quarantine in force",
+            QUARANTINE,
+        ),
+        ("DELETE", "/v1/projects/{project}/scenarios/{scenarioId}/quarantine"): (
+            200,
+            "The quarantine, ended",
+            QUARANTINE,
+        ),
+        ("PUT", "/v1/projects/{project}/flaky/settings"): (
+            200,
+            "The saved settings",
+            obj({"project": STRING, "settings": FLAKY_SETTINGS}),
+        ),
+    }
+)
+
+# Test planning and execution (plans, planned runs): kept in their own module.
+from schemas.responses_planning import SUCCESS as _PLANNING  # noqa: E402
+
+SUCCESS.update(_PLANNING)

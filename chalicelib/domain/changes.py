@@ -98,6 +98,9 @@ def _execution_event(new: dict[str, Any]) -> ChangeEvent:
         "testCaseVersion",
         "release",
         "sprint",
+        "commit",
+        "outage",
+        "muted",
     )
     return ChangeEvent(
         id=str(new["executionId"]),

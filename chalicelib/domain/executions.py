@@ -38,6 +38,10 @@ class Execution(Record):
     release: str | None = None  # the release (Jira fixVersion) and sprint the run tested
     sprint: str | None = None
     signature: dict[str, Any] | None = None  # a failure's (`domain.signatures`)
+
+    commit: str | None = None  # the commit the run tested (flaky detection)
+    outage: bool | None = None  # its report failed wholesale: not counted for flakiness
+    muted: str | None = None  # why this failure opened nothing: `flaky` or `quarantined`
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:

@@ -340,6 +340,8 @@ def row_key(dataset: str, row: Mapping[str, Any]) -> tuple[str, ...]:
         return (str(row.get("module")),)
     if dataset == "scenarios_daily":
         return (str(row.get("scenario_id")),)
+    if dataset == "audit":
+        return tuple(str(row.get(c)) for c in ("at", "request_id", "target", "changes"))
     return (str(row.get(first)),)
 
 

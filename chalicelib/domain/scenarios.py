@@ -27,6 +27,10 @@ class Scenario(Record):
     last_ended_ticket_id: str | None = None
     last_ended_status: str | None = None
     last_ended_at: str | None = None
+    # flaky detection's marks, read with the scenario on the recording path (no extra read):
+    # its test cases that score flaky, and the end of its quarantine
+    muted_cases: list[str] = field(default_factory=list)
+    quarantine_until: str | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     @property

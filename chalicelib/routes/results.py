@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import settings
-from chalicelib.domain.roles import READ, REPORT
 from chalicelib.models import ResultsReport, RunIn, UploadRequest, parse_model
 from chalicelib.routes.common import (
     JSON_TYPES,
@@ -27,7 +26,7 @@ bp = Blueprint(__name__)
 @route(bp, "/v1/projects/{project}/results", methods=["POST"], content_types=JSON_TYPES)
 def report_results(project: str) -> dict[str, Any]:
     request = bp.current_request
-    principal = principal_for(request, project, REPORT)
+    principal = principal_for(request, project)
     report = json_body(request, ResultsReport, settings.MAX_JSON_BODY_BYTES)
     c = container()
     outcomes = c.results.record(
@@ -47,7 +46,7 @@ def report_junit(project: str, runId: str) -> dict[str, Any]:
     from chalicelib.junit import parse_junit
 
     request = bp.current_request
-    principal = principal_for(request, project, REPORT)
+    principal = principal_for(request, project)
     require_content_type(request, XML_TYPES)
     body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
     run = _run(request, runId)
@@ -74,7 +73,7 @@ def report_any(project: str, runId: str) -> dict[str, Any]:
     from chalicelib.reports import parse_report
 
     request = bp.current_request
-    principal = principal_for(request, project, REPORT)
+    principal = principal_for(request, project)
     body = raw_body(request, settings.MAX_JUNIT_BODY_BYTES)
     run = _run(request, runId)
     c = container()
@@ -91,15 +90,18 @@ def report_any(project: str, runId: str) -> dict[str, Any]:
 
 @route(bp, "/v1/projects/{project}/runs/{runId}", methods=["GET"])
 def run_summary(project: str, runId: str) -> dict[str, Any]:
-    """What a run recorded: its test cases' final results, flaky ones and the tickets."""
-    principal_for(bp.current_request, project, READ)
-    return dict(container().uploads.run_summary(project, runId))
+    """A planned run: its progress (counters, by assignee). A run only CI reported: what it
+    recorded (its test cases' final results, flaky ones and the tickets)."""
+    principal_for(bp.current_request, project)
+    c = container()
+    planned = c.runs.get(project, runId)
+    return dict(planned if planned is not None else c.uploads.run_summary(project, runId))
 
 
 def _run(request: Any, run_id: str) -> RunIn:
     run_fields = {
         k: query_param(request, k)
-        for k in ("name", "build", "branch", "ciUrl", "environment")
+        for k in ("name", "build", "branch", "ciUrl", "environment", "commit")
         if query_param(request, k)
     }
     return parse_model(RunIn, {"id": run_id, **run_fields})
@@ -108,7 +110,7 @@ def _run(request: Any, run_id: str) -> RunIn:
 @route(bp, "/v1/projects/{project}/uploads", methods=["POST"], content_types=JSON_TYPES)
 def request_upload(project: str) -> Response:
     request = bp.current_request
-    principal = principal_for(request, project, REPORT)
+    principal = principal_for(request, project)
     upload = json_body(request, UploadRequest)
     c = container()
     c.access.project(project)
@@ -117,5 +119,5 @@ def request_upload(project: str) -> Response:
 
 @route(bp, "/v1/projects/{project}/uploads/{uploadId}", methods=["GET"])
 def upload_progress(project: str, uploadId: str) -> dict[str, Any]:
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(container().uploads.progress(project, uploadId))

@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import settings
-from chalicelib.domain.roles import READ, Role
 from chalicelib.errors import MalformedRequest, field_problem
 from chalicelib.models import TestCaseIn, parse_json
 from chalicelib.routes.common import (
@@ -24,8 +23,6 @@ from chalicelib.routes.common import (
 
 bp = Blueprint(__name__)
 
-EDIT = frozenset({Role.ADMIN, Role.LEAD, Role.TESTER})
-IMPORT = frozenset({Role.ADMIN, Role.LEAD})
 CSV_TYPES = ["text/csv", "application/csv"]
 BASE = "/v1/projects/{project}/test-cases"
 
@@ -56,7 +53,7 @@ def _with_etag(view: dict[str, Any], status: int = 200) -> Response:
 def list_test_cases(project: str) -> dict[str, Any]:
     """The project's test cases (`module`, `suite` filter; `cursor` pages)."""
     request = bp.current_request
-    principal_for(request, project, READ)
+    principal_for(request, project)
     return dict(
         _service().page(
             project,
@@ -72,7 +69,7 @@ def list_test_cases(project: str) -> dict[str, Any]:
 def create_test_case(project: str) -> Response:
     """Register a test case (version 1)."""
     request = bp.current_request
-    principal = principal_for(request, project, EDIT)
+    principal = principal_for(request, project)
     body = json_body(request, TestCaseIn)
     container().access.project(project)
     return _with_etag(_service().create(project, body, principal.user), 201)
@@ -83,7 +80,7 @@ def import_test_cases(project: str) -> dict[str, Any]:
     """Import test cases from CSV (TestRail, Xray or ours) or JSON: all or nothing;
     `dryRun=true` reports every row's outcome and problems and writes nothing."""
     request = bp.current_request
-    principal = principal_for(request, project, IMPORT)
+    principal = principal_for(request, project)
     require_content_type(request, JSON_TYPES + CSV_TYPES)
     container().access.project(project)
     dry_run = (query_param(request, "dryRun") or "").lower() in ("true", "1", "yes")
@@ -106,7 +103,7 @@ def import_test_cases(project: str) -> dict[str, Any]:
 def export_test_cases(project: str) -> Response:
     """Every test case as CSV (our columns, one row per step) or JSON: `format=csv|json`."""
     request = bp.current_request
-    principal_for(request, project, READ)
+    principal_for(request, project)
     asked = query_param(request, "format")  # `?format=` (empty) names no format: 400
     fmt = "json" if asked is None else asked.lower()
     if fmt not in ("csv", "json"):
@@ -124,7 +121,7 @@ def export_test_cases(project: str) -> Response:
 @route(bp, BASE + "/{testCaseId}", methods=["GET"])
 def get_test_case(project: str, testCaseId: str) -> Response:
     """The test case's current version (ETag: its version)."""
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return _with_etag(_service().get(project, testCaseId))
 
 
@@ -132,7 +129,7 @@ def get_test_case(project: str, testCaseId: str) -> Response:
 def update_test_case(project: str, testCaseId: str) -> Response:
     """Edit: a new version. If-Match: the version edited (412 if another edit came first)."""
     request = bp.current_request
-    principal = principal_for(request, project, EDIT)
+    principal = principal_for(request, project)
     body = json_body(request, TestCaseIn)
     view = _service().update(project, testCaseId, body, _if_match(request), principal.user)
     return _with_etag(view)
@@ -142,12 +139,12 @@ def update_test_case(project: str, testCaseId: str) -> Response:
 def delete_test_case(project: str, testCaseId: str) -> dict[str, Any]:
     """Soft delete: a last version marked deleted; the versions stay readable."""
     request = bp.current_request
-    principal = principal_for(request, project, EDIT)
+    principal = principal_for(request, project)
     return dict(_service().delete(project, testCaseId, _if_match(request), principal.user))
 
 
 @route(bp, BASE + "/{testCaseId}/versions", methods=["GET"])
 def test_case_versions(project: str, testCaseId: str) -> dict[str, Any]:
     """Every version of the test case, oldest first."""
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(_service().versions(project, testCaseId))

@@ -6,7 +6,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.domain.roles import EDIT_DRAFT, READ
 from chalicelib.models import AttachmentRequest, TicketPatch
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, query_param
 from chalicelib.routes.common import route as api_route
@@ -16,14 +15,14 @@ bp = Blueprint(__name__)
 
 @api_route(bp, "/v1/tickets/{ticketId}", methods=["GET"])
 def get_ticket(ticketId: str) -> dict[str, Any]:
-    principal = principal_for(bp.current_request, None, READ)
+    principal = principal_for(bp.current_request, None)
     return dict(container().tickets.get(ticketId, principal))
 
 
 @api_route(bp, "/v1/tickets/{ticketId}/occurrences", methods=["GET"])
 def get_occurrences(ticketId: str) -> dict[str, Any]:
     request = bp.current_request
-    principal = principal_for(request, None, READ)
+    principal = principal_for(request, None)
     return dict(
         container().tickets.occurrences(
             ticketId,
@@ -37,7 +36,7 @@ def get_occurrences(ticketId: str) -> dict[str, Any]:
 @api_route(bp, "/v1/tickets/{ticketId}", methods=["PATCH"], content_types=JSON_TYPES)
 def patch_ticket(ticketId: str) -> dict[str, Any]:
     request = bp.current_request
-    principal = principal_for(request, None, EDIT_DRAFT)
+    principal = principal_for(request, None)
     patch = json_body(request, TicketPatch)
     return dict(container().tickets.patch(ticketId, patch, principal))
 
@@ -45,7 +44,7 @@ def patch_ticket(ticketId: str) -> dict[str, Any]:
 @api_route(bp, "/v1/tickets/{ticketId}/attachments", methods=["POST"], content_types=JSON_TYPES)
 def request_attachment(ticketId: str) -> Response:
     request = bp.current_request
-    principal = principal_for(request, None, EDIT_DRAFT)
+    principal = principal_for(request, None)
     attachment = json_body(request, AttachmentRequest)
     body = container().tickets.request_attachment(ticketId, attachment, principal)
     return Response(body, status_code=201)
@@ -54,7 +53,7 @@ def request_attachment(ticketId: str) -> Response:
 @api_route(bp, "/v1/projects/{project}/tickets", methods=["GET"])
 def list_tickets(project: str) -> dict[str, Any]:
     request = bp.current_request
-    principal_for(request, project, READ)
+    principal_for(request, project)
     return dict(
         container().tickets.list(
             project,
@@ -67,5 +66,5 @@ def list_tickets(project: str) -> dict[str, Any]:
 
 @api_route(bp, "/v1/projects/{project}/scenarios/{scenarioId}", methods=["GET"])
 def get_scenario(project: str, scenarioId: str) -> dict[str, Any]:
-    principal_for(bp.current_request, project, READ)
+    principal_for(bp.current_request, project)
     return dict(container().tickets.scenario(project, scenarioId))

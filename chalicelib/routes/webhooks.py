@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import audit_context
 from chalicelib.routes.common import container, raw_body, route
 
 bp = Blueprint(__name__)
@@ -15,6 +16,7 @@ bp = Blueprint(__name__)
 def jira_webhook() -> Response:
     """A `jira:issue_updated` delivery. 202 once queued; Jira retries anything slow or 5xx."""
     request = bp.current_request
+    audit_context.act_as(audit_context.JIRA)
     outcome: dict[str, Any] = container().feedback.accept(
         raw_body(request, 1024 * 1024),
         request.headers.get("x-hub-signature"),

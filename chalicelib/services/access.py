@@ -44,8 +44,15 @@ class Principal:
         if not hmac.compare_digest(self.project.encode(), project.encode()):
             raise Forbidden(f"this key is not valid for project {project}")
         if self.role not in set(roles):
-            allowed = ", ".join(sorted(r.value for r in roles))
-            raise Forbidden(f"role {self.role.value} may not do this (needs one of {allowed})")
+            allowed = ", ".join(sorted(r.value for r in roles)) or "a role no key has"
+            raise Forbidden(
+                f"role {self.role.value} may not do this (needs one of {allowed})",
+                [
+                    field_problem(
+                        "Authorization", f"must be a key of role {allowed.replace(', ', ' or ')}"
+                    )
+                ],
+            )
 
 
 class _TtlCache:

@@ -139,7 +139,7 @@ class ExportService:
 
     def _rows(self, project: str, dataset: str, day: str) -> list[dict[str, Any]]:
         store = self.stores.exports
-        if dataset in ("executions", "ticket_events"):
+        if dataset in ("executions", "ticket_events", "audit"):
             return self._staged(project, dataset, day)
         if dataset == "tickets":
             rows = []
@@ -156,7 +156,7 @@ class ExportService:
             return x.scenarios_daily(project, executions)
         if dataset == "metrics_daily":
             return self._metrics_daily(project, day)
-        return []  # audit: no audit log yet
+        return []
 
     def _metrics_daily(self, project: str, day: str) -> list[dict[str, Any]]:
         metrics = self.stores.metrics
@@ -206,6 +206,5 @@ class ExportService:
         job["manifests"] = {
             dataset: f"s3://{self.blobs.bucket}/{x.manifest_key(project, dataset)}"
             for dataset in x.DATASETS
-            if dataset != "audit"
         }
         return job

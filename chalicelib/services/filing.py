@@ -70,6 +70,8 @@ class Report:
         self._signatures: dict[int, dict[str, Any]] = {}
         self.clusters: dict[str, Any] = {}  # the project's clusters, read once per report
         self.versions: dict[str, int] = {}  # test case -> the version that ran
+        self.muted: dict[int, str] = {}  # failures that open nothing: flaky, quarantined
+        self.outage = False  # most of the report failed: not evidence of flakiness
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
@@ -109,7 +111,10 @@ class Report:
             ]
             or None,
             ticket_id=ticket_id,
-            flaky=True if flaky else None,
+            flaky=True if flaky or self.muted.get(i) == "flaky" else None,
+            muted=self.muted.get(i),
+            commit=self.run.commit,
+            outage=True if self.outage else None,
             # the JUnit facts its identity was derived from (`reidentify` reads them)
             source=r.source.model_dump(mode="json", exclude_none=True) if r.source else None,
             module=r.module_name,

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
+from chalicelib.domain.flaky import MUTED_FLAKY, muted_reason, report_is_outage
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.ports import (
     Blobs,
@@ -17,12 +18,14 @@ from chalicelib.domain.ports import (
     ExecutionRepository,
     Filing,
     ProjectRepository,
+    RunProgress,
     ScenarioRepository,
     TestCatalog,
     TicketRepository,
     Workflow,
 )
 from chalicelib.domain.results import ScenarioBatch, flaky_indexes, group_by_scenario
+from chalicelib.domain.runs import Recorded
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.statuses import ResultStatus, TicketStatus
 from chalicelib.domain.tasks import TaskType
@@ -64,6 +67,7 @@ class ResultsService:
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
         place: Callable[[dict[str, Any], Ticket, dict[str, Any]], str] | None = None,
+        progress: RunProgress | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -74,6 +78,7 @@ class ResultsService:
         self.window_days = regression_window_days
         self.catalog = catalog
         self._place = place  # a new draft's cluster (`services.clusters`)
+        self.progress = progress  # planned runs' progress moves with every recording
 
     def place_in_cluster(self, report: Report, ticket: Ticket) -> None:
         """A new draft's cluster (the report keeps the project's clusters it read)."""
@@ -94,9 +99,11 @@ class ResultsService:
             report.versions = self.catalog.register(
                 report.key, report.results, report.at, reported_by
             )
+        report.outage = report_is_outage(project, (r.status.value for r in report.results))
         plain: list[int] = []
         for batch in group_by_scenario(report.results, report.flaky):
             scenario = self._touch(report, batch)
+            self._mute(report, batch, scenario)
             if batch.failures:
                 self._file(report, batch, scenario)
             else:
@@ -104,10 +111,34 @@ class ResultsService:
             failures = set(batch.failures)
             plain.extend(i for i in batch.indexes if i not in failures)
         self._record_plain(report, plain)
+        if self.progress is not None:
+            self.progress.note(report.key, run.id, _recorded(report))
         self.count("ResultsIngested", len(report.results))
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
         return report.outcomes
+
+    def _mute(self, report: Report, batch: ScenarioBatch, scenario: Scenario) -> None:
+        """Failures of a flaky test case or a quarantined scenario are recorded and open nothing
+        (the marks come with the scenario just touched: no read of their own)."""
+        if not batch.failures or not (scenario.muted_cases or scenario.quarantine_until):
+            return
+        for i in list(batch.failures):
+            why = muted_reason(
+                report.results[i].test_case_id,
+                scenario.muted_cases,
+                scenario.quarantine_until,
+                report.at,
+                flaky_opens_draft=bool(report.project.get("flakyOpensDraft")),
+            )
+            if why is None:
+                continue
+            batch.failures.remove(i)
+            report.muted[i] = why
+            report.outcomes[i]["muted"] = why
+            if why == MUTED_FLAKY:
+                report.outcomes[i]["flaky"] = True
+            self.count("FailuresMuted")
 
     def _report(
         self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str
@@ -243,6 +274,15 @@ class ResultsService:
         self.count("RetestsPassed" if passed else "RetestsFailed")
         kind = TaskType.RETEST_PASSED if passed else TaskType.RETEST_FAILED
         self.tell_jira({"type": kind.value, "ticketId": ticket_id})
+
+
+def _recorded(report: Report) -> list[Recorded]:
+    return [
+        Recorded(
+            r.test_case_id, r.status.value, report.at, r.attempt, report.ids[i], report.reporter(i)
+        )
+        for i, r in enumerate(report.results)
+    ]
 
 
 def _number_repeats(results: Sequence[ResultIn]) -> list[ResultIn]:

@@ -173,7 +173,9 @@ class PageService:
         blobs: Blobs,
         *,
         clock: Callable[[], str] = now_iso,
+        flaky_list: Callable[[str], dict[str, Any]] | None = None,
     ) -> None:
+        self.flaky_list = flaky_list  # flaky test cases across runs, and quarantines
         self.stores = stores
         self.metrics = metrics
         self.blobs = blobs
@@ -199,6 +201,7 @@ class PageService:
             "modules": sorted(x["name"] for x in self.stores.projects.modules(project)),
             "figures": figures,
             "flaky": self.flaky_top(project, period, module or None),
+            "flakyCases": self.flaky_list(project) if self.flaky_list else None,
             "activity": self.stores.feed.activity(
                 project, self._clock()[:10], ACTIVITY, ACTIVITY_DAYS
             ),

@@ -50,6 +50,15 @@ def environment() -> Any:
         r["executions"],
         _num(r["rate"]),
     )
+    env.filters["flaky_case_row"] = lambda r: (
+        r["scenarioId"],
+        r["testCaseId"],
+        _num(100.0 * r["flipRate"]),
+        r["executions"],
+        "".join("P" if x["status"] == "passed" else "F" for x in r["lastRuns"]),
+        (r.get("quarantine") or {}).get("until", "—"),
+    )
+    env.filters["quarantine_row"] = lambda q: (q["scenarioId"], q["until"], q["reason"], q["by"])
     return env
 
 

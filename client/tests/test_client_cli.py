@@ -178,3 +178,18 @@ def test_missing_configuration_is_a_usage_error(
     code, _ = run("status", "--url", "http://127.0.0.1:9", "--project", "DEMO", "--run", "1")
     assert code == 2
     assert "FAILBRIDGE_API_KEY" in capsys.readouterr().err
+
+
+def test_report_sends_the_commit_ci_checked_out(
+    env: Stub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "results.xml"
+    report.write_bytes(JUNIT)
+    path = "/v1/projects/DEMO/runs/812/report"
+    env.answer("POST", path, (200, OUTCOME), (200, OUTCOME))
+    monkeypatch.setenv("GITHUB_SHA", "9f1c2e0")
+    code, _ = run("report", str(report), "--project", "DEMO", "--run", "812")
+    assert code == 0
+    assert "commit=9f1c2e0" in env.calls("POST", path)[0]["query"]
+    code, _ = run("report", str(report), "--project", "DEMO", "--run", "812", "--commit", "abc")
+    assert "commit=abc" in env.calls("POST", path)[1]["query"]

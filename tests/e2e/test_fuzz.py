@@ -62,6 +62,9 @@ POSITIVE_DATA_NEEDS_STATE = {
     "validate_gates": "exactly one of `gates` and `gate` (a saved gate's name) (422)",
     "save_gate": "a gate's metric must be one the metrics report has (422 naming them)",
     "approval_decide": "at most 10 form fields, a repeated name counting each time (400)",
+    "put_quarantine": "the scenario must exist (404) and `until` be a future date-time (422)",
+    "end_quarantine": "the scenario must have a quarantine in force (404 otherwise)",
+    "put_flaky_settings": "minExecutions must not exceed the window, saved or given (422)",
 }
 NO_POSITIVE_CHECK = {"checks": {"positive_data_acceptance": {"enabled": False}}}
 REFUSALS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429"]

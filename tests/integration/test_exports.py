@@ -111,7 +111,7 @@ def test_exports_read_back_as_athena_and_quicksight_would(
 
     tables = glue_tables()
     assert set(tables) == set(x.DATASETS)
-    read = {ds: read_dataset(tmp_path, ds, tables[ds]) for ds in x.DATASETS if ds != "audit"}
+    read = {ds: read_dataset(tmp_path, ds, tables[ds]) for ds in x.DATASETS}
 
     executions = read["executions"]
     assert len(executions) == 6
@@ -153,7 +153,7 @@ def test_exports_read_back_as_athena_and_quicksight_would(
     assert sum(r["total_tests"] for r in whole) == 6
 
     # QuickSight's manifests: the documented shape, naming only objects that exist
-    for dataset in ("tickets", "ticket_events", "executions", "scenarios_daily", "metrics_daily"):
+    for dataset in x.DATASETS:
         manifest = json.loads(written[x.manifest_key("DEMO", dataset)])
         assert set(manifest) == {"fileLocations", "globalUploadSettings"}
         assert manifest["globalUploadSettings"] == {"format": "JSON"}
@@ -162,7 +162,11 @@ def test_exports_read_back_as_athena_and_quicksight_would(
         for uri in location["URIs"]:
             assert uri.startswith(f"s3://{bucket}/exports/{dataset}/project=DEMO/dt=")
             assert uri.removeprefix(f"s3://{bucket}/") in written
-    assert x.manifest_key("DEMO", "audit") not in written  # no audit log yet
+    # the audit: the reports' writes, by the ci key
+    audit = read["audit"]
+    assert {r["role"] for r in audit if r["action"] == "execution.created"} == {"ci"}
+    assert all(r["request_id"] for r in audit if r["role"] == "ci")
+    assert {r["project"] for r in audit} == {"DEMO"}
 
     # a re-run with nothing new writes nothing
     count = versions(bucket)
@@ -194,6 +198,7 @@ def test_exports_read_back_as_athena_and_quicksight_would(
         "metrics_daily",
         "ticket_events",
         "tickets",
+        "audit",  # the new report's writes
     }
     now = objects(bucket)
     changed = {k for k in now if now[k] != written.get(k)}

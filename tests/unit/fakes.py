@@ -24,6 +24,7 @@ from chalicelib.domain.conflicts import (
     DraftAlreadyOpen,
     DuplicateExecutions,
     TicketNotLive,
+    TransactionConflict,
 )
 from chalicelib.domain.delivery import CircuitState
 from chalicelib.domain.executions import Execution
@@ -399,6 +400,22 @@ class FakeScenarios:
         item["testCases"] = sorted({*item.get("testCases", []), *latest})
         item.setdefault("latest", {}).update(copy.deepcopy(latest))
         return _scenario(item)
+
+    def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
+        item = self.db.scenario_item(project, scenario_id)
+        if item is not None:
+            cases = set(item.get("mutedCases", [])) | {test_case_id}
+            item["mutedCases"] = sorted(cases if flaky else cases - {test_case_id})
+
+    def set_quarantine_until(self, project: str, scenario_id: str, until: str | None) -> bool:
+        item = self.db.scenario_item(project, scenario_id)
+        if item is None:
+            return False
+        if until:
+            item["quarantineUntil"] = until
+        else:
+            item.pop("quarantineUntil", None)
+        return True
 
     def _late(self, item: dict[str, Any], latest: dict[str, dict[str, Any]]) -> Scenario:
         """A result older than the scenario's latest: kept per test case with nothing newer."""
@@ -1284,3 +1301,76 @@ class FakeStories:
     def stories(self, jql: str, sprint_field: str | None = None) -> Any:
         self.queries.append(jql)
         return iter([copy.deepcopy(s) for _, s in sorted(self.stories_by_key.items())])
+
+
+class FakeFlakyStore:
+    """Flaky histories and quarantines in memory, with the DynamoDB store's version check and
+    sparse listing (a history is listed while flaky; a quarantine always)."""
+
+    def __init__(self) -> None:
+        self.cases: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.quarantines: dict[tuple[str, str], dict[str, Any]] = {}
+        self.loads = 0
+
+    def load(
+        self, project: str, cases: Sequence[tuple[str, str]], scenarios: Sequence[str]
+    ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, dict[str, Any]]]:
+        self.loads += 1
+        histories = {
+            (s, tc): copy.deepcopy(self.cases[(project, s, tc)])
+            for s, tc in cases
+            if (project, s, tc) in self.cases
+        }
+        quarantines = {
+            s: copy.deepcopy(self.quarantines[(project, s)])
+            for s in scenarios
+            if (project, s) in self.quarantines
+        }
+        return histories, quarantines
+
+    def save_history(
+        self,
+        project: str,
+        scenario_id: str,
+        test_case_id: str,
+        fields: dict[str, Any],
+        *,
+        version: int | None,
+        listed: bool,
+    ) -> None:
+        key = (project, scenario_id, test_case_id)
+        held = self.cases.get(key)
+        if (held.get("version") if held else None) != version:
+            raise TransactionConflict()
+        self.cases[key] = {
+            **copy.deepcopy(fields),
+            "project": project,
+            "scenarioId": scenario_id,
+            "testCaseId": test_case_id,
+            "version": (version or 0) + 1,
+            "listed": listed,
+        }
+
+    def put_quarantine(
+        self, project: str, scenario_id: str, quarantine: dict[str, Any], expires_at: int
+    ) -> None:
+        self.quarantines[(project, scenario_id)] = {
+            **quarantine,
+            "project": project,
+            "scenarioId": scenario_id,
+            "expiresAt": expires_at,
+        }
+
+    def delete_quarantine(self, project: str, scenario_id: str) -> dict[str, Any] | None:
+        return self.quarantines.pop((project, scenario_id), None)
+
+    def listed(self, project: str) -> list[dict[str, Any]]:
+        out = [
+            {**q, "kind": "quarantine"} for (p, _), q in self.quarantines.items() if p == project
+        ]
+        out += [
+            {**c, "kind": "case"}
+            for (p, _, _), c in self.cases.items()
+            if p == project and c.get("listed")
+        ]
+        return copy.deepcopy(out)

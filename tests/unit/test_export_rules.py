@@ -71,16 +71,13 @@ def test_quicksight_is_behind_a_parameter_off_by_default(resources: dict[str, An
     template = merge_template()
     assert template["Parameters"]["QuickSightPrincipalArn"]["Default"] == ""
     quicksight = {k: v for k, v in resources.items() if v.get("Type", "").startswith("AWS::Quick")}
-    assert len(quicksight) == 2 * (len(x.DATASETS) - 1)  # no audit log yet: no audit data set
+    assert len(quicksight) == 2 * len(x.DATASETS)
     assert all(v["Condition"] == "HasQuickSight" for v in quicksight.values())
     for dataset, columns in x.DATASETS.items():
         found = [
             v for v in quicksight.values() if v["Type"] == "AWS::QuickSight::DataSet"
             and dataset.replace("_", "-") in v["Properties"]["PhysicalTableMap"]
         ]  # fmt: skip
-        if dataset == "audit":
-            assert not found
-            continue
         (data_set,) = found
         (table,) = data_set["Properties"]["PhysicalTableMap"].values()
         source = table["S3Source"]

@@ -22,6 +22,7 @@ from tests.unit.fakes import (
     FakeClock,
     FakeCounter,
     FakeCursors,
+    FakeFlakyStore,
     FakeJira,
     FakeNotifier,
     FakeQueue,
@@ -57,12 +58,13 @@ def test_fakes_implement_the_ports() -> None:
     clock: ports.Clock = FakeClock()
     counter: ports.Counter = FakeCounter()
     cursors: ports.Cursors = FakeCursors()
+    flaky: ports.FlakyStore = FakeFlakyStore()
     assert all(
         x is not None
         for x in (
             tickets, filing, scenarios, executions, projects, api_keys, outbox, nonces,
             uploads, attachments, deliveries, workflow, blobs, queue, notifier, tracker,
-            clock, counter, cursors, circuits, delays, metrics, gates,
+            clock, counter, cursors, circuits, delays, metrics, gates, flaky,
         )
     )  # fmt: skip
 

@@ -6,15 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamo.audit import AuditLog
 from chalicelib.adapters.dynamo.clusters import ClusterRepository
+from chalicelib.adapters.dynamo.environments import EnvironmentRepository
 from chalicelib.adapters.dynamo.executions import ExecutionRepository
 from chalicelib.adapters.dynamo.exports import ExportStore
 from chalicelib.adapters.dynamo.filing import FilingRepository
+from chalicelib.adapters.dynamo.flaky import FlakyStore
 from chalicelib.adapters.dynamo.metrics import GateRepository, MetricsStore
 from chalicelib.adapters.dynamo.notifications import NonceRepository, OutboxRepository
 from chalicelib.adapters.dynamo.outages import CircuitRepository, DelayNoticeRepository
 from chalicelib.adapters.dynamo.pages import PageFeed, ReportStore
+from chalicelib.adapters.dynamo.plans import PlanRepository
 from chalicelib.adapters.dynamo.projects import ApiKeyRepository, ProjectRepository
+from chalicelib.adapters.dynamo.runs import RunRepository
 from chalicelib.adapters.dynamo.scenarios import ScenarioRepository
 from chalicelib.adapters.dynamo.table import Table
 from chalicelib.adapters.dynamo.testcases import RequirementRepository, TestCaseRepository
@@ -52,6 +57,12 @@ class Repositories:
     page_feed: PageFeed
     reports: ReportStore
     clusters: ClusterRepository
+    environments: EnvironmentRepository
+    audit: AuditLog
+    flaky: FlakyStore
+
+    plans: PlanRepository
+    runs: RunRepository
 
     @classmethod
     def over(cls, client: Any, table_name: str) -> Repositories:
@@ -79,4 +90,9 @@ class Repositories:
             page_feed=PageFeed(table),
             reports=ReportStore(table),
             clusters=ClusterRepository(table),
+            environments=EnvironmentRepository(table),
+            audit=AuditLog(table),
+            flaky=FlakyStore(table),
+            plans=PlanRepository(table),
+            runs=RunRepository(table),
         )

@@ -68,6 +68,31 @@ CLUSTERS#{p}              CLUSTER#{clusterId}      a root cause across scenarios
                                                    (members), signatures (decided: TTL)
 CLUSTERS#{p}              LABEL#{kind}#{sig}#{s}   a lead's split or merge, respected later
 
+PLANS#{p}                 PLAN#{planId}            test plan: its current revision, lifecycle,
+                                                   the approved revision in force
+PLAN#{p}#{planId}         R#{revision:04d}         one revision of a plan (frozen once approved)
+RUN#{p}#{run}             TESTRUN                  a planned run: plan, environment, assignees,
+                                                   status (gsi1 PROJECT#{p}#RUNS /
+                                                   status#createdAt#runId)
+RUN#{p}#{run}             PROG#{bucket:04d}        a run's progress bucket: its test cases
+                                                   (assignee, latest result) and counters
+
+A run's progress is one Query of its PROG# buckets (at most MAX_RUN_CASES / 25 small items).
+
+FLAKY#{p}#{s}             TC#{tc}                  flaky: a test case's recent outcomes (a
+                                                   bounded list, from the change stream);
+                                                   gsi1 FLAKY#{p} / {s}#{tc} while flaky
+FLAKY#{p}#{s}             QUARANTINE               a scenario's quarantine (TTL expiresAt a
+                                                   day after it ends); gsi1 FLAKY#{p} / {s}#
+
+ENV#{p}                   ENV#{env}                environment: configuration, status,
+                                                   revision, booking counter (`bookings`)
+ENVSNAP#{p}#{env}         V#{revision:06d}         the environment as it was at a revision
+ENVRES#{p}#{env}          AT#{from}#{reservation}  a reservation (from, to, purpose, runId)
+ENVRES#{p}#{env}          ID#{reservation}         -> the reservation's sort key (by id)
+AUDIT#{p}                 {at}#{writeId}           audit: one write, its actor and before/after
+                                                   (TTL expiresAt), from the change stream
+
 A project's ticket list (`GET /v1/projects/{p}/tickets`) reads the gsi1 partitions of the
 statuses in their name's order (one Query for `?status=`), so the order is status, then age, as
 when one partition held them all; the cursor names the status and the key within it.
@@ -396,3 +421,175 @@ def report_schedule(p: str, name: str) -> Key:
 
 
 REPORT_SCHEDULES_INDEX = "RSCHEDULES"
+
+
+def environment(p: str, env_id: str) -> Key:
+    return {"pk": f"ENV#{p}", "sk": f"ENV#{env_id}"}
+
+
+def environments_partition(p: str) -> str:
+    return f"ENV#{p}"
+
+
+ENVIRONMENT_PREFIX = "ENV#"
+
+
+def environment_snapshot(p: str, env_id: str, revision: int) -> Key:
+    return {"pk": environment_snapshots(p, env_id), "sk": f"V#{revision:06d}"}
+
+
+def environment_snapshots(p: str, env_id: str) -> str:
+    return f"ENVSNAP#{p}#{env_id}"
+
+
+def reservations_partition(p: str, env_id: str) -> str:
+    return f"ENVRES#{p}#{env_id}"
+
+
+RESERVATION_PREFIX = "AT#"
+
+
+def reservation(p: str, env_id: str, start: str, reservation_id: str) -> Key:
+    return {"pk": reservations_partition(p, env_id), "sk": f"AT#{start}#{reservation_id}"}
+
+
+def reservation_pointer(p: str, env_id: str, reservation_id: str) -> Key:
+    return {"pk": reservations_partition(p, env_id), "sk": f"ID#{reservation_id}"}
+
+
+def audit_log(p: str) -> str:
+    return f"AUDIT#{p}"
+
+
+def audit_entry(p: str, at: str, write_id: str) -> Key:
+    return {"pk": audit_log(p), "sk": f"{at}#{write_id}"}
+
+
+# What the audit does not record: what the change stream's readers derive (metrics, exports,
+# pages, coverage, the audit itself), the plumbing of deliveries and notifications, and the
+# parts of a write recorded with their whole (a test case's version, an environment's snapshot).
+# Every other item is audited, so an item a new feature adds is audited unless listed here.
+_NOT_AUDITED_PARTITIONS = (
+    "MAGG#",
+    "MSTATE#",
+    "MEVENT#",
+    "METRICS#",
+    "EXPROW#",
+    "EXPDIRTY#",
+    "EXPPART#",
+    "SRES#",
+    "ACT#",
+    "ALIKE#",
+    "AUDIT#",
+    "NONCE#",
+    "DELIVERY#",
+    "CIRCUIT#",
+    "NOTICE#",
+    "DIGEST#",
+    "OUTBOX#",
+    "DELAYED#",
+    "JIRA#",
+    "TESTCASE#",
+    "ENVSNAP#",
+    "SCOPE#",
+)
+
+
+def audited(pk: str, sk: str) -> bool:
+    if pk.startswith(_NOT_AUDITED_PARTITIONS):
+        return False
+    if pk.startswith("SCENARIO#") and sk == "SCENARIO":
+        return False  # a scenario's latest results: the executions and tickets say it
+    if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
+        return False  # the same, before `rekey` moved scenarios to their own partitions
+    if pk.startswith("TESTCASES#") and sk.startswith("MODULE#"):
+        return False  # module counters, from the change stream
+    if pk.startswith("REQS#") and ("#TC#" in sk or sk == "SYNC"):
+        return False  # coverage links, from the change stream; the sync marker
+    if pk.startswith("ENVRES#") and sk.startswith("ID#"):
+        return False  # a reservation's lookup by id
+    return bool(pk)
+
+
+def audit_target(pk: str, sk: str, item: dict[str, Any]) -> tuple[str, str]:
+    """(kind, id) of an audited item, for people reading the audit."""
+    head, _, rest = pk.partition("#")
+    kinds = {
+        ("PROJECT", "PROJECT"): ("project", rest),
+        ("PROJECT", "MODULE"): ("module", sk.partition("#")[2]),
+        ("PROJECT", "GATE"): ("quality_gate", sk.partition("#")[2]),
+        ("PROJECT", "RSCHED"): ("report_schedule", sk.partition("#")[2]),
+        ("PROJECT", "KB"): ("knowledge", sk.rpartition("#")[2]),
+        ("APIKEY", "APIKEY"): ("api_key", str(item.get("keyId") or "")),
+        ("TICKET", "TICKET"): ("ticket", rest),
+        ("TICKET", "ATTACH"): ("attachment", sk.partition("#")[2]),
+        ("RUN", "RUN"): ("run", rest.partition("#")[2]),
+        ("RUN", "EXEC"): ("execution", str(item.get("executionId") or sk)),
+        ("UPLOAD", "UPLOAD"): ("upload", rest),
+        ("TESTCASES", "CASE"): ("test_case", sk.partition("#")[2]),
+        ("REQS", "REQ"): ("requirement", sk.partition("#")[2]),
+        ("ENV", "ENV"): ("environment", sk.partition("#")[2]),
+        ("ENVRES", "AT"): ("reservation", str(item.get("reservationId") or sk)),
+    }
+    found = kinds.get((head, sk.partition("#")[0]))
+    if found:
+        return found
+    if head == "REPORT":
+        return ("report", sk)
+    if head == "EXPJOB":
+        return ("export", sk)
+    return (head.lower() or "item", f"{pk}/{sk}")
+
+
+def flaky_case(p: str, s: str, tc: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": f"TC#{tc}"}
+
+
+def quarantine(p: str, s: str) -> Key:
+    return {"pk": f"FLAKY#{p}#{s}", "sk": "QUARANTINE"}
+
+
+def flaky_index(p: str) -> str:
+    """gsi1: the project's flaky test cases and quarantined scenarios (a sparse index)."""
+    return f"FLAKY#{p}"
+
+
+def plan(p: str, plan_id: str) -> Key:
+    return {"pk": f"PLANS#{p}", "sk": f"PLAN#{plan_id}"}
+
+
+def plans_partition(p: str) -> str:
+    return f"PLANS#{p}"
+
+
+PLAN_PREFIX = "PLAN#"
+
+
+def plan_revision(p: str, plan_id: str, revision: int) -> Key:
+    return {"pk": f"PLAN#{p}#{plan_id}", "sk": f"R#{revision:04d}"}
+
+
+def plan_revisions_partition(p: str, plan_id: str) -> str:
+    return f"PLAN#{p}#{plan_id}"
+
+
+REVISION_PREFIX = "R#"
+
+
+def test_run(p: str, run_id: str) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": "TESTRUN"}
+
+
+def test_run_index(p: str, status: str, created_at: str, run_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"PROJECT#{p}#RUNS", "gsi1sk": f"{status}#{created_at}#{run_id}"}
+
+
+def test_runs_index(p: str) -> str:
+    return f"PROJECT#{p}#RUNS"
+
+
+def run_bucket(p: str, run_id: str, bucket: int) -> Key:
+    return {"pk": f"RUN#{p}#{run_id}", "sk": f"PROG#{bucket:04d}"}
+
+
+RUN_BUCKET_PREFIX = "PROG#"

@@ -73,6 +73,34 @@ class ScenarioRepository:
             )
         return scenario_of(item)
 
+    def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
+        try:
+            self._t.update(
+                keys.scenario(project, scenario_id),
+                ("ADD" if flaky else "DELETE") + " #m :tc",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#m": "mutedCases"},
+                values={":tc": {test_case_id}},
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+
+    def set_quarantine_until(self, project: str, scenario_id: str, until: str | None) -> bool:
+        try:
+            self._t.update(
+                keys.scenario(project, scenario_id),
+                "SET #q = :q" if until else "REMOVE #q",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#q": "quarantineUntil"},
+                **({"values": {":q": until}} if until else {}),
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            return False
+        return True
+
     def _set_latest(
         self, project: str, scenario_id: str, latest: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:

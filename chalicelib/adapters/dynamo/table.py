@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo.keys import Key
+from chalicelib import audit_context
+from chalicelib.adapters.dynamo.keys import Key, audited
 from chalicelib.domain.conflicts import TransactionConflict
 from chalicelib.errors import MalformedRequest
 
@@ -28,8 +30,41 @@ def dump(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
 
 
-def load(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: plain(_de.deserialize(v)) for k, v in raw.items()}
+def load(raw: dict[str, Any], stamps: bool = False) -> dict[str, Any]:
+    """A stored item in plain values; without the audit stamps (`audit_context`) unless asked:
+    they are for the change stream, not for repositories or clients."""
+    return {
+        k: plain(_de.deserialize(v))
+        for k, v in raw.items()
+        if stamps or k not in audit_context.STAMP_ATTRS
+    }
+
+
+def stamped(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with who writes it and for which request, if it is an audited item."""
+    if audited(str(item.get("pk", "")), str(item.get("sk", ""))):
+        return {**item, **audit_context.stamp()}
+    return item
+
+
+_SET = re.compile(r"(?<![#:\w])SET\s", re.IGNORECASE)
+
+
+def stamped_update(
+    key: Key, update: str, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> tuple[str, dict[str, str] | None, dict[str, Any] | None]:
+    """An UpdateExpression that also sets the audit stamps, for an audited item."""
+    if not audited(key["pk"], key["sk"]):
+        return update, names, values
+    stamp = audit_context.stamp()
+    clause = ", ".join(f"#audit{i} = :audit{i}" for i in range(len(stamp)))
+    names = {**(names or {}), **{f"#audit{i}": k for i, k in enumerate(stamp)}}
+    values = {**(values or {}), **{f":audit{i}": v for i, v in enumerate(stamp.values())}}
+    if _SET.search(update):
+        update = _SET.sub(lambda m: f"SET {clause}, ", update, count=1)
+    else:
+        update = f"{update} SET {clause}".strip()
+    return update, names, values
 
 
 def plain(value: Any) -> Any:
@@ -73,6 +108,19 @@ def decode_cursor(cursor: str | None, field: str = "cursor") -> dict[str, Any] |
         ) from exc
 
 
+def cursor_checked(cursor: dict[str, Any] | None, call: Any) -> Any:
+    """Run a query that starts at a client's cursor: a cursor DynamoDB refuses (a forged or
+    foreign one) is the client's 400, not our 500."""
+    try:
+        return call()
+    except ClientError as exc:
+        if cursor and exc.response["Error"]["Code"] == "ValidationException":
+            raise MalformedRequest(
+                "the cursor is not one we issued", [{"field": "cursor", "problem": "is not valid"}]
+            ) from exc
+        raise
+
+
 class Cursors:
     """LastEvaluatedKey <-> the opaque cursor clients page with."""
 
@@ -109,7 +157,7 @@ class Table:
         return load(out["Item"]) if "Item" in out else None
 
     def put(self, item: dict[str, Any], condition: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": dump(item)}
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": dump(stamped(item))}
         if condition:
             kwargs["ConditionExpression"] = condition
         self.client.put_item(**kwargs)
@@ -118,14 +166,28 @@ class Table:
         """UpdateItem; `values=` are plain values (serialised here); returns the attributes
         asked for with ReturnValues, loaded."""
         values = kwargs.pop("values", None)
-        if values:
-            kwargs["ExpressionAttributeValues"] = vals(values)
+        raw_values = kwargs.pop("ExpressionAttributeValues", None)
+        names = kwargs.pop("ExpressionAttributeNames", None)
+        update, names, values = stamped_update(key, update, names, values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values or raw_values:
+            kwargs["ExpressionAttributeValues"] = {**(raw_values or {}), **vals(values or {})}
         out = self.client.update_item(
             TableName=self.name, Key=vals(key), UpdateExpression=update, **kwargs
         )
         return load(out.get("Attributes") or {})
 
     def delete(self, key: Key) -> None:
+        """Delete; an audited item is first stamped with who deletes it (a write the audit
+        reader skips: it changes nothing else), so its deletion's old image names them."""
+        if audited(key["pk"], key["sk"]):
+            try:
+                self.update(key, "", ConditionExpression="attribute_exists(pk)")
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+                return
         self.client.delete_item(TableName=self.name, Key=vals(key))
 
     def query(
@@ -201,7 +263,9 @@ class Table:
     def batch_put(self, items: Sequence[dict[str, Any]]) -> None:
         """BatchWriteItem in chunks of 25, resending unprocessed items."""
         for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": dump(i)}} for i in items[start : start + 25]]
+            requests = [
+                {"PutRequest": {"Item": dump(stamped(i))}} for i in items[start : start + 25]
+            ]
             while requests:
                 out = self.client.batch_write_item(RequestItems={self.name: requests})
                 requests = out.get("UnprocessedItems", {}).get(self.name, [])
@@ -245,7 +309,7 @@ class Table:
     # transaction items -------------------------------------------------------------------
 
     def put_item(self, item: dict[str, Any], condition: str | None = None) -> TransactItem:
-        put: dict[str, Any] = {"TableName": self.name, "Item": dump(item)}
+        put: dict[str, Any] = {"TableName": self.name, "Item": dump(stamped(item))}
         if condition:
             put["ConditionExpression"] = condition
         return {"Put": put}
@@ -259,6 +323,7 @@ class Table:
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> TransactItem:
+        update, names, values = stamped_update(key, update, names, values)
         body: dict[str, Any] = {
             "TableName": self.name,
             "Key": vals(key),

@@ -26,6 +26,9 @@ from chalicelib.domain.ports.core import (
     Cursors,
     TransactItem,
 )
+from chalicelib.domain.ports.environments import EnvironmentRepository, EnvironmentSnapshots
+from chalicelib.domain.ports.flaky import FlakyStore
+from chalicelib.domain.ports.planning import PlanRepository, RunProgress, RunRepository
 from chalicelib.domain.ports.readers import (
     AlreadyApplied,
     ExportStore,
@@ -66,9 +69,12 @@ __all__ = [
     "Cursors",
     "DelayNotices",
     "DeliveryRepository",
+    "EnvironmentRepository",
+    "EnvironmentSnapshots",
     "ExecutionRepository",
     "ExportStore",
     "Filing",
+    "FlakyStore",
     "GateRepository",
     "IssueFormat",
     "MessageFormat",
@@ -77,10 +83,13 @@ __all__ = [
     "Notifier",
     "OutboxRepository",
     "PageFeed",
+    "PlanRepository",
     "ProjectRepository",
     "Queue",
     "ReportStore",
     "RequirementRepository",
+    "RunProgress",
+    "RunRepository",
     "ScenarioRepository",
     "StorySource",
     "TestCaseRepository",

@@ -135,6 +135,14 @@ class ScenarioRepository(Protocol):
         at: str,
     ) -> Scenario: ...
 
+    def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
+        """Add the test case to (or take it from) the scenario's flaky ones; idempotent."""
+        ...
+
+    def set_quarantine_until(self, project: str, scenario_id: str, until: str | None) -> bool:
+        """Set (None: remove) the scenario's quarantine end; False if there is no scenario."""
+        ...
+
 
 class ExecutionRepository(Protocol):
     def record(

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import requests
 
 from failbridge_client.api import DIRECT_LIMIT, ApiError, Client
-from failbridge_client.config import ConfigError, load_config, run_from_env
+from failbridge_client.config import ConfigError, commit_from_env, load_config, run_from_env
 from failbridge_client.formats import FORMATS, detect
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, help="the files' format (default: detect)")
     for name in ("name", "build", "branch", "ci-url", "environment"):
         report.add_argument(f"--{name}", help=f"the run's {name.replace('-', ' ')}")
+    report.add_argument("--commit", help="the commit tested (default: $GITHUB_SHA, ...)")
     report.add_argument(
         "--upload-over",
         type=int,
@@ -110,6 +111,7 @@ def _report(client: Client, project: str, args: argparse.Namespace, out: TextIO)
                 ("branch", args.branch),
                 ("ciUrl", args.ci_url),
                 ("environment", args.environment),
+                ("commit", args.commit or commit_from_env()),
             )
             if value
         }

@@ -21,6 +21,8 @@ KEY_ENV = "FAILBRIDGE_API_KEY"
 PROJECT_ENV = "FAILBRIDGE_PROJECT"
 CONFIG_ENV = "FAILBRIDGE_CONFIG"
 RUN_ENVS = ("FAILBRIDGE_RUN", "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_TAG", "BUILD_ID")
+# the commit a run tested: GitHub Actions, GitLab CI, Jenkins (git plugin), TeamCity
+COMMIT_ENVS = ("FAILBRIDGE_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "BUILD_VCS_NUMBER")
 
 
 class ConfigError(Exception):
@@ -79,3 +81,10 @@ def load_config(
 def run_from_env(env: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if env is None else env
     return next((env[name] for name in RUN_ENVS if env.get(name)), None)
+
+
+def commit_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The commit CI checked out (failbridge tells flaky tests by a commit that failed and
+    passed)."""
+    env = os.environ if env is None else env
+    return next((env[name] for name in COMMIT_ENVS if env.get(name)), None)
