@@ -18,6 +18,8 @@ BENCHMARKS = (
     ("issue 4", "jira_calls", "Jira HTTP calls per approved ticket vs the minimum, approve -> key"),
     ("issue 5", "feedback_latency", "Jira transition -> scenario ready_for_retest"),
     ("issue 9", "junit_upload", "100,000-testcase JUnit upload: split + chunks, per invocation"),
+    ("issue 9", "ticket_scale", "10,000 occurrences, 5,000 drafts listed, 1,000 failures POSTed"),
+    ("issue 9", "stack_upload", "10,000-case JUnit upload on the local stack: seconds, memory"),
     ("issue 11", "metrics_exports", "metrics endpoint, change-stream consumer, one day's export"),
     ("issue 13", "test_management", "50,000-row import; coverage of 5,000 x 50,000"),
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),

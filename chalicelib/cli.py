@@ -12,6 +12,7 @@
     python -m chalicelib.cli rebuild-metrics DEMO
     python -m chalicelib.cli regroup DEMO [--apply]
     python -m chalicelib.cli backfill-exports DEMO
+    python -m chalicelib.cli rekey DEMO [--apply]
 
 On AWS it uses the usual boto3 credentials and the stack's table (`--table` or FAILBRIDGE_TABLE).
 Against the local stack, `--local` (or `--local path/to/stack.json`) points it at the stack's moto
@@ -173,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("project")
 
+    p = sub.add_parser(
+        "rekey",
+        help="move a project's scenarios and ticket index to the keys without hot partitions "
+        "(docs/scale.md; dry run unless --apply)",
+    )
+    p.add_argument("project")
+    p.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
+
     sub.add_parser(
         "redrive-jira",
         help="send Jira creations that gave up (jira_failed, in the DLQ) back to work",
@@ -264,6 +273,10 @@ def run(args: argparse.Namespace, access: Any) -> Any:
         return backfill_exports(args.project)
     if command == "regroup":
         return regroup(args.project, apply=args.apply)
+    if command == "rekey":
+        from chalicelib.adapters.dynamo.rekey import Rekey
+
+        return Rekey(table_repositories().table).run(args.project, apply=args.apply)
     if command == "describe-project":
         return access.describe_project(args.project)
     if command == "put-module":

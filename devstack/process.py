@@ -40,7 +40,7 @@ class StackProcess:
 
     def start(self, timeout: float = 90.0) -> dict[str, Any]:
         """Start `python -m devstack`; its stack.json once it is up (plus _log, _localDir,
-        _startSeconds)."""
+        _startSeconds, _pid)."""
         env = {
             **os.environ,
             "FAILBRIDGE_API_PORT": str(free_port()),
@@ -73,6 +73,7 @@ class StackProcess:
         info["_log"] = str(self.log_path)
         info["_localDir"] = str(self.local_dir)
         info["_startSeconds"] = round(time.monotonic() - started, 2)
+        info["_pid"] = self._proc.pid
         return info
 
     def stop(self, timeout: float = 5.0) -> float:

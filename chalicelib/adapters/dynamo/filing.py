@@ -109,7 +109,7 @@ class FilingRepository:
             ":from": done.from_status.value,
             ":entry": [done.entry.to_dict()],
             ":ev": done.event.to_dict(),
-            ":g1": keys.ticket_status_sort(to, ticket.created_at, ticket.id),
+            ":g1pk": keys.tickets_index(ticket.project, to),
         }
         added = "ADD occurrences :n"
         if reporters:
@@ -125,7 +125,7 @@ class FilingRepository:
             self._t.update_item(
                 keys.ticket(ticket.id),
                 f"{added} SET #status = :to, history = list_append(history, :entry), "
-                "lastSeenAt = :at, updatedAt = :at, gsi1sk = :g1, lastChange = :ev",
+                "lastSeenAt = :at, updatedAt = :at, gsi1pk = :g1pk, lastChange = :ev",
                 condition="#status = :from",
                 names={"#status": "status"},
                 values=values,

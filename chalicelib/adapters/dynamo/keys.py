@@ -3,13 +3,14 @@
 pk                        sk                       what                    GSIs
 PROJECT#{p}               PROJECT                  project settings        gsi1 PROJECTS / {p}
 PROJECT#{p}               MODULE#{m}               module and its lead
-PROJECT#{p}               SCENARIO#{s}             scenario: test cases, latest results, its
+SCENARIO#{p}#{s}          SCENARIO                 scenario: test cases, latest results, its
                                                    live ticket (id, status), last ended ticket
+                                                   (its own partition: see docs/scale.md)
 PROJECT#{p}               KB#{s}#{ticket}          knowledge: root cause and fix of a ticket
 APIKEY#{sha256}           APIKEY                   API key (hashed)        gsi1 PROJECT#{p}#KEYS
                                                                            / keyId
 TICKET#{id}               TICKET                   ticket                  gsi1 PROJECT#{p}#TICKETS
-                                                                           / status#createdAt#id;
+                                                                           #{status} / createdAt#id;
                                                                            gsi2 SCENARIO#{p}#{s} /
                                                                            createdAt#id
 TICKET#{id}               ATTACH#{a}               evidence attachment
@@ -92,6 +93,10 @@ ENVRES#{p}#{env}          ID#{reservation}         -> the reservation's sort key
 AUDIT#{p}                 {at}#{writeId}           audit: one write, its actor and before/after
                                                    (TTL expiresAt), from the change stream
 
+A project's ticket list (`GET /v1/projects/{p}/tickets`) reads the gsi1 partitions of the
+statuses in their name's order (one Query for `?status=`), so the order is status, then age, as
+when one partition held them all; the cursor names the status and the key within it.
+
 A ticket page reads the scenario's strip with one Query (newest first, limit 20) and the newest
 live tickets of its error type's bucket with one Query (limit 100: look-alikes); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
@@ -123,7 +128,12 @@ MODULE_PREFIX = "MODULE#"
 
 
 def scenario(p: str, s: str) -> Key:
-    return {"pk": f"PROJECT#{p}", "sk": f"SCENARIO#{s}"}
+    return {"pk": f"SCENARIO#{p}#{s}", "sk": "SCENARIO"}
+
+
+def legacy_scenario_prefix() -> str:
+    """Before `rekey`: scenarios lived in the project's partition under this sort key prefix."""
+    return "SCENARIO#"
 
 
 def knowledge(p: str, s: str, ticket_id: str) -> Key:
@@ -171,21 +181,28 @@ def ticket_partition(ticket_id: str) -> str:
 
 
 def ticket_indexes(item: dict[str, Any]) -> dict[str, str]:
-    """gsi1: a project's tickets by status; gsi2: a scenario's tickets by age."""
+    """gsi1: a project's tickets of one status, by age; gsi2: a scenario's tickets by age."""
     return {
-        "gsi1pk": tickets_index(item["project"]),
-        "gsi1sk": ticket_status_sort(item["status"], item["createdAt"], item["id"]),
+        **ticket_status_index(item["project"], item["status"], item["createdAt"], item["id"]),
         "gsi2pk": scenario_tickets_index(item["project"], item["scenarioId"]),
         "gsi2sk": f"{item['createdAt']}#{item['id']}",
     }
 
 
-def tickets_index(p: str) -> str:
+def tickets_index(p: str, status: str) -> str:
+    """One gsi1 partition per project and status: a status change moves the ticket between
+    two of them, and no partition holds every ticket of a project."""
+    return f"PROJECT#{p}#TICKETS#{status}"
+
+
+def legacy_tickets_index(p: str) -> str:
+    """Before `rekey`: every ticket of a project in one gsi1 partition (`status#createdAt#id`)."""
     return f"PROJECT#{p}#TICKETS"
 
 
-def ticket_status_sort(status: str, created_at: str, ticket_id: str) -> str:
-    return f"{status}#{created_at}#{ticket_id}"
+def ticket_status_index(p: str, status: str, created_at: str, ticket_id: str) -> dict[str, str]:
+    """The gsi1 key of a ticket in `status`: what a status change sets."""
+    return {"gsi1pk": tickets_index(p, status), "gsi1sk": f"{created_at}#{ticket_id}"}
 
 
 def scenario_tickets_index(p: str, s: str) -> str:
@@ -317,7 +334,7 @@ def entity_of(pk: str, sk: str) -> str:
         return "ticket"
     if pk.startswith("RUN#") and sk.startswith("EXEC#"):
         return "execution"
-    if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
+    if pk.startswith("SCENARIO#") and sk == "SCENARIO":
         return "scenario"
     return "other"
 
@@ -481,8 +498,10 @@ _NOT_AUDITED_PARTITIONS = (
 def audited(pk: str, sk: str) -> bool:
     if pk.startswith(_NOT_AUDITED_PARTITIONS):
         return False
-    if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
+    if pk.startswith("SCENARIO#") and sk == "SCENARIO":
         return False  # a scenario's latest results: the executions and tickets say it
+    if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
+        return False  # the same, before `rekey` moved scenarios to their own partitions
     if pk.startswith("TESTCASES#") and sk.startswith("MODULE#"):
         return False  # module counters, from the change stream
     if pk.startswith("REQS#") and ("#TC#" in sk or sk == "SYNC"):

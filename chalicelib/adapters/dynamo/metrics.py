@@ -26,6 +26,7 @@ from chalicelib.adapters.dynamo.table import (
 from chalicelib.domain.changes import ChangeEvent, from_images, ticket_history_events
 from chalicelib.domain.conflicts import TransactionConflict
 from chalicelib.domain.ports import AlreadyApplied
+from chalicelib.domain.statuses import TicketStatus
 
 MARKER_DAYS = 7  # the stream keeps records 24 hours: a redelivery comes well within a week
 FIRST_GENERATION = "g0"
@@ -180,6 +181,12 @@ class GateRepository:
         return strip_keys(item) if item else None
 
 
+def _tickets_of(table: Table, project: str) -> Iterator[dict[str, Any]]:
+    """Every ticket of the project: its gsi1 partitions, one per status."""
+    for status in sorted(s.value for s in TicketStatus):
+        yield from table.query_all(keys.tickets_index(project, status), index="gsi1")
+
+
 class StoredHistory:
     """What a metrics rebuild replays: every ticket of the project (its gsi1 partition) and
     every execution. Executions have no per-project index, so this is the one Scan of the
@@ -189,7 +196,7 @@ class StoredHistory:
         self._t = table
 
     def events(self, project: str) -> Iterator[ChangeEvent]:
-        for item in self._t.query_all(keys.tickets_index(project), index="gsi1"):
+        for item in _tickets_of(self._t, project):
             ticket = self._t.get(keys.ticket(item["id"]), consistent=True) or item
             yield from ticket_history_events(strip_keys(ticket))
         kwargs: dict[str, Any] = {

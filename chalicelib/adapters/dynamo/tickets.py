@@ -21,7 +21,7 @@ from chalicelib.domain.conflicts import AlsoFailed
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, LIVE_TICKET_STATUSES, TicketStatus
 from chalicelib.domain.tickets import Ticket
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, MalformedRequest, NotFound
 
 _KEEP_EMPTY = {"history", "requirements", "evidence"}
 
@@ -35,6 +35,28 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         if data.get(name):
             data[name] = set(data[name])
     return {**keys.ticket(ticket.id), **keys.ticket_indexes(data), **data}
+
+
+STATUS_ORDER = sorted(s.value for s in TicketStatus)
+
+
+def _resume(
+    project: str, cursor: dict[str, Any] | None, statuses: list[str]
+) -> tuple[int, dict[str, Any] | None]:
+    """Where a page starts: the status's position in `statuses` and the key within it. A
+    cursor issued before `rekey` (one gsi1 partition, `status#createdAt#id`) is understood."""
+    if not cursor:
+        return 0, None
+    if isinstance(cursor.get("gsi1sk"), dict) and "status" not in cursor:  # old LastEvaluatedKey
+        status, _, rest = str(cursor["gsi1sk"].get("S", "")).partition("#")
+        index = {"gsi1pk": {"S": keys.tickets_index(project, status)}, "gsi1sk": {"S": rest}}
+        cursor = {"status": status, "key": {**cursor, **index}}
+    if cursor.get("status") not in statuses:
+        raise MalformedRequest(
+            "the cursor is not one we issued", [{"field": "cursor", "problem": "is not valid"}]
+        )
+    key = cursor.get("key")
+    return statuses.index(cursor["status"]), key if isinstance(key, dict) else None
 
 
 def live_values() -> dict[str, Any]:
@@ -64,15 +86,27 @@ class TicketRepository:
         limit: int,
         cursor: dict[str, Any] | None,
     ) -> tuple[list[Ticket], dict[str, Any] | None]:
-        items, next_key = self._t.query(
-            keys.tickets_index(project),
-            index="gsi1",
-            sk_prefix=f"{status}#" if status else None,
-            limit=limit,
-            cursor=cursor,
-            filters={"module": module} if module else None,
-        )
-        return [Ticket.from_dict(strip_keys(i)) for i in items], next_key
+        """A page of the project's tickets, status by status (name order), oldest first within
+        a status: one gsi1 partition per status, read in turn until the page is full."""
+        statuses = [status] if status else STATUS_ORDER
+        at, key = _resume(project, cursor, statuses)
+        found: list[Ticket] = []
+        for i in range(at, len(statuses)):
+            items, next_key = self._t.query(
+                keys.tickets_index(project, statuses[i]),
+                index="gsi1",
+                limit=limit - len(found),
+                cursor=key,
+                filters={"module": module} if module else None,
+            )
+            key = None
+            found.extend(Ticket.from_dict(strip_keys(item)) for item in items)
+            if next_key:
+                return found, {"status": statuses[i], "key": next_key}
+            if len(found) >= limit:
+                more = i + 1 < len(statuses)
+                return found, {"status": statuses[i + 1]} if more else None
+        return found, None
 
     def of_scenario(self, project: str, scenario_id: str) -> list[Ticket]:
         items = self._t.query_all(
@@ -149,12 +183,12 @@ class TicketRepository:
                 ":from": done.from_status.value,
                 ":entry": [done.entry.to_dict()],
                 ":at": done.entry.at,
-                ":g1": keys.ticket_status_sort(to, ticket.created_at, ticket.id),
+                ":g1pk": keys.tickets_index(ticket.project, to),
                 ":ev": done.event.to_dict(),
             }
         )
         sets = "#status = :to, history = list_append(history, :entry), updatedAt = :at, "
-        sets += "gsi1sk = :g1, lastChange = :ev" + (f", {clause}" if clause else "")
+        sets += "gsi1pk = :g1pk, lastChange = :ev" + (f", {clause}" if clause else "")
         items = [
             self._t.update_item(
                 keys.ticket(ticket.id),

@@ -1,0 +1,126 @@
+"""(issue 9) A 10,000-case JUnit report uploaded to `make run`'s stack as a user would: POST
+/uploads, the presigned S3 POST of the file, then GET the upload's progress until it is done.
+Printed: seconds from the S3 POST to `completed`, and the whole stack's memory (the RSS of
+`python -m devstack` and every process under it, sampled every 0.2 s: peak and at the end).
+The issue's target: under 60 s and under 1 GiB. Slow, so a bench, not a CI test."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench._support import local_stack, print_stack_errors
+from bench.junit_bulk import junit_xml
+
+SCENARIOS = 100
+CASES = 100
+FAILURES = 10
+TIMEOUT = 600.0
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in `root` and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            pid = int(stat.parent.name)
+        except (OSError, ValueError):
+            continue
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * 4096
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.peak, self.last = root, 0, 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.last = _tree_rss(self.root)
+            self.peak = max(self.peak, self.last)
+            time.sleep(0.2)
+
+
+def run(info: dict[str, Any], scenarios: int = SCENARIOS, cases: int = CASES) -> dict[str, Any]:
+    api, project, keys = info["api"], info["project"], info["keys"]
+    headers = {"Authorization": f"Bearer {keys['ci']}"}
+    uid = uuid.uuid4().hex[:6]
+    body = junit_xml(uid, scenarios, cases, FAILURES)
+    total = scenarios * cases
+    sampler = _Sampler(info["_pid"])
+    sampler.start()
+    idle = _tree_rss(info["_pid"])
+    upload = requests.post(
+        f"{api}/v1/projects/{project}/uploads",
+        json={"run": {"id": f"stack-{uid}"}, "format": "junit"},
+        headers=headers,
+        timeout=30,
+    ).json()
+    started = time.perf_counter()
+    requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("r.xml", body)}, timeout=60
+    ).raise_for_status()
+    progress: dict[str, Any] = {}
+    while time.perf_counter() - started < TIMEOUT:
+        try:
+            progress = requests.get(
+                f"{api}/v1/projects/{project}/uploads/{upload['uploadId']}",
+                headers=headers,
+                timeout=60,
+            ).json()
+        except requests.RequestException as exc:  # a busy stack answers late: ask again
+            progress = {"status": f"unanswered ({type(exc).__name__})"}
+            continue
+        if progress.get("status") in {"completed", "failed"}:
+            break
+        time.sleep(0.5)
+    took = time.perf_counter() - started
+    sampler.stopped.set()
+    sampler.join()
+    print(
+        f"the local stack, a {total:,}-case JUnit upload ({len(body) / 1e6:.1f} MB, "
+        f"{scenarios * FAILURES:,} failures over {scenarios} scenarios):"
+    )
+    print(
+        f"  {progress.get('status')} {progress.get('processed')}/{progress.get('total')} in "
+        f"{took:.1f} s ({total / took:,.0f} cases/s), drafts={progress.get('drafts')}; "
+        f"target < 60 s"
+    )
+    print(
+        f"  stack memory (all processes): idle {idle / 2**20:.0f} MiB, peak "
+        f"{sampler.peak / 2**20:.0f} MiB, at the end {sampler.last / 2**20:.0f} MiB; "
+        f"target < 1024 MiB"
+    )
+    print_stack_errors(info)
+    return {"seconds": took, "peak_mib": sampler.peak / 2**20, "status": progress.get("status")}
+
+
+def main(scenarios: int = SCENARIOS, cases: int = CASES) -> dict[str, Any]:
+    with local_stack() as info:
+        return run(info, scenarios, cases)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.stack_upload", description=__doc__)
+    parser.add_argument("--scenarios", type=int, default=SCENARIOS)
+    parser.add_argument("--cases", type=int, default=CASES, help="per scenario")
+    args = parser.parse_args()
+    main(args.scenarios, args.cases)
