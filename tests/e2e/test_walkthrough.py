@@ -275,6 +275,38 @@ def test_junit_needs_xml_content_type(api: Api, uid: str) -> None:
     assert scenario_missing(api, f"checkout.ctype{uid}")
 
 
+# --- concurrency (before the large upload: its change stream keeps the stack busy for a while) -
+
+
+def test_concurrent_failures_of_one_scenario_share_one_draft(api: Api, uid: str) -> None:
+    scenario = f"checkout.concurrent-{uid}"
+    reporters = [f"tester{n}@example.com" for n in range(20)]
+
+    def report(n: int) -> requests.Response:
+        body = {
+            "run": run_info(f"conc-{uid}-{n}"),
+            "results": [result(scenario, "TC-CONC-1", "failed", reporter=reporters[n])],
+        }
+        # 20 at once on one serialised moto server: generous on a loaded machine
+        return api.post(f"/v1/projects/{api.project}/results", json=body, timeout=180)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(report, range(20)))
+    for response in responses:
+        assert response.status_code == 200, response.text
+    tickets = [r.json()["results"][0]["ticket"] for r in responses]
+    assert len({t["id"] for t in tickets}) == 1
+    assert sum(1 for t in tickets if not t["merged"]) == 1
+    ticket_id = tickets[0]["id"]
+
+    ticket = api.get(f"/v1/tickets/{ticket_id}").json()
+    assert ticket["occurrences"] == 20
+    assert len(ticket["executions"]) == 20
+    assert sorted(ticket["reporters"]) == sorted(reporters)
+    view = api.get(f"/v1/projects/{api.project}/scenarios/{scenario}").json()
+    assert [t["id"] for t in view["tickets"]] == [ticket_id]
+
+
 # --- large reports: presigned upload -> S3 -> SQS -> handler -------------------------------------
 
 
@@ -401,35 +433,3 @@ def test_a_message_the_handler_cannot_process_ends_in_the_dlq(
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=restore)
     assert dead["MessageId"] == sent["MessageId"]
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) >= max_receives
-
-
-# --- concurrency ---------------------------------------------------------------------------------
-
-
-def test_concurrent_failures_of_one_scenario_share_one_draft(api: Api, uid: str) -> None:
-    scenario = f"checkout.concurrent-{uid}"
-    reporters = [f"tester{n}@example.com" for n in range(20)]
-
-    def report(n: int) -> requests.Response:
-        body = {
-            "run": run_info(f"conc-{uid}-{n}"),
-            "results": [result(scenario, "TC-CONC-1", "failed", reporter=reporters[n])],
-        }
-        # 20 at once on one serialised moto server: generous on a loaded machine
-        return api.post(f"/v1/projects/{api.project}/results", json=body, timeout=180)
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        responses = list(pool.map(report, range(20)))
-    for response in responses:
-        assert response.status_code == 200, response.text
-    tickets = [r.json()["results"][0]["ticket"] for r in responses]
-    assert len({t["id"] for t in tickets}) == 1
-    assert sum(1 for t in tickets if not t["merged"]) == 1
-    ticket_id = tickets[0]["id"]
-
-    ticket = api.get(f"/v1/tickets/{ticket_id}").json()
-    assert ticket["occurrences"] == 20
-    assert len(ticket["executions"]) == 20
-    assert sorted(ticket["reporters"]) == sorted(reporters)
-    view = api.get(f"/v1/projects/{api.project}/scenarios/{scenario}").json()
-    assert [t["id"] for t in view["tickets"]] == [ticket_id]
