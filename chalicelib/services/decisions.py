@@ -38,6 +38,7 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, f
 from chalicelib.observability import logger
 
 FLUSH_LEASE_SECONDS = 120  # longer than the workflow task function's timeout
+DRAFTS_DECIDABLE_PER_CLUSTER_LINE = 5  # a root cause's line keeps its first drafts' own buttons
 MAX_DRAFTS_LISTED = 12  # what one Slack message (50 blocks) shows; the rest behind a link
 MAX_DRAFTS_READ = 500  # drafts of one root cause share a line: read that many at most
 Decision = Literal["approve", "reject", "merge", "link"]
@@ -218,6 +219,16 @@ class DecisionService:
             "scenarios": sorted({t.scenario_id for t in tickets}),
             "tickets": [t.id for t in tickets],
             "url": url,
+            # each draft stays decidable from the message on its own (the first few of them)
+            "drafts": [
+                {
+                    "id": t.id,
+                    "scenarioId": t.scenario_id,
+                    "ticketUrl": self._view(t, self.lead_of(t))["ticketUrl"],
+                    **self._links(t, lead, deadline),
+                }
+                for t in tickets[:DRAFTS_DECIDABLE_PER_CLUSTER_LINE]
+            ],
         }
         return {**self._view(first, self.lead_of(first)), "cluster": cluster}, {}
 

@@ -129,6 +129,18 @@ def test_a_root_causes_drafts_share_one_digest_line() -> None:
     assert "*1 root cause, 4 scenarios*: E: could not reach db at &lt;ip&gt;:&lt;port&gt;" in text
     assert "/v1/projects/P/clusters/cl-1" in text
     assert "Scenario 4 fails" in text and "Scenario 0 fails" not in text
+    # grouped, and still each draft decidable on its own from the message
+    decide = {
+        b["block_id"]: b
+        for b in message["blocks"]
+        if str(b.get("block_id", "")).startswith("decide:")
+    }
+    assert set(decide) == {f"decide:tk_{i}" for i in range(5)}
+    assert {e["action_id"] for e in decide["decide:tk_0"]["elements"]} == {
+        "open_approve",
+        "open_reject",
+        "approve",
+    }
 
 
 def test_grouping_precision_on_the_labelled_real_failures() -> None:

@@ -57,21 +57,24 @@ def _draft_blocks(draft: dict[str, Any], links: dict[str, str], *, full: bool) -
     context = [f"<{url}|{name}>" for name, url in _evidence_links(draft)]
     if context:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
-    blocks.append(
-        ActionsBlock(
-            block_id=f"decide:{draft['id']}",
-            elements=[
-                LinkButtonElement(
-                    text="Approve…", url=links["approve"], action_id="open_approve", style="primary"
-                ),
-                LinkButtonElement(
-                    text="Reject…", url=links["reject"], action_id="open_reject", style="danger"
-                ),
-                ButtonElement(text="Approve now", action_id="approve", value=draft["id"]),
-            ],
-        )
-    )
+    blocks.append(_decide_block(draft["id"], links))
     return blocks
+
+
+def _decide_block(draft_id: str, links: dict[str, str]) -> ActionsBlock:
+    """A draft's Approve…/Reject… links (its approval page) and the Approve now button."""
+    return ActionsBlock(
+        block_id=f"decide:{draft_id}",
+        elements=[
+            LinkButtonElement(
+                text="Approve…", url=links["approve"], action_id="open_approve", style="primary"
+            ),
+            LinkButtonElement(
+                text="Reject…", url=links["reject"], action_id="open_reject", style="danger"
+            ),
+            ButtonElement(text="Approve now", action_id="approve", value=draft_id),
+        ],
+    )
 
 
 def _first(names: list[str], shown: int = 10) -> str:
@@ -90,10 +93,22 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
         "Decide them as one (approve as one issue, reject all, split):"
     )
     link = f"<{cluster['url']}|cluster {_clip(cluster['id'], 80)}>"
-    return [
+    blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
     ]
+    for draft in cluster.get("drafts") or []:  # or one by one, each with its own links
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"<{draft['ticketUrl']}|{_clip(draft['scenarioId'], 150)}>"
+                    )
+                ]
+            )
+        )
+        blocks.append(_decide_block(draft["id"], draft))
+    return blocks
 
 
 def _evidence_links(draft: dict[str, Any]) -> list[tuple[str, str]]:
