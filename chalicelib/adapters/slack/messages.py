@@ -97,6 +97,8 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
         SectionBlock(text=MarkdownTextObject(text=text)),
         ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
     ]
+    if entry.get("leadNote"):  # the project's default lead is asked: the module has no lead
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(entry["leadNote"]))]))
     for draft in cluster.get("drafts") or []:  # or one by one, each with its own links
         blocks.append(
             ContextBlock(
