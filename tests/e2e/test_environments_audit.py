@@ -108,9 +108,15 @@ def test_an_admin_reads_who_did_what_by_actor_and_period_and_exports_it(
         "db": "postgres-15",
         "region": "eu-west-1",
     }
-    everyone = api.get(f"{audit}?from={since}", role="admin").json()["items"]
-    mine = [e for e in everyone if e["target"]["id"] == f"audit-{uid}"]
-    assert {e["actor"]["role"] for e in mine} == {"lead", "admin"}
+
+    def entries_of_both() -> list[dict[str, Any]]:
+        # The stream's reader writes entries as changes arrive: the lead's creation may be
+        # readable a moment before the admin's update.
+        everyone = api.get(f"{audit}?from={since}", role="admin").json()["items"]
+        mine = [e for e in everyone if e["target"]["id"] == f"audit-{uid}"]
+        return mine if {e["actor"]["role"] for e in mine} == {"lead", "admin"} else []
+
+    mine = wait_for(entries_of_both, timeout=30)
     updated = next(e for e in mine if e["action"] == "environment.updated")
     assert updated["changes"]["configuration"]["before"]["db"] == "postgres-15"
     old = api.get(f"{audit}?to=2001-01-01", role="admin").json()["items"]
