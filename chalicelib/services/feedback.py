@@ -39,6 +39,8 @@ from chalicelib.models_inbound import (
 )
 from chalicelib.observability import logger
 
+_AGAIN = "again"  # a concurrent write won: read the ticket again
+_ATTEMPTS = 3
 KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base entry
 
 
@@ -117,9 +119,18 @@ class FeedbackService:
         ticket_id = self._tickets.by_jira_key(change["key"])
         if ticket_id is None:
             return "not ours"
-        ticket = self._tickets.get(ticket_id)
-        seen = int(ticket.jira_updated_at or 0)
-        if int(change.get("updatedAt") or 0) and int(change["updatedAt"]) <= seen:
+        # Two deliveries for one issue may be applied at once. Each write holds only while the
+        # ticket's last applied Jira change is older than this one, so the older delivery
+        # cannot overwrite the newer; the loser reads the ticket again and finds itself stale.
+        for _ in range(_ATTEMPTS):
+            outcome = self._apply_to(self._tickets.get(ticket_id), change)
+            if outcome != _AGAIN:
+                return outcome
+        return "changed meanwhile"
+
+    def _apply_to(self, ticket: Ticket, change: dict[str, Any]) -> str:
+        at = int(change.get("updatedAt") or 0)
+        if at and at <= int(ticket.jira_updated_at or 0):
             return "stale"
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         target = feedback.meaning(
@@ -129,20 +140,18 @@ class FeedbackService:
             change.get("resolution"),
         )
         moved = feedback.next_status(ticket.status, target)
-        marks = {
-            "jiraUpdatedAt": int(change.get("updatedAt") or 0),
-            "jiraStatus": change.get("status"),
-        }
+        marks = {"jiraUpdatedAt": at, "jiraStatus": change.get("status")}
+        guard = at or None
         if moved is None:
-            self._tickets.set_fields(ticket_id, marks)
-            return "no change"
+            kept = self._tickets.set_fields(ticket.id, marks, jira_before=guard)
+            return "no change" if kept else _AGAIN
         reason = f"Jira: {change.get('status')}" + (
             f" ({change['resolution']})" if change.get("resolution") else ""
         )
         try:
-            ticket = self._move(ticket, moved, reason, "jira", marks)
+            ticket = self._move(ticket, moved, reason, "jira", marks, jira_before=guard)
         except Conflict:
-            return "changed meanwhile"
+            return _AGAIN
         if moved == TicketStatus.RESOLVED:
             self._ready_for_retest(ticket)
         return moved.value
@@ -154,12 +163,14 @@ class FeedbackService:
         reason: str,
         by: str,
         extra: dict[str, Any] | None = None,
+        *,
+        jira_before: int | None = None,
     ) -> Ticket:
         try:
             done = lifecycle.move(ticket, Cause.JIRA, to, by=by, reason=reason, at=now_iso())
         except lifecycle.IllegalMove as exc:
             raise Conflict(str(exc)) from exc
-        self._tickets.transition(ticket, done, extra=extra)
+        self._tickets.transition(ticket, done, extra=extra, jira_before=jira_before)
         moved = lifecycle.apply(Ticket.from_dict({**ticket.to_dict(), **(extra or {})}), done)
         self.tell_workflow(moved)
         return moved

@@ -3,6 +3,7 @@ and scenarios; re-tests and regressions flow to Jira; nothing loops, repeats or 
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import threading
@@ -340,3 +341,56 @@ def test_a_recurring_issue_leaves_a_knowledge_base_entry_later_drafts_show(
     [entry] = draft["knowledge"]
     assert (entry["ticketId"], entry["jiraKey"], entry["rootCause"]) == (ticket_id, key, "Done")
     assert "pool size" in entry["fix"]
+
+
+def test_of_two_deliveries_applied_at_once_the_newer_wins(
+    api: Any, demo: Demo, aws: dict[str, Any], jira: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jira resolves an issue and a second later someone moves it back to In Progress; both
+    deliveries reach two workers at the same moment. The newer one moves nothing (the ticket
+    is open) but records Jira's time. The worker with the older one read the ticket before
+    that and writes after it: its move to resolved must not stand."""
+    ticket = open_ticket(api, demo, aws)
+    key = ticket["jira"]["key"]
+    base = int(time.time() * 1000)
+
+    def change(status: str, category: str, at: int, resolution: str | None = None) -> dict:
+        return {
+            "delivery": f"race-{status}",
+            "key": key,
+            "status": status,
+            "category": category,
+            "resolution": resolution,
+            "updatedAt": at,
+            "event": "jira:issue_updated",
+        }
+
+    resolved = change("Done", "done", base, "Done")
+    back = change("In Progress", "indeterminate", base + 1000)
+    service = bootstrap.container().feedback
+    other_worker = copy.copy(service)
+    real = service._tickets
+
+    class NewerLandsAfterTheRead:
+        """The real repository; the newer delivery is applied between the older one's read
+        and its write, as a second worker would."""
+
+        def __init__(self) -> None:
+            self.raced = False
+
+        def get(self, ticket_id: str, consistent: bool = True) -> Any:
+            seen = real.get(ticket_id, consistent)
+            if not self.raced:
+                self.raced = True
+                assert other_worker.apply(back) == "no change"
+            return seen
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(service, "_tickets", NewerLandsAfterTheRead())
+    assert service.apply(resolved) == "stale"
+    current = ticket_of(api, demo, ticket["id"])
+    assert current["status"] == "open"
+    assert current["jiraStatus"] == "In Progress"
+    assert [h["status"] for h in current["history"]].count("resolved") == 0

@@ -177,10 +177,17 @@ class FakeTickets:
         return [Ticket.from_dict(copy.deepcopy(t)) for t in items]
 
     def set_fields(
-        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+        self,
+        ticket_id: str,
+        fields: dict[str, Any],
+        only_status: str | None = None,
+        *,
+        jira_before: int | None = None,
     ) -> bool:
         item = self.db.tickets.get(ticket_id)
         if item is None or (only_status and item["status"] != only_status):
+            return False
+        if jira_before is not None and int(item.get("jiraUpdatedAt") or 0) >= jira_before:
             return False
         item.update(copy.deepcopy(fields))
         return True
@@ -204,11 +211,15 @@ class FakeTickets:
         extra: dict[str, Any] | None = None,
         also: Sequence[dict[str, Any]] = (),
         point_scenario_to: tuple[str, str] | None = None,
+        jira_before: int | None = None,
     ) -> None:
         item = self.db.tickets.get(ticket.id)
         scenario = self.db.scenario_item(ticket.project, ticket.scenario_id)
+        older = jira_before is None or (
+            item is not None and int(item.get("jiraUpdatedAt") or 0) < jira_before
+        )
         checks = [
-            item is not None and item["status"] == done.from_status.value,
+            item is not None and item["status"] == done.from_status.value and older,
             scenario is not None and scenario.get("liveTicketId") == ticket.id,
             *(_tx(a).check() for a in also),
         ]

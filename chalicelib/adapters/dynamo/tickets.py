@@ -67,6 +67,10 @@ def live_condition() -> str:
     return "#status IN (" + ", ".join(sorted(live_values())) + ")"
 
 
+# Two deliveries for one issue applied at once: the older must not win.
+_JIRA_OLDER = "(attribute_not_exists(jiraUpdatedAt) OR jiraUpdatedAt < :jiraAt)"
+
+
 class TicketRepository:
     def __init__(self, table: Table) -> None:
         self._t = table
@@ -115,15 +119,24 @@ class TicketRepository:
         return [Ticket.from_dict(strip_keys(i)) for i in items]
 
     def set_fields(
-        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+        self,
+        ticket_id: str,
+        fields: dict[str, Any],
+        only_status: str | None = None,
+        *,
+        jira_before: int | None = None,
     ) -> bool:
-        """Set fields of an existing ticket (optionally only while it has `only_status`)."""
+        """Set fields of an existing ticket (optionally only while it has `only_status`, and
+        only while the Jira change it last applied is older than `jira_before`)."""
         clause, names, values = set_clause(fields)
         condition = "attribute_exists(pk)"
         if only_status:
             names["#status"] = "status"
             values[":only"] = only_status
             condition += " AND #status = :only"
+        if jira_before is not None:
+            condition += f" AND {_JIRA_OLDER}"
+            values[":jiraAt"] = jira_before
         try:
             self._t.update(
                 keys.ticket(ticket_id),
@@ -168,15 +181,19 @@ class TicketRepository:
         extra: dict[str, Any] | None = None,
         also: Sequence[TransactItem] = (),
         point_scenario_to: tuple[str, str] | None = None,
+        jira_before: int | None = None,
     ) -> None:
         """Store a move (status, history entry, change event, `extra` fields), keeping the
         scenario's live-ticket pointer in step, in one transaction with `also` (e.g. consuming
         an approval nonce). `point_scenario_to` hands the scenario to another live ticket (a
-        merge). Conflict if the ticket left the move's from-status; AlsoFailed(i) if `also[i]`'s
+        merge). Conflict if the ticket left the move's from-status (or, with `jira_before`,
+        applied a Jira change as new or newer meanwhile); AlsoFailed(i) if `also[i]`'s
         condition failed."""
         to = done.to_status.value
         clause, names, values = set_clause(extra or {}, prefix="x")
         names["#status"] = "status"
+        if jira_before is not None:
+            values[":jiraAt"] = jira_before
         values.update(
             {
                 ":to": to,
@@ -193,7 +210,8 @@ class TicketRepository:
             self._t.update_item(
                 keys.ticket(ticket.id),
                 "SET " + sets,
-                condition="#status = :from",
+                condition="#status = :from"
+                + (f" AND {_JIRA_OLDER}" if jira_before is not None else ""),
                 names=names,
                 values=values,
             ),

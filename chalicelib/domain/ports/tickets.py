@@ -30,7 +30,12 @@ class TicketRepository(Protocol):
     def of_scenario(self, project: str, scenario_id: str) -> list[Ticket]: ...
 
     def set_fields(
-        self, ticket_id: str, fields: dict[str, Any], only_status: str | None = None
+        self,
+        ticket_id: str,
+        fields: dict[str, Any],
+        only_status: str | None = None,
+        *,
+        jira_before: int | None = None,
     ) -> bool: ...
 
     def update_draft(
@@ -45,6 +50,7 @@ class TicketRepository(Protocol):
         extra: dict[str, Any] | None = None,
         also: Sequence[TransactItem] = (),
         point_scenario_to: tuple[str, str] | None = None,
+        jira_before: int | None = None,
     ) -> None: ...
 
     def absorb_update(self, target_id: str, source: Ticket, at: str) -> TransactItem: ...
