@@ -37,10 +37,11 @@ lint: $(STAMP)
 	$(BIN)/mypy client/src
 	$(BIN)/mypy --explicit-package-bases tests/unit/fakes.py tests/unit/test_fakes.py  # the fakes conform to the ports
 
-package: $(STAMP)  ## build/package/sam.json: the SAM template with our merge template
+package: $(STAMP)  ## build/package/: the SAM template with our merge template, the zip with bytecode
 	$(BIN)/python -m infra.build
 	rm -rf build/package
 	$(BIN)/chalice package --stage dev --merge-template build/merge-template.json build/package
+	$(BIN)/python -m infra.bytecode build/package/deployment.zip build/package/sam.json  # prints the size
 
 cfn-lint: package
 	$(BIN)/cfn-lint build/package/sam.json

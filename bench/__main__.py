@@ -11,6 +11,7 @@ import traceback
 
 BENCHMARKS = (
     ("a", "import_time", "cold import of app.py vs its library floor"),
+    ("issue 9", "first_request", "first request of a fresh process vs library floor + put_item"),
     ("b", "api_calls", "AWS API calls per reported failure"),
     ("c", "junit_bulk", "10,000-testcase JUnit report vs parse + BatchWriteItem"),
     ("d", "concurrent_failures", "200 concurrent failures of one scenario on the local stack"),

@@ -487,9 +487,9 @@ class Container:
 
 @functools.lru_cache(maxsize=1)
 def container() -> Container:
-    from chalicelib.observability import tracer
+    from chalicelib.observability import start_tracing
 
-    tracer()  # on Lambda: X-Ray segments for every boto3 call (patched once); locally: off
+    start_tracing()  # X-Ray subsegments for every boto3 call, when FAILBRIDGE_TRACE_CALLS is on
     return Container(Settings.from_env())
 
 

@@ -31,12 +31,11 @@ def _each_record(
     )
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    from chalicelib.observability import tracer
+    from chalicelib.observability import subsegment
 
     def one(record: SQSRecord) -> None:
         try:
-            with tracer().provider.in_subsegment("sqs record") as subsegment:
-                subsegment.put_annotation("messageId", record.message_id or "")
+            with subsegment("sqs record", messageId=record.message_id or ""):
                 handle(record.raw_event)
         except expected:
             raise
