@@ -55,7 +55,9 @@ print(time.perf_counter() - t0)
 LAMBDA_TRACING = {
     "FAILBRIDGE_TRACE_CALLS": "true",
     "AWS_LAMBDA_FUNCTION_NAME": "failbridge-dev-api",
-    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "_X_AMZN_TRACE_ID": (
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    ),
     "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
     "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",  # UDP to nowhere: sends cost what they cost
 }
