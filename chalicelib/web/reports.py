@@ -89,7 +89,7 @@ class _Pdf:
 
         logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
         pdf = self.pdf
-        clean = _NOT_FOR_PDF.sub("", svg).encode()
+        clean = _latin(_NOT_FOR_PDF.sub("", svg)).encode()  # the chart's text: Latin-1 too
         box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
         ratio = int(box.group(2)) / int(box.group(1)) if box else 0.4
         if pdf.get_y() + width * ratio > pdf.h - 20:
