@@ -330,3 +330,14 @@ def test_a_cut_label_keeps_its_whole_name_in_the_bar_title() -> None:
     svg = charts.bar_chart({name: 3}, "Modules")
     assert f"<title>{name}: 3</title>" in svg
     assert re.search(r">checkout-[a-z-]*…</text>", svg)
+
+
+def test_a_run_counts_each_test_case_by_its_last_attempt() -> None:
+    from chalicelib.domain.executions import Execution, final_results, run_counts
+
+    def ex(case: str, attempt: int, status: str) -> Execution:
+        return Execution(f"ex-{case}-{attempt}", "P", "r", f"s.{case}", case, attempt, status, "t")
+
+    runs = [ex("a", 1, "failed"), ex("a", 2, "passed"), ex("b", 1, "failed"), ex("c", 1, "skipped")]
+    assert run_counts(runs) == {"passed": 1, "failed": 1, "blocked": 0, "skipped": 1}
+    assert final_results(list(reversed(runs)))["a"].attempt == 2  # whatever the order read
