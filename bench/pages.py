@@ -4,8 +4,8 @@ In-process moto with the real repositories behind Chalice's test client: 20,000 
 live and ended statuses (a fifth of them look like the same failure), one ticket with 200
 occurrences, its scenario's strip, a run of 500 executions and a month of activity. The
 dashboard, a ticket page (look-alikes compared against the newest live tickets of its error
-type's bucket, as the change stream keeps them) and a run page
-are fetched with a session cookie; the figures are moto's time, not DynamoDB's."""
+type's bucket, as the change stream keeps them), a run page and the drafts page (a page of the
+2,500 drafts) are fetched with a session cookie; the figures are moto's time, not DynamoDB's."""
 
 from __future__ import annotations
 
@@ -147,6 +147,7 @@ def main() -> None:
             "dashboard": (f"/dashboard/{PROJECT}", "dashboard", None),
             "ticket": (f"/pages/tickets/{ticket_id}", "ticket", ticket_id),
             "run": (f"/pages/runs/{run_id}?project={PROJECT}", "run", run_id),
+            "drafts": (f"/pages/projects/{PROJECT}/drafts", "drafts", None),
         }
         with Client(app.app) as client:
             for label, (path, page, ident) in pages.items():

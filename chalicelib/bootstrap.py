@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.testcases import TestCaseService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.uploads import UploadService
+    from chalicelib.services.waiting import WaitingDrafts
 
 
 class Container:
@@ -288,9 +289,19 @@ class Container:
             public_url=self.settings.public_url,
             digest_seconds=self.settings.digest_seconds,
             view_link=self._lead_view_link,
+            drafts_link=self._lead_drafts_link,
         )
 
-    def _lead_view_link(self, project: str, lead: str, ticket_id: str) -> str:
+    @functools.cached_property
+    def waiting(self) -> WaitingDrafts:
+        from chalicelib.adapters.dynamo.table import Cursors
+        from chalicelib.services.waiting import WaitingDrafts
+
+        return WaitingDrafts(self.repos.tickets, self.decisions, Cursors())
+
+    def _lead_view_link(
+        self, project: str, lead: str, ticket_id: str | None, page: str = "ticket"
+    ) -> str:
         from chalicelib.domain.page_links import link_url
 
         return link_url(
@@ -299,10 +310,13 @@ class Container:
             project=project,
             role="lead",
             user=lead,
-            page="ticket",
+            page=page,
             ident=ticket_id,
             expires_at=int(time.time()) + self.settings.view_link_seconds,
         )
+
+    def _lead_drafts_link(self, project: str, lead: str) -> str:
+        return self._lead_view_link(project, lead, None, page="drafts")
 
     @functools.cached_property
     def feedback(self) -> FeedbackService:

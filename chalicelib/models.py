@@ -504,7 +504,7 @@ class RequirementIn(StrictEdgeModel):
 class PageLinkIn(StrictEdgeModel):
     """`POST /v1/projects/{project}/page-links`: a signed view link for a browser."""
 
-    page: Literal["dashboard", "ticket", "run"]
+    page: Literal["dashboard", "ticket", "run", "drafts"]
     id: Name | None = None
     expires_in_seconds: Annotated[int, Strict(), Field(ge=60, le=14 * 24 * 3600), WHOLE] | None = (
         None

@@ -14,8 +14,13 @@ ABOUT: dict[tuple[str, str], str] = {
     ("GET", "/pages/tickets/{ticketId}"): "A ticket's page (HTML): evidence, occurrences, the "
     "scenario's last results, look-alike open tickets. No API key: a view link or the session "
     "cookie.",
-    ("GET", "/pages/runs/{runId}"): "A run's page (HTML): its results by status and its "
-    "executions. No API key: a view link or the session cookie.",
+    ("GET", "/pages/runs/{runId}"): "A run's page (HTML): its test cases by final status (as "
+    "`GET /v1/projects/{project}/runs/{runId}` counts them) and its executions. No API key: a "
+    "view link or the session cookie.",
+    ("GET", "/pages/projects/{project}/drafts"): "The project's drafts waiting for a decision "
+    "(HTML), 25 a page (`cursor`), each linking its ticket page; with a lead's link, that "
+    "lead's drafts also link their approval page. The Slack digest's `…and N more` link opens "
+    "it. No API key: a view link or the session cookie.",
     ("GET", "/v1/projects/{project}/jira"): "The project's Jira mapping. Any role.",
     ("GET", "/v1/projects/{project}/keys"): "The project's API keys (ids, roles, never the keys). "
     "Role: admin.",

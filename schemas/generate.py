@@ -200,6 +200,10 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "t": VIEW_LINK_TOKEN,
         "project": {"type": "string"},
     },
+    ("GET", "/pages/projects/{project}/drafts"): {
+        "t": VIEW_LINK_TOKEN,
+        "cursor": {"type": "string", "description": "The next page's cursor (its link)"},
+    },
 }
 # Test planning and execution (schemas/responses_planning.py names the bodies and parameters).
 REQUEST_MODELS.update(
@@ -213,6 +217,7 @@ PAGES = {
     "/pages/tickets/{ticketId}",
     "/pages/runs/{runId}",
     "/pages/reports/{reportId}",
+    "/pages/projects/{project}/drafts",
 }
 PAGE_SECURITY: list[dict[str, list[str]]] = [{"viewLink": []}, {"pageSession": []}]
 # Routes that take no API key (the contract's exceptions): signed, or public by design.

@@ -563,6 +563,11 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("GET", "/dashboard/{project}"): (200, "The project's dashboard page", None),
     ("GET", "/pages/tickets/{ticketId}"): (200, "The ticket's page", None),
     ("GET", "/pages/runs/{runId}"): (200, "The run's page", None),
+    ("GET", "/pages/projects/{project}/drafts"): (
+        200,
+        "The page of the project's drafts waiting for a decision",
+        None,
+    ),
     ("GET", "/pages/reports/{reportId}"): (
         303,
         "A redirect to a fresh presigned download URL of the report's file",

@@ -47,3 +47,25 @@ class Execution(Record):
     def stored(self) -> dict[str, Any]:
         """The attributes to store: unset ones are left out."""
         return {k: v for k, v in self.to_dict().items() if v is not None}
+
+
+RUN_STATUSES = ("passed", "failed", "blocked", "skipped")
+
+
+def final_results(executions: list[Execution]) -> dict[str, Execution]:
+    """A run's outcome per test case: its last attempt (a failure a retry passed counts as
+    passed, and is flaky)."""
+    last: dict[str, Execution] = {}
+    for e in executions:
+        if e.test_case_id not in last or e.attempt >= last[e.test_case_id].attempt:
+            last[e.test_case_id] = e
+    return last
+
+
+def run_counts(executions: list[Execution]) -> dict[str, int]:
+    """Test cases of a run by their final status (what `GET .../runs/{runId}` and a run's page
+    and report count)."""
+    counts = dict.fromkeys(RUN_STATUSES, 0)
+    for e in final_results(executions).values():
+        counts[e.status] = counts.get(e.status, 0) + 1
+    return counts

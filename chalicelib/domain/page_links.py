@@ -168,6 +168,8 @@ def page_path(page: str, project: str, ident: str | None) -> str:
         return f"/pages/tickets/{quote(ident or '', safe='')}"
     if page == "report":
         return f"/pages/reports/{quote(ident or '', safe='')}"
+    if page == "drafts":
+        return f"/pages/projects/{quote(project, safe='')}/drafts"
     return f"/pages/runs/{quote(ident or '', safe='')}"
 
 

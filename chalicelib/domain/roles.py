@@ -51,6 +51,7 @@ PERMISSIONS: dict[tuple[str, str], Allowed] = {
     ("GET", "/pages/tickets/{ticketId}"): Proof.VIEW_LINK,
     ("GET", "/pages/runs/{runId}"): Proof.VIEW_LINK,
     ("GET", "/pages/reports/{reportId}"): Proof.VIEW_LINK,
+    ("GET", "/pages/projects/{project}/drafts"): Proof.VIEW_LINK,
     # projects, modules, keys, Jira and mapping
     ("GET", P): READ,
     ("PUT", P + "/modules/{module}"): ADMINISTER,

@@ -1,6 +1,7 @@
-"""Pages for people in a browser: the dashboard, a ticket, a run; and the signed view links that
-let a browser in. The first GET with a link's token trades it for a signed session cookie and
-redirects to the clean address; later GETs show the cookie. GETs change nothing of ours."""
+"""Pages for people in a browser: the dashboard, a ticket, a run, the drafts waiting for a
+decision; and the signed view links that let a browser in. The first GET with a link's token
+trades it for a signed session cookie and redirects to the clean address; later GETs show the
+cookie. GETs change nothing of ours."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from chalicelib.domain.page_links import (
     link_url,
     page_path,
 )
+from chalicelib.domain.roles import Role
 from chalicelib.errors import FailbridgeError, Unauthenticated, ValidationFailed
 from chalicelib.models import PageLinkIn
 from chalicelib.routes.common import (
@@ -126,6 +128,7 @@ path_for = {
     "ticket": "/pages/tickets/{ticketId}",
     "run": "/pages/runs/{runId}",
     "report": "/pages/reports/{reportId}",
+    "drafts": "/pages/projects/{project}/drafts",
 }
 
 
@@ -177,13 +180,35 @@ def run_page(viewer: PageClaims, runId: str) -> Response:
     )
 
 
+@browser_page("drafts")
+def drafts_page(viewer: PageClaims, project: str) -> Response:
+    """The project's drafts waiting for a decision, a page at a time (`cursor`): what the Slack
+    digest's "…and N more" link opens. The viewer's own carry the approval page's link."""
+    from chalicelib.web.render import render
+
+    # only a lead's (or an admin's) link is offered the approval pages of its own drafts
+    deciding = viewer.user if viewer.role in (Role.LEAD, Role.ADMIN) else ""
+    rows, more = container().waiting.page(
+        project, deciding, query_param(bp.current_request, "cursor")
+    )
+    body = render(
+        "drafts.html",
+        title=f"Drafts waiting for a decision in {project}",
+        viewer=viewer,
+        project=project,
+        rows=rows,
+        more=more,
+    )
+    return _html(body)
+
+
 @api_route(bp, "/v1/projects/{project}/page-links", methods=["POST"], content_types=JSON_TYPES)
 def create_page_link(project: str) -> Response:
     """A signed view link for the caller's role: `{"url", "expiresAt"}`."""
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, PageLinkIn)
-    if body.page != "dashboard" and not body.id:
+    if body.page in ("ticket", "run") and not body.id:
         raise ValidationFailed(
             "which ticket or run?",
             [{"field": "id", "problem": f"is required for a {body.page} page"}],

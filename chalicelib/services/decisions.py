@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 from chalicelib.clock import now_iso
 from chalicelib.domain import lifecycle
@@ -81,6 +82,7 @@ class DecisionService:
         digest_seconds: int,
         clock: Callable[[], float] = time.time,
         view_link: Callable[[str, str, str], str] | None = None,
+        drafts_link: Callable[[str, str], str] | None = None,
     ) -> None:
         self._stores = stores
         self._tickets = stores.tickets
@@ -94,6 +96,8 @@ class DecisionService:
         self._clock = clock
         # (project, lead, ticket id) -> a signed view link to the ticket page for the lead
         self._view_link = view_link
+        # (project, lead) -> a signed view link to the project's drafts page for the lead
+        self._drafts_link = drafts_link
 
     # -- asking the lead -----------------------------------------------------------------------
 
@@ -198,7 +202,7 @@ class DecisionService:
             [message] = self._messages.digest_messages(
                 [self._line(group, lead["lead"], deadline) for group in lines.values()],
                 more=len(rest),
-                more_url=f"{self._public_url}/v1/projects/{first.project}/tickets?status=draft",
+                more_url=self._drafts_url(first.project, lead),
             )
         self._notifier.send(message, channel=lead.get("slackUserId"))
         outbox.clear([item for item, _ in drafts] + rest)  # sent: listed, or behind the link
@@ -244,6 +248,18 @@ class DecisionService:
                 f"PUT /v1/projects/{ticket.project}/modules/{ticket.module}"
             )
         return view
+
+    def _drafts_url(self, project: str, lead: dict[str, Any]) -> str:
+        """The drafts page, with a view link for the lead (without one: the page asks for it)."""
+        if self._drafts_link is not None and lead.get("lead"):
+            return self._drafts_link(project, str(lead["lead"]))
+        return f"{self._public_url}/pages/projects/{quote(project, safe='')}/drafts"
+
+    def approval_page(self, ticket: Ticket, lead: str) -> str:
+        """The approval page of a draft for its lead (the form asks which decision)."""
+        deadline = int(ticket.decision_deadline or self._clock() + 3 * 86400)
+        token, _ = self._signer.issue(ticket.id, lead, deadline)
+        return f"{self._public_url}/v1/approvals/{token}"
 
     def _links(self, ticket: Ticket, lead: str, deadline: int) -> dict[str, str]:
         links = {}

@@ -17,6 +17,7 @@ from chalicelib import settings
 from chalicelib.clock import now_iso
 from chalicelib.domain import metrics as m
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
+from chalicelib.domain.executions import final_results, run_counts
 from chalicelib.domain.ports import (
     AttachmentRepository,
     Blobs,
@@ -306,16 +307,18 @@ class PageService:
     # -- a run ---------------------------------------------------------------------------------
 
     def run(self, project: str, run_id: str) -> dict[str, Any]:
+        """The run: its test cases by final status (a failure a retry passed counts as passed,
+        as the run's API summary counts), and every execution, attempts included."""
         self._project(project)
+        recorded = self.stores.executions.of_run(project, run_id)
         executions = sorted(
-            (e.to_dict() for e in self.stores.executions.of_run(project, run_id)),
+            (e.to_dict() for e in recorded),
             key=lambda e: (e.get("status") != "failed", str(e.get("scenarioId")), e.get("attempt")),
         )
         if not executions:
             raise NotFound(f"no run {run_id!r}")
-        counts = {s: 0 for s in ("passed", "failed", "blocked", "skipped")}
-        for e in executions:
-            counts[str(e.get("status"))] = counts.get(str(e.get("status")), 0) + 1
+        final = final_results(recorded)
+        counts = run_counts(recorded)
         executed = counts["passed"] + counts["failed"] + counts["blocked"]
         first = executions[0]
         times = sorted(str(e.get("at")) for e in executions)
@@ -329,6 +332,14 @@ class PageService:
             "endedAt": times[-1],
             "counts": counts,
             "total": len(executions),
+            "testCases": len(final),
             "passRate": m.ratio(counts["passed"], executed),
             "executions": executions,
+            # the failures that stand: each failing test case's last attempt
+            "failures": [
+                e
+                for e in executions
+                if e.get("status") == "failed"
+                and final[str(e["testCaseId"])].execution_id == e.get("executionId")
+            ],
         }

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib import settings
 from chalicelib.clock import now_iso
+from chalicelib.domain.executions import final_results, run_counts
 from chalicelib.domain.ports import Blobs, Queue, UploadRepository
 from chalicelib.errors import FailbridgeError, NotFound, PayloadTooLarge, field_problem
 from chalicelib.ids import new_id
@@ -230,13 +231,8 @@ class UploadService:
         executions = self._results.stores.executions.of_run(project, run_id)
         if not executions:
             raise NotFound(f"run {run_id} has no results")
-        last: dict[str, Any] = {}
-        for e in executions:
-            if e.test_case_id not in last or e.attempt >= last[e.test_case_id].attempt:
-                last[e.test_case_id] = e
-        counts = {"passed": 0, "failed": 0, "blocked": 0, "skipped": 0}
-        for e in last.values():
-            counts[e.status] = counts.get(e.status, 0) + 1
+        last = final_results(executions)
+        counts = run_counts(executions)
         flaky = sorted({e.test_case_id for e in executions if e.flaky})
         tickets: dict[str, dict[str, Any]] = {}
         for e in executions:

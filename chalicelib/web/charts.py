@@ -25,6 +25,44 @@ SEVERITY = {
     "trivial": "#595959",
 }
 BAR = "#1f5fa8"
+EDGE = 2  # what a label keeps clear of the image's edge
+
+
+def text_width(text: str, size: float) -> float:
+    """A text's width, estimated a little generously (no font metrics on the server): what keeps
+    labels inside the image, whatever font the reader's browser or PDF uses."""
+    em = 0.0
+    for ch in text:
+        if ch in "il.,:;|!'":
+            em += 0.32
+        elif ch in "mwMW@%":
+            em += 0.95
+        elif ch.isupper() or ch.isdigit() or ch == "—":
+            em += 0.68
+        else:
+            em += 0.6
+    return em * size
+
+
+def fit(text: str, size: float, room: float) -> str:
+    """The text, cut short with an ellipsis when it would not fit in `room`."""
+    if text_width(text, size) <= room:
+        return text
+    while text and text_width(text + "…", size) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def _x_label(x: float, y: float, text: str, width: int, room: float, size: int = 11) -> str:
+    """An axis label centred under x, moved inwards so it stays inside the image (the first and
+    last ones would otherwise spill over the edges), cut short to `room`."""
+    text = fit(text, size, room)
+    w = text_width(text, size)
+    start = min(max(x - w / 2, EDGE), width - EDGE - w)
+    return (
+        f'<text class="x-label" x="{start:.1f}" y="{y}" font-size="{size}" '
+        f'fill="{MUTED}">{escape(text)}</text>'
+    )
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: str, cls: str) -> str:
@@ -52,7 +90,7 @@ def line_chart(
     height: int = 200,
 ) -> str:
     """`[{"date", "value"}]` as a line with dots; the axis from 0 to y_max (or the maximum)."""
-    left, right, top, bottom = 44, 12, 12, 28
+    right, top, bottom = 12, 12, 28
     values = [float(p["value"]) for p in points if p.get("value") is not None]  # type: ignore[arg-type]
     if not values:
         body = (
@@ -61,6 +99,8 @@ def line_chart(
         )
         return _svg(width, height, title, "no data in this period", body, "line")
     top_value = y_max if y_max is not None else max(max(values), 1.0)
+    y_labels = [f"{_fmt(top_value * frac)}{unit}" for frac in (0, 0.5, 1)]
+    left = max(44, int(max(text_width(t, 11) for t in y_labels)) + 6 + EDGE + 1)
     inner_w, inner_h = width - left - right, height - top - bottom
     n = len(points)
 
@@ -71,12 +111,12 @@ def line_chart(
         return top + inner_h - inner_h * v / top_value
 
     parts = []
-    for frac in (0, 0.5, 1):
+    for frac, text in zip((0, 0.5, 1), y_labels, strict=True):
         gy = y(top_value * frac)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}"/>'
             f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{MUTED}">{_fmt(top_value * frac)}{escape(unit)}</text>'
+            f'fill="{MUTED}">{escape(text)}</text>'
         )
     coords = [
         (x(i), y(float(p["value"])), p)  # type: ignore[arg-type]
@@ -91,11 +131,10 @@ def line_chart(
             f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{LINE}">'
             f"<title>{escape(label)}</title></circle>"
         )
-    for i in sorted({0, n - 1}):
-        parts.append(
-            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" font-size="11" '
-            f'fill="{MUTED}">{escape(str(points[i]["date"]))}</text>'
-        )
+    ends = sorted({0, n - 1})
+    room = (width - 2 * EDGE) / len(ends) - 4 * (len(ends) - 1)  # the two never overlap
+    for i in ends:
+        parts.append(_x_label(x(i), height - 8, str(points[i]["date"]), width, room))
     desc = f"{len(coords)} points from {points[0]['date']} to {points[-1]['date']}; " + (
         f"last value {_fmt(values[-1])}{unit}"
     )
@@ -115,9 +154,15 @@ def bar_chart(
     if not values:
         body = f'<text x="8" y="24" fill="{MUTED}">none</text>'
         return _svg(width, 36, title, "none", body, "bar")
-    label_w, gap = 110, 6
+    gap, size = 6, 12
+    shown = {label: f"{_fmt(float(value))}{unit}" for label, value in values.items()}
+    value_w = max(text_width(t, size) for t in shown.values()) + 4 + EDGE
+    # the label column fits the longest label, up to 40% of the image; longer ones are cut
+    # short (the bar's title and the table beside the chart keep them whole)
+    label_w = min(max(text_width(k, size) for k in values) + 6 + EDGE, width * 0.4)
+    label_w = max(label_w, 40.0)
     top_value = max(max(values.values()), 1)
-    inner = width - label_w - 50
+    inner = max(10.0, width - label_w - value_w)
     height = len(values) * (bar_height + gap) + gap
     parts = []
     for i, (label, value) in enumerate(values.items()):
@@ -125,13 +170,14 @@ def bar_chart(
         w = max(1.0, inner * float(value) / top_value) if value else 0
         fill = (colours or {}).get(label, BAR)
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" '
-            f'font-size="12" fill="{INK}">{escape(label)}</text>'
-            f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" '
-            f'fill="{fill}"><title>{escape(label)}: {_fmt(float(value))}{escape(unit)}'
+            f'<text x="{label_w - 6:.1f}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" '
+            f'font-size="{size}" fill="{INK}">{escape(fit(label, size, label_w - 6 - EDGE))}'
+            "</text>"
+            f'<rect class="bar" x="{label_w:.1f}" y="{y}" width="{w:.1f}" height="{bar_height}" '
+            f'fill="{fill}"><title>{escape(label)}: {escape(shown[label])}'
             "</title></rect>"
-            f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="12" '
-            f'fill="{INK}">{_fmt(float(value))}{escape(unit)}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="{size}" '
+            f'fill="{INK}">{escape(shown[label])}</text>'
         )
     desc = "; ".join(f"{k}: {_fmt(float(v))}{unit}" for k, v in values.items())
     return _svg(width, height, title, desc, "".join(parts), "bar")

@@ -68,28 +68,58 @@ class _Pdf:
         self.pdf.set_font("helvetica", "", 10)
 
     def table(
-        self, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int]
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        widths: Sequence[int],
+        whole: Sequence[int] = (),
     ) -> None:
+        """A table whose long texts wrap inside their cells; the `whole` columns (identifiers a
+        reader looks up) are never wrapped nor cut: a long one is set smaller to fit. Numbers
+        align right."""
+        from fpdf.fonts import FontFace
+
         pdf = self.pdf
-        pdf.set_font("helvetica", "B", 9)
-        for h, w in zip(headers, widths, strict=True):
-            pdf.cell(w, 6, _latin(h), border="B")
-        pdf.ln()
         pdf.set_font("helvetica", "", 9)
-        for row in rows:
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True)):
-                text = _latin(cell)
-                while pdf.get_string_width(text) > w - 1 and len(text) > 3:
-                    text = text[:-4] + "..."
-                pdf.cell(w, 5.5, text, border="B", align="R" if i else "L")
-            pdf.ln()
+        body = [[_latin(cell) for cell in row] for row in rows]
+        numeric = [
+            bool(body) and all(re.fullmatch(r"-?[\d.,]+ ?(%|h)?|-", r[i]) for r in body)
+            for i in range(len(headers))
+        ]
+        with pdf.table(
+            col_widths=tuple(widths),
+            width=sum(widths),
+            align="LEFT",
+            text_align=tuple("RIGHT" if n else "LEFT" for n in numeric),
+            headings_style=FontFace(emphasis="BOLD"),
+            borders_layout="HORIZONTAL_LINES",
+            v_align="TOP",
+            line_height=4.6,
+            padding=(0.6, 1.0),
+        ) as table:
+            heading = table.row()
+            for h in headers:
+                heading.cell(_latin(h))
+            for texts in body:
+                row = table.row()
+                for i, text in enumerate(texts):
+                    size = self._fitting(text, widths[i] - 2.5) if i in whole else None
+                    row.cell(text, style=FontFace(size_pt=size) if size else None)
+        pdf.ln(1)
+
+    def _fitting(self, text: str, room: float) -> float | None:
+        """The font size (down to 6 pt) at which a whole identifier fits, if 9 pt does not."""
+        pdf, size = self.pdf, 9.0
+        while pdf.get_string_width(text) * size / 9 > room and size > 6:
+            size -= 0.5
+        return size if size < 9 else None
 
     def chart(self, svg: str, width: float) -> None:
         import logging
 
         logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
         pdf = self.pdf
-        clean = _NOT_FOR_PDF.sub("", svg).encode()
+        clean = _latin(_NOT_FOR_PDF.sub("", svg)).encode()  # the chart's text: Latin-1 too
         box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
         ratio = int(box.group(2)) / int(box.group(1)) if box else 0.4
         if pdf.get_y() + width * ratio > pdf.h - 20:
@@ -137,10 +167,10 @@ def run_pdf(run: dict[str, Any]) -> bytes:
     doc = _Pdf(
         f"Test run {run['runId']}", f"{run.get('name') or ''} {run['startedAt']} - {run['endedAt']}"
     )
-    doc.heading("Results")
-    doc.chart(charts.bar_chart(run["counts"], "Results by status", colours=charts.COLOURS), 110)
+    doc.heading(f"Results of its {run['testCases']} test cases ({run['total']} executions)")
+    doc.chart(charts.bar_chart(run["counts"], "Test cases by status", colours=charts.COLOURS), 110)
     doc.table(
-        ["Status", "Executions"],
+        ["Status", "Test cases"],
         [*list(run["counts"].items()), ("pass rate (%)", _num(run["passRate"]))],
         [80, 40],
     )
@@ -154,10 +184,10 @@ def run_pdf(run: dict[str, Any]) -> bytes:
                 e.get("ticketId") or "",
                 e.get("actual") or "",
             )
-            for e in run["executions"]
-            if e.get("status") == "failed"
+            for e in run["failures"]
         ],
-        [55, 35, 30, 60],
+        [45, 30, 50, 55],
+        whole=(2,),
     )
     return doc.bytes()
 
@@ -169,12 +199,20 @@ def defects_pdf(project: str, tickets: Sequence[dict[str, Any]], period_text: st
         by_status[t["status"]] = by_status.get(t["status"], 0) + 1
     doc.chart(charts.bar_chart(by_status, "Tickets by status"), 110)
     doc.table(
-        ["Ticket", "Status", "Severity", "Module", "Title"],
+        ["Ticket", "Jira", "Status", "Severity", "Module", "Title"],
         [
-            (t["id"], t["status"], t.get("severity") or "", t["module"], t.get("title") or "")
+            (
+                t["id"],
+                (t.get("jira") or {}).get("key") or "",
+                t["status"],
+                t.get("severity") or "",
+                t["module"],
+                t.get("title") or "",
+            )
             for t in tickets
         ],
-        [35, 25, 20, 30, 70],
+        [50, 20, 21, 16, 22, 51],
+        whole=(0, 1),
     )
     return doc.bytes()
 

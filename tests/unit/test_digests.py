@@ -3,21 +3,36 @@ digest within Slack's block limit, outbox items deleted as sent, Slack's 429 hon
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 from chalicelib.adapters.slack import messages
 from chalicelib.domain.approval_tokens import ApprovalSigner
 from chalicelib.domain.outside import SlackThrottled
+from chalicelib.domain.page_links import PageSigner, link_url
 from chalicelib.domain.tickets import HistoryEntry, Ticket
+from chalicelib.errors import Forbidden, Gone
 from chalicelib.services import decisions
-from chalicelib.services.decisions import DecisionService
-from tests.unit.fakes import FakeClock, FakeNotifier, FakeQueue, FakeStores, FakeWorkflow
+from chalicelib.services.decisions import MAX_DRAFTS_LISTED, DecisionService
+from chalicelib.services.waiting import WaitingDrafts
+from tests.unit.fakes import (
+    FakeClock,
+    FakeCursors,
+    FakeNotifier,
+    FakeQueue,
+    FakeStores,
+    FakeWorkflow,
+)
 
 LEAD = "lead@example.com"
 
 
 class World:
-    def __init__(self, drafts: int) -> None:
+    def __init__(self, drafts: int, **links: Any) -> None:
         self.s = FakeStores()
         self.s.projects.create({"key": "P", "name": "Project"})
         self.s.projects.put_module("P", {"name": "checkout", "lead": LEAD, "slackUserId": "U1"})
@@ -36,6 +51,7 @@ class World:
             public_url="https://fb.example",
             digest_seconds=60,
             clock=self.clock.time,
+            **links,
         )
         for i in range(drafts):
             self.s.tickets.seed(
@@ -66,7 +82,8 @@ def test_five_thousand_drafts_of_one_lead_make_one_flush_and_one_digest() -> Non
     assert len(message["blocks"]) <= 50
     assert message["text"].startswith("5000 new draft defects")
     assert "4988 more drafts" in message["blocks"][-1]["text"]["text"]
-    assert "/v1/projects/P/tickets?status=draft" in message["blocks"][-1]["text"]["text"]
+    # without a view link, the drafts page (it asks the browser for one), never the JSON API
+    assert "https://fb.example/pages/projects/P/drafts|" in message["blocks"][-1]["text"]["text"]
     assert w.s.db.outbox == {}
     assert w.service.flush(LEAD) == 0 and len(w.notifier.sent) == 1  # a second flush: nothing
 
@@ -117,3 +134,69 @@ def test_a_decided_draft_leaves_the_outbox_without_a_message() -> None:
     w.s.tickets.set_fields("tk_00000", {"status": "approved"})
     assert w.service.flush(LEAD) == 0
     assert w.notifier.sent == [] and w.s.db.outbox == {}
+
+
+def test_the_digests_more_link_is_the_leads_view_link_to_the_drafts_page() -> None:
+    pages = PageSigner.from_spec("k1:secret")
+
+    def drafts_link(project: str, lead: str) -> str:
+        return link_url(
+            pages,
+            "https://fb.example",
+            project=project,
+            role="lead",
+            user=lead,
+            page="drafts",
+            ident=None,
+            expires_at=int(time.time()) + 3600,
+        )
+
+    w = World(MAX_DRAFTS_LISTED + 3, drafts_link=drafts_link)
+    assert w.service.flush(LEAD) == MAX_DRAFTS_LISTED + 3
+    [(message, _)] = w.notifier.sent
+    last = message["blocks"][-1]["text"]["text"]
+    assert "…and 3 more drafts." in last and "/v1/" not in last
+    url = re.search(r"<([^|>]+)\|See every draft waiting", last).group(1)  # type: ignore[union-attr]
+    parts = urlsplit(url)
+    assert (
+        f"{parts.scheme}://{parts.netloc}{parts.path}"
+        == "https://fb.example/pages/projects/P/drafts"
+    )
+    [token] = parse_qs(parts.query)["t"]
+    claims = pages.open_link(token, parts.path, time.time())  # genuine, for this very page
+    assert (claims.project, claims.role, claims.user) == ("P", "lead", LEAD)
+    with pytest.raises(Forbidden):  # and no other
+        pages.open_link(token, "/dashboard/P", time.time())
+    with pytest.raises(Gone):
+        pages.open_link(token, parts.path, time.time() + 7200)
+
+
+def test_the_drafts_page_lists_a_page_at_a_time_and_lets_only_the_lead_decide() -> None:
+    w = World(3)
+    w.s.projects.put_module("P", {"name": "search", "lead": "other@example.com"})
+    w.s.tickets.seed(
+        Ticket(
+            id="tk_search",
+            project="P",
+            status="draft",
+            scenario_id="search.find",
+            module="search",
+            created_at=w.clock(),
+            history=[HistoryEntry(at=w.clock(), status="draft")],
+        )
+    )
+    w.s.tickets.set_fields("tk_00001", {"status": "rejected"})  # decided: not waiting
+    waiting = WaitingDrafts(w.s.tickets, w.service, FakeCursors(), clock=w.clock.time)
+    first, more = waiting.page("P", LEAD, None, limit=2)
+    rest, end = waiting.page("P", LEAD, more, limit=2)
+    rows = {r["id"]: r for r in first + rest}
+    assert more and end is None and set(rows) == {"tk_00000", "tk_00002", "tk_search"}
+    assert rows["tk_search"]["lead"] == "other@example.com" and not rows["tk_search"]["yours"]
+    assert rows["tk_search"]["decideUrl"] is None  # another lead's draft
+    mine = rows["tk_00000"]
+    assert mine["yours"] and mine["lead"] == LEAD
+    token = mine["decideUrl"].removeprefix("https://fb.example/v1/approvals/")
+    claims, ticket = w.service.check_link(token)  # a genuine approval link for this draft
+    assert (claims.lead, ticket.id) == (LEAD, "tk_00000")
+    anyone, _ = waiting.page("P", "", None)  # a viewer's link: nothing to decide
+    assert all(r["decideUrl"] is None for r in anyone)

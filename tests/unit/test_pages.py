@@ -3,6 +3,7 @@ report schedules and report files: the rules, without a stack."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -271,3 +272,72 @@ def test_report_files() -> None:
     assert csv.splitlines()[1] == "Pass rate,75%"
     html = reports.executive_html({**data, "module": None}).decode()
     assert "<script" not in html and re.search(r"Tests run</div><div class=\"value\">4<", html)
+
+
+def _texts_outside(svg: str) -> list[tuple[str, float, float]]:
+    """Every text of a chart whose estimated extent leaves the viewBox: (text, left, right)."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(svg)
+    _, _, width, height = (float(v) for v in root.attrib["viewBox"].split())
+    out = []
+    for node in root.iter("{http://www.w3.org/2000/svg}text"):
+        text, size = node.text or "", float(node.attrib.get("font-size", 16))
+        x, y = float(node.attrib["x"]), float(node.attrib["y"])
+        w = charts.text_width(text, size)
+        anchor = node.attrib.get("text-anchor", "start")
+        left = x - {"start": 0.0, "middle": w / 2, "end": w}[anchor]
+        if left < 0 or left + w > width or not 0 < y <= height:
+            out.append((text, left, left + w))
+    return out
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        charts.line_chart(
+            [{"date": f"2026-11-{d:02d}", "value": 50.0 + d} for d in range(1, 31)],
+            "Pass rate",
+            unit="%",
+            y_max=100,
+        ),
+        charts.line_chart([{"date": "2026-11-30", "value": 12345678.0}], "One point"),
+        charts.line_chart(
+            [{"date": "week 48 of 2026, Monday 23 November", "value": 1.0}] * 2, "Long dates"
+        ),
+        charts.line_chart([{"date": "2026-11-30", "value": 3.0}], "Narrow", width=60),
+        charts.bar_chart(
+            {"checkout-payments-service-gateway-adapter": 1234.5, "m": 0, "WWWWWWWW": 7},
+            "Long module names",
+            unit="%",
+        ),
+        charts.bar_chart({"blocker": 99999, "minor": 1}, "Big numbers"),
+        charts.strip([{"status": "passed"}] * 20, "Strip"),
+    ],
+)
+def test_every_chart_label_stays_inside_its_image(svg: str) -> None:
+    assert _texts_outside(svg) == []
+    x_labels = sorted(
+        (float(x), charts.text_width(t, 11))
+        for x, t in re.findall(r'class="x-label" x="([\d.]+)"[^>]*>([^<]*)<', svg)
+    )
+    for (x1, w1), (x2, _) in itertools.pairwise(x_labels):
+        assert x1 + w1 < x2  # the first and last dates do not overlap
+
+
+def test_a_cut_label_keeps_its_whole_name_in_the_bar_title() -> None:
+    name = "checkout-payments-service-gateway-adapter"
+    svg = charts.bar_chart({name: 3}, "Modules")
+    assert f"<title>{name}: 3</title>" in svg
+    assert re.search(r">checkout-[a-z-]*…</text>", svg)
+
+
+def test_a_run_counts_each_test_case_by_its_last_attempt() -> None:
+    from chalicelib.domain.executions import Execution, final_results, run_counts
+
+    def ex(case: str, attempt: int, status: str) -> Execution:
+        return Execution(f"ex-{case}-{attempt}", "P", "r", f"s.{case}", case, attempt, status, "t")
+
+    runs = [ex("a", 1, "failed"), ex("a", 2, "passed"), ex("b", 1, "failed"), ex("c", 1, "skipped")]
+    assert run_counts(runs) == {"passed": 1, "failed": 1, "blocked": 0, "skipped": 1}
+    assert final_results(list(reversed(runs)))["a"].attempt == 2  # whatever the order read
