@@ -38,7 +38,13 @@ class Documents(Protocol):
 
     def run_pdf(self, run: dict[str, Any]) -> bytes: ...
 
+    def run_html(self, run: dict[str, Any]) -> bytes: ...
+
     def defects_pdf(
+        self, project: str, tickets: Sequence[dict[str, Any]], period_text: str
+    ) -> bytes: ...
+
+    def defects_html(
         self, project: str, tickets: Sequence[dict[str, Any]], period_text: str
     ) -> bytes: ...
 
@@ -172,6 +178,8 @@ class ReportService:
                     [*cols, "ticketId"],
                     [[e.get(c) for c in [*cols, "ticketId"]] for e in run["executions"]],
                 ), "csv"
+            if fmt == "html":
+                return self._docs.run_html(run), "html"
             return self._docs.run_pdf(run), "pdf"
         tickets = self._defects(project, period["start"], period["end"], report.get("module"))
         if fmt == "csv":
@@ -184,6 +192,8 @@ class ReportService:
                     for t in tickets
                 ],
             ), "csv"
+        if fmt == "html":
+            return self._docs.defects_html(project, tickets, period_text), "html"
         return self._docs.defects_pdf(project, tickets, period_text), "pdf"
 
     def _defects(

@@ -163,57 +163,58 @@ def executive_pdf(data: dict[str, Any], period_text: str) -> bytes:
     return doc.bytes()
 
 
+RUN_FAILURE_HEADERS = ["Scenario", "Test case", "Ticket", "Actual"]
+DEFECT_HEADERS = ["Ticket", "Jira", "Status", "Severity", "Module", "Title"]
+
+
+def _run_status_rows(run: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [*list(run["counts"].items()), ("pass rate (%)", _num(run["passRate"]))]
+
+
+def _run_failure_rows(run: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (e.get("scenarioId"), e.get("testCaseId"), e.get("ticketId") or "", e.get("actual") or "")
+        for e in run["failures"]
+    ]
+
+
+def _defect_rows(tickets: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            t["id"],
+            (t.get("jira") or {}).get("key") or "",
+            t["status"],
+            t.get("severity") or "",
+            t["module"],
+            t.get("title") or "",
+        )
+        for t in tickets
+    ]
+
+
+def _by_status(tickets: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in tickets:
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
+    return counts
+
+
 def run_pdf(run: dict[str, Any]) -> bytes:
     doc = _Pdf(
         f"Test run {run['runId']}", f"{run.get('name') or ''} {run['startedAt']} - {run['endedAt']}"
     )
     doc.heading(f"Results of its {run['testCases']} test cases ({run['total']} executions)")
     doc.chart(charts.bar_chart(run["counts"], "Test cases by status", colours=charts.COLOURS), 110)
-    doc.table(
-        ["Status", "Test cases"],
-        [*list(run["counts"].items()), ("pass rate (%)", _num(run["passRate"]))],
-        [80, 40],
-    )
+    doc.table(["Status", "Test cases"], _run_status_rows(run), [80, 40])
     doc.heading("Failures")
-    doc.table(
-        ["Scenario", "Test case", "Ticket", "Actual"],
-        [
-            (
-                e.get("scenarioId"),
-                e.get("testCaseId"),
-                e.get("ticketId") or "",
-                e.get("actual") or "",
-            )
-            for e in run["failures"]
-        ],
-        [45, 30, 50, 55],
-        whole=(2,),
-    )
+    doc.table(RUN_FAILURE_HEADERS, _run_failure_rows(run), [45, 30, 50, 55], whole=(2,))
     return doc.bytes()
 
 
 def defects_pdf(project: str, tickets: Sequence[dict[str, Any]], period_text: str) -> bytes:
     doc = _Pdf(f"{project} defects", period_text)
-    by_status: dict[str, int] = {}
-    for t in tickets:
-        by_status[t["status"]] = by_status.get(t["status"], 0) + 1
-    doc.chart(charts.bar_chart(by_status, "Tickets by status"), 110)
-    doc.table(
-        ["Ticket", "Jira", "Status", "Severity", "Module", "Title"],
-        [
-            (
-                t["id"],
-                (t.get("jira") or {}).get("key") or "",
-                t["status"],
-                t.get("severity") or "",
-                t["module"],
-                t.get("title") or "",
-            )
-            for t in tickets
-        ],
-        [50, 20, 21, 16, 22, 51],
-        whole=(0, 1),
-    )
+    doc.chart(charts.bar_chart(_by_status(tickets), "Tickets by status"), 110)
+    doc.table(DEFECT_HEADERS, _defect_rows(tickets), [50, 20, 21, 16, 22, 51], whole=(0, 1))
     return doc.bytes()
 
 
@@ -233,4 +234,43 @@ def executive_html(data: dict[str, Any]) -> bytes:
         viewer=None,
         report=True,
         **data,
+    ).encode()
+
+
+def run_html(run: dict[str, Any]) -> bytes:
+    """The test-run report as one self-contained page: the PDF's chart and tables."""
+    return render(
+        "report.html",
+        title=f"Test run {run['runId']}",
+        subtitle=f"{run.get('name') or ''} {run['startedAt']} - {run['endedAt']}",
+        sections=[
+            {
+                "heading": f"Results of its {run['testCases']} test cases"
+                f" ({run['total']} executions)",
+                "bars": run["counts"],
+                "colours": charts.COLOURS,
+                "headers": ["Status", "Test cases"],
+                "rows": _run_status_rows(run),
+            },
+            {"heading": "Failures", "headers": RUN_FAILURE_HEADERS, "rows": _run_failure_rows(run)},
+        ],
+        viewer=None,
+    ).encode()
+
+
+def defects_html(project: str, tickets: Sequence[dict[str, Any]], period_text: str) -> bytes:
+    """The defect report as one self-contained page: the PDF's chart and table."""
+    return render(
+        "report.html",
+        title=f"{project} defects",
+        subtitle=period_text,
+        sections=[
+            {
+                "heading": "Tickets by status",
+                "bars": _by_status(tickets),
+                "headers": DEFECT_HEADERS,
+                "rows": _defect_rows(tickets),
+            }
+        ],
+        viewer=None,
     ).encode()

@@ -379,14 +379,9 @@ def test_a_lead_decides_from_the_slack_message_in_the_browser(
     page.close()
 
 
-def pdf_report(api: Api, spec: dict[str, Any], tmp_path: Path, name: str) -> str:
-    """Ask for a PDF report, wait for it to be built to S3, fetch it by its presigned URL,
-    render its first page with pdftoppm (into the screenshots) and return what pdftotext reads."""
-    if not shutil.which("pdftotext") or not shutil.which("pdftoppm"):
-        pytest.skip("poppler-utils not installed")
-    response = api.post(
-        f"/v1/projects/{api.project}/reports", json={**spec, "format": "pdf"}, role="viewer"
-    )
+def built_report(api: Api, spec: dict[str, Any]) -> bytes:
+    """Ask for a report, wait for it to be built to S3 and fetch it by its presigned URL."""
+    response = api.post(f"/v1/projects/{api.project}/reports", json=spec, role="viewer")
     assert response.status_code == 202, response.text
     report_id = response.json()["reportId"]
 
@@ -397,9 +392,19 @@ def pdf_report(api: Api, spec: dict[str, Any], tmp_path: Path, name: str) -> str
     report = wait_for(done, timeout=60)
     assert report["status"] == "done", report
     fetched = requests.get(report["downloadUrl"], timeout=30)
-    assert fetched.status_code == 200 and fetched.content.startswith(b"%PDF-")
+    assert fetched.status_code == 200
+    return fetched.content
+
+
+def pdf_report(api: Api, spec: dict[str, Any], tmp_path: Path, name: str) -> str:
+    """Ask for a PDF report, fetch it, render its first page with pdftoppm (into the
+    screenshots) and return what pdftotext reads."""
+    if not shutil.which("pdftotext") or not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils not installed")
+    content = built_report(api, {**spec, "format": "pdf"})
+    assert content.startswith(b"%PDF-")
     pdf = tmp_path / f"{name}.pdf"
-    pdf.write_bytes(fetched.content)
+    pdf.write_bytes(content)
     SHOTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(SHOTS / name)],
@@ -447,6 +452,42 @@ def test_a_defects_pdf_lists_each_defect_as_the_api_does(
     assert row is not None, text  # the ticket's id whole
     assert ticket["status"] in row and ticket["module"] in row
     assert ticket["title"] in " ".join(text.split())  # a long title wraps in its cell
+
+
+def test_test_run_and_defect_reports_come_as_html_and_csv_too(
+    stack: dict[str, Any], history: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """The same reports as a self-contained HTML page (opened in the browser from the file, as
+    someone who downloaded it does) and as CSV, their figures those of the API."""
+    api = Api(stack)
+    run = history["runs"][-1]
+    summary = api.get(f"/v1/projects/{api.project}/runs/{run}").json()
+    html = built_report(api, {"type": "test-run", "runId": run, "format": "html"})
+    page_file = tmp_path / "test-run.html"
+    page_file.write_bytes(html)
+    page = browser.new_page()
+    page.goto(page_file.as_uri())
+    assert page.inner_text("h1") == f"Test run {run}"
+    rows = {
+        r.query_selector("th").inner_text(): r.query_selector("td").inner_text()
+        for r in page.query_selector_all("section:first-of-type tbody tr")
+    }
+    for status in ("passed", "failed", "blocked", "skipped"):
+        assert rows[status] == str(summary[status]), rows
+    assert page.query_selector("section:first-of-type figure svg") is not None
+    assert page.evaluate("document.scripts.length") == 0
+    page.screenshot(path=str(SHOTS / "test-run-report-html.png"), full_page=True)
+    page.close()
+
+    rows_csv = built_report(api, {"type": "test-run", "runId": run, "format": "csv"})
+    lines = rows_csv.decode().splitlines()
+    assert lines[0].startswith("executionId,scenarioId,testCaseId,attempt,status,at")
+    assert len(lines) - 1 == summary["executions"]
+
+    defects = built_report(api, {"type": "defects", "format": "html"}).decode()
+    ticket = api.get(f"/v1/tickets/{history['tickets'][history['pay']]}").json()
+    assert f"{api.project} defects" in defects and ticket["id"] in defects
+    assert "<script" not in defects
 
 
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november"

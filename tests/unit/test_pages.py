@@ -341,3 +341,27 @@ def test_a_run_counts_each_test_case_by_its_last_attempt() -> None:
     runs = [ex("a", 1, "failed"), ex("a", 2, "passed"), ex("b", 1, "failed"), ex("c", 1, "skipped")]
     assert run_counts(runs) == {"passed": 1, "failed": 1, "blocked": 0, "skipped": 1}
     assert final_results(list(reversed(runs)))["a"].attempt == 2  # whatever the order read
+
+
+def test_defect_and_run_reports_as_html_escape_what_testers_wrote() -> None:
+    from chalicelib.web import reports
+
+    hostile = '<script>alert("x")</script>'
+    ticket = {"id": "tk_1", "status": "open", "module": "checkout", "title": hostile}
+    html = reports.defects_html("DEMO", [ticket], "2026-01-01 to 2026-01-31").decode()
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert re.search(r'<th scope="row">tk_1</th><td></td><td>open</td>', html)
+    run = {
+        "runId": "r-1",
+        "name": None,
+        "startedAt": "2026-01-01T00:00:00Z",
+        "endedAt": "2026-01-01T00:10:00Z",
+        "testCases": 2,
+        "total": 3,
+        "counts": {"passed": 1, "failed": 1, "blocked": 0, "skipped": 0},
+        "passRate": 50.0,
+        "failures": [{"scenarioId": "s", "testCaseId": "TC-1", "actual": hostile}],
+    }
+    page = reports.run_html(run).decode()
+    assert "<script" not in page and "Results of its 2 test cases (3 executions)" in page
+    assert '<th scope="row">failed</th><td>1</td>' in page
