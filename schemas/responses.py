@@ -395,6 +395,16 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("POST", "/v1/slack/interactions"): (200, "What the click did", SLACK_OUTCOME),
     ("GET", "/v1/approvals/{token}"): (200, "The page: what is being decided, and its form", None),
     ("POST", "/v1/approvals/{token}"): (200, "The page: the decision recorded", None),
+    ("GET", "/v1/cluster-approvals/{token}"): (
+        200,
+        "A root cause's page: its members, why each is grouped, and its forms",
+        None,
+    ),
+    ("POST", "/v1/cluster-approvals/{token}"): (
+        200,
+        "The page: the root cause decided (or scenarios split off)",
+        None,
+    ),
     ("GET", "/v1/projects/{project}/test-cases"): (
         200,
         "A page of the project's test cases",

@@ -31,7 +31,12 @@ from chalicelib.domain.clusters import (
     choose,
     with_member,
 )
-from chalicelib.domain.ports import ClusterRepository, ProjectRepository, TicketRepository
+from chalicelib.domain.ports import (
+    ClusterRepository,
+    ProjectRepository,
+    TestCaseRepository,
+    TicketRepository,
+)
 from chalicelib.domain.roles import Actor, Role
 from chalicelib.domain.signatures import VERSION, Signature, signature_of
 from chalicelib.domain.tickets import Ticket
@@ -39,6 +44,7 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, f
 from chalicelib.observability import logger
 
 MODES = ("one", "per-scenario")
+MAX_MERGED_READ = 1000  # tickets read to find every test case an approval-as-one links
 
 
 class Decider(Protocol):
@@ -63,6 +69,7 @@ class Stores:
     clusters: ClusterRepository
     tickets: TicketRepository
     projects: ProjectRepository
+    test_cases: TestCaseRepository | None = None  # registered test cases' Jira issues
 
 
 def _since(at: str, hours: float) -> str:
@@ -201,8 +208,15 @@ class ClusterService:
     # -- deciding --------------------------------------------------------------------------
 
     def decide(
-        self, project: str, cluster_id: str, body: dict[str, Any], actor: Actor
+        self,
+        project: str,
+        cluster_id: str,
+        body: dict[str, Any],
+        actor: Actor,
+        before: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
+        """`before` runs once the decision is known to be allowed and claimed, before any draft
+        is decided (a link's nonce is consumed there)."""
         cluster = self._clusters.get(project, cluster_id)
         if cluster.status != ClusterStatus.OPEN:
             raise Conflict(f"cluster {cluster_id} was decided already")
@@ -214,24 +228,44 @@ class ClusterService:
             return self._merge(cluster, body.get("into_cluster_id"), actor)
         if not drafts:
             raise Conflict(f"cluster {cluster_id} has no draft left to decide")
+        mode = self.mode(project, body.get("mode"))
+        claim = "reject" if decision == "reject" else f"approve:{mode}"
+        claimed = self._clusters.claim_decision(project, cluster_id, claim)
+        if claimed != claim:  # an approval and a rejection never mix; a retry finishes its own
+            raise Conflict(f"cluster {cluster_id} is being decided otherwise ({claimed})")
+        if before is not None:
+            before()
         if decision == "reject":
             reason = body.get("reason") or f"environment problem: {cluster.summary}"
             outcome = {t.id: self._one(t, "reject", reason, None, actor) for t in drafts}
+        elif mode == "per-scenario":
+            outcome = {
+                t.id: self._one(t, "approve", body.get("reason"), None, actor) for t in drafts
+            }
         else:
-            mode = body.get("mode") or (self._stores.projects.get(project) or {}).get(
-                "clusterApproval", "one"
-            )
-            if mode == "per-scenario":
-                outcome = {
-                    t.id: self._one(t, "approve", body.get("reason"), None, actor) for t in drafts
-                }
-            else:
-                outcome = self._approve_as_one(cluster, drafts, body.get("reason"), actor)
+            outcome, primary_id = self._approve_as_one(cluster, drafts, body.get("reason"), actor)
         record = {"decision": decision, "by": actor.who, "at": self._clock(), "tickets": outcome}
         if decision == "approve":
-            record["mode"] = body.get("mode") or "one"
+            record["mode"] = mode
+        if decision == "approve" and mode == "one":
+            record["primaryTicketId"] = primary_id  # later failures of it are its occurrences
         self._clusters.decided(project, cluster_id, record)
         return {**self._clusters.get(project, cluster_id).view(), "outcome": outcome}
+
+    def mode(self, project: str, asked: str | None = None) -> str:
+        """How an approval files a cluster: as asked, else as the project says (`one`)."""
+        if asked:
+            return asked
+        settings = self._stores.projects.get(project) or {}
+        return str(settings.get("clusterApproval") or "one")
+
+    def check(self, project: str, cluster_id: str, actor: Actor) -> Cluster:
+        """The cluster, if it is open and the actor may decide every draft in it."""
+        cluster = self._clusters.get(project, cluster_id)
+        if cluster.status != ClusterStatus.OPEN:
+            raise Conflict(f"cluster {cluster_id} was decided already")
+        self._drafts(cluster, actor)
+        return cluster
 
     def _drafts(self, cluster: Cluster, actor: Actor) -> list[Ticket]:
         """The cluster's drafts still undecided; 403 unless the actor may decide every one."""
@@ -267,14 +301,10 @@ class ClusterService:
 
     def _approve_as_one(
         self, cluster: Cluster, drafts: list[Ticket], reason: str | None, actor: Actor
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], str]:
         primary_id = self._clusters.claim_primary(cluster.project, cluster.id, drafts[0].id)
         primary = next((t for t in drafts if t.id == primary_id), None)
-        members = cluster.member_list()
-        keys = sorted(
-            {t.jira_test_key for t in drafts if t.jira_test_key}
-            | {str(m.other.get("jiraTestKey")) for m in members if m.other.get("jiraTestKey")}
-        )
+        keys = self._test_keys(cluster, drafts)
         outcome: dict[str, str] = {}
         if primary is not None:
             self._stores.tickets.set_fields(
@@ -293,7 +323,35 @@ class ClusterService:
                 outcome[t.id] = self._one(t, "merge", reason or why, primary_id, actor)
         if primary is not None:
             outcome[primary.id] = self._one(primary, "approve", reason, None, actor)
-        return outcome
+        return outcome, primary_id
+
+    def _test_keys(self, cluster: Cluster, drafts: list[Ticket]) -> list[str]:
+        """Every affected test case's Jira issue: each draft's, and each ticket's merged into
+        one of them before (followed through their own merges); the report's key, else the
+        registered test case's (an imported test case names its Jira issue)."""
+        tickets, seen = list(drafts), {t.id for t in drafts}
+        waiting = [m for t in drafts for m in t.merged_from or []]
+        while waiting and len(seen) < MAX_MERGED_READ:
+            ticket_id = waiting.pop()
+            if ticket_id in seen:
+                continue
+            seen.add(ticket_id)
+            try:
+                merged = self._stores.tickets.get(ticket_id)
+            except NotFound:
+                continue
+            tickets.append(merged)
+            waiting.extend(merged.merged_from or [])
+        keys = {t.jira_test_key for t in tickets if t.jira_test_key}
+        keys |= {str(m.other["jiraTestKey"]) for m in cluster.member_list()
+                 if m.other.get("jiraTestKey")}  # fmt: skip
+        unkeyed = sorted(
+            {t.test_case_id for t in tickets if t.test_case_id and not t.jira_test_key}
+        )
+        if unkeyed and self._stores.test_cases is not None:
+            registered = self._stores.test_cases.get_many(cluster.project, unkeyed)
+            keys |= {c.jira_test_key for c in registered.values() if c.jira_test_key}
+        return sorted(keys)
 
     def _merge(self, cluster: Cluster, into: str | None, actor: Actor) -> dict[str, Any]:
         """The lead says two clusters are one root cause: this one's drafts join `into`, and
