@@ -150,6 +150,7 @@ class Container:
             blobs=self.blobs,
             catalog=self.test_cases,
             place=self.clusters.place,
+            approved_as=self.clusters.approved_as,
             progress=self.run_progress,
         )
 

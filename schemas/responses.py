@@ -133,10 +133,16 @@ CLUSTER = obj(
         "scenarios": INTEGER,
         "drafts": INTEGER,
         "members": {"type": "array", "items": CLUSTER_MEMBER},
+        "state": {"type": "string", "enum": ["open", "decided", "new since decision"]},
         "createdAt": STRING,
         "lastSeenAt": STRING,
     },
-    {"group": NULLABLE_STRING, "decision": {"type": ["object", "null"]}},
+    {
+        "group": NULLABLE_STRING,
+        "decision": {"type": ["object", "null"]},
+        # founded by a failure of a root cause decided before: that decision
+        "sinceDecision": {"type": ["object", "null"]},
+    },
 )
 CLUSTER_DECIDED = {
     **CLUSTER,

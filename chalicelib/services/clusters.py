@@ -77,6 +77,17 @@ def _since(at: str, hours: float) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _since_decision(cluster: Cluster) -> dict[str, Any]:
+    decision = cluster.decision or {}
+    return {
+        "clusterId": cluster.id,
+        "decision": decision.get("decision"),
+        "mode": decision.get("mode"),
+        "by": decision.get("by"),
+        "at": decision.get("at"),
+    }
+
+
 class ClusterService:
     def __init__(
         self, stores: Stores, decider: Callable[[], Decider], clock: Callable[[], str] = now_iso
@@ -115,10 +126,13 @@ class ClusterService:
                 ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
                 ticket.test_case_id,
             )  # fmt: skip
+            fields: dict[str, Any] = {}
             if placement.cluster_id:
                 cluster = next(c for c in recent if c.id == placement.cluster_id)
-            else:
-                cluster = self._found(ticket, signature, placement.group)
+            else:  # a new root cause, or one decided before: the lead sees that decision
+                prior = self.decided_match(signature, ticket.scenario_id, since, seen)
+                fields["sinceDecision"] = _since_decision(prior) if prior else None
+                cluster = self._found(ticket, signature, placement.group, fields["sinceDecision"])
                 clusters.append(cluster)
             new_key = signature.key not in cluster.signature_keys
             sample = new_key and len(cluster.samples) < SAMPLES
@@ -126,15 +140,66 @@ class ClusterService:
                 ticket.project, cluster.id, member, signature, new_key=new_key, sample=sample
             ):
                 with_member(cluster, member, signature)
-                self._stores.tickets.set_fields(
-                    ticket.id, {"clusterId": cluster.id, "signature": signature.to_dict()}
-                )
+                fields.update({"clusterId": cluster.id, "signature": signature.to_dict()})
+                fields["sinceDecision"] = fields.get("sinceDecision") or cluster.since_decision
+                if not fields["sinceDecision"]:
+                    del fields["sinceDecision"]
+                self._stores.tickets.set_fields(ticket.id, fields)
+                if fields.get("sinceDecision"):
+                    ticket.other["sinceDecision"] = fields["sinceDecision"]
                 return cluster.id
             excluded.add(cluster.id)  # decided meanwhile
             seen.pop("clusters", None)
         raise Conflict(f"could not place draft {ticket.id} in a cluster")
 
-    def _found(self, ticket: Ticket, signature: Signature, group: str | None) -> Cluster:
+    def decided_match(
+        self, signature: Signature, scenario_id: str, since: str, seen: dict[str, Any]
+    ) -> Cluster | None:
+        """The decided cluster (decided or last joined within the window) a failure with this
+        signature would have joined, had it been open; a merged-away cluster never answers (its
+        labels send its signatures on)."""
+        decided = [
+            c
+            for c in seen["clusters"]
+            if c.status == ClusterStatus.DECIDED
+            and (c.decision or {}).get("decision") in ("approve", "reject")
+            and max(c.last_seen_at, str((c.decision or {}).get("at") or "")) >= since
+        ]
+        placement = choose(
+            signature, scenario_id, decided, seen["labels"], status=ClusterStatus.DECIDED
+        )
+        return next((c for c in decided if c.id == placement.cluster_id), None)
+
+    def approved_as(
+        self,
+        project: dict[str, Any],
+        signature: dict[str, Any] | None,
+        scenario_id: str,
+        at: str,
+        seen: dict[str, Any],
+    ) -> str | None:
+        """The ticket a new failure is an occurrence of, if its root cause was approved as one
+        issue within the window: the approved draft (`seen`: as `place`'s)."""
+        if not signature or signature.get("version") != VERSION:
+            return None
+        hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
+        if "clusters" not in seen:
+            seen["clusters"], seen["labels"] = self._clusters.of_project(project["key"])
+        prior = self.decided_match(
+            Signature.from_dict(signature), scenario_id, _since(at, hours), seen
+        )
+        decision = (prior.decision or {}) if prior else {}
+        if decision.get("decision") == "approve" and decision.get("mode") == "one":
+            return decision.get("primaryTicketId") or None
+        return None
+
+    def _found(
+        self,
+        ticket: Ticket,
+        signature: Signature,
+        group: str | None,
+        since_decision: dict[str, Any] | None = None,
+    ) -> Cluster:
         """A new cluster, its id derived from the signature and the day (drafts of one new
         root cause racing each other found it once); a decided one of the same id: the next."""
         base = f"{ticket.project}|{signature.key}|{group or ''}|{ticket.created_at[:10]}"
@@ -151,6 +216,7 @@ class ClusterService:
                 signature_keys=[signature.key],
                 samples=[signature.to_dict()],
                 group=group,
+                since_decision=since_decision,
             )
             if self._clusters.found(cluster):
                 return cluster
