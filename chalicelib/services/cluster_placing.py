@@ -120,13 +120,21 @@ class ClusterPlacing:
         """The decided cluster (decided or last joined within the window) a failure with this
         signature would have joined, had it been open; a merged-away cluster never answers (its
         labels send its signatures on)."""
-        decided = [
-            c
-            for c in seen["clusters"]
-            if c.status == ClusterStatus.DECIDED
-            and (c.decision or {}).get("decision") in ("approve", "reject")
-            and max(c.last_seen_at, str((c.decision or {}).get("at") or "")) >= since
-        ]
+
+        def latest(c: Cluster) -> str:
+            return max(c.last_seen_at, str((c.decision or {}).get("at") or ""))
+
+        decided = sorted(  # the latest decision answers (a root cause decided twice)
+            (
+                c
+                for c in seen["clusters"]
+                if c.status == ClusterStatus.DECIDED
+                and (c.decision or {}).get("decision") in ("approve", "reject")
+                and latest(c) >= since
+            ),
+            key=latest,
+            reverse=True,
+        )
         placement = choose(
             signature, scenario_id, decided, seen["labels"], status=ClusterStatus.DECIDED
         )

@@ -108,6 +108,11 @@ def test_rejected_a_new_failure_opens_a_draft_new_since_the_decision_the_lead_se
     [(message, _)] = r.w.notifier.sent
     assert "New since decision_: reject by admin@example.com" in str(message["blocks"])
 
+    # decided again, approved as one this time: the latest decision answers
+    decided = r.w.clusters.decide("P", new_cluster, {"decision": "approve"}, ADMIN)
+    [third] = r.report(range(11, 12))
+    assert third is not None and third["id"] == decided["decision"]["primaryTicketId"]
+
 
 def test_per_scenario_approvals_and_decisions_past_the_window_open_drafts() -> None:
     r = Recorder({"clusterApproval": "per-scenario", "clusterWindowHours": 2})
