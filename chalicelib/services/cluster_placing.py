@@ -135,10 +135,13 @@ class ClusterPlacing:
             key=latest,
             reverse=True,
         )
-        placement = choose(
-            signature, scenario_id, decided, seen["labels"], status=ClusterStatus.DECIDED
-        )
-        return next((c for c in decided if c.id == placement.cluster_id), None)
+        for cluster in decided:  # the latest decision that would have taken it answers
+            placement = choose(
+                signature, scenario_id, [cluster], seen["labels"], status=ClusterStatus.DECIDED
+            )
+            if placement.cluster_id == cluster.id:
+                return cluster
+        return None
 
     def approved_as(
         self,

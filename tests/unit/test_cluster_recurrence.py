@@ -112,6 +112,9 @@ def test_rejected_a_new_failure_opens_a_draft_new_since_the_decision_the_lead_se
     decided = r.w.clusters.decide("P", new_cluster, {"decision": "approve"}, ADMIN)
     [third] = r.report(range(11, 12))
     assert third is not None and third["id"] == decided["decision"]["primaryTicketId"]
+    # even for a signature only the rejected cluster had exactly (its first scenario's)
+    [fourth] = r.report(range(1))
+    assert fourth is not None and fourth["id"] == decided["decision"]["primaryTicketId"]
 
 
 def test_per_scenario_approvals_and_decisions_past_the_window_open_drafts() -> None:
