@@ -151,6 +151,7 @@ class Container:
             catalog=self.test_cases,
             place=self.clusters.place,
             approved_as=self.clusters.approved_as,
+            reserve=self.clusters.reserve,
             progress=self.run_progress,
         )
 

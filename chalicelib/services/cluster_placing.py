@@ -61,58 +61,105 @@ class ClusterPlacing:
         self._clusters = stores.clusters
         self._clock = clock
 
+    def reserve(self, project: dict[str, Any], ticket: Ticket, seen: dict[str, Any]) -> None:
+        """Before a new draft is stored: its cluster (founded if new) goes on the ticket, so
+        the draft's own transaction writes `clusterId` (and `sinceDecision`); `place` then
+        joins it (one UpdateItem, no write to the draft unless the cluster was decided
+        meanwhile)."""
+        if ticket.cluster_id:
+            return
+        signature, since = self._signed(project, ticket)
+        cluster, member = self._target(ticket, signature, since, seen, set())
+        ticket.cluster_id = cluster.id
+        if cluster.since_decision:
+            ticket.other["sinceDecision"] = cluster.since_decision
+        seen.setdefault("reserved", {})[ticket.id] = member
+
     def place(
         self, project: dict[str, Any], ticket: Ticket, seen: dict[str, Any] | None = None
     ) -> str:
-        """Put a new draft in its cluster (an existing one or a new one); returns its id and
-        stores it on the draft (`clusterId`). A draft placed already stays where it is. `seen`
-        keeps the project's clusters for the rest of one report (one Query per report)."""
-        if ticket.cluster_id:
-            return ticket.cluster_id
-        stored = ticket.signature or {}
-        if stored.get("version") == VERSION:  # computed at ingest from the whole trace
-            signature = Signature.from_dict(stored)
-        else:
-            signature = signature_of(ticket.error, ticket.actual)
-        hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
-        since = _since(ticket.created_at, hours)
+        """Put a draft in its cluster (the one `reserve` chose, an existing one or a new one);
+        returns its id, stored on the draft (`clusterId`). A draft placed already stays where
+        it is; one stored with a cluster it never joined (its writer died between the two)
+        is placed now. `seen` keeps the project's clusters for the rest of one report (one
+        Query per report)."""
         seen = {} if seen is None else seen
-        excluded: set[str] = set()
-        for _ in range(5):
+        signature, since = self._signed(project, ticket)
+        reserved: Member | None = seen.get("reserved", {}).pop(ticket.id, None)
+        target = None
+        if ticket.cluster_id:
             if "clusters" not in seen:
                 seen["clusters"], seen["labels"] = self._clusters.of_project(ticket.project)
-            clusters: list[Cluster] = seen["clusters"]
-            recent = [c for c in clusters if c.last_seen_at >= since and c.id not in excluded]
-            placement = choose(signature, ticket.scenario_id, recent, seen["labels"])
-            member = Member(
-                ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
-                ticket.test_case_id,
-            )  # fmt: skip
-            fields: dict[str, Any] = {}
-            if placement.cluster_id:
-                cluster = next(c for c in recent if c.id == placement.cluster_id)
-            else:  # a new root cause, or one decided before: the lead sees that decision
-                prior = self.decided_match(signature, ticket.scenario_id, since, seen)
-                fields["sinceDecision"] = _since_decision(prior) if prior else None
-                cluster = self._found(ticket, signature, placement.group, fields["sinceDecision"])
-                clusters.append(cluster)
+            target = next((c for c in seen["clusters"] if c.id == ticket.cluster_id), None)
+            if reserved is None and (target is None or ticket.id in target.members):
+                return ticket.cluster_id  # placed already (or its cluster is gone)
+        excluded: set[str] = set()
+        for _ in range(5):
+            if reserved is not None and target is not None:
+                cluster, member, written = target, reserved, True  # the draft carries its id
+            else:
+                cluster, member = self._target(ticket, signature, since, seen, excluded)
+                written = False
+            reserved = target = None
             new_key = signature.key not in cluster.signature_keys
             sample = new_key and len(cluster.samples) < SAMPLES
             if self._clusters.join(
                 ticket.project, cluster.id, member, signature, new_key=new_key, sample=sample
             ):
                 with_member(cluster, member, signature)
-                fields.update({"clusterId": cluster.id, "signature": signature.to_dict()})
-                fields["sinceDecision"] = fields.get("sinceDecision") or cluster.since_decision
-                if not fields["sinceDecision"]:
-                    del fields["sinceDecision"]
-                self._stores.tickets.set_fields(ticket.id, fields)
-                if fields.get("sinceDecision"):
-                    ticket.other["sinceDecision"] = fields["sinceDecision"]
+                if not written:
+                    self._record(ticket, cluster, signature)
                 return cluster.id
             excluded.add(cluster.id)  # decided meanwhile
             seen.pop("clusters", None)
         raise Conflict(f"could not place draft {ticket.id} in a cluster")
+
+    def _record(self, ticket: Ticket, cluster: Cluster, signature: Signature) -> None:
+        """The draft's cluster (and the decision it is new since, if any), on the draft."""
+        fields: dict[str, Any] = {"clusterId": cluster.id, "signature": signature.to_dict()}
+        if cluster.since_decision:
+            fields["sinceDecision"] = cluster.since_decision
+            ticket.other["sinceDecision"] = cluster.since_decision
+        self._stores.tickets.set_fields(ticket.id, fields)
+        ticket.cluster_id = cluster.id
+
+    @staticmethod
+    def _signed(project: dict[str, Any], ticket: Ticket) -> tuple[Signature, str]:
+        stored = ticket.signature or {}
+        if stored.get("version") == VERSION:  # computed at ingest from the whole trace
+            signature = Signature.from_dict(stored)
+        else:
+            signature = signature_of(ticket.error, ticket.actual)
+        hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
+        return signature, _since(ticket.created_at, hours)
+
+    def _target(
+        self,
+        ticket: Ticket,
+        signature: Signature,
+        since: str,
+        seen: dict[str, Any],
+        excluded: set[str],
+    ) -> tuple[Cluster, Member]:
+        """The open cluster a draft joins, or a new one it founds, and its member entry."""
+        if "clusters" not in seen:
+            seen["clusters"], seen["labels"] = self._clusters.of_project(ticket.project)
+        clusters: list[Cluster] = seen["clusters"]
+        recent = [c for c in clusters if c.last_seen_at >= since and c.id not in excluded]
+        placement = choose(signature, ticket.scenario_id, recent, seen["labels"])
+        member = Member(
+            ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
+            ticket.test_case_id,
+        )  # fmt: skip
+        if placement.cluster_id:
+            return next(c for c in recent if c.id == placement.cluster_id), member
+        # a new root cause, or one decided before: the lead sees that decision
+        prior = self.decided_match(signature, ticket.scenario_id, since, seen)
+        since_decision = _since_decision(prior) if prior else None
+        cluster = self._found(ticket, signature, placement.group, since_decision)
+        if cluster not in clusters:
+            clusters.append(cluster)
+        return cluster, member
 
     def decided_match(
         self, signature: Signature, scenario_id: str, since: str, seen: dict[str, Any]

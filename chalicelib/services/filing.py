@@ -251,6 +251,7 @@ def _open(report: Report, failures: list[int], scenario: Scenario, stale: str | 
     if scenario.last_ended_ticket_id:
         ticket.regression_of = scenario.last_ended_ticket_id
     ticket.last_change = lifecycle.opened(ticket).to_dict()
+    report.s.reserve_cluster(report, ticket)  # the draft's item carries its cluster
     executions = [report.execution(i, ticket.id) for i in failures]
     executions[0].opened_ticket = True
     report.s.stores.filing.open_draft(

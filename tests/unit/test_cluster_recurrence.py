@@ -39,6 +39,7 @@ class Recorder:
             count=self.counter,
             clock=self.w.clock,
             place=self.w.clusters.place,
+            reserve=self.w.clusters.reserve,
             approved_as=self.w.clusters.approved_as,
         )
         self.runs = 0
@@ -134,3 +135,25 @@ def test_per_scenario_approvals_and_decisions_past_the_window_open_drafts() -> N
     [fresh] = later.report(range(5, 6), hours=3)  # past the window: a new root cause
     assert fresh is not None and fresh["status"] == "draft"
     assert "sinceDecision" not in later.w.s.tickets.get(fresh["id"]).other
+
+
+def test_a_new_drafts_cluster_is_written_with_the_draft_and_a_lost_join_heals(
+    monkeypatch: Any,
+) -> None:
+    r = Recorder()
+    writes: list[dict[str, Any]] = []
+    real = r.w.s.tickets.set_fields
+    monkeypatch.setattr(
+        r.w.s.tickets, "set_fields", lambda t, f, **k: writes.append(f) or real(t, f, **k)
+    )
+    tickets = [t["id"] for t in r.report(range(3)) if t]
+    assert not [w for w in writes if "clusterId" in w]  # carried by each draft's own write
+    [cluster_id] = {r.cluster_of(t) for t in tickets}
+    assert set(r.w.s.clusters.get("P", cluster_id).members) == set(tickets)
+
+    # a writer that died between storing a draft and joining its cluster: placing heals it
+    r.w.s.clusters.remove_members("P", cluster_id, [tickets[1]])
+    stored = r.w.s.tickets.get(tickets[1])
+    assert r.w.clusters.place({"key": "P"}, stored, {}) == cluster_id
+    assert tickets[1] in r.w.s.clusters.get("P", cluster_id).members
+    assert r.w.clusters.place({"key": "P"}, stored, {}) == cluster_id  # placed: nothing to do
