@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.access import AccessService
     from chalicelib.services.audit import AuditService
     from chalicelib.services.changes import ChangeFeed
+    from chalicelib.services.cluster_links import ClusterLinks
     from chalicelib.services.clusters import ClusterService
     from chalicelib.services.decisions import DecisionService
     from chalicelib.services.defects import DefectService
@@ -150,6 +151,8 @@ class Container:
             blobs=self.blobs,
             catalog=self.test_cases,
             place=self.clusters.place,
+            approved_as=self.clusters.approved_as,
+            reserve=self.clusters.reserve,
             progress=self.run_progress,
         )
 
@@ -158,7 +161,16 @@ class Container:
         from chalicelib.services.clusters import ClusterService, Stores
 
         r = self.repos
-        return ClusterService(Stores(r.clusters, r.tickets, r.projects), lambda: self.decisions)
+        return ClusterService(
+            Stores(r.clusters, r.tickets, r.projects, r.test_cases), lambda: self.decisions
+        )
+
+    @functools.cached_property
+    def cluster_links(self) -> ClusterLinks:
+        """A root cause decided from Slack: its signed links and page."""
+        from chalicelib.services.cluster_links import ClusterLinks
+
+        return ClusterLinks(self.clusters, self.signer, self.repos.nonces)
 
     @functools.cached_property
     def flaky(self) -> FlakyService:

@@ -133,10 +133,16 @@ CLUSTER = obj(
         "scenarios": INTEGER,
         "drafts": INTEGER,
         "members": {"type": "array", "items": CLUSTER_MEMBER},
+        "state": {"type": "string", "enum": ["open", "decided", "new since decision"]},
         "createdAt": STRING,
         "lastSeenAt": STRING,
     },
-    {"group": NULLABLE_STRING, "decision": {"type": ["object", "null"]}},
+    {
+        "group": NULLABLE_STRING,
+        "decision": {"type": ["object", "null"]},
+        # founded by a failure of a root cause decided before: that decision
+        "sinceDecision": {"type": ["object", "null"]},
+    },
 )
 CLUSTER_DECIDED = {
     **CLUSTER,
@@ -395,6 +401,16 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
     ("POST", "/v1/slack/interactions"): (200, "What the click did", SLACK_OUTCOME),
     ("GET", "/v1/approvals/{token}"): (200, "The page: what is being decided, and its form", None),
     ("POST", "/v1/approvals/{token}"): (200, "The page: the decision recorded", None),
+    ("GET", "/v1/cluster-approvals/{token}"): (
+        200,
+        "A root cause's page: its members, why each is grouped, and its forms",
+        None,
+    ),
+    ("POST", "/v1/cluster-approvals/{token}"): (
+        200,
+        "The page: the root cause decided (or scenarios split off)",
+        None,
+    ),
     ("GET", "/v1/projects/{project}/test-cases"): (
         200,
         "A page of the project's test cases",

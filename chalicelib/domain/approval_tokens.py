@@ -1,4 +1,5 @@
-"""Signed approval links: HMAC-SHA256 tokens bound to one ticket, one lead, an expiry and a nonce.
+"""Signed approval links: HMAC-SHA256 tokens bound to one ticket (or one root cause: `kind`
+`cluster`, its id and project), one lead, an expiry and a nonce.
 
 Format: `v1.<kid>.<payload b64url>.<signature b64url>`; the key id lets keys rotate (sign with the
 newest, verify with any still listed). Checked in constant time. Single use is not decided here:
@@ -22,6 +23,8 @@ class ApprovalClaims:
     lead: str
     expires_at: int
     nonce: str
+    kind: str = "ticket"  # or "cluster": `ticket_id` is then the cluster's id
+    project: str | None = None  # a cluster's (cluster ids are per project)
 
 
 def _b64(raw: bytes) -> str:
@@ -50,9 +53,19 @@ class ApprovalSigner:
     def _mac(self, kid: str, payload: str) -> bytes:
         return hmac.new(self._keys[kid], f"v1.{kid}.{payload}".encode(), hashlib.sha256).digest()
 
-    def issue(self, ticket_id: str, lead: str, expires_at: int) -> tuple[str, ApprovalClaims]:
-        claims = ApprovalClaims(ticket_id, lead, int(expires_at), secrets.token_urlsafe(16))
-        body = {"t": claims.ticket_id, "l": claims.lead, "e": claims.expires_at, "n": claims.nonce}
+    def issue(
+        self, ticket_id: str, lead: str, expires_at: int, *, cluster_of: str | None = None
+    ) -> tuple[str, ApprovalClaims]:
+        """A ticket's link; with `cluster_of` (a project), the link of that project's cluster
+        `ticket_id` (a link of one kind never passes for the other)."""
+        nonce = secrets.token_urlsafe(16)
+        kind = "ticket" if cluster_of is None else "cluster"
+        claims = ApprovalClaims(ticket_id, lead, int(expires_at), nonce, kind, cluster_of)
+        body: dict[str, object] = {
+            "t": claims.ticket_id, "l": claims.lead, "e": claims.expires_at, "n": claims.nonce
+        }  # fmt: skip
+        if cluster_of is not None:
+            body.update({"k": kind, "p": cluster_of})
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         token = f"v1.{self._active}.{payload}.{_b64(self._mac(self._active, payload))}"
         return token, claims
@@ -71,7 +84,11 @@ class ApprovalSigner:
             raise Forbidden("this approval link is not valid")
         try:
             body = json.loads(_unb64(payload))
-            claims = ApprovalClaims(str(body["t"]), str(body["l"]), int(body["e"]), str(body["n"]))
+            kind = str(body.get("k", "ticket"))
+            project = str(body["p"]) if kind == "cluster" else None
+            claims = ApprovalClaims(
+                str(body["t"]), str(body["l"]), int(body["e"]), str(body["n"]), kind, project
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise Forbidden("this approval link is not valid") from exc
         if claims.expires_at < now:

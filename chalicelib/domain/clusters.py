@@ -8,6 +8,9 @@ How a new draft finds its cluster (`choose`), first match wins:
 2. the same signature (`key`) as a cluster's member;
 3. the most similar cluster in the same exception bucket, if its `similarity` reaches
    `THRESHOLD` (docs/decisions.md explains the measure).
+Only open clusters are joined; a decided one within its window still answers for its root cause
+(`services.clusters`: an occurrence of the issue it was approved as, or a new cluster marked
+"new since decision").
 Every member says why it is there (`why`): shared signature, similarity score, shared frames."""
 
 from __future__ import annotations
@@ -106,6 +109,9 @@ class Cluster(Record):
     group: str | None = None  # a split's clusters: only labelled drafts join them
     decision: dict[str, Any] | None = None
     primary_ticket_id: str | None = None
+    # founded by a failure of a root cause decided before (rejected, approved one per
+    # scenario, or approved as one whose issue ended): that decision, for the lead to see
+    since_decision: dict[str, Any] | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,6 +146,10 @@ class Cluster(Record):
             "members": members,
             "group": self.group,
             "decision": self.decision,
+            "sinceDecision": self.since_decision,
+            "state": "new since decision"
+            if self.since_decision and self.status == ClusterStatus.OPEN
+            else self.status,
             "createdAt": self.created_at,
             "lastSeenAt": self.last_seen_at,
         }
@@ -171,9 +181,11 @@ def choose(
     scenario_id: str,
     clusters: Iterable[Cluster],
     labels: Iterable[Label] = (),
+    status: str = ClusterStatus.OPEN,
 ) -> Placement:
-    """The cluster a new draft with this signature joins (see the module's docstring)."""
-    open_ = [c for c in clusters if c.status == ClusterStatus.OPEN]
+    """The cluster a new draft with this signature joins (see the module's docstring); with
+    `status` decided, the decided cluster it would have joined (`services.clusters`)."""
+    open_ = [c for c in clusters if c.status == status]
     label = label_for(labels, scenario_id, signature.key)
     if label is not None and label.kind == "apart":
         for c in open_:

@@ -45,6 +45,8 @@ PERMISSIONS: dict[tuple[str, str], Allowed] = {
     ("GET", "/v1/health"): Proof.NONE,
     ("GET", "/v1/approvals/{token}"): Proof.APPROVAL_LINK,
     ("POST", "/v1/approvals/{token}"): Proof.APPROVAL_LINK,
+    ("GET", "/v1/cluster-approvals/{token}"): Proof.APPROVAL_LINK,
+    ("POST", "/v1/cluster-approvals/{token}"): Proof.APPROVAL_LINK,
     ("POST", "/v1/webhooks/jira"): Proof.JIRA_SIGNATURE,
     ("POST", "/v1/slack/interactions"): Proof.SLACK_SIGNATURE,
     ("GET", "/dashboard/{project}"): Proof.VIEW_LINK,

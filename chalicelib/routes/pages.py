@@ -54,3 +54,36 @@ def refusal(status: int, message: str) -> str:
         project=None,
         message=message,
     )
+
+
+def cluster_page(
+    cluster: dict[str, Any],
+    decision: str | None,
+    csrf: str,
+    problem: str | None = None,
+    done: str | None = None,
+) -> str:
+    """A root cause behind a link: its members and why, decides nothing. Its forms post."""
+    return render(
+        "cluster.html",
+        title="Decide on a root cause",
+        project=None,
+        c=cluster,
+        decision=decision,
+        csrf=csrf,
+        problem=problem,
+        done=done,
+    )
+
+
+def cluster_outcome(cluster: dict[str, Any]) -> str:
+    decision = cluster.get("decision") or {}
+    text = (
+        f"The root cause is now {cluster['status']}: {decision.get('decision', '')}"
+        f"{' (' + str(decision['mode']) + ')' if decision.get('mode') else ''}"
+        f" by {decision.get('by', '')}; its drafts: "
+        + ", ".join(f"{t} {s}" for t, s in sorted((cluster.get("outcome") or {}).items()))
+    )
+    ticket = {"id": cluster["clusterId"], "title": cluster["summary"], "scenarioId": "—",
+              "module": "—"}  # fmt: skip
+    return render("outcome.html", title="Decision recorded", project=None, text=text, t=ticket)

@@ -1,6 +1,6 @@
-"""Root causes across scenarios: placing a new draft in its cluster, listing clusters, and
-deciding a cluster as one — through the single-draft decision path (`DecisionService`), so the
-workflow, the approval record and Jira's exactly-once creation are the same.
+"""Root causes across scenarios: listing clusters and deciding a cluster as one — through the
+single-draft decision path (`DecisionService`), so the workflow, the approval record and Jira's
+exactly-once creation are the same (placing drafts: `services.cluster_placing`).
 
 - approve, mode `one` (the default): one draft (the cluster's primary, fixed at the first
   attempt) is approved; the others are merged into it, and the primary's Jira issue is linked
@@ -16,29 +16,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.clock import now_iso
 from chalicelib.domain.clusters import (
-    DEFAULT_WINDOW_HOURS,
-    SAMPLES,
     Cluster,
     ClusterStatus,
     Label,
     Member,
-    choose,
-    with_member,
 )
-from chalicelib.domain.ports import ClusterRepository, ProjectRepository, TicketRepository
 from chalicelib.domain.roles import Actor, Role
-from chalicelib.domain.signatures import VERSION, Signature, signature_of
+from chalicelib.domain.signatures import Signature
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
+from chalicelib.services.cluster_placing import ClusterPlacing, Stores
+
+__all__ = ["ClusterService", "Decider", "Stores"]
 
 MODES = ("one", "per-scenario")
+MAX_MERGED_READ = 1000  # tickets read to find every test case an approval-as-one links
 
 
 class Decider(Protocol):
@@ -58,129 +55,12 @@ class Decider(Protocol):
     ) -> Ticket: ...
 
 
-@dataclass(frozen=True)
-class Stores:
-    clusters: ClusterRepository
-    tickets: TicketRepository
-    projects: ProjectRepository
-
-
-def _since(at: str, hours: float) -> str:
-    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) - timedelta(hours=hours)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-class ClusterService:
+class ClusterService(ClusterPlacing):
     def __init__(
         self, stores: Stores, decider: Callable[[], Decider], clock: Callable[[], str] = now_iso
     ) -> None:
-        self._stores = stores
-        self._clusters = stores.clusters
+        super().__init__(stores, clock)
         self._decider = decider  # built lazily: it needs Slack and the approval keys
-        self._clock = clock
-
-    # -- placing a new draft ---------------------------------------------------------------
-
-    def place(
-        self, project: dict[str, Any], ticket: Ticket, seen: dict[str, Any] | None = None
-    ) -> str:
-        """Put a new draft in its cluster (an existing one or a new one); returns its id and
-        stores it on the draft (`clusterId`). A draft placed already stays where it is. `seen`
-        keeps the project's clusters for the rest of one report (one Query per report)."""
-        if ticket.cluster_id:
-            return ticket.cluster_id
-        stored = ticket.signature or {}
-        if stored.get("version") == VERSION:  # computed at ingest from the whole trace
-            signature = Signature.from_dict(stored)
-        else:
-            signature = signature_of(ticket.error, ticket.actual)
-        hours = float(project.get("clusterWindowHours", DEFAULT_WINDOW_HOURS))
-        since = _since(ticket.created_at, hours)
-        seen = {} if seen is None else seen
-        excluded: set[str] = set()
-        for _ in range(5):
-            if "clusters" not in seen:
-                seen["clusters"], seen["labels"] = self._clusters.of_project(ticket.project)
-            clusters: list[Cluster] = seen["clusters"]
-            recent = [c for c in clusters if c.last_seen_at >= since and c.id not in excluded]
-            placement = choose(signature, ticket.scenario_id, recent, seen["labels"])
-            member = Member(
-                ticket.id, ticket.scenario_id, signature.key, placement.why, ticket.created_at,
-                ticket.test_case_id,
-            )  # fmt: skip
-            if placement.cluster_id:
-                cluster = next(c for c in recent if c.id == placement.cluster_id)
-            else:
-                cluster = self._found(ticket, signature, placement.group)
-                clusters.append(cluster)
-            new_key = signature.key not in cluster.signature_keys
-            sample = new_key and len(cluster.samples) < SAMPLES
-            if self._clusters.join(
-                ticket.project, cluster.id, member, signature, new_key=new_key, sample=sample
-            ):
-                with_member(cluster, member, signature)
-                self._stores.tickets.set_fields(
-                    ticket.id, {"clusterId": cluster.id, "signature": signature.to_dict()}
-                )
-                return cluster.id
-            excluded.add(cluster.id)  # decided meanwhile
-            seen.pop("clusters", None)
-        raise Conflict(f"could not place draft {ticket.id} in a cluster")
-
-    def _found(self, ticket: Ticket, signature: Signature, group: str | None) -> Cluster:
-        """A new cluster, its id derived from the signature and the day (drafts of one new
-        root cause racing each other found it once); a decided one of the same id: the next."""
-        base = f"{ticket.project}|{signature.key}|{group or ''}|{ticket.created_at[:10]}"
-        digest = hashlib.sha256(base.encode()).hexdigest()[:12]
-        for n in range(50):
-            cluster_id = f"cl-{digest}" + (f"-{n}" if n else "")
-            cluster = Cluster(
-                id=cluster_id,
-                project=ticket.project,
-                status=ClusterStatus.OPEN,
-                created_at=ticket.created_at,
-                last_seen_at=ticket.created_at,
-                signature=signature.to_dict(),
-                signature_keys=[signature.key],
-                samples=[signature.to_dict()],
-                group=group,
-            )
-            if self._clusters.found(cluster):
-                return cluster
-            existing = self._clusters.get(ticket.project, cluster_id)
-            if existing.status == ClusterStatus.OPEN:
-                return existing
-        raise Conflict(f"too many clusters of signature {signature.key} today")
-
-    def regroup(self, project: str, *, apply: bool) -> dict[str, Any]:
-        """The migration after the signature rules changed (`VERSION`): every draft whose
-        signature is not today's is signed again and, with `apply`, leaves its cluster and is
-        placed again. A dry run only counts. A trace kept in S3 is signed from its preview."""
-        settings = self._stores.projects.get(project) or {"key": project}
-        drafts, cursor = [], None
-        while True:
-            page, cursor = self._stores.tickets.page(
-                project, status="draft", module=None, limit=100, cursor=cursor
-            )
-            drafts.extend(page)
-            if not cursor:
-                break
-        stale = [t for t in drafts if (t.signature or {}).get("version") != VERSION]
-        moved: dict[str, str] = {}
-        for ticket in stale if apply else []:
-            if ticket.cluster_id:
-                self._clusters.remove_members(project, ticket.cluster_id, [ticket.id])
-            fresh = signature_of(ticket.error, ticket.actual).to_dict()
-            ticket.signature, ticket.cluster_id = fresh, None
-            moved[ticket.id] = self.place(settings, ticket)
-        return {
-            "project": project,
-            "version": VERSION,
-            "drafts": len(drafts),
-            "stale": len(stale),
-            "applied": apply,
-            "placed": moved,
-        }
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -201,8 +81,15 @@ class ClusterService:
     # -- deciding --------------------------------------------------------------------------
 
     def decide(
-        self, project: str, cluster_id: str, body: dict[str, Any], actor: Actor
+        self,
+        project: str,
+        cluster_id: str,
+        body: dict[str, Any],
+        actor: Actor,
+        before: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
+        """`before` runs once the decision is known to be allowed and claimed, before any draft
+        is decided (a link's nonce is consumed there)."""
         cluster = self._clusters.get(project, cluster_id)
         if cluster.status != ClusterStatus.OPEN:
             raise Conflict(f"cluster {cluster_id} was decided already")
@@ -214,24 +101,44 @@ class ClusterService:
             return self._merge(cluster, body.get("into_cluster_id"), actor)
         if not drafts:
             raise Conflict(f"cluster {cluster_id} has no draft left to decide")
+        mode = self.mode(project, body.get("mode"))
+        claim = "reject" if decision == "reject" else f"approve:{mode}"
+        claimed = self._clusters.claim_decision(project, cluster_id, claim)
+        if claimed != claim:  # an approval and a rejection never mix; a retry finishes its own
+            raise Conflict(f"cluster {cluster_id} is being decided otherwise ({claimed})")
+        if before is not None:
+            before()
         if decision == "reject":
             reason = body.get("reason") or f"environment problem: {cluster.summary}"
             outcome = {t.id: self._one(t, "reject", reason, None, actor) for t in drafts}
+        elif mode == "per-scenario":
+            outcome = {
+                t.id: self._one(t, "approve", body.get("reason"), None, actor) for t in drafts
+            }
         else:
-            mode = body.get("mode") or (self._stores.projects.get(project) or {}).get(
-                "clusterApproval", "one"
-            )
-            if mode == "per-scenario":
-                outcome = {
-                    t.id: self._one(t, "approve", body.get("reason"), None, actor) for t in drafts
-                }
-            else:
-                outcome = self._approve_as_one(cluster, drafts, body.get("reason"), actor)
+            outcome, primary_id = self._approve_as_one(cluster, drafts, body.get("reason"), actor)
         record = {"decision": decision, "by": actor.who, "at": self._clock(), "tickets": outcome}
         if decision == "approve":
-            record["mode"] = body.get("mode") or "one"
+            record["mode"] = mode
+        if decision == "approve" and mode == "one":
+            record["primaryTicketId"] = primary_id  # later failures of it are its occurrences
         self._clusters.decided(project, cluster_id, record)
         return {**self._clusters.get(project, cluster_id).view(), "outcome": outcome}
+
+    def mode(self, project: str, asked: str | None = None) -> str:
+        """How an approval files a cluster: as asked, else as the project says (`one`)."""
+        if asked:
+            return asked
+        settings = self._stores.projects.get(project) or {}
+        return str(settings.get("clusterApproval") or "one")
+
+    def check(self, project: str, cluster_id: str, actor: Actor) -> Cluster:
+        """The cluster, if it is open and the actor may decide every draft in it."""
+        cluster = self._clusters.get(project, cluster_id)
+        if cluster.status != ClusterStatus.OPEN:
+            raise Conflict(f"cluster {cluster_id} was decided already")
+        self._drafts(cluster, actor)
+        return cluster
 
     def _drafts(self, cluster: Cluster, actor: Actor) -> list[Ticket]:
         """The cluster's drafts still undecided; 403 unless the actor may decide every one."""
@@ -267,14 +174,10 @@ class ClusterService:
 
     def _approve_as_one(
         self, cluster: Cluster, drafts: list[Ticket], reason: str | None, actor: Actor
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], str]:
         primary_id = self._clusters.claim_primary(cluster.project, cluster.id, drafts[0].id)
         primary = next((t for t in drafts if t.id == primary_id), None)
-        members = cluster.member_list()
-        keys = sorted(
-            {t.jira_test_key for t in drafts if t.jira_test_key}
-            | {str(m.other.get("jiraTestKey")) for m in members if m.other.get("jiraTestKey")}
-        )
+        keys = self._test_keys(cluster, drafts)
         outcome: dict[str, str] = {}
         if primary is not None:
             self._stores.tickets.set_fields(
@@ -293,7 +196,35 @@ class ClusterService:
                 outcome[t.id] = self._one(t, "merge", reason or why, primary_id, actor)
         if primary is not None:
             outcome[primary.id] = self._one(primary, "approve", reason, None, actor)
-        return outcome
+        return outcome, primary_id
+
+    def _test_keys(self, cluster: Cluster, drafts: list[Ticket]) -> list[str]:
+        """Every affected test case's Jira issue: each draft's, and each ticket's merged into
+        one of them before (followed through their own merges); the report's key, else the
+        registered test case's (an imported test case names its Jira issue)."""
+        tickets, seen = list(drafts), {t.id for t in drafts}
+        waiting = [m for t in drafts for m in t.merged_from or []]
+        while waiting and len(seen) < MAX_MERGED_READ:
+            ticket_id = waiting.pop()
+            if ticket_id in seen:
+                continue
+            seen.add(ticket_id)
+            try:
+                merged = self._stores.tickets.get(ticket_id)
+            except NotFound:
+                continue
+            tickets.append(merged)
+            waiting.extend(merged.merged_from or [])
+        keys = {t.jira_test_key for t in tickets if t.jira_test_key}
+        keys |= {str(m.other["jiraTestKey"]) for m in cluster.member_list()
+                 if m.other.get("jiraTestKey")}  # fmt: skip
+        unkeyed = sorted(
+            {t.test_case_id for t in tickets if t.test_case_id and not t.jira_test_key}
+        )
+        if unkeyed and self._stores.test_cases is not None:
+            registered = self._stores.test_cases.get_many(cluster.project, unkeyed)
+            keys |= {c.jira_test_key for c in registered.values() if c.jira_test_key}
+        return sorted(keys)
 
     def _merge(self, cluster: Cluster, into: str | None, actor: Actor) -> dict[str, Any]:
         """The lead says two clusters are one root cause: this one's drafts join `into`, and

@@ -216,13 +216,15 @@ class DecisionService:
         if len(tickets) == 1 or not first.cluster_id:
             return self._view(first, self.lead_of(first)), self._links(first, lead, deadline)
         summary = Signature.from_dict(first.signature).summary if first.signature else ""
-        url = f"{self._public_url}/v1/projects/{first.project}/clusters/{first.cluster_id}"
+        links = self._cluster_links(first.project, first.cluster_id, lead, deadline)
         cluster = {
             "id": first.cluster_id,
             "summary": summary or str(first.title),
             "scenarios": sorted({t.scenario_id for t in tickets}),
             "tickets": [t.id for t in tickets],
-            "url": url,
+            "url": links.pop("page"),
+            "links": links,
+            "sinceDecision": first.other.get("sinceDecision"),
             # each draft stays decidable from the message on its own (the first few of them)
             "drafts": [
                 {
@@ -235,6 +237,23 @@ class DecisionService:
             ],
         }
         return {**self._view(first, self.lead_of(first)), "cluster": cluster}, {}
+
+    def _cluster_links(
+        self, project: str, cluster_id: str, lead: str, deadline: int
+    ) -> dict[str, str]:
+        """A root cause's signed links (one token each): its page, where scenarios are split
+        off, approving it as the project says (`clusterApproval`), rejecting it all."""
+        mode = (self._stores.projects.get(project) or {}).get("clusterApproval") or "one"
+        approve = "approve-per-scenario" if mode == "per-scenario" else "approve-one"
+        links = {}
+        for name, decision in (("page", None), ("approve", approve), ("reject", "reject")):
+            token, _ = self._signer.issue(cluster_id, lead, deadline, cluster_of=project)
+            url = f"{self._public_url}/v1/cluster-approvals/{token}"
+            links[name] = url + (f"?decision={decision}" if decision else "")
+        links["approveLabel"] = (
+            "Approve one per scenario…" if mode == "per-scenario" else "Approve as one issue…"
+        )
+        return links
 
     def _view(self, ticket: Ticket, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self._public_url}/pages/tickets/{ticket.id}"  # without a link: the 401 page
@@ -280,6 +299,8 @@ class DecisionService:
     def check_link(self, token: str) -> tuple[ApprovalClaims, Ticket]:
         """A link's claims and ticket, if it may still decide; raises why not (403/409/410)."""
         claims = self._signer.verify(token, self._clock())
+        if claims.kind != "ticket":
+            raise Forbidden("this approval link is not valid")
         try:
             ticket = self._tickets.get(claims.ticket_id)
         except NotFound as exc:

@@ -22,9 +22,10 @@ from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.results import draft_fields
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.signatures import signature_of
-from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.statuses import TicketStatus, is_live
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import HistoryEntry, Ticket
+from chalicelib.errors import NotFound
 from chalicelib.ids import new_id
 from chalicelib.models import ResultIn, RunIn
 
@@ -181,6 +182,9 @@ def _file_chunk(report: Report, chunk: list[int], scenario: Scenario) -> Scenari
             regressed = None if stale else _regression_of(report, scenario)
             if regressed is not None:
                 return _reopen(report, regressed, remaining, scenario)
+            joined = None if stale else _join_root_cause(report, remaining, scenario)
+            if joined is not None:
+                return joined
             return _open(report, remaining, scenario, stale)
         except DuplicateExecutions as dup:
             remaining = _settle_recorded(report, remaining, set(dup.execution_ids))
@@ -215,12 +219,39 @@ def _join(report: Report, failures: list[int], scenario: Scenario, live_id: str)
     return scenario
 
 
+def _join_root_cause(report: Report, failures: list[int], scenario: Scenario) -> Scenario | None:
+    """A failure whose root cause was approved as one issue within the cluster's window is an
+    occurrence of that issue's ticket, not a new draft (None: it was not, or the ticket ended)."""
+    primary_id = report.s.approved_as(report, failures[0])
+    if primary_id is None:
+        return None
+    try:
+        primary = report.s.stores.tickets.get(primary_id)
+    except NotFound:
+        return None
+    if not is_live(primary.status):
+        return None  # its issue ended: a new draft (marked new since that decision)
+    executions = [report.execution(i, primary_id) for i in failures]
+    reporters = {report.reporter(i) for i in failures}
+    try:
+        report.s.stores.filing.add_occurrences(
+            primary_id, executions, reporters, report.at, report.take_run_item()
+        )
+    except TicketNotLive:
+        return None
+    report.run_item = None
+    report.settle(failures, primary_id, primary.status, opened=False)
+    report.s.count("RootCauseOccurrences", len(failures))
+    return scenario
+
+
 def _open(report: Report, failures: list[int], scenario: Scenario, stale: str | None) -> Scenario:
     """A new draft, pre-filled from the first failure, as the scenario's live ticket."""
     ticket = _new_draft(report, new_id("tk"), failures)
     if scenario.last_ended_ticket_id:
         ticket.regression_of = scenario.last_ended_ticket_id
     ticket.last_change = lifecycle.opened(ticket).to_dict()
+    report.s.reserve_cluster(report, ticket)  # the draft's item carries its cluster
     executions = [report.execution(i, ticket.id) for i in failures]
     executions[0].opened_ticket = True
     report.s.stores.filing.open_draft(

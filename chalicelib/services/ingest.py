@@ -68,6 +68,8 @@ class ResultsService:
         catalog: TestCatalog | None = None,
         place: Callable[[dict[str, Any], Ticket, dict[str, Any]], str] | None = None,
         progress: RunProgress | None = None,
+        approved_as: Callable[..., str | None] | None = None,
+        reserve: Callable[[dict[str, Any], Ticket, dict[str, Any]], None] | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -78,12 +80,29 @@ class ResultsService:
         self.window_days = regression_window_days
         self.catalog = catalog
         self._place = place  # a new draft's cluster (`services.clusters`)
+        self._approved_as = approved_as  # a decided root cause's issue (`services.clusters`)
+        self._reserve = reserve  # a new draft's cluster, chosen before the draft is stored
         self.progress = progress  # planned runs' progress moves with every recording
+
+    def reserve_cluster(self, report: Report, ticket: Ticket) -> None:
+        """Before a new draft is stored: the cluster it goes to, on the ticket."""
+        if self._reserve is not None and not ticket.cluster_id:
+            self._reserve(report.project, ticket, report.clusters)
 
     def place_in_cluster(self, report: Report, ticket: Ticket) -> None:
         """A new draft's cluster (the report keeps the project's clusters it read)."""
-        if self._place is not None and not ticket.cluster_id:
+        if self._place is not None:
             ticket.cluster_id = self._place(report.project, ticket, report.clusters)
+
+    def approved_as(self, report: Report, i: int) -> str | None:
+        """The ticket a failure is an occurrence of: its root cause was approved as one issue."""
+        if self._approved_as is None:
+            return None
+        scenario_id = report.results[i].scenario_id
+        found = self._approved_as(
+            report.project, report.signature(i), scenario_id, report.at, report.clusters
+        )
+        return str(found) if found else None
 
     def record(
         self,

@@ -46,7 +46,7 @@ def links(slack: Any) -> list[dict[str, str]]:
     found = []
     for message in slack.messages:
         for block in message["body"]["blocks"]:
-            if block["type"] == "actions":
+            if block["type"] == "actions" and block["block_id"].startswith("decide:"):
                 urls = {e["action_id"]: e.get("url") for e in block["elements"]}
                 found.append(
                     {

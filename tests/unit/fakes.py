@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from chalicelib.domain.clusters import Cluster, ClusterStatus, Label, Member
 from chalicelib.domain.conflicts import (
     AlsoFailed,
     DraftAlreadyOpen,
@@ -31,6 +32,7 @@ from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.outside import JiraRejected, TokenRejected
 from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.signatures import Signature
 from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, is_live
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, NotFound
@@ -616,8 +618,86 @@ class FakeNonces:
 
         return TxItem(lambda: nonce not in self.db.nonces, apply, f"use nonce {nonce}")
 
+    def consume(self, nonce: str, subject: str, at: str, expires_at: int) -> bool:
+        if nonce in self.db.nonces:
+            return False
+        self.db.nonces[nonce] = {"ticketId": subject, "usedAt": at, "expiresAt": expires_at}
+        return True
+
     def used(self, nonce: str) -> bool:
         return nonce in self.db.nonces
+
+
+class FakeClusters:
+    """Clusters and labels in memory, with the adapter's conditions (`join` and
+    `claim_decision` only on an open cluster; `found` only once per id)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.labels: dict[tuple[str, str], dict[str, Any]] = {}
+        self.queries = 0
+
+    def get(self, project: str, cluster_id: str) -> Cluster:
+        item = self.items.get((project, cluster_id))
+        if item is None:
+            raise NotFound(f"cluster {cluster_id} does not exist")
+        return Cluster.from_dict(copy.deepcopy(item))
+
+    def of_project(self, project: str) -> tuple[list[Cluster], list[Label]]:
+        self.queries += 1
+        clusters = [self.get(p, c) for p, c in self.items if p == project]
+        labels = [Label.from_dict(dict(v)) for (p, _), v in self.labels.items() if p == project]
+        return clusters, labels
+
+    def found(self, cluster: Cluster) -> bool:
+        if (cluster.project, cluster.id) in self.items:
+            return False
+        self.items[(cluster.project, cluster.id)] = copy.deepcopy(cluster.to_dict())
+        return True
+
+    def join(
+        self,
+        project: str,
+        cluster_id: str,
+        member: Member,
+        signature: Signature,
+        *,
+        new_key: bool,
+        sample: bool,
+    ) -> bool:
+        item = self.items.get((project, cluster_id))
+        if item is None or item["status"] != ClusterStatus.OPEN:
+            return False
+        item["members"][member.ticket_id] = member.to_dict()
+        item["lastSeenAt"] = member.joined_at
+        if new_key:
+            item["signatureKeys"].append(signature.key)
+        if sample:
+            item["samples"].append(signature.to_dict())
+        return True
+
+    def remove_members(self, project: str, cluster_id: str, ticket_ids: list[str]) -> None:
+        for t in ticket_ids:
+            self.items[(project, cluster_id)]["members"].pop(t, None)
+
+    def claim_primary(self, project: str, cluster_id: str, ticket_id: str) -> str:
+        item = self.items[(project, cluster_id)]
+        item["primaryTicketId"] = item.get("primaryTicketId") or ticket_id
+        return str(item["primaryTicketId"])
+
+    def claim_decision(self, project: str, cluster_id: str, decision: str) -> str:
+        item = self.items[(project, cluster_id)]
+        if item["status"] != ClusterStatus.OPEN:
+            raise Conflict(f"cluster {cluster_id} was decided already")
+        item["deciding"] = item.get("deciding") or decision
+        return str(item["deciding"])
+
+    def decided(self, project: str, cluster_id: str, decision: dict[str, Any]) -> None:
+        item = self.items[(project, cluster_id)]
+        item["status"], item["decision"] = ClusterStatus.DECIDED, copy.deepcopy(decision)
+
+    def put_label(self, project: str, label: Label) -> None:
+        self.labels[(project, label.id)] = label.to_dict()
 
 
 class FakeUploads:
@@ -768,6 +848,7 @@ class FakeStores:
         self.api_keys = FakeApiKeys(self.db)
         self.outbox = FakeOutbox(self.db)
         self.nonces = FakeNonces(self.db)
+        self.clusters = FakeClusters()
         self.uploads = FakeUploads(self.db)
         self.attachments = FakeAttachments(self.db)
         self.deliveries = FakeDeliveries(self.db)

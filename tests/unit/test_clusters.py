@@ -127,7 +127,7 @@ def test_a_root_causes_drafts_share_one_digest_line() -> None:
     text = str(message["blocks"])
     assert message["text"].startswith("5 new draft defects")
     assert "*1 root cause, 4 scenarios*: E: could not reach db at &lt;ip&gt;:&lt;port&gt;" in text
-    assert "/v1/projects/P/clusters/cl-1" in text
+    assert "/v1/cluster-approvals/" in text and "/v1/projects/P/clusters/cl-1" not in text
     assert "Scenario 4 fails" in text and "Scenario 0 fails" not in text
     # grouped, and still each draft decidable on its own from the message
     decide = {

@@ -47,6 +47,7 @@ def test_fakes_implement_the_ports() -> None:
     api_keys: ports.ApiKeyRepository = s.api_keys
     outbox: ports.OutboxRepository = s.outbox
     nonces: ports.NonceRepository = s.nonces
+    clusters: ports.ClusterRepository = s.clusters
     uploads: ports.UploadRepository = s.uploads
     attachments: ports.AttachmentRepository = s.attachments
     deliveries: ports.DeliveryRepository = s.deliveries
@@ -64,7 +65,7 @@ def test_fakes_implement_the_ports() -> None:
         for x in (
             tickets, filing, scenarios, executions, projects, api_keys, outbox, nonces,
             uploads, attachments, deliveries, workflow, blobs, queue, notifier, tracker,
-            clock, counter, cursors, circuits, delays, metrics, gates, flaky,
+            clock, counter, cursors, circuits, delays, metrics, gates, flaky, clusters,
         )
     )  # fmt: skip
 

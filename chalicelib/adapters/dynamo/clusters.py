@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamo import keys
 from chalicelib.adapters.dynamo.table import Table, condition_failed, strip_keys
 from chalicelib.domain.clusters import Cluster, ClusterStatus, Label, Member
 from chalicelib.domain.signatures import Signature
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, NotFound
 
 DECIDED_KEPT_DAYS = 90
 SAMPLES = 5
@@ -111,6 +111,24 @@ class ClusterRepository:
             ReturnValues="ALL_NEW",
         )
         return str(item["primaryTicketId"])
+
+    def claim_decision(self, project: str, cluster_id: str, decision: str) -> str:
+        """The decision under way on an open cluster (the first asked wins; the same decision
+        asked again, a retry, gets it back): an approval and a rejection never mix."""
+        try:
+            item = self._t.update(
+                keys.cluster(project, cluster_id),
+                "SET deciding = if_not_exists(deciding, :d)",
+                ConditionExpression="#status = :open",
+                ExpressionAttributeNames={"#status": "status"},
+                values={":d": decision, ":open": ClusterStatus.OPEN},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise Conflict(f"cluster {cluster_id} was decided already") from exc
+            raise
+        return str(item["deciding"])
 
     def decided(self, project: str, cluster_id: str, decision: dict[str, Any]) -> None:
         self._t.update(

@@ -104,5 +104,17 @@ class NonceRepository:
         item = {**keys.nonce(nonce), "ticketId": ticket_id, "usedAt": at, "expiresAt": expires_at}
         return self._t.put_item(item, "attribute_not_exists(pk)")
 
+    def consume(self, nonce: str, subject: str, at: str, expires_at: int) -> bool:
+        """Consume the nonce on its own (a cluster's link: its decision is many writes); False
+        if it was used already."""
+        item = {**keys.nonce(nonce), "ticketId": subject, "usedAt": at, "expiresAt": expires_at}
+        try:
+            self._t.put(item, condition="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
     def used(self, nonce: str) -> bool:
         return self._t.get(keys.nonce(nonce), consistent=True) is not None

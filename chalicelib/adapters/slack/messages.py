@@ -93,10 +93,42 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
         "Decide them as one (approve as one issue, reject all, split):"
     )
     link = f"<{cluster['url']}|cluster {_clip(cluster['id'], 80)}>"
+    if cluster.get("sinceDecision"):  # the root cause was decided; this failed again since
+        since = cluster["sinceDecision"]
+        text += (
+            f"\n_New since decision_: {_clip(str(since.get('decision')), 40)} by "
+            f"{_clip(str(since.get('by')), 100)} ({_clip(str(since.get('at')), 40)})"
+        )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
     ]
+    links = cluster.get("links") or {}
+    if links:  # the whole root cause decided from here: its page and its signed links
+        blocks.append(
+            ActionsBlock(
+                block_id=f"cluster:{cluster['id']}"[:255],
+                elements=[
+                    LinkButtonElement(
+                        text=links["approveLabel"],
+                        url=links["approve"],
+                        action_id="open_cluster_approve",
+                        style="primary",
+                    ),
+                    LinkButtonElement(
+                        text="Reject all (environment)…",
+                        url=links["reject"],
+                        action_id="open_cluster_reject",
+                        style="danger",
+                    ),
+                    LinkButtonElement(
+                        text="Split scenarios off…",
+                        url=cluster["url"],
+                        action_id="open_cluster_page",
+                    ),
+                ],
+            )
+        )
     if entry.get("leadNote"):  # the project's default lead is asked: the module has no lead
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(entry["leadNote"]))]))
     for draft in cluster.get("drafts") or []:  # or one by one, each with its own links
