@@ -123,8 +123,23 @@ def partition_queries() -> Iterator[None]:
         Table.all_items = original_all_items  # type: ignore[method-assign]
 
 
+_installed = contextlib.ExitStack()
+_installed_blocks: list[contextlib.ExitStack] = []
+
+
 def install() -> None:
     """Lean transactions and partition queries for the rest of the process (the local stack's
-    moto server)."""
-    lean_transactions().__enter__()
-    partition_queries().__enter__()
+    moto server); a second call changes nothing. The blocks are held open by a module-level
+    ExitStack: a generator's context manager entered and dropped is closed when it is collected,
+    which undid the patches at once (the local stack ran unpatched until this was found)."""
+    if _installed_blocks:
+        return
+    _installed_blocks.append(_installed)
+    _installed.enter_context(lean_transactions())
+    _installed.enter_context(partition_queries())
+
+
+def uninstall() -> None:
+    """Undo `install` (for tests)."""
+    if _installed_blocks:
+        _installed_blocks.pop().close()

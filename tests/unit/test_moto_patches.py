@@ -164,3 +164,25 @@ def test_lean_transactions_never_copy_the_table(
         ExpressionAttributeValues={":t": {"S": "T#"}},
     )["Count"]
     assert counted == 120
+
+
+def test_install_keeps_the_patches_for_the_rest_of_the_process() -> None:
+    """The local stack calls `install` once and drops nothing it could hold: the patches must
+    outlive the garbage collector (a dropped generator context manager undoes its block)."""
+    import gc
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    from devstack import moto_patches
+
+    real_query, real_copy = Table.query, models.copy
+    moto_patches.install()
+    try:
+        moto_patches.install()  # a second call changes nothing
+        gc.collect()
+        assert Table.query is not real_query
+        assert models.copy is not real_copy
+    finally:
+        moto_patches.uninstall()
+    assert Table.query is real_query and models.copy is real_copy
