@@ -153,11 +153,14 @@ def plain_attribute_values() -> Iterator[None]:
     returning a 100-attribute item (ReturnValues=ALL_NEW: a scenario with its test cases' latest
     results) took 75 ms, a Query of such items seconds. Items are held in the wire JSON already
     (DynamoType.to_json), so inside this block an AttributeValue of plain JSON (`_plain`) is
-    written as it is; anything else (binary) goes through moto's walk: the same bytes out."""
+    written as it is; anything else (binary) goes through moto's walk: the same bytes out. The
+    request parser walks each incoming AttributeValue the same way (a BatchWriteItem of 25 items
+    paid it per attribute) and would rebuild the same dict: a plain one is taken as it is."""
+    from moto.core.parse import BaseJSONParser
     from moto.core.serialize import BaseJSONSerializer
 
-    own = BaseJSONSerializer.__dict__.get("_serialize")
     original = BaseJSONSerializer._serialize
+    original_parse = BaseJSONParser._parse_shape
 
     def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
         if shape.name == "AttributeValue" and _plain(value):
@@ -165,14 +168,32 @@ def plain_attribute_values() -> Iterator[None]:
             return
         original(self, serialized, value, shape, key)
 
-    BaseJSONSerializer._serialize = _serialize  # type: ignore[method-assign]
+    def _parse_shape(self: Any, shape: Any, node: Any) -> Any:
+        if shape.name == "AttributeValue" and _plain(node):
+            return node  # the parser would rebuild the same dict
+        return original_parse(self, shape, node)
+
+    with _class_attributes(
+        (BaseJSONSerializer, "_serialize", _serialize),
+        (BaseJSONParser, "_parse_shape", _parse_shape),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _class_attributes(*patches: tuple[type, str, Any]) -> Iterator[None]:
+    """Set class attributes for the block; each is put back as it was (inherited or own)."""
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
+    for cls, name, value in patches:
+        setattr(cls, name, value)
     try:
         yield
     finally:
-        if own is None:
-            del BaseJSONSerializer._serialize
-        else:
-            BaseJSONSerializer._serialize = own  # type: ignore[method-assign]
+        for cls, name, own in saved:
+            if own is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
 
 
 _installed = contextlib.ExitStack()

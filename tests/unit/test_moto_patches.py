@@ -240,3 +240,10 @@ def test_plain_attribute_values_answer_the_same(dynamodb: Any) -> None:
         patched = _answers(dynamodb)
     assert patched == plain
     assert plain[1]["b"] == {"B": b"\x00\x01binary"} and plain[1]["l"]["L"][3]
+    # a write parsed with the patch stores what one parsed without it stores
+    with plain_attribute_values():
+        dynamodb.put_item(TableName=TABLE, Item={**EVERY_TYPE, "sk": {"S": "2"}})
+    again = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "TYPES"}, "sk": {"S": "2"}})
+    first = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "TYPES"}, "sk": {"S": "1"}})
+    first["Item"].pop("count")
+    assert {**again["Item"], "sk": {"S": "1"}} == first["Item"] == EVERY_TYPE
