@@ -123,8 +123,98 @@ def partition_queries() -> Iterator[None]:
         Table.all_items = original_all_items  # type: ignore[method-assign]
 
 
+_PLAIN_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _plain(value: Any) -> bool:
+    """An AttributeValue already in DynamoDB's wire JSON, with nothing the serializer would
+    change: strings, numbers (as strings), booleans, nulls, and lists, maps and string or number
+    sets of them. Binary (B, BS) is left to moto's serializer (it base64-encodes)."""
+    if type(value) is not dict or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    scalar = _PLAIN_SCALARS.get(kind)
+    if scalar is not None:
+        return type(inner) is scalar
+    if kind in ("SS", "NS"):
+        return type(inner) is list and all(type(v) is str for v in inner)
+    if kind == "L":
+        return type(inner) is list and all(_plain(v) for v in inner)
+    if kind == "M":
+        return type(inner) is dict and all(type(k) is str and _plain(v) for k, v in inner.items())
+    return False
+
+
+@contextlib.contextmanager
+def plain_attribute_values() -> Iterator[None]:
+    """moto 5.2 serializes every response through its generic, shape-walking serializer
+    (moto/core/serialize.py): each attribute of each item returned costs a walk of botocore's
+    AttributeValue shape with attribute lookups, about 0.8 ms per attribute, so an UpdateItem
+    returning a 100-attribute item (ReturnValues=ALL_NEW: a scenario with its test cases' latest
+    results) took 75 ms, a Query of such items seconds. Items are held in the wire JSON already
+    (DynamoType.to_json), so inside this block an AttributeValue of plain JSON (`_plain`) is
+    written as it is; anything else (binary) goes through moto's walk: the same bytes out. The
+    request parser walks each incoming AttributeValue the same way (a BatchWriteItem of 25 items
+    paid it per attribute) and would rebuild the same dict: a plain one is taken as it is."""
+    from moto.core.parse import BaseJSONParser
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize
+    original_parse = BaseJSONParser._parse_shape
+
+    def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name == "AttributeValue" and _plain(value):
+            serialized[self.get_serialized_name(shape, key)] = value
+            return
+        original(self, serialized, value, shape, key)
+
+    def _parse_shape(self: Any, shape: Any, node: Any) -> Any:
+        if shape.name == "AttributeValue" and _plain(node):
+            return node  # the parser would rebuild the same dict
+        return original_parse(self, shape, node)
+
+    with _class_attributes(
+        (BaseJSONSerializer, "_serialize", _serialize),
+        (BaseJSONParser, "_parse_shape", _parse_shape),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _class_attributes(*patches: tuple[type, str, Any]) -> Iterator[None]:
+    """Set class attributes for the block; each is put back as it was (inherited or own)."""
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
+    for cls, name, value in patches:
+        setattr(cls, name, value)
+    try:
+        yield
+    finally:
+        for cls, name, own in saved:
+            if own is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
+
+
+_installed = contextlib.ExitStack()
+_installed_blocks: list[contextlib.ExitStack] = []
+
+
 def install() -> None:
-    """Lean transactions and partition queries for the rest of the process (the local stack's
-    moto server)."""
-    lean_transactions().__enter__()
-    partition_queries().__enter__()
+    """Lean transactions, partition queries and plain attribute values for the rest of the
+    process (the local stack's moto server); a second call changes nothing. The blocks are held
+    open by a module-level ExitStack: a generator's context manager entered and dropped is
+    closed when it is collected, which undid the patches at once (the local stack ran unpatched
+    until this was found)."""
+    if _installed_blocks:
+        return
+    _installed_blocks.append(_installed)
+    _installed.enter_context(lean_transactions())
+    _installed.enter_context(partition_queries())
+    _installed.enter_context(plain_attribute_values())
+
+
+def uninstall() -> None:
+    """Undo `install` (for tests)."""
+    if _installed_blocks:
+        _installed_blocks.pop().close()

@@ -164,3 +164,86 @@ def test_lean_transactions_never_copy_the_table(
         ExpressionAttributeValues={":t": {"S": "T#"}},
     )["Count"]
     assert counted == 120
+
+
+def test_install_keeps_the_patches_for_the_rest_of_the_process() -> None:
+    """The local stack calls `install` once and drops nothing it could hold: the patches must
+    outlive the garbage collector (a dropped generator context manager undoes its block)."""
+    import gc
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    from devstack import moto_patches
+
+    real_query, real_copy = Table.query, models.copy
+    moto_patches.install()
+    try:
+        moto_patches.install()  # a second call changes nothing
+        gc.collect()
+        assert Table.query is not real_query
+        assert models.copy is not real_copy
+    finally:
+        moto_patches.uninstall()
+    assert Table.query is real_query and models.copy is real_copy
+
+
+EVERY_TYPE = {
+    "pk": {"S": "TYPES"},
+    "sk": {"S": "1"},
+    "s": {"S": ""},
+    "n": {"N": "-12.5"},
+    "b": {"B": b"\x00\x01binary"},
+    "yes": {"BOOL": True},
+    "none": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"x", b"y"]},
+    "l": {"L": [{"S": "x"}, {"N": "1"}, {"L": []}, {"M": {"b": {"B": b"\x02"}}}]},
+    "m": {"M": {"deep": {"M": {"x": {"SS": ["q"]}, "e": {"M": {}}}}, "n": {"NULL": True}}},
+}
+
+
+def _answers(client: Any) -> list[Any]:
+    """Every read shape that returns AttributeValues, and an update returning the item."""
+    key = {"pk": {"S": "TYPES"}, "sk": {"S": "1"}}
+    updated = client.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET #c = :one",  # the same every time: both runs read the same
+        ExpressionAttributeNames={"#c": "count"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    return [
+        updated["Attributes"],
+        client.get_item(TableName=TABLE, Key=key)["Item"],
+        client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "P#3"}},
+        )["Items"],
+        client.scan(TableName=TABLE)["Items"],
+        client.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})["Responses"],
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": key}}])[
+            "Responses"
+        ],
+    ]
+
+
+def test_plain_attribute_values_answer_the_same(dynamodb: Any) -> None:
+    from devstack.moto_patches import plain_attribute_values
+
+    dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    plain = _answers(dynamodb)
+    with plain_attribute_values():
+        patched = _answers(dynamodb)
+    assert patched == plain
+    assert plain[1]["b"] == {"B": b"\x00\x01binary"} and plain[1]["l"]["L"][3]
+    # a write parsed with the patch stores what one parsed without it stores
+    with plain_attribute_values():
+        dynamodb.put_item(TableName=TABLE, Item={**EVERY_TYPE, "sk": {"S": "2"}})
+    again = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "TYPES"}, "sk": {"S": "2"}})
+    first = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "TYPES"}, "sk": {"S": "1"}})
+    first["Item"].pop("count")
+    assert {**again["Item"], "sk": {"S": "1"}} == first["Item"] == EVERY_TYPE
