@@ -36,6 +36,13 @@ boto3.client("dynamodb").put_item(
 print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
+# The floor as above, plus what validating one request body with pydantic costs: `import
+# pydantic` alone loads two modules (pydantic imports lazily); a model loads the machinery.
+FLOOR_WITH_A_MODEL = FLOOR.replace(
+    "boto3.client(",
+    "class Body(pydantic.BaseModel):\n    id: str\nBody.model_validate({'id': KEY})\nboto3.client(",
+)
+
 APP = """
 import time
 t0, c0 = time.perf_counter(), time.process_time()
@@ -107,7 +114,12 @@ def _child(code: str, env: dict[str, str], cache: str | None) -> tuple[float, fl
 
 
 def _variant(
-    name: str, env: dict[str, str], ci_key: str, bytecode: bool, start: int
+    name: str,
+    env: dict[str, str],
+    ci_key: str,
+    bytecode: bool,
+    start: int,
+    floor_code: str = FLOOR,
 ) -> dict[str, Any]:
     table = env["FAILBRIDGE_TABLE"]
     pairs = []
@@ -116,7 +128,7 @@ def _variant(
             consts = f"TABLE = {table!r}\nKEY = 'r{n}'\n"
             event = f"EVENT = {_event(ci_key, n)!r}\n"
             app_s = _child(consts + event + APP, env, cache if bytecode else None)
-            floor_s = _child(consts + FLOOR, env, cache if bytecode else None)
+            floor_s = _child(consts + floor_code, env, cache if bytecode else None)
             if n > start:  # the first pair fills the bytecode cache and the disk cache
                 pairs.append((app_s, floor_s))
     app = statistics.median(a[0] for a, _ in pairs)
@@ -149,6 +161,9 @@ def main() -> dict[str, Any]:
         print("first request of a fresh process vs library floor + one put_item (target <= 1.3)")
         figures["bytecode"] = _variant("with bytecode, tracing off", env, ci_key, True, 0)
         figures["source"] = _variant("without bytecode, tracing off", env, ci_key, False, 100)
+        figures["model_floor"] = _variant(
+            "with bytecode, floor with one model", env, ci_key, True, 300, FLOOR_WITH_A_MODEL
+        )
         traced = {**env, **LAMBDA_TRACING}
         figures["traced"] = _variant(
             "with bytecode, X-Ray subsegments on", traced, ci_key, False, 200
