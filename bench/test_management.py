@@ -6,7 +6,8 @@ the S3 notification runs it: a streamed validate pass, then batched writes) into
 — its dry run's peak traced memory beside the direct dry run's, and the real import's rows/s;
 then coverage of those 5,000 requirements x 50,000 test cases, page by page (1,000 requirements a
 page) — per page p50/p95 and the whole walk; and a 50-story release view, p50/p95 over
-`BENCH_TM_VIEWS` views (default 20). Figures, no targets.
+`BENCH_TM_VIEWS` views (default 20). moto runs with the local stack's patches (partition
+queries, lean transactions: same answers). Figures, no targets.
 `BENCH_TM_ROWS` scales the import (default 50,000)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from bench._support import median, moto_inprocess, percentile
+from bench._support import lean_moto_transactions, median, moto_inprocess, percentile
 from chalicelib import settings
 from chalicelib.services import testcase_imports
 
@@ -43,7 +44,7 @@ def csv_text(rows: int, requirements: int) -> str:
 def main() -> None:
     from chalicelib import bootstrap
 
-    with moto_inprocess() as resources:
+    with moto_inprocess() as resources, lean_moto_transactions():
         c = bootstrap.container()
         text = csv_text(ROWS, REQUIREMENTS)
         print(f"CSV: {ROWS:,} rows, {len(text) / 1e6:.1f} MB, {REQUIREMENTS:,} requirements")
