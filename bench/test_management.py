@@ -69,6 +69,7 @@ def main() -> None:
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
         )
 
+        release_view(c)  # first: the figure the data set exists for, before the longer steps
         upload_path(c, resources["bucket"], text)
 
         pages: list[float] = []
@@ -98,8 +99,6 @@ def main() -> None:
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB (moto's table "
             "in the same process)"
         )
-
-        release_view(c)
 
 
 def release_view(c: Any) -> None:
