@@ -179,6 +179,42 @@ def test_a_killed_delivery_keeps_its_claim_until_its_lease_ends(
     assert_exact(api, demo, import_id, 25)
 
 
+class AdvanceDies:
+    """The real ledger; its `advance` number `die_on` raises before doing anything."""
+
+    def __init__(self, real: Any, die_on: int) -> None:
+        self.real, self.die_on, self.calls = real, die_on, 0
+
+    def advance(self, *args: Any, **kwargs: Any) -> bool:
+        self.calls += 1
+        if self.calls == self.die_on:
+            raise RuntimeError("killed between two counter steps of a batch")
+        return bool(self.real.advance(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_batch_whose_counters_move_in_steps_resumes_at_its_step(
+    api: Any, demo: Demo, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More modules in a batch than a transaction holds: the counters move a step at a time
+    with a sub-cursor; killed between two steps, the redelivery moves the steps left, once."""
+    from chalicelib.bootstrap import container
+
+    monkeypatch.setattr(testcase_imports, "BATCH", 10)
+    monkeypatch.setattr(testcase_imports, "MODULES_A_STEP", 1)  # 3 modules: 3 steps a batch
+    import_id, key = requested(api, demo, aws, rows(25))
+    r = container().repos
+    ledger = AdvanceDies(r.test_case_imports, die_on=5)  # the second batch's second step
+    with pytest.raises(RuntimeError):
+        importer(r.test_cases, ledger).process(key)
+    stored = r.uploads.get(import_id) or {}
+    assert (stored["batch"], stored["step"], stored["written"]) == (1, 1, 10), stored
+    assert importer(r.test_cases, ledger).process(key) == "completed"
+    assert_exact(api, demo, import_id, 25)
+
+
 class MeetsAtTheClaim:
     """The real ledger; `claim` waits until both deliveries are at it, then claims."""
 
