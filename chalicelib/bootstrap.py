@@ -238,7 +238,8 @@ class Container:
         """Large test-case files through a presigned upload (the reports queue's S3 events)."""
         from chalicelib.services.testcase_imports import TestCaseImports
 
-        return TestCaseImports(self.repos.uploads, self.blobs, self.test_cases)
+        r = self.repos
+        return TestCaseImports(r.uploads, r.test_case_imports, self.blobs, self.test_cases)
 
     @functools.cached_property
     def requirements(self) -> RequirementService:

@@ -4,6 +4,7 @@ release or sprint). A deleted test case keeps its versions and stays readable th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,3 +163,16 @@ def count_delta(before: TestCase | None, after: TestCase | None) -> dict[str, di
         for k, v in values.items():
             bucket[k] += sign * v
     return {m: d for m, d in out.items() if any(d.values())}
+
+
+def count_deltas(
+    writes: Sequence[tuple[TestCase | None, TestCase]],
+) -> dict[str, dict[str, int]]:
+    """Module -> counter moves of these writes (modules that move at all)."""
+    deltas: dict[str, dict[str, int]] = {}
+    for before, after in writes:
+        for module, d in count_delta(before, after).items():
+            bucket = deltas.setdefault(module, {"testCases": 0, "executed": 0, "passed": 0})
+            for k, v in d.items():
+                bucket[k] += v
+    return {m: d for m, d in deltas.items() if any(d.values())}

@@ -12,10 +12,15 @@ from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
-from chalicelib.domain.ports import Cursors, RequirementRepository, TestCaseRepository
+from chalicelib.domain.ports import (
+    Cursors,
+    RequirementRepository,
+    TestCaseRepository,
+    TransactItem,
+)
 from chalicelib.domain.requirements import CoverageLink, scope_key
 from chalicelib.domain.testcase_files import ParsedCase, RowError, read_csv, write_csv
-from chalicelib.domain.testcases import TestCase, count_delta, new_test_case
+from chalicelib.domain.testcases import TestCase, count_deltas, new_test_case
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
 from chalicelib.models import TestCaseImportIn, TestCaseIn, parse_model
 
@@ -71,11 +76,11 @@ class TestCaseService:
         at = self._clock()
         if existing is not None:  # a deleted one comes back as its next version
             case = existing.edited(body.content(), at=at, by=by)
-            self._cases.save(case, existing.version)
+            self._cases.save(case, existing.version, self._counted([(existing, case)]))
         else:
             case = new_test_case(project, body.test_case_id, body.content(), at=at, by=by)
-            self._cases.create(case)
-        self._after_write([(existing, case)], at)
+            self._cases.create(case, self._counted([(None, case)]))
+        self._link([(existing, case)], at)
         return case.view()
 
     def get(self, project: str, test_case_id: str) -> dict[str, Any]:
@@ -125,8 +130,8 @@ class TestCaseService:
             return current.view()  # nothing changed: no new version
         case = current.edited(body.content(), at=self._clock(), by=by)
         case.version = expected + 1
-        self._cases.save(case, expected)
-        self._after_write([(current, case)], case.updated_at or self._clock())
+        self._cases.save(case, expected, self._counted([(current, case)]))
+        self._link([(current, case)], case.updated_at or self._clock())
         return case.view()
 
     def delete(
@@ -136,8 +141,8 @@ class TestCaseService:
         expected = if_match if if_match is not None else current.version
         case = current.removed(at=self._clock(), by=by)
         case.version = expected + 1
-        self._cases.save(case, expected)
-        self._after_write([(current, case)], case.updated_at or self._clock())
+        self._cases.save(case, expected, self._counted([(current, case)]))
+        self._link([(current, case)], case.updated_at or self._clock())
         return {"testCaseId": test_case_id, "deleted": True, "version": case.version}
 
     def versions(self, project: str, test_case_id: str) -> dict[str, Any]:
@@ -244,12 +249,24 @@ class TestCaseService:
 
     def write(self, plan: ImportPlan, by: str | None) -> int:
         """Write a valid plan's new versions and heads, and what follows from them."""
+        self.write_cases(plan, by)
+        if plan.writes:
+            self._cases.add_counts(plan.writes[0][1].project, count_deltas(plan.writes))
+        return len(plan.writes)
+
+    def write_cases(self, plan: ImportPlan, by: str | None) -> None:
+        """A plan's coverage links, then its versions and heads; not the module counters (a
+        large import moves those with its cursor). Links first: a head written means its links
+        are, so a write redone after a crash (which plans those heads as unchanged) misses none."""
         for _, after in plan.writes:
             after.created_by = after.created_by or by
             after.updated_by = by
+        self._link(plan.writes, self._clock())
         self._cases.put_many([after for _, after in plan.writes])
-        self._after_write(plan.writes, self._clock())
-        return len(plan.writes)
+
+    def count_items(self, project: str, deltas: dict[str, dict[str, int]]) -> list[TransactItem]:
+        """Module counter moves as transaction items (for a write that carries them)."""
+        return self._cases.count_items(project, deltas)
 
     def export(self, project: str, fmt: str) -> Iterator[str]:
         """Every live test case, streamed: CSV (failbridge's columns) or JSON."""
@@ -267,17 +284,24 @@ class TestCaseService:
 
     def _after_write(self, writes: Sequence[tuple[TestCase | None, TestCase]], at: str) -> None:
         """Coverage links follow the requirements; module counters follow the test cases."""
+        if writes:
+            self._link(writes, at)
+            self._cases.add_counts(writes[0][1].project, count_deltas(writes))
+
+    def _counted(self, writes: Sequence[tuple[TestCase | None, TestCase]]) -> list[TransactItem]:
+        """One test case's counter moves, for the transaction that writes it: a retried create,
+        edit or delete (409, 412, 404 once the first landed) can never count it twice or not
+        at all."""
+        return self._cases.count_items(writes[0][1].project, count_deltas(writes))
+
+    def _link(self, writes: Sequence[tuple[TestCase | None, TestCase]], at: str) -> None:
+        """Coverage links follow the requirements (idempotent puts and deletes)."""
         if not writes:
             return
         project = writes[0][1].project
-        deltas: dict[str, dict[str, int]] = {}
         added: list[CoverageLink] = []
         removed: list[tuple[str, str]] = []
         for before, after in writes:
-            for module, d in count_delta(before, after).items():
-                bucket = deltas.setdefault(module, {"testCases": 0, "executed": 0, "passed": 0})
-                for k, v in d.items():
-                    bucket[k] += v
             old = set(before.requirements) if before and not before.deleted else set()
             new = set(after.requirements) if not after.deleted else set()
             last = after.last_execution or {}
@@ -297,7 +321,6 @@ class TestCaseService:
         self._requirements.ensure(project, sorted({link.requirement_id for link in added}), at)
         self._requirements.link(added)
         self._requirements.unlink(project, removed)
-        self._cases.add_counts(project, {m: d for m, d in deltas.items() if any(d.values())})
 
     # -- results (ResultsService calls these through the TestCatalog port) -----------------
 
@@ -344,7 +367,7 @@ class TestCaseService:
         """Each test case's latest result: on its head, its module's counters and the coverage
         links of its requirements (overall, and for the release and sprint its run named).
         Replays change nothing: a head keeps the later of two results (time, then attempt)."""
-        deltas: dict[str, dict[str, int]] = {}
+        moved: list[tuple[TestCase | None, TestCase]] = []
         for note in notes:
             last = {k: v for k, v in note.items() if k != "testCaseId" and v is not None}
             before = self._cases.note_execution(project, note["testCaseId"], last)
@@ -352,10 +375,7 @@ class TestCaseService:
                 continue
             after = TestCase.from_dict({**before.to_dict(), "lastExecution": last})
             after.other.pop("uncounted", None)
-            for module, d in count_delta(before, after).items():
-                bucket = deltas.setdefault(module, {"testCases": 0, "executed": 0, "passed": 0})
-                for k, v in d.items():
-                    bucket[k] += v
+            moved.append((before, after))
             if after.deleted:
                 continue
             fields = {
@@ -373,7 +393,7 @@ class TestCaseService:
                 self._requirements.note_execution(
                     project, r, after.test_case_id, {k: v for k, v in fields.items() if v}, scoped
                 )
-        self._cases.add_counts(project, {m: d for m, d in deltas.items() if any(d.values())})
+        self._cases.add_counts(project, count_deltas(moved))
 
 
 class CoverageReader:

@@ -232,3 +232,67 @@ def test_a_limit_that_is_not_a_small_whole_number_is_a_422_naming_it(api: Any, d
         assert response.status_code == 422, (bad, response.body)
         assert json.loads(response.body)["error"]["details"][0]["field"] == "limit"
     assert api.get(f"{BASE}?limit=5", headers=demo.auth("viewer")).status_code == 200
+
+
+def test_retried_create_edit_and_delete_count_once(api: Any, demo: Demo) -> None:
+    """A module's counters move in the transaction that writes the test case: a client's retry
+    of a create, an edit or a delete that landed (409, 412, 404) moves nothing again, and one
+    that did not land (a transaction that failed) moved nothing."""
+    from chalicelib.bootstrap import container
+
+    r = container().repos
+
+    def counted() -> dict[str, int]:
+        return {c["name"]: c["testCases"] for c in r.test_cases.module_counts("DEMO")}
+
+    tester = demo.auth("tester")
+    body = json.dumps(case(testCaseId="TC-COUNT-1", module="Billing"))
+    assert api.post(BASE, headers=tester, body=body).status_code == 201
+    assert api.post(BASE, headers=tester, body=body).status_code == 409  # retried
+    assert counted().get("Billing") == 1
+
+    moved = json.dumps(case(testCaseId="TC-COUNT-1", module="Payments"))
+    headers = {**tester, "If-Match": '"1"'}
+    assert api.put(f"{BASE}/TC-COUNT-1", headers=headers, body=moved).status_code == 200
+    assert api.put(f"{BASE}/TC-COUNT-1", headers=headers, body=moved).status_code == 412
+    assert (counted().get("Billing"), counted().get("Payments")) == (0, 1)
+
+    # an edit whose transaction fails (the head moved meanwhile) counts nothing
+    stale = json.dumps(case(testCaseId="TC-COUNT-1", module="Billing"))
+    assert api.put(f"{BASE}/TC-COUNT-1", headers=headers, body=stale).status_code == 412
+    assert (counted().get("Billing"), counted().get("Payments")) == (0, 1)
+
+    gone = {**tester, "If-Match": '"2"'}
+    assert api.delete(f"{BASE}/TC-COUNT-1", headers=gone).status_code == 200
+    assert api.delete(f"{BASE}/TC-COUNT-1", headers=gone).status_code == 404  # retried
+    assert (counted().get("Billing"), counted().get("Payments")) == (0, 0)
+
+    assert api.post(BASE, headers=tester, body=body).status_code == 201  # back, in Billing
+    assert (counted().get("Billing"), counted().get("Payments")) == (1, 0)
+
+
+def test_a_create_that_dies_after_its_write_has_counted_it(demo: Demo) -> None:
+    """Killed after the test case's transaction (its coverage links fail to write): the retry
+    is a 409 and the module counted the test case once, in that transaction."""
+    import pytest
+
+    from chalicelib.adapters.dynamo.table import Cursors
+    from chalicelib.adapters.dynamo.testcases import RequirementRepository
+    from chalicelib.bootstrap import container
+    from chalicelib.errors import Conflict
+    from chalicelib.models import TestCaseIn
+    from chalicelib.services.testcases import TestCaseService
+
+    r = container().repos
+
+    class DiesLinking(RequirementRepository):
+        def ensure(self, project: str, ids: Any, at: str) -> None:
+            raise RuntimeError("the Lambda timed out")
+
+    service = TestCaseService(r.test_cases, DiesLinking(r.table), Cursors())
+    body = TestCaseIn.model_validate(case(testCaseId="TC-COUNT-2", module="Search"))
+    with pytest.raises(RuntimeError):
+        service.create("DEMO", body, "tester")
+    with pytest.raises(Conflict):
+        service.create("DEMO", body, "tester")
+    assert [c["testCases"] for c in r.test_cases.module_counts("DEMO")] == [1]

@@ -1247,12 +1247,14 @@ class FakeTestCases:
     def get_many(self, project: str, test_case_ids: Sequence[str]) -> dict[str, Any]:
         return {tc: c for tc in test_case_ids if (c := self.get(project, tc)) is not None}
 
-    def create(self, case: Any) -> None:
+    def create(self, case: Any, also: Sequence[dict[str, Any]] = ()) -> None:
         if (case.project, case.test_case_id) in self.heads:
             raise Conflict(f"test case {case.test_case_id} exists")
         self._write(case)
+        for item in also:
+            item["apply"]()
 
-    def save(self, case: Any, expected_version: int) -> None:
+    def save(self, case: Any, expected_version: int, also: Sequence[dict[str, Any]] = ()) -> None:
         from chalicelib.errors import PreconditionFailed
 
         head = self.heads.get((case.project, case.test_case_id))
@@ -1260,6 +1262,8 @@ class FakeTestCases:
         if head is None or head["version"] != expected_version or case.version in versions:
             raise PreconditionFailed(f"not at version {expected_version}")
         self._write(case)
+        for item in also:
+            item["apply"]()
 
     def put_many(self, cases: Sequence[Any]) -> None:
         for case in cases:
@@ -1297,6 +1301,12 @@ class FakeTestCases:
             bucket = self.counters.setdefault((project, module), {"name": module})  # type: ignore[dict-item]
             for k, v in delta.items():
                 bucket[k] = bucket.get(k, 0) + v
+
+    def count_items(self, project: str, deltas: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+        """Transaction items whose `apply` moves the counters (applied by create/save)."""
+        return [
+            {"apply": lambda m=m, d=d: self.add_counts(project, {m: d})} for m, d in deltas.items()
+        ]
 
     def module_counts(self, project: str) -> list[dict[str, Any]]:
         return [dict(v) for (p, _), v in sorted(self.counters.items()) if p == project]

@@ -71,6 +71,24 @@ QUERIES = [
         "ScanIndexForward": False,
     },
     {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "ExpressionAttributeValues": {":p": {"S": "P#3"}, ":s": {"S": "S#0"}},
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {
+            ":p": {"S": "P#0"},
+            ":a": {"S": "S#004"},
+            ":b": {"S": "S#021"},
+        },
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND sk > :a",
+        "FilterExpression": "n < :n",
+        "ExpressionAttributeValues": {":p": {"S": "P#2"}, ":a": {"S": "S#009"}, ":n": {"N": "25"}},
+        "ScanIndexForward": False,
+    },
+    {
         "KeyConditionExpression": "pk = :p",
         "FilterExpression": "n > :n",
         "ExpressionAttributeValues": {":p": {"S": "P#4"}, ":n": {"N": "20"}},

@@ -27,6 +27,7 @@ from chalicelib.adapters.dynamo.tickets import TicketRepository
 from chalicelib.adapters.dynamo.uploads import (
     AttachmentRepository,
     DeliveryRepository,
+    TestCaseImportLedger,
     UploadRepository,
 )
 
@@ -53,6 +54,7 @@ class Repositories:
     gates: GateRepository
     exports: ExportStore
     test_cases: TestCaseRepository
+    test_case_imports: TestCaseImportLedger
     requirements: RequirementRepository
     page_feed: PageFeed
     reports: ReportStore
@@ -86,6 +88,7 @@ class Repositories:
             gates=GateRepository(table),
             exports=ExportStore(table),
             test_cases=TestCaseRepository(table),
+            test_case_imports=TestCaseImportLedger(table),
             requirements=RequirementRepository(table),
             page_feed=PageFeed(table),
             reports=ReportStore(table),

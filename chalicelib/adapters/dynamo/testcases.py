@@ -9,7 +9,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, cancel_codes, condition_failed, strip_keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    condition_failed,
+    strip_keys,
+)
 from chalicelib.domain.requirements import CoverageLink, Requirement
 from chalicelib.domain.testcases import TestCase
 from chalicelib.errors import Conflict, PreconditionFailed
@@ -48,13 +54,15 @@ class TestCaseRepository:
         cases = [_case(i) for i in found]
         return {c.test_case_id: c for c in cases}
 
-    def create(self, case: TestCase) -> None:
-        """The first version and the head, together; 409 if the test case exists."""
+    def create(self, case: TestCase, also: Sequence[TransactItem] = ()) -> None:
+        """The first version and the head (and `also`: its module's counts), together; 409 if
+        the test case exists."""
         try:
             self._t.transact(
                 [
                     self._t.put_item(_head_item(case), "attribute_not_exists(pk)"),
                     self._t.put_item(_version_item(case), "attribute_not_exists(pk)"),
+                    *also,
                 ]
             )
         except ClientError as exc:
@@ -62,15 +70,22 @@ class TestCaseRepository:
                 raise Conflict(f"test case {case.test_case_id} exists") from exc
             raise
 
-    def save(self, case: TestCase, expected_version: int) -> None:
-        """A new version, if the head is still at `expected_version` (else 412)."""
+    def save(
+        self, case: TestCase, expected_version: int, also: Sequence[TransactItem] = ()
+    ) -> None:
+        """A new version, if the head is still at `expected_version` (else 412), with `also`
+        (its module counters' moves) in the same transaction."""
         head = _head_item(case)
         head_put = self._t.put_item(head, "#v = :expected")
         head_put["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
         head_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
         try:
             self._t.transact(
-                [head_put, self._t.put_item(_version_item(case), "attribute_not_exists(pk)")]
+                [
+                    head_put,
+                    self._t.put_item(_version_item(case), "attribute_not_exists(pk)"),
+                    *also,
+                ]
             )
         except ClientError as exc:
             if "ConditionalCheckFailed" in cancel_codes(exc):
@@ -140,22 +155,38 @@ class TestCaseRepository:
 
     def add_counts(self, project: str, deltas: dict[str, dict[str, int]]) -> None:
         for module, delta in deltas.items():
-            parts = [f"#{c} :{c}" for c in _COUNTERS if delta.get(c)]
-            if not parts:
+            counted = _count_update(project, module, delta)
+            if counted is None:
                 continue
-            self._t.update(
-                keys.test_case_module(project, module),
-                "SET #name = :name ADD " + ", ".join(parts),
-                ExpressionAttributeNames={
-                    "#name": "name",
-                    **{f"#{c}": c for c in _COUNTERS if delta.get(c)},
-                },
-                values={":name": module, **{f":{c}": delta[c] for c in _COUNTERS if delta.get(c)}},
-            )
+            key, update, names, values = counted
+            self._t.update(key, update, ExpressionAttributeNames=names, values=values)
+
+    def count_items(self, project: str, deltas: dict[str, dict[str, int]]) -> list[TransactItem]:
+        """The same moves as `add_counts`, as transaction items (one per module)."""
+        out = []
+        for module, delta in deltas.items():
+            counted = _count_update(project, module, delta)
+            if counted is not None:
+                key, update, names, values = counted
+                out.append(self._t.update_item(key, update, names=names, values=values))
+        return out
 
     def module_counts(self, project: str) -> list[dict[str, Any]]:
         items = self._t.query_all(keys.test_cases_partition(project), sk_prefix="MODULE#")
         return [strip_keys(i) for i in items]
+
+
+def _count_update(
+    project: str, module: str, delta: dict[str, int]
+) -> tuple[keys.Key, str, dict[str, str], dict[str, Any]] | None:
+    """A module counter item's UpdateExpression adding `delta` (None if it adds nothing)."""
+    moved = [c for c in _COUNTERS if delta.get(c)]
+    if not moved:
+        return None
+    names = {"#name": "name", **{f"#{c}": c for c in moved}}
+    values = {":name": module, **{f":{c}": delta[c] for c in moved}}
+    update = "SET #name = :name ADD " + ", ".join(f"#{c} :{c}" for c in moved)
+    return keys.test_case_module(project, module), update, names, values
 
 
 def _requirement(item: dict[str, Any]) -> Requirement:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, condition_failed, set_clause, strip_keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    condition_failed,
+    set_clause,
+    strip_keys,
+)
+from chalicelib.domain.conflicts import TransactionConflict
 
 
 class UploadRepository:
@@ -66,6 +75,134 @@ class UploadRepository:
             if condition_failed(exc):
                 return False
             raise
+
+
+class TestCaseImportLedger:
+    """A large test-case import's record (`UPLOAD#id`) as the claim and cursor of its write:
+    `claim`/`claimUntil` say which delivery works on it, `batch`/`step` how far the write got,
+    `pending` the counter moves the current batch intends. Every write but the claim is
+    conditional on the claim still being the caller's."""
+
+    _HELD = "claim = :token"
+
+    def __init__(self, table: Table) -> None:
+        self._t = table
+
+    def claim(self, import_id: str, token: str, now: int, until: int) -> dict[str, Any] | None:
+        """The import, claimed by `token` until `until`, if nobody holds a live claim and it is
+        not finished; else None."""
+        try:
+            item = self._t.update(
+                keys.upload(import_id),
+                "SET claim = :token, claimUntil = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #s IN (:a, :b, :c) "
+                    "AND (attribute_not_exists(claim) OR claimUntil < :now)"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                values={
+                    ":token": token,
+                    ":until": until,
+                    ":now": now,
+                    ":a": "waiting_for_upload",
+                    ":b": "validating",
+                    ":c": "writing",
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return strip_keys(item)
+
+    def release(self, import_id: str, token: str) -> None:
+        """Give the claim up (a failed attempt, so that a redelivery needs not wait for it)."""
+        try:
+            self._t.update(
+                keys.upload(import_id),
+                "REMOVE claim, claimUntil",
+                ConditionExpression=self._HELD,
+                values={":token": token},
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+
+    def note(
+        self, import_id: str, token: str, fields: dict[str, Any], batch: int | None = None
+    ) -> bool:
+        """Set fields while the claim holds (and the cursor is at `batch`, if given)."""
+        return self._set(import_id, token, fields, "", batch)
+
+    def settle(self, import_id: str, token: str, fields: dict[str, Any]) -> bool:
+        """The outcome (fields with its status), and the claim dropped."""
+        return self._set(import_id, token, fields, " REMOVE claim, claimUntil, pending", None)
+
+    def advance(
+        self,
+        import_id: str,
+        token: str,
+        batch: int,
+        step: int,
+        fields: dict[str, Any],
+        also: Sequence[TransactItem],
+        *,
+        last: bool,
+    ) -> bool:
+        """With `also` (a batch's counter moves, at most 99 items), in one transaction: the
+        cursor from (batch, step) to the next step, or past the batch if `last`. False if the
+        claim is lost or the cursor moved already: then nothing of it happened."""
+        clause, names, values = set_clause(fields)
+        names.update({"#b": "batch", "#st": "step"})
+        values.update({":token": token, ":b": batch, ":st": step})
+        if last:
+            values.update({":nb": batch + 1, ":zero": 0})
+            moves, tail = ["#b = :nb", "#st = :zero"], " REMOVE pending"
+        else:
+            values[":nst"] = step + 1
+            moves, tail = ["#st = :nst"], ""
+        update = "SET " + ", ".join([*([clause] if clause else []), *moves]) + tail
+        cursor = self._t.update_item(
+            keys.upload(import_id),
+            update,
+            condition=f"{self._HELD} AND #b = :b AND #st = :st",
+            names=names,
+            values=values,
+        )
+        try:
+            self._t.transact([cursor, *also])
+        except TransactionConflict:
+            return False
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancel_codes(exc)[:1]:
+                return False
+            raise
+        return True
+
+    def _set(
+        self, import_id: str, token: str, fields: dict[str, Any], tail: str, batch: int | None
+    ) -> bool:
+        clause, names, values = set_clause(fields)
+        values[":token"] = token
+        condition = self._HELD
+        if batch is not None:
+            condition += " AND #b = :b"
+            names["#b"] = "batch"
+            values[":b"] = batch
+        try:
+            self._t.update(
+                keys.upload(import_id),
+                "SET " + clause + tail,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                values=values,
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
 
 class AttachmentRepository:

@@ -16,6 +16,7 @@ from chalicelib.domain.ports.access import (
 from chalicelib.domain.ports.catalog import (
     RequirementRepository,
     StorySource,
+    TestCaseImportLedger,
     TestCaseRepository,
     TestCatalog,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "RunRepository",
     "ScenarioRepository",
     "StorySource",
+    "TestCaseImportLedger",
     "TestCaseRepository",
     "TestCatalog",
     "TicketRepository",

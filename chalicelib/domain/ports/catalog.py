@@ -17,9 +17,11 @@ class TestCaseRepository(Protocol):
 
     def get_many(self, project: str, test_case_ids: Sequence[str]) -> dict[str, TestCase]: ...
 
-    def create(self, case: TestCase) -> None: ...
+    def create(self, case: TestCase, also: Sequence[TransactItem] = ()) -> None: ...
 
-    def save(self, case: TestCase, expected_version: int) -> None: ...
+    def save(
+        self, case: TestCase, expected_version: int, also: Sequence[TransactItem] = ()
+    ) -> None: ...
 
     def put_many(self, cases: Sequence[TestCase]) -> None: ...
 
@@ -36,6 +38,10 @@ class TestCaseRepository(Protocol):
     ) -> TestCase | None: ...
 
     def add_counts(self, project: str, deltas: dict[str, dict[str, int]]) -> None: ...
+
+    def count_items(
+        self, project: str, deltas: dict[str, dict[str, int]]
+    ) -> list[TransactItem]: ...
 
     def module_counts(self, project: str) -> list[dict[str, Any]]: ...
 
@@ -91,3 +97,31 @@ class StorySource(Protocol):
     """Stories as Jira holds them: key, title, status, fixVersions, sprints, updated."""
 
     def stories(self, jql: str, sprint_field: str | None = None) -> Iterator[dict[str, Any]]: ...
+
+
+class TestCaseImportLedger(Protocol):
+    """A large import's record as the one place that says which delivery of its notification
+    writes it and how far it got: a claim (a lease), the batch cursor and the counter moves a
+    batch intends, moved once with the cursor."""
+
+    def claim(self, import_id: str, token: str, now: int, until: int) -> dict[str, Any] | None: ...
+
+    def release(self, import_id: str, token: str) -> None: ...
+
+    def note(
+        self, import_id: str, token: str, fields: dict[str, Any], batch: int | None = None
+    ) -> bool: ...
+
+    def settle(self, import_id: str, token: str, fields: dict[str, Any]) -> bool: ...
+
+    def advance(
+        self,
+        import_id: str,
+        token: str,
+        batch: int,
+        step: int,
+        fields: dict[str, Any],
+        also: Sequence[TransactItem],
+        *,
+        last: bool,
+    ) -> bool: ...
