@@ -577,6 +577,7 @@ class FakeOutbox:
         closes = self.db.digest_windows.get(lead)
         if closes is None or closes < now:
             self.db.digest_windows[lead] = now + seconds
+            self.db.flush_scheduled.pop(lead, None)
             return now + seconds, True
         return closes, self.db.flush_scheduled.get(lead) != closes
 
@@ -589,6 +590,8 @@ class FakeOutbox:
         if held is not None and held >= now:
             return False
         self.db.flush_leases[lead] = now + lease_seconds
+        self.db.digest_windows.pop(lead, None)  # the window ends: later drafts open the next
+        self.db.flush_scheduled.pop(lead, None)
         return True
 
     def release_flush(self, lead: str) -> None:
