@@ -139,7 +139,7 @@ def run(body: bytes, total: int, label: str, chunks_wanted: int) -> dict[str, An
     print(_line("split (S3 notification)", [split], floor, memory, timeout))
     print(
         f"    {total / split['duration_s']:,.0f} testcases/s, "
-        f"{len(body) / 1e6 / split['duration_s']:.1f} MB/s streamed into "
+        f"{len(body) / 1e6 / split['duration_s']:.2f} MB/s streamed into "
         f"{progress.get('chunks')} chunks"
     )
     if chunks:

@@ -137,7 +137,7 @@ class DecisionService:
         # finds the lease taken or the outbox empty). Queued before the window is looked at, so
         # a draft either joins a window whose flush has not read the outbox yet (its claim ends
         # the window) or opens the next one; a flush that finds the lease taken is covered by
-        # the holder's look at the outbox after it lets go (`flush`).
+        # the holder, which schedules another when it lets go (`flush`).
         outbox = self._stores.outbox
         closes, schedule = outbox.digest_window(lead["lead"], now, self._digest_seconds)
         if schedule:
@@ -149,23 +149,25 @@ class DecisionService:
     def flush(self, lead_email: str) -> int:
         """Send what waits for a lead: one message for one draft, one digest for many (at most
         what Slack's block limit allows, the rest behind a link). One flush of a lead at a time
-        (a lease, whose claim ends the digest window); each outbox item is deleted once its
-        message is sent, so a flush that dies resends nothing that went out. Slack's 429 puts
-        the flush back on the queue for as long as Slack asked. Drafts that arrived while it
-        ran (after it read the outbox) get another flush, scheduled once the lease is let go:
-        a flush that found the lease taken meanwhile left them to this one."""
+        (a lease, whose claim ends the digest window, so drafts from then on open the next
+        window and get its flush); each outbox item is deleted once its message is sent, so a
+        flush that dies resends nothing that went out. Slack's 429 puts the flush back on the
+        queue for as long as Slack asked. A flush turned away while this one held the lease may
+        have been for drafts this one did not read: if so, and drafts wait, another flush is
+        scheduled once the lease is let go."""
         outbox = self._stores.outbox
         if not outbox.claim_flush(lead_email, int(self._clock()), FLUSH_LEASE_SECONDS):
             return 0  # another flush of this lead is sending; it looks again when done
+        missed = False
         try:
             sent = self._flush(lead_email)
-        except SlackThrottled as exc:
+        except SlackThrottled as exc:  # the flush put back covers every waiting draft
             self._schedule_flush(lead_email, min(900, max(1, round(exc.retry_after))))
             return 0
         finally:
-            outbox.release_flush(lead_email)
-        if outbox.pending(lead_email):  # arrived while it ran: the next window's flush
-            self._schedule_flush(lead_email, self._digest_seconds)
+            missed = outbox.release_flush(lead_email)
+        if missed and outbox.pending(lead_email):
+            self._schedule_flush(lead_email, 0)
         return sent
 
     def _schedule_flush(self, lead_email: str, delay_seconds: int) -> None:

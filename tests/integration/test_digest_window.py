@@ -18,5 +18,6 @@ def test_a_claim_ends_the_window_and_a_new_window_keeps_the_lease(aws: dict[str,
     assert outbox.claim_flush(LEAD, 1060, 120)  # the window's flush: the window ends
     assert outbox.digest_window(LEAD, 1060, 60) == (1120, True)  # the next window opens
     assert not outbox.claim_flush(LEAD, 1061, 120)  # the running flush still holds the lease
-    outbox.release_flush(LEAD)
+    assert outbox.release_flush(LEAD)  # ...and, letting go, hears a flush was turned away
     assert outbox.claim_flush(LEAD, 1062, 120)
+    assert not outbox.release_flush(LEAD)  # none was this time

@@ -76,22 +76,40 @@ class OutboxRepository:
         """One flush of a lead at a time: a lease, taken if free or expired (a flush that died
         holds it no longer than `lease_seconds`). Taking it ends the lead's digest window: a
         draft queued from here on opens the next one (and schedules its flush), so none can join
-        a window whose flush has already read the outbox."""
-        try:
-            self._t.update(
-                keys.digest_window(lead),
-                "SET flushLease = :until REMOVE closesAt, flushScheduled",
-                ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
-                values={":until": now + lease_seconds, ":now": now},
-            )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
+        a window whose flush has already read the outbox. Turned away, a flush notes it on the
+        lease (`flushMissed`) for the holder to see when it lets go; if the lease was let go
+        meanwhile, it tries again."""
+        for _ in range(3):
+            try:
+                self._t.update(
+                    keys.digest_window(lead),
+                    "SET flushLease = :until REMOVE closesAt, flushScheduled",
+                    ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
+                    values={":until": now + lease_seconds, ":now": now},
+                )
+                return True
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+            try:
+                self._t.update(
+                    keys.digest_window(lead),
+                    "SET flushMissed = :missed",
+                    ConditionExpression="flushLease >= :now",
+                    values={":missed": True, ":now": now},
+                )
                 return False
-            raise
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise  # let go of meanwhile: claim it again
+        return False
 
-    def release_flush(self, lead: str) -> None:
-        self._t.update(keys.digest_window(lead), "REMOVE flushLease")
+    def release_flush(self, lead: str) -> bool:
+        """Let go of the lease; True if a flush was turned away while it was held."""
+        old = self._t.update(
+            keys.digest_window(lead), "REMOVE flushLease, flushMissed", ReturnValues="UPDATED_OLD"
+        )
+        return bool(old.get("flushMissed"))
 
 
 class NonceRepository:
