@@ -47,9 +47,12 @@ def _restored_environ() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def moto_inprocess() -> Iterator[dict[str, Any]]:
+def moto_inprocess(*, execute_state_machine: bool = True) -> Iterator[dict[str, Any]]:
     """moto in-process with Step Functions executing the workflow, the infra deployed into it and
-    the app's container rebuilt against it (tests/integration/conftest.py's `aws` fixture)."""
+    the app's container rebuilt against it (tests/integration/conftest.py's `aws` fixture).
+    `execute_state_machine=False`: StartExecution is answered and recorded but moto does not run
+    the workflow (its interpreter's threads would share this process's CPU and GIL with what a
+    benchmark measures)."""
     from moto import mock_aws
 
     from chalicelib import bootstrap
@@ -63,7 +66,8 @@ def moto_inprocess() -> Iterator[dict[str, Any]]:
         from devstack.moto_patches import partition_queries
         from infra.deploy_local import deploy
 
-        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        config: Any = {"stepfunctions": {"execute_state_machine": execute_state_machine}}
+        with mock_aws(config=config):
             with quiet():
                 resources: dict[str, Any] = deploy(None, configure=False)  # type: ignore[arg-type]
             os.environ.update({k: str(v) for k, v in resources["env"].items()})

@@ -39,9 +39,10 @@ ABOUT: dict[tuple[str, str], str] = {
     ("GET", "/v1/projects/{project}/tickets"): "The project's tickets, filtered by status and "
     "module, a page at a time (`cursor`). Any role.",
     ("POST", "/v1/projects/{project}/uploads"): "Ask for a presigned upload of a large report "
-    "(at most 50 MiB): `format` is one of junit, json, ctrf, playwright, trx, nunit3, xunit2, "
-    "cucumber, tap. Answer 201 `{uploadId, url, fields}`: POST the file as multipart form data "
-    "to `url` with `fields`; it is processed asynchronously. Role: ci, tester or admin.",
+    "(at most 50 MiB; JUnit, read as a stream, 200 MiB): `format` is one of junit, json, ctrf, "
+    "playwright, trx, nunit3, xunit2, cucumber, tap. Answer 201 `{uploadId, url, fields}`: POST "
+    "the file as multipart form data to `url` with `fields`; it is processed asynchronously. "
+    "Role: ci, tester or admin.",
     ("GET", "/v1/projects/{project}/uploads/{uploadId}"): "An upload's progress: `status` "
     "(waiting_for_upload, processing, completed, failed), `total`, `processed`, `drafts`, "
     "`merged`, `flaky`, and `error` when it failed. Any role.",

@@ -136,20 +136,16 @@ class DecisionService:
             return "reminded"
         now = int(self._clock())
         self._stores.outbox.queue(lead["lead"], ticket_id, now_iso())
-        # Every draft schedules the flush of the window it falls in: the first flush sends the
-        # digest, later ones find nothing or what arrived after it, so no draft is stranded.
         # One flush per lead per window: the draft that opens the window schedules it (or, if
         # its opener died before noting it scheduled, the next draft does; a rare second flush
-        # finds the lease taken or the outbox empty).
+        # finds the lease taken or the outbox empty). Queued before the window is looked at, so
+        # a draft either joins a window whose flush has not read the outbox yet (its claim ends
+        # the window) or opens the next one; a flush that finds the lease taken is covered by
+        # the holder, which schedules another when it lets go (`flush`).
         outbox = self._stores.outbox
         closes, schedule = outbox.digest_window(lead["lead"], now, self._digest_seconds)
-        # A draft queued in the window's last second may land after its flush ran: it schedules
-        # one of its own (a redundant flush finds the lease taken or nothing left to send).
-        if schedule or closes - now <= 1:
-            self._queue.send(
-                {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead["lead"]},
-                delay_seconds=max(0, closes - now),
-            )
+        if schedule:
+            self._schedule_flush(lead["lead"], max(0, closes - now))
         if schedule:
             outbox.flush_scheduled(lead["lead"], closes)
         return "queued"
@@ -157,22 +153,32 @@ class DecisionService:
     def flush(self, lead_email: str) -> int:
         """Send what waits for a lead: one message for one draft, one digest for many (at most
         what Slack's block limit allows, the rest behind a link). One flush of a lead at a time
-        (a lease); each outbox item is deleted once its message is sent, so a flush that dies
-        resends nothing that went out. Slack's 429 puts the flush back on the queue for as long
-        as Slack asked."""
+        (a lease, whose claim ends the digest window, so drafts from then on open the next
+        window and get its flush); each outbox item is deleted once its message is sent, so a
+        flush that dies resends nothing that went out. Slack's 429 puts the flush back on the
+        queue for as long as Slack asked. A flush turned away while this one held the lease may
+        have been for drafts this one did not read: if so, and drafts wait, another flush is
+        scheduled once the lease is let go."""
         outbox = self._stores.outbox
         if not outbox.claim_flush(lead_email, int(self._clock()), FLUSH_LEASE_SECONDS):
-            return 0  # another flush of this lead is sending
+            return 0  # another flush of this lead is sending; it looks again when done
+        missed = False
         try:
-            return self._flush(lead_email)
-        except SlackThrottled as exc:
-            self._queue.send(
-                {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead_email},
-                delay_seconds=min(900, max(1, round(exc.retry_after))),
-            )
+            sent = self._flush(lead_email)
+        except SlackThrottled as exc:  # the flush put back covers every waiting draft
+            self._schedule_flush(lead_email, min(900, max(1, round(exc.retry_after))))
             return 0
         finally:
-            outbox.release_flush(lead_email)
+            missed = outbox.release_flush(lead_email)
+        if missed and outbox.pending(lead_email):
+            self._schedule_flush(lead_email, 0)
+        return sent
+
+    def _schedule_flush(self, lead_email: str, delay_seconds: int) -> None:
+        self._queue.send(
+            {"type": TaskType.FLUSH_NOTIFICATIONS.value, "lead": lead_email},
+            delay_seconds=delay_seconds,
+        )
 
     def _flush(self, lead_email: str) -> int:
         outbox = self._stores.outbox

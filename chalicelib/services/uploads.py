@@ -71,7 +71,7 @@ class UploadService:
         post = self._blobs.presigned_post(
             key,
             content_type=content_type,
-            max_bytes=settings.MAX_UPLOAD_REPORT_BYTES,
+            max_bytes=max_report_bytes(request.format),
             expires=settings.PRESIGN_SECONDS,
         )
         return {"uploadId": upload_id, "url": post["url"], "fields": post["fields"]}
@@ -254,14 +254,11 @@ class UploadService:
         head = self._blobs.head(upload["key"])
         if head is None:
             raise NotFound("the uploaded report is missing")
-        if head["size"] > settings.MAX_UPLOAD_REPORT_BYTES:
+        limit = max_report_bytes(upload["format"])
+        if head["size"] > limit:
             raise PayloadTooLarge(
                 "the report is too large",
-                [
-                    field_problem(
-                        "body", f"must be at most {settings.MAX_UPLOAD_REPORT_BYTES} bytes"
-                    )
-                ],
+                [field_problem("body", f"must be at most {limit} bytes")],
             )
         run = RunIn.model_validate(upload["run"])
         fmt = upload["format"]
@@ -273,9 +270,7 @@ class UploadService:
                 from chalicelib.junit import iter_junit
 
                 stream = self._blobs.stream(upload["key"])
-                return run, iter_junit(
-                    stream, max_bytes=settings.MAX_UPLOAD_REPORT_BYTES, mapping=mapping
-                )
+                return run, iter_junit(stream, max_bytes=limit, mapping=mapping)
             from chalicelib.reports import parse_report
 
             body = self._blobs.read(upload["key"], settings.MAX_UPLOAD_REPORT_BYTES)
@@ -289,6 +284,13 @@ class UploadService:
             data = {**data, "run": upload["run"]}
         report = parse_model(_UploadedReport, data)
         return report.run, enumerate(report.results)
+
+
+def max_report_bytes(fmt: str) -> int:
+    """How large an uploaded report may be: JUnit is streamed, the other formats are read whole."""
+    if fmt == "junit":
+        return settings.MAX_STREAMED_REPORT_BYTES
+    return settings.MAX_UPLOAD_REPORT_BYTES
 
 
 def _chunk_key(upload_id: str, n: int) -> str:

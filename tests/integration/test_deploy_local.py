@@ -118,7 +118,7 @@ def test_table_has_gsis_ttl_and_pitr(endpoint: str, stack: dict[str, Any]) -> No
 def test_queues_redrive_to_their_dlqs(endpoint: str, stack: dict[str, Any]) -> None:
     sqs = _client(endpoint, "sqs")
     for queue, dlq, visibility in [
-        (stack["reportsQueueUrl"], stack["reportsDlqUrl"], "1800"),  # 6 x its 300 s function
+        (stack["reportsQueueUrl"], stack["reportsDlqUrl"], "5400"),  # 6 x its 900 s function
         (stack["workflowQueueUrl"], stack["workflowDlqUrl"], "360"),
     ]:
         attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]

@@ -82,6 +82,7 @@ class FakeDb:
         self.digest_windows: dict[str, int] = {}
         self.flush_scheduled: dict[str, int] = {}
         self.flush_leases: dict[str, int] = {}
+        self.flush_missed: set[str] = set()  # a flush was turned away while the lease was held
         self.uploads: dict[str, dict[str, Any]] = {}
         self.attachments: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: dict[str, int] = {}
@@ -590,6 +591,7 @@ class FakeOutbox:
         closes = self.db.digest_windows.get(lead)
         if closes is None or closes < now:
             self.db.digest_windows[lead] = now + seconds
+            self.db.flush_scheduled.pop(lead, None)
             return now + seconds, True
         return closes, self.db.flush_scheduled.get(lead) != closes
 
@@ -600,12 +602,18 @@ class FakeOutbox:
     def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
         held = self.db.flush_leases.get(lead)
         if held is not None and held >= now:
+            self.db.flush_missed.add(lead)  # the holder sees it when it lets go
             return False
         self.db.flush_leases[lead] = now + lease_seconds
+        self.db.digest_windows.pop(lead, None)  # the window ends: later drafts open the next
+        self.db.flush_scheduled.pop(lead, None)
         return True
 
-    def release_flush(self, lead: str) -> None:
+    def release_flush(self, lead: str) -> bool:
         self.db.flush_leases.pop(lead, None)
+        missed = lead in self.db.flush_missed
+        self.db.flush_missed.discard(lead)
+        return missed
 
 
 class FakeNonces:

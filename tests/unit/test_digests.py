@@ -3,6 +3,7 @@ digest within Slack's block limit, outbox items deleted as sent, Slack's 429 hon
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -200,3 +201,96 @@ def test_the_drafts_page_lists_a_page_at_a_time_and_lets_only_the_lead_decide() 
     assert (claims.lead, ticket.id) == (LEAD, "tk_00000")
     anyone, _ = waiting.page("P", "", None)  # a viewer's link: nothing to decide
     assert all(r["decideUrl"] is None for r in anyone)
+
+
+def _draft(w: World, ticket_id: str) -> None:
+    """A new draft of the lead's module asks for a decision now (the workflow's first task)."""
+    w.s.tickets.seed(
+        Ticket(
+            id=ticket_id,
+            project="P",
+            status="draft",
+            scenario_id=f"checkout.{ticket_id}",
+            module="checkout",
+            created_at=w.clock(),
+            history=[HistoryEntry(at=w.clock(), status="draft")],
+        )
+    )
+    w.service.awaiting(ticket_id, f"token-{ticket_id}", 0, int(w.clock.time()) + 999)
+
+
+def _times_sent(w: World, ticket_id: str) -> int:
+    return sum(json.dumps(message).count(f"/{ticket_id}") > 0 for message, _ in w.notifier.sent)
+
+
+def _run_flushes(w: World) -> None:
+    """Deliver the flush messages on the queue, each when its delay has passed, until none is
+    left (a flush may schedule another)."""
+    while w.flushes():
+        (task, delay), *_rest = [
+            (m, d) for m, d in w.queue.sent if m["type"] == "flush_notifications"
+        ]
+        w.queue.sent.remove((task, delay))
+        w.clock.advance(delay)
+        w.service.flush(task["lead"])
+
+
+def test_a_draft_arriving_during_a_flush_is_sent_by_the_next_flush_once() -> None:
+    w = World(3)
+    w.queue.sent.clear()
+    real_send = w.notifier.send
+
+    def send_while_a_draft_arrives(message: dict[str, Any], channel: str | None = None) -> None:
+        real_send(message, channel)
+        if len(w.notifier.sent) == 1:  # after this flush read the outbox
+            _draft(w, "tk_during")
+
+    w.notifier.send = send_while_a_draft_arrives  # type: ignore[method-assign]
+    assert w.service.flush(LEAD) == 3
+    assert _times_sent(w, "tk_during") == 0 and len(w.s.db.outbox) == 1  # not lost: waiting
+    assert w.flushes(), "the draft that arrived during the flush has a flush to come"
+    _run_flushes(w)
+    assert _times_sent(w, "tk_during") == 1  # sent by the next flush, and only once
+    assert all(_times_sent(w, f"tk_{i:05d}") == 1 for i in range(3))
+    assert len(w.notifier.sent) == 2 and w.s.db.outbox == {}
+
+
+def test_a_draft_queued_while_a_flush_holds_the_lease_is_left_to_the_holder() -> None:
+    """A flush that finds the lease taken sends nothing; the holder, done, looks again."""
+    w = World(2)
+    w.queue.sent.clear()
+    real_send = w.notifier.send
+
+    def send_while_another_flush_comes(message: dict[str, Any], channel: str | None = None) -> None:
+        real_send(message, channel)
+        if len(w.notifier.sent) == 1:
+            _draft(w, "tk_late")  # opens the next window: its flush is due at once here...
+            assert w.service.flush(LEAD) == 0  # ...and finds this flush's lease taken
+
+    w.notifier.send = send_while_another_flush_comes  # type: ignore[method-assign]
+    assert w.service.flush(LEAD) == 2
+    assert w.flushes()  # the holder saw tk_late waiting once it let go of the lease
+    _run_flushes(w)
+    assert _times_sent(w, "tk_late") == 1 and w.s.db.outbox == {}
+
+
+def test_a_draft_in_the_windows_last_second_schedules_no_flush_of_its_own() -> None:
+    w = World(1)
+    w.clock.advance(59)  # the window (60 s) closes in a second
+    _draft(w, "tk_last_second")
+    assert len(w.flushes()) == 1  # the window's opener's flush only
+    _run_flushes(w)
+    assert _times_sent(w, "tk_last_second") == 1 and w.s.db.outbox == {}
+    assert len(w.notifier.sent) == 1  # one digest for the window
+
+
+def test_drafts_after_a_flush_open_the_next_window_and_get_its_one_flush() -> None:
+    w = World(2)
+    _run_flushes(w)
+    w.queue.sent.clear()
+    for i in range(50):
+        _draft(w, f"tk_next{i:02d}")
+    assert len(w.flushes()) == 1
+    _run_flushes(w)
+    assert len(w.notifier.sent) == 2 and w.s.db.outbox == {}
+    assert all(_times_sent(w, f"tk_next{i:02d}") == 1 for i in range(12))  # listed ones

@@ -331,6 +331,8 @@ def test_functions_get_every_setting(
         props = function["Properties"]
         assert settings.PUBLIC_URL in props["Environment"]["Variables"], logical_id
         assert isinstance(props["Timeout"], int), logical_id
+        # sized from measurements (docs/scale.md), never Lambda's 128 MB default by omission
+        assert isinstance(props["MemorySize"], int) and props["MemorySize"] >= 256, logical_id
 
 
 def test_api_handler_does_not_reference_its_own_api(template: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
     condition_failed,
-    dump,
     load,
     vals,
 )
@@ -35,21 +34,21 @@ class OutboxRepository:
         self._t.batch_delete([keys.outbox(i["lead"], i["at"], i["ticketId"]) for i in items])
 
     def digest_window(self, lead: str, now: int, seconds: int) -> tuple[int, bool]:
-        """When the lead's current digest window closes (opening one if none is open), and
-        whether its flush still has to be scheduled (it opened now, or its opener has not
-        noted the flush as scheduled: a crash between the two must not strand the window)."""
+        """When the lead's current digest window closes (opening one if none is open, or the
+        last one closed or was flushed), and whether its flush still has to be scheduled (it
+        opened now, or its opener has not noted the flush as scheduled: a crash between the two
+        must not strand the window). An update, not a put: a running flush's lease (on the same
+        item) stays."""
         try:
-            self._t.client.put_item(
+            self._t.client.update_item(
                 TableName=self._t.name,
-                Item=dump(
-                    {
-                        **keys.digest_window(lead),
-                        "closesAt": now + seconds,
-                        "expiresAt": now + seconds + 3600,
-                    }
+                Key=vals(keys.digest_window(lead)),
+                UpdateExpression="SET closesAt = :closes, expiresAt = :expires "
+                "REMOVE flushScheduled",
+                ConditionExpression="attribute_not_exists(closesAt) OR closesAt < :now",
+                ExpressionAttributeValues=vals(
+                    {":closes": now + seconds, ":expires": now + seconds + 3600, ":now": now}
                 ),
-                ConditionExpression="attribute_not_exists(pk) OR closesAt < :now",
-                ExpressionAttributeValues=vals({":now": now}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return now + seconds, True
@@ -75,22 +74,42 @@ class OutboxRepository:
 
     def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
         """One flush of a lead at a time: a lease, taken if free or expired (a flush that died
-        holds it no longer than `lease_seconds`)."""
-        try:
-            self._t.update(
-                keys.digest_window(lead),
-                "SET flushLease = :until",
-                ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
-                values={":until": now + lease_seconds, ":now": now},
-            )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
+        holds it no longer than `lease_seconds`). Taking it ends the lead's digest window: a
+        draft queued from here on opens the next one (and schedules its flush), so none can join
+        a window whose flush has already read the outbox. Turned away, a flush notes it on the
+        lease (`flushMissed`) for the holder to see when it lets go; if the lease was let go
+        meanwhile, it tries again."""
+        for _ in range(3):
+            try:
+                self._t.update(
+                    keys.digest_window(lead),
+                    "SET flushLease = :until REMOVE closesAt, flushScheduled",
+                    ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
+                    values={":until": now + lease_seconds, ":now": now},
+                )
+                return True
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+            try:
+                self._t.update(
+                    keys.digest_window(lead),
+                    "SET flushMissed = :missed",
+                    ConditionExpression="flushLease >= :now",
+                    values={":missed": True, ":now": now},
+                )
                 return False
-            raise
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise  # let go of meanwhile: claim it again
+        return False
 
-    def release_flush(self, lead: str) -> None:
-        self._t.update(keys.digest_window(lead), "REMOVE flushLease")
+    def release_flush(self, lead: str) -> bool:
+        """Let go of the lease; True if a flush was turned away while it was held."""
+        old = self._t.update(
+            keys.digest_window(lead), "REMOVE flushLease, flushMissed", ReturnValues="UPDATED_OLD"
+        )
+        return bool(old.get("flushMissed"))
 
 
 class NonceRepository:
