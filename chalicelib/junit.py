@@ -196,10 +196,12 @@ def _stream_cases(
     Each element is dropped from the tree once read. Nesting deeper than MAX_SUITE_DEPTH is
     refused rather than walked."""
     events = _defused_events(cast(IO[bytes], _Trimmed(stream, max_bytes)))
-    # Open elements: (element, kind, name, props, depth); kind is "root"/"suite" for live
-    # containers, "case" for a testcase being read, "" for anything else.
-    open_: list[tuple[Any, str, str, Props, int]] = []
-    props_read: set[int] = set()
+    # Open elements: (element, kind, name, props, depth, props read); kind is "root"/"suite"
+    # for live containers, "case" for a testcase being read, "" for anything else. Whether a
+    # suite's <properties> were read is kept on its own entry, never by id(element): a suite
+    # dropped once read is freed, and a later suite may get its id (its properties, e.g. the
+    # `scenario`, were then skipped, and each of its testcases became a scenario of its own).
+    open_: list[tuple[Any, str, str, Props, int, bool]] = []
     for event, elem in events:
         parent = open_[-1] if open_ else None
         if event == "start":
@@ -211,18 +213,18 @@ def _stream_cases(
                     )
                 name = _attr(elem.get("name")).strip()
                 kind = "suite" if tag == _SUITE else "root"
-                open_.append((elem, kind, name, {}, 1 if tag == _SUITE else 0))
+                open_.append((elem, kind, name, {}, 1 if tag == _SUITE else 0, False))
                 continue
-            _, p_kind, p_name, p_props, p_depth = parent
+            _, p_kind, p_name, p_props, p_depth, _ = parent
             if p_kind in ("root", "suite") and tag == _SUITE:
                 if p_depth >= MAX_SUITE_DEPTH:
                     raise _malformed(f"nests <testsuite> elements more than {MAX_SUITE_DEPTH} deep")
                 name = _attr(elem.get("name")).strip()
-                open_.append((elem, "suite", name, p_props, p_depth + 1))
+                open_.append((elem, "suite", name, p_props, p_depth + 1, False))
             elif p_kind in ("root", "suite") and tag == _CASE:
-                open_.append((elem, "case", p_name, p_props, p_depth))
+                open_.append((elem, "case", p_name, p_props, p_depth, False))
             else:
-                open_.append((elem, "", p_name, p_props, p_depth))
+                open_.append((elem, "", p_name, p_props, p_depth, False))
             continue
         # event == "end": the element is complete
         this = open_.pop()
@@ -233,11 +235,10 @@ def _stream_cases(
             this[0].tag == "properties"
             and container is not None
             and container[1] == "suite"
-            and id(container[0]) not in props_read
+            and not container[5]
         ):
-            props_read.add(id(container[0]))
             own = _merge(container[3], (Property.fromelem(p) for p in elem.iterfind("property")))
-            open_[-1] = (*container[:3], own, container[4])
+            open_[-1] = (*container[:3], own, container[4], True)
         if container is not None and container[1] in ("root", "suite"):
             container[0].remove(elem)  # read: drop it, so the tree never grows
 

@@ -462,3 +462,32 @@ def test_default_limit_is_the_setting() -> None:
     body = b"<testsuite>" + b" " * settings.MAX_JUNIT_BODY_BYTES + b"</testsuite>"
     with pytest.raises(PayloadTooLarge):
         parse_junit(body)
+
+
+def test_every_suite_keeps_its_properties_when_a_freed_suite_s_id_is_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A suite is dropped once read; CPython may give a later suite the freed one's id(), and
+    its properties (the `scenario`) were once skipped for it, each of its testcases becoming a
+    scenario of its own (a large upload opened 10 drafts for one scenario). Here every element
+    gets the same id, as address reuse would, deterministically."""
+    import builtins
+    from xml.etree.ElementTree import Element
+
+    from chalicelib import junit
+
+    monkeypatch.setattr(
+        junit,
+        "id",
+        lambda obj: 1 if isinstance(obj, Element) else builtins.id(obj),
+        raising=False,
+    )
+    suites = "".join(
+        f'<testsuite name="suite{s}"><properties>'
+        f'<property name="scenario" value="checkout.s{s}"/></properties>'
+        f'<testcase classname="c{s}" name="test_a"><failure message="x"/></testcase>'
+        f'<testcase classname="c{s}" name="test_b"/></testsuite>'
+        for s in range(3)
+    )
+    results = parse_junit(f"<testsuites>{suites}</testsuites>".encode())
+    assert [r.scenario_id for r in results] == [f"checkout.s{s}" for s in range(3) for _ in "ab"]

@@ -1,0 +1,145 @@
+"""A presigned upload's chunks recorded concurrently, as Lambda may: every chunk at once, each of
+them twice at once (a redelivery while the first delivery is still processing), with a scenario's
+failures spread over several chunks. Exactly one draft per failing scenario, and the upload's
+progress counts each result and each draft once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.roles import Role
+from chalicelib.models import UploadRequest, parse_model
+from chalicelib.services import uploads as uploads_module
+from chalicelib.services.access import Principal
+
+SCENARIOS = 6
+ROUNDS = 3  # each scenario's suite appears this many times, far apart in the report
+CASES = 10  # per suite
+FAILING = 2  # per suite
+CHUNK = 20  # results a chunk holds here (2,000 in production)
+
+
+def spread_junit() -> bytes:
+    """Each scenario's failures come in ROUNDS suites, so they land in different chunks."""
+    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<testsuites name="spread">']
+    for r in range(ROUNDS):
+        for s in range(SCENARIOS):
+            scenario = f"checkout.spread.s{s}"
+            parts.append(
+                f'<testsuite name="{scenario}-{r}" tests="{CASES}">'
+                f'<properties><property name="scenario" value="{scenario}"/>'
+                '<property name="module" value="checkout"/></properties>'
+            )
+            for c in range(CASES):
+                head = f'<testcase classname="{scenario}" name="test_{r}_{c}" time="0.1"'
+                if c < FAILING:
+                    parts.append(
+                        f'{head}><failure message="total is 100, expected 80" '
+                        f'type="AssertionError">line {c}</failure></testcase>'
+                    )
+                else:
+                    parts.append(f"{head}/>")
+            parts.append("</testsuite>")
+    parts.append("</testsuites>")
+    return "".join(parts).encode()
+
+
+def test_chunks_recorded_concurrently_and_twice_open_one_draft_per_scenario_and_count_once(
+    aws_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
+    c = bootstrap.container()
+    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
+    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
+    request = parse_model(UploadRequest, {"run": {"id": "build-spread"}, "format": "junit"})
+    upload = c.uploads.request("DEMO", request, principal)
+    key = upload["fields"]["key"]
+    body = spread_junit()
+    boto3.client("s3").put_object(
+        Bucket=aws_server["bucket"], Key=key, Body=body, ContentType="application/xml"
+    )
+    assert c.uploads.process(key) == "processing"
+    chunks = int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+    results = SCENARIOS * ROUNDS * CASES
+    assert chunks == results // CHUNK
+
+    deliveries = [n for n in range(chunks) for _ in range(2)]  # each chunk twice at once
+    barrier = threading.Barrier(len(deliveries))
+
+    def deliver(n: int) -> str:
+        instance = bootstrap.Container(bootstrap.Settings.from_env())  # a Lambda instance each
+        barrier.wait()
+        return instance.uploads.process_chunk(upload["uploadId"], n)
+
+    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+        outcomes = Counter(pool.map(deliver, deliveries))
+    assert outcomes["duplicate"] == chunks  # one of each pair counted
+    assert outcomes["completed"] == 1
+
+    progress = c.uploads.progress("DEMO", upload["uploadId"])
+    drafts = [
+        t
+        for s in range(SCENARIOS)
+        for t in c.repos.tickets.of_scenario("DEMO", f"checkout.spread.s{s}")
+    ]
+    failures = SCENARIOS * ROUNDS * FAILING
+    assert Counter(t.scenario_id for t in drafts) == {
+        f"checkout.spread.s{s}": 1 for s in range(SCENARIOS)
+    }
+    assert sum(t.occurrences for t in drafts) == failures
+    assert progress["status"] == "completed"
+    assert (progress["processed"], progress["total"]) == (results, results)
+    assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
+
+
+@pytest.mark.parametrize("dies_in", ["start_workflow", "place_in_cluster"])
+def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, dies_in: str
+) -> None:
+    monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
+    c = bootstrap.container()
+    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
+    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
+    request = parse_model(UploadRequest, {"run": {"id": "build-died"}, "format": "junit"})
+    upload = c.uploads.request("DEMO", request, principal)
+    key = upload["fields"]["key"]
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
+    )
+    assert c.uploads.process(key) == "processing"
+    chunks = int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+    service = c.results
+    real = getattr(service, dies_in)
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise TimeoutError("the first delivery died here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, dies_in, dying)
+    for n in range(chunks):
+        try:
+            c.uploads.process_chunk(upload["uploadId"], n)
+        except TimeoutError:
+            c.uploads.process_chunk(upload["uploadId"], n)  # redelivered
+    progress = c.uploads.progress("DEMO", upload["uploadId"])
+    drafts = [
+        t
+        for s in range(SCENARIOS)
+        for t in c.repos.tickets.of_scenario("DEMO", f"checkout.spread.s{s}")
+    ]
+    failures = SCENARIOS * ROUNDS * FAILING
+    results = SCENARIOS * ROUNDS * CASES
+    assert len(drafts) == SCENARIOS
+    assert progress["status"] == "completed"
+    assert progress["processed"] == results
+    assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
