@@ -170,8 +170,13 @@ class UploadService:
                 counts["merged" if o["ticket"]["merged"] else "drafts"] += 1
         now = self._uploads.count_chunk(upload_id, chunk, counts, self._clock())
         if now is None:
+            # Counted before: by another delivery, or by this one's write whose answer was lost
+            # and retried. Either way the upload may be whole now and not yet marked so.
+            now = self._uploads.get(upload_id) or {}
+            if _whole(now):
+                self._uploads.complete(upload_id, self._clock())
             return "duplicate"
-        if len(now.get("doneChunks") or ()) >= int(now.get("chunks") or 1):
+        if _whole(now):
             self._uploads.complete(upload_id, self._clock())
             return "completed"
         return "recorded"
@@ -291,6 +296,10 @@ def max_report_bytes(fmt: str) -> int:
     if fmt == "junit":
         return settings.MAX_STREAMED_REPORT_BYTES
     return settings.MAX_UPLOAD_REPORT_BYTES
+
+
+def _whole(upload: dict[str, Any]) -> bool:
+    return len(upload.get("doneChunks") or ()) >= int(upload.get("chunks") or 1)
 
 
 def _chunk_key(upload_id: str, n: int) -> str:

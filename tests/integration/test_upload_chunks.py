@@ -143,3 +143,36 @@ def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
     assert progress["status"] == "completed"
     assert progress["processed"] == results
     assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
+
+
+def test_a_last_chunk_whose_count_answer_was_lost_still_completes_the_upload(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last chunk's count is written but its answer is lost; the retried write finds it
+    counted (the condition fails). The upload is whole all the same and must say completed."""
+    monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
+    c = bootstrap.container()
+    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
+    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
+    request = parse_model(UploadRequest, {"run": {"id": "build-lost"}, "format": "junit"})
+    upload = c.uploads.request("DEMO", request, principal)
+    key = upload["fields"]["key"]
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
+    )
+    assert c.uploads.process(key) == "processing"
+    chunks = int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+    repository = c.repos.uploads
+    real = repository.count_chunk
+
+    def answer_lost(upload_id: str, chunk: int, counts: dict[str, int], at: str) -> Any:
+        if chunk == chunks - 1:
+            real(upload_id, chunk, counts, at)  # stored; the answer never arrives
+        return real(upload_id, chunk, counts, at)  # the retry
+
+    monkeypatch.setattr(repository, "count_chunk", answer_lost)
+    for n in range(chunks):
+        c.uploads.process_chunk(upload["uploadId"], n)
+    progress = c.uploads.progress("DEMO", upload["uploadId"])
+    assert progress["status"] == "completed"
+    assert progress["processed"] == SCENARIOS * ROUNDS * CASES
