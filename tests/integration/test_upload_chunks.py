@@ -99,22 +99,29 @@ def test_chunks_recorded_concurrently_and_twice_open_one_draft_per_scenario_and_
     assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
 
 
-@pytest.mark.parametrize("dies_in", ["start_workflow", "place_in_cluster"])
-def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, dies_in: str
-) -> None:
+def split_upload(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, run: str
+) -> tuple[Any, str, int]:
+    """The spread report uploaded and split into chunks of CHUNK: (container, upload id, chunks)."""
     monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
     c = bootstrap.container()
     c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
     principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
-    request = parse_model(UploadRequest, {"run": {"id": "build-died"}, "format": "junit"})
+    request = parse_model(UploadRequest, {"run": {"id": run}, "format": "junit"})
     upload = c.uploads.request("DEMO", request, principal)
     key = upload["fields"]["key"]
     boto3.client("s3").put_object(
         Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
     )
     assert c.uploads.process(key) == "processing"
-    chunks = int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+    return c, upload["uploadId"], int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+
+
+@pytest.mark.parametrize("dies_in", ["start_workflow", "place_in_cluster"])
+def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, dies_in: str
+) -> None:
+    c, upload_id, chunks = split_upload(aws, monkeypatch, "build-died")
     service = c.results
     real = getattr(service, dies_in)
     calls = {"n": 0}
@@ -128,10 +135,10 @@ def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
     monkeypatch.setattr(service, dies_in, dying)
     for n in range(chunks):
         try:
-            c.uploads.process_chunk(upload["uploadId"], n)
+            c.uploads.process_chunk(upload_id, n)
         except TimeoutError:
-            c.uploads.process_chunk(upload["uploadId"], n)  # redelivered
-    progress = c.uploads.progress("DEMO", upload["uploadId"])
+            c.uploads.process_chunk(upload_id, n)  # redelivered
+    progress = c.uploads.progress("DEMO", upload_id)
     drafts = [
         t
         for s in range(SCENARIOS)
@@ -150,18 +157,7 @@ def test_a_last_chunk_whose_count_answer_was_lost_still_completes_the_upload(
 ) -> None:
     """The last chunk's count is written but its answer is lost; the retried write finds it
     counted (the condition fails). The upload is whole all the same and must say completed."""
-    monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
-    c = bootstrap.container()
-    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
-    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
-    request = parse_model(UploadRequest, {"run": {"id": "build-lost"}, "format": "junit"})
-    upload = c.uploads.request("DEMO", request, principal)
-    key = upload["fields"]["key"]
-    boto3.client("s3").put_object(
-        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
-    )
-    assert c.uploads.process(key) == "processing"
-    chunks = int(c.repos.uploads.get(upload["uploadId"])["chunks"])
+    c, upload_id, chunks = split_upload(aws, monkeypatch, "build-lost")
     repository = c.repos.uploads
     real = repository.count_chunk
 
@@ -172,7 +168,7 @@ def test_a_last_chunk_whose_count_answer_was_lost_still_completes_the_upload(
 
     monkeypatch.setattr(repository, "count_chunk", answer_lost)
     for n in range(chunks):
-        c.uploads.process_chunk(upload["uploadId"], n)
-    progress = c.uploads.progress("DEMO", upload["uploadId"])
+        c.uploads.process_chunk(upload_id, n)
+    progress = c.uploads.progress("DEMO", upload_id)
     assert progress["status"] == "completed"
     assert progress["processed"] == SCENARIOS * ROUNDS * CASES
