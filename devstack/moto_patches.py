@@ -229,6 +229,10 @@ def install() -> None:
     _installed.enter_context(plain_attribute_values())
 
 
+def installed() -> bool:
+    return bool(_installed_blocks)
+
+
 def uninstall() -> None:
     """Undo `install` (for tests)."""
     if _installed_blocks:

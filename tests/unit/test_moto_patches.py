@@ -194,6 +194,8 @@ def test_install_keeps_the_patches_for_the_rest_of_the_process() -> None:
 
     from devstack import moto_patches
 
+    before = moto_patches.installed()  # a local stack started earlier in this process
+    moto_patches.uninstall()
     real_query, real_copy = Table.query, models.copy
     moto_patches.install()
     try:
@@ -203,7 +205,9 @@ def test_install_keeps_the_patches_for_the_rest_of_the_process() -> None:
         assert models.copy is not real_copy
     finally:
         moto_patches.uninstall()
-    assert Table.query is real_query and models.copy is real_copy
+        assert Table.query is real_query and models.copy is real_copy
+        if before:
+            moto_patches.install()
 
 
 EVERY_TYPE = {
