@@ -2,7 +2,10 @@
 from their queues and its scheduled handlers from a timer, the way Lambda would.
 
 SQS: one thread per `@app.on_sqs_message` handler long-polls its queue (batch size as registered),
-calls the handler with a Lambda-shaped SQS event, and deletes only the messages that succeeded. The
+calls the handler with a Lambda-shaped SQS event, and deletes only the messages that succeeded. A
+handler given a concurrency above 1 (`concurrency_by_name`) gets that many polling threads, so that
+many batches are in flight at once, as Lambda scales an SQS event source mapping out; SQS's
+visibility timeout keeps a received message from going to a second thread. The
 handler reports failures as `{"batchItemFailures": [{"itemIdentifier": messageId}]}` (the event
 source mapping has ReportBatchItemFailures); those stay on the queue, come back after the visibility
 timeout, and past the queue's maxReceiveCount SQS (moto too) moves them to the dead-letter queue.
@@ -159,10 +162,12 @@ class SqsPoller:
         region: str,
         stop: threading.Event,
         wait_seconds: int = 1,
+        concurrency: int = 1,
         app_name: str = "failbridge",
         stage: str = "dev",
     ) -> None:
         self.sqs = sqs
+        self.concurrency = max(1, concurrency)
         self.name = config.name
         self.batch_size = max(1, min(int(config.batch_size or 10), 10))
         self.handler = handler
@@ -181,6 +186,7 @@ class SqsPoller:
         self.batches = 0
         self.deleted = 0
         self.failed = 0
+        self._counting = threading.Lock()  # the polling threads share the counters
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -224,9 +230,10 @@ class SqsPoller:
                     {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)
                 ],
             )
-        self.batches += 1
-        self.deleted += len(done)
-        self.failed += len(failed)
+        with self._counting:
+            self.batches += 1
+            self.deleted += len(done)
+            self.failed += len(failed)
         receives = max(
             int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)) for m in messages
         )
@@ -289,7 +296,8 @@ class ScheduleTicker:
 
 
 class Pump:
-    """All of an app's SQS pollers and schedule tickers, one thread each."""
+    """All of an app's SQS pollers and schedule tickers, one thread each (a poller with a
+    concurrency above 1, that many)."""
 
     def __init__(
         self,
@@ -301,6 +309,7 @@ class Pump:
         schedule_seconds: float = 60.0,
         schedule_seconds_by_name: dict[str, float] | None = None,
         wait_seconds: int = 1,
+        concurrency_by_name: dict[str, int] | None = None,
         stage: str = "dev",
     ) -> None:
         self.stop_event = threading.Event()
@@ -317,8 +326,16 @@ class Pump:
         for source in app.event_sources:
             handler = resolve_handler(app, source.name, source.handler_string)
             if isinstance(source, SQSEventConfig):
+                concurrency = (concurrency_by_name or {}).get(source.name, 1)
                 self.pollers.append(
-                    SqsPoller(sqs, source, handler, wait_seconds=wait_seconds, **common)
+                    SqsPoller(
+                        sqs,
+                        source,
+                        handler,
+                        wait_seconds=wait_seconds,
+                        concurrency=concurrency,
+                        **common,
+                    )
                 )
             elif isinstance(source, ScheduledEventConfig):
                 seconds = (schedule_seconds_by_name or {}).get(source.name, schedule_seconds)
@@ -344,12 +361,14 @@ class Pump:
 
     def start(self) -> None:
         workers: list[SqsPoller | ScheduleTicker | StreamPoller] = [
-            *self.pollers,
+            *(p for p in self.pollers for _ in range(p.concurrency)),
             *self.tickers,
             *self.stream_pollers,
         ]
-        for worker in workers:
-            thread = threading.Thread(target=worker.run, name=f"pump-{worker.name}", daemon=True)
+        for n, worker in enumerate(workers):
+            thread = threading.Thread(
+                target=worker.run, name=f"pump-{worker.name}-{n}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         log.info(

@@ -51,6 +51,9 @@ JIRA_URL = "FAILBRIDGE_JIRA_URL"
 JIRA_WEBHOOK_SECRET = "FAILBRIDGE_JIRA_WEBHOOK_SECRET"  # noqa: S105
 
 DEV_JIRA_EMAIL = "failbridge-bot@example.com"
+# Report chunks in flight at once, as Lambda runs an SQS event source mapping's batches side by side
+# (a large upload is split into chunks on the reports queue).
+REPORT_CONCURRENCY = 3
 # What the deployed API answers for an unknown route (infra/template.json, RestAPI's
 # MISSING_AUTHENTICATION_TOKEN gateway response); a unit test keeps the two equal.
 UNKNOWN_ROUTE_BODY = {
@@ -434,6 +437,7 @@ class Stack:
             region=REGION,
             schedule_seconds=self.schedule_seconds,
             schedule_seconds_by_name={"export_hourly": self.export_schedule_seconds},
+            concurrency_by_name={"on_report_uploaded": REPORT_CONCURRENCY},
             stage=STAGE,
         )
         pump.start()
