@@ -6,8 +6,10 @@ chunks of 2,000 results in S3, one message each on the reports queue), then each
 handed to it in turn (`uploads.process_chunk`), as Lambda would, one after another. Step
 Functions does not execute here (StartExecution is answered), so moto's workflow interpreter is
 not in the figure. The floor, in the same run: parsing the same XML plus BatchWriteItem of as many
-items into the same table. Target: ingest / floor <= 1.5. Correctness: 100 drafts opened, 1,000
-occurrences in all."""
+items into the same table. Target: ingest / floor <= 1.5. The same report is then ingested a
+second time (another run): its test cases are registered by then, so this figure leaves out the
+auto-registration that the first report of a test case writes by design (a head and a version
+item per new test case). Correctness: 100 drafts opened, 2,000 occurrences in all (two runs)."""
 
 from __future__ import annotations
 
@@ -203,8 +205,11 @@ def main(
             split_s, chunk_s, chunks, status, progress = _app(body, c, f"bulk-{uid}")
         with counter.counting() as floor_calls:
             floor_s, floor_items = _floor(body, c.repos.table, f"floor-{uid}")
+        with counter.counting() as again_calls:
+            again_split, again_chunks, _, again_status, _ = _app(body, c, f"bulk-{uid}-again")
         tickets = _tickets(c.repos)
     app_s = split_s + chunk_s
+    again_s = again_split + again_chunks
     drafts = len(tickets)
     occurrences = sum(int(t.occurrences or 0) for t in tickets)
     print(
@@ -219,10 +224,19 @@ def main(
         f"chunks {chunk_s:.2f} s; {total / app_s:,.0f} cases/s; upload {status}"
     )
     print(f"  floor (parse + BatchWriteItem of {floor_items:,} items, same run): {floor_s:7.2f} s")
-    print(f"  ratio ingest/floor: {app_s / floor_s:.2f}  (target <= {TARGET_RATIO})")
+    print(
+        f"  ratio ingest/floor: {app_s / floor_s:.2f}  (target <= {TARGET_RATIO}; first report:"
+        f" registers its {total:,} test cases, {2 * total:,} items more than the floor)"
+    )
+    print(
+        f"  the same report again (another run, test cases registered): {again_s:7.2f} s = "
+        f"split {again_split:.2f} s + chunks {again_chunks:.2f} s; upload {again_status}; "
+        f"ratio {again_s / floor_s:.2f}"
+    )
     print(f"  AWS calls, ingest: {app_calls.total}: {app_calls.by_operation(with_seconds=True)}")
+    print(f"  AWS calls, again: {again_calls.total}: {again_calls.by_operation(with_seconds=True)}")
     print(f"  AWS calls, floor: {floor_calls.total}: {floor_calls.by_operation(with_seconds=True)}")
-    expected_drafts, expected_occurrences = scenarios, scenarios * failures
+    expected_drafts, expected_occurrences = scenarios, 2 * scenarios * failures
     ok = (drafts, occurrences) == (expected_drafts, expected_occurrences)
     print(
         f"  drafts opened: {drafts} (expected {expected_drafts}); occurrences in all: "
@@ -246,6 +260,8 @@ def main(
         "chunk_s": chunk_s,
         "floor_s": floor_s,
         "ratio": app_s / floor_s,
+        "again_s": again_s,
+        "again_ratio": again_s / floor_s,
         "drafts": drafts,
         "occurrences": occurrences,
     }

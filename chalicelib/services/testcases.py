@@ -333,8 +333,8 @@ class TestCaseService:
         test case at the same moment both write its version 1 (the same facts); its module
         counts it once, at its first result (`uncounted` until then)."""
         ids = list(dict.fromkeys(r.test_case_id for r in results))
-        known = self._cases.get_many(project, ids)
-        versions = {tc: case.version for tc, case in known.items()}
+        known = self._cases.current_versions(project, ids)
+        versions = dict(known)
         first = {r.test_case_id: r for r in reversed(results)}
         created: list[TestCase] = []
         for tc in ids:

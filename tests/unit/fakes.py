@@ -1255,6 +1255,9 @@ class FakeTestCases:
     def get_many(self, project: str, test_case_ids: Sequence[str]) -> dict[str, Any]:
         return {tc: c for tc in test_case_ids if (c := self.get(project, tc)) is not None}
 
+    def current_versions(self, project: str, test_case_ids: Sequence[str]) -> dict[str, int]:
+        return {tc: c.version for tc, c in self.get_many(project, test_case_ids).items()}
+
     def create(self, case: Any, also: Sequence[dict[str, Any]] = ()) -> None:
         if (case.project, case.test_case_id) in self.heads:
             raise Conflict(f"test case {case.test_case_id} exists")

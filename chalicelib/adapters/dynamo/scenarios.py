@@ -13,7 +13,11 @@ from chalicelib.domain.scenarios import Scenario
 # Each test case's latest result is its own attribute (`latest#{testCaseId}`), so one
 # UpdateItem sets it whether or not the scenario existed (a map would need a second call).
 LATEST = "latest#"
-LATEST_PER_CALL = 40  # keeps an UpdateExpression well inside DynamoDB's 4 KB expression limit
+# 40 a call keeps an UpdateExpression well inside DynamoDB's 4 KB expression limit. Not more:
+# moto parses SET clauses into a left-deep tree that it deep-copies recursively, so its time
+# grows faster than the clauses (150 a call: 0.7 s an UpdateItem, and 300 overflow Python's
+# recursion limit), and the local stack and the tests run on moto.
+LATEST_PER_CALL = 40
 
 
 def scenario_of(item: dict[str, Any]) -> Scenario:
@@ -68,9 +72,11 @@ class ScenarioRepository:
             current = load(exc.response.get("Item") or {}) or None
             return self._late(project, scenario_id, latest, current)
         for start in range(0, len(rest), LATEST_PER_CALL):
-            item = self._set_latest(
-                project, scenario_id, dict(rest[start : start + LATEST_PER_CALL])
+            last = start + LATEST_PER_CALL >= len(rest)
+            found = self._set_latest(
+                project, scenario_id, dict(rest[start : start + LATEST_PER_CALL]), whole=last
             )
+            item = found if last else item
         return scenario_of(item)
 
     def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
@@ -102,8 +108,15 @@ class ScenarioRepository:
         return True
 
     def _set_latest(
-        self, project: str, scenario_id: str, latest: dict[str, dict[str, Any]]
+        self,
+        project: str,
+        scenario_id: str,
+        latest: dict[str, dict[str, Any]],
+        *,
+        whole: bool,
     ) -> dict[str, Any]:
+        """Set test cases' latest results; the item as it is now if `whole` (the last call of a
+        touch: the earlier ones return nothing, their item is not read back)."""
         names = {f"#l{i}": LATEST + tc for i, tc in enumerate(latest)}
         values = {f":l{i}": r for i, r in enumerate(latest.values())}
         return self._t.update(
@@ -111,7 +124,7 @@ class ScenarioRepository:
             "SET " + ", ".join(f"#l{i} = :l{i}" for i in range(len(latest))),
             ExpressionAttributeNames=names,
             values=values,
-            ReturnValues="ALL_NEW",
+            ReturnValues="ALL_NEW" if whole else "NONE",
         )
 
     def _late(

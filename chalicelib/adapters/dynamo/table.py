@@ -278,15 +278,20 @@ class Table:
                 out = self.client.batch_write_item(RequestItems={self.name: requests})
                 requests = out.get("UnprocessedItems", {}).get(self.name, [])
 
-    def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100, consistently, asking again for unprocessed keys."""
+    def batch_get(
+        self, keys: Sequence[Key], projection: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100, consistently, asking again for unprocessed keys;
+        only the `projection` attributes if given."""
         found: list[dict[str, Any]] = []
+        shape: dict[str, Any] = {"ConsistentRead": True}
+        if projection:
+            names = {f"#a{i}": name for i, name in enumerate(projection)}
+            shape["ProjectionExpression"] = ", ".join(names)
+            shape["ExpressionAttributeNames"] = names
         for start in range(0, len(keys), 100):
             request: dict[str, Any] = {
-                self.name: {
-                    "Keys": [vals(k) for k in keys[start : start + 100]],
-                    "ConsistentRead": True,
-                }
+                self.name: {"Keys": [vals(k) for k in keys[start : start + 100]], **shape}
             }
             while request:
                 out = self.client.batch_get_item(RequestItems=request)

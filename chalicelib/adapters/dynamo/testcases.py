@@ -54,6 +54,16 @@ class TestCaseRepository:
         cases = [_case(i) for i in found]
         return {c.test_case_id: c for c in cases}
 
+    def current_versions(self, project: str, test_case_ids: Sequence[str]) -> dict[str, int]:
+        """The current version of each known test case: its head's key and version only (a
+        report's registration check reads 2,000 heads a chunk; their bodies are not needed)."""
+        wanted = list(dict.fromkeys(test_case_ids))
+        found = self._t.batch_get(
+            [keys.test_case(project, tc) for tc in wanted],
+            projection=("testCaseId", "version"),
+        )
+        return {str(i["testCaseId"]): int(i["version"]) for i in found}
+
     def create(self, case: TestCase, also: Sequence[TransactItem] = ()) -> None:
         """The first version and the head (and `also`: its module's counts), together; 409 if
         the test case exists."""
