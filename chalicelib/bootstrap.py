@@ -150,9 +150,10 @@ class Container:
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
             catalog=self.test_cases,
-            place=self.clusters.place,
-            approved_as=self.clusters.approved_as,
-            reserve=self.clusters.reserve,
+            # the cluster service is built when a failure first needs it, not for a pass
+            place=lambda project, ticket, seen: self.clusters.place(project, ticket, seen),
+            approved_as=lambda *args: self.clusters.approved_as(*args),
+            reserve=lambda project, ticket, seen: self.clusters.reserve(project, ticket, seen),
             progress=self.run_progress,
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,6 +50,8 @@ def _cookie(request: Request) -> str | None:
     raw = request.headers.get("cookie")
     if not raw:
         return None
+    from http.cookies import CookieError, SimpleCookie  # a page's request only: not at import
+
     try:
         jar: SimpleCookie = SimpleCookie(raw)
     except CookieError:

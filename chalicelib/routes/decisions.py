@@ -19,7 +19,6 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import new_id
 from chalicelib.models import DecisionIn, parse_json
-from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
 from chalicelib.routes.common import (
     ANY_TYPE,
     JSON_TYPES,
@@ -144,6 +143,8 @@ def decide(ticketId: str) -> dict[str, Any]:
 @route(bp, "/v1/slack/interactions", methods=["POST"], content_types=FORM_TYPES)
 def slack_interactions() -> dict[str, Any]:
     """Slack's buttons. Signed by Slack; the clicking user must be the module's lead."""
+    from chalicelib.models_inbound import SlackInteractionIn, parse_inbound
+
     request = bp.current_request
     body = raw_body(request, 64 * 1024)
     if not container().slack_requests.is_valid(

@@ -6,7 +6,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.models_environments import EnvironmentChange, EnvironmentIn, ReservationIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -35,6 +34,8 @@ def list_environments(project: str) -> dict[str, Any]:
 
 @route(bp, BASE, methods=["POST"], content_types=JSON_TYPES)
 def create_environment(project: str) -> Response:
+    from chalicelib.models_environments import EnvironmentIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, EnvironmentIn)
@@ -50,6 +51,8 @@ def get_environment(project: str, envId: str) -> dict[str, Any]:
 
 @route(bp, BASE + "/{envId}", methods=["PUT"], content_types=JSON_TYPES)
 def change_environment(project: str, envId: str) -> dict[str, Any]:
+    from chalicelib.models_environments import EnvironmentChange
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, EnvironmentChange)
@@ -79,6 +82,8 @@ def list_reservations(project: str, envId: str) -> dict[str, Any]:
 @route(bp, BASE + "/{envId}/reservations", methods=["POST"], content_types=JSON_TYPES)
 def reserve_environment(project: str, envId: str) -> Response:
     """Book [from, to): 201, or 409 naming the reservation it overlaps."""
+    from chalicelib.models_environments import ReservationIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, ReservationIn)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib.domain.gates import Gate
 from chalicelib.models import GateCheckIn, GateIn, GateSetIn
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, query_param
 from chalicelib.routes.common import route as api_route
+
+if TYPE_CHECKING:
+    from chalicelib.domain.gates import Gate
 
 bp = Blueprint(__name__)
 
 
 def _gates(gates: list[GateIn]) -> list[Gate]:
+    from chalicelib.domain.gates import Gate
+
     return [Gate(g.metric, g.operator, g.threshold, g.module, g.severity) for g in gates]
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.models_planning import PlanIn, PlanMoveIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -46,6 +45,8 @@ def list_plans(project: str) -> dict[str, Any]:
 @route(bp, BASE, methods=["POST"], content_types=JSON_TYPES)
 def create_plan(project: str) -> Response:
     """Write a plan: revision 1, a draft."""
+    from chalicelib.models_planning import PlanIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, PlanIn, MAX_PLAN_BYTES)
@@ -63,6 +64,8 @@ def get_plan(project: str, planId: str) -> dict[str, Any]:
 @route(bp, BASE + "/{planId}", methods=["PUT"], content_types=JSON_TYPES)
 def update_plan(project: str, planId: str) -> dict[str, Any]:
     """Edit: in place while draft; an approved or active plan gets its next revision, a draft."""
+    from chalicelib.models_planning import PlanIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, PlanIn, MAX_PLAN_BYTES)
@@ -79,6 +82,7 @@ def delete_plan(project: str, planId: str) -> dict[str, Any]:
 @route(bp, BASE + "/{planId}/status", methods=["POST"], content_types=JSON_TYPES)
 def move_plan(project: str, planId: str) -> dict[str, Any]:
     """One lifecycle step; approve and request_changes: a lead of the plan's modules or admin."""
+    from chalicelib.models_planning import PlanMoveIn
     from chalicelib.services.plans import Author
 
     request = bp.current_request

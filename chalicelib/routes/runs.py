@@ -9,7 +9,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import settings
-from chalicelib.models_planning import ManualResultsIn, RunCloseIn, RunCreateIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -29,6 +28,8 @@ MAX_RUN_BYTES = 1024 * 1024
 @route(bp, BASE, methods=["POST"], content_types=JSON_TYPES)
 def create_run(project: str) -> Response:
     """Plan a run: its test cases, environment and assignees; progress starts at zero."""
+    from chalicelib.models_planning import RunCreateIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, RunCreateIn, MAX_RUN_BYTES)
@@ -55,6 +56,8 @@ def list_runs(project: str) -> dict[str, Any]:
 @route(bp, BASE + "/{runId}/results", methods=["PUT"], content_types=JSON_TYPES)
 def record_manual_results(project: str, runId: str) -> dict[str, Any]:
     """Results recorded by hand: the same recording as CI's (drafts, merges, re-tests)."""
+    from chalicelib.models_planning import ManualResultsIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, ManualResultsIn, settings.MAX_JSON_BODY_BYTES)
@@ -73,6 +76,8 @@ def run_cases(project: str, runId: str) -> dict[str, Any]:
 @route(bp, BASE + "/{runId}/close", methods=["POST"], content_types=JSON_TYPES)
 def close_run(project: str, runId: str) -> dict[str, Any]:
     """Close the run before every test case has a result."""
+    from chalicelib.models_planning import RunCloseIn
+
     request = bp.current_request
     principal = principal_for(request, project)
     body = json_body(request, RunCloseIn) if request.raw_body else RunCloseIn()

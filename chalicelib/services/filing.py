@@ -21,7 +21,6 @@ from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.results import draft_fields
 from chalicelib.domain.scenarios import Scenario
-from chalicelib.domain.signatures import signature_of
 from chalicelib.domain.statuses import TicketStatus, is_live
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import HistoryEntry, Ticket
@@ -129,6 +128,9 @@ class Report:
         if r.status.value != "failed":
             return None
         if i not in self._signatures:
+            # imported here: its patterns are compiled only when a report has a failure
+            from chalicelib.domain.signatures import signature_of
+
             error = r.error.model_dump(mode="json", exclude_none=True) if r.error else None
             self._signatures[i] = signature_of(error, r.actual).to_dict()
         return self._signatures[i]

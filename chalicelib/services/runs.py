@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import now_iso
-from chalicelib.domain.plans import TestPlan
 from chalicelib.domain.ports import (
     Cursors,
     EnvironmentSnapshots,
@@ -38,9 +37,10 @@ from chalicelib.domain.statuses import RunStatus
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import ResultIn, RunIn
-from chalicelib.models_planning import ManualResultsIn, RunCreateIn
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: RunProgress serves every results request
+    from chalicelib.domain.plans import TestPlan
+    from chalicelib.models_planning import ManualResultsIn, RunCreateIn
     from chalicelib.services.ingest import ResultsService
     from chalicelib.services.plans import PlanService
 

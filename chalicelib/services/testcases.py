@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import now_iso
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
@@ -19,10 +19,12 @@ from chalicelib.domain.ports import (
     TransactItem,
 )
 from chalicelib.domain.requirements import CoverageLink, scope_key
-from chalicelib.domain.testcase_files import ParsedCase, RowError, read_csv, write_csv
 from chalicelib.domain.testcases import TestCase, count_deltas, new_test_case
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
 from chalicelib.models import TestCaseImportIn, TestCaseIn, parse_model
+
+if TYPE_CHECKING:  # the file formats are loaded by an import or export, not by every report
+    from chalicelib.domain.testcase_files import ParsedCase, RowError
 
 MAX_PAGE = 200
 
@@ -162,6 +164,8 @@ class TestCaseService:
     # -- import and export ---------------------------------------------------------------
 
     def import_csv(self, project: str, text: str, *, dry_run: bool, by: str | None) -> dict:
+        from chalicelib.domain.testcase_files import read_csv
+
         parsed, errors, unknown = read_csv(text)
         plan = self._plan(project, parsed, errors)
         plan.unknown_columns = unknown
@@ -173,6 +177,8 @@ class TestCaseService:
 
     def parse_json(self, data: Any) -> list[ParsedCase]:
         """A JSON import's items (a list, or `{"testCases": [...]}`), problems by item."""
+        from chalicelib.domain.testcase_files import ParsedCase, RowError
+
         items = data if isinstance(data, list) else None
         if items is None:
             items = parse_model(TestCaseImportIn, data).test_cases
@@ -272,6 +278,8 @@ class TestCaseService:
         """Every live test case, streamed: CSV (failbridge's columns) or JSON."""
         cases = (c.view() for c in self._cases.every(project) if not c.deleted)
         if fmt == "csv":
+            from chalicelib.domain.testcase_files import write_csv
+
             yield from write_csv(cases)
             return
         yield '{"testCases": ['

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.ports.core import Cursor, Cursors, TransactItem  # noqa: F401
-from chalicelib.domain.requirements import CoverageLink, Requirement
-from chalicelib.domain.testcases import TestCase
+
+if TYPE_CHECKING:  # annotations only: a port's types are imported by its users
+    from chalicelib.domain.requirements import CoverageLink, Requirement
+    from chalicelib.domain.testcases import TestCase
 
 
 class TestCaseRepository(Protocol):

@@ -4,11 +4,13 @@ progress buckets, and the progress hook results are recorded through."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.plans import TestPlan
 from chalicelib.domain.ports.core import Cursor
-from chalicelib.domain.runs import Bucket, Recorded, TestRun
+
+if TYPE_CHECKING:  # annotations only: a port's types are imported by its users
+    from chalicelib.domain.plans import TestPlan
+    from chalicelib.domain.runs import Bucket, Recorded, TestRun
 
 
 class PlanRepository(Protocol):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.exports import Staged
 from chalicelib.domain.ports.core import Cursor, Cursors, TransactItem  # noqa: F401
+
+if TYPE_CHECKING:  # annotations only: a port's types are imported by its users
+    from chalicelib.domain.exports import Staged
 
 
 class AlreadyApplied(Exception):

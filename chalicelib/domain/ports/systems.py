@@ -4,10 +4,12 @@ bookkeeping around them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.delivery import CircuitState
 from chalicelib.domain.ports.core import Cursor, Cursors, TransactItem  # noqa: F401
+
+if TYPE_CHECKING:  # annotations only: a port's types are imported by its users
+    from chalicelib.domain.delivery import CircuitState
 
 
 class Workflow(Protocol):

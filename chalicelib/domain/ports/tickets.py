@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.clusters import Cluster, Label, Member
-from chalicelib.domain.executions import Execution
-from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.ports.core import Cursor, Cursors, TransactItem  # noqa: F401
-from chalicelib.domain.scenarios import Scenario
-from chalicelib.domain.signatures import Signature
-from chalicelib.domain.tickets import Ticket
+
+if TYPE_CHECKING:  # annotations only: a port's types are imported by its users
+    from chalicelib.domain.clusters import Cluster, Label, Member
+    from chalicelib.domain.executions import Execution
+    from chalicelib.domain.lifecycle import Move
+    from chalicelib.domain.scenarios import Scenario
+    from chalicelib.domain.signatures import Signature
+    from chalicelib.domain.tickets import Ticket
 
 
 class TicketRepository(Protocol):
