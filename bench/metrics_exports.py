@@ -54,7 +54,9 @@ def _days(end: date) -> list[str]:
     return [(end - timedelta(days=DAYS - 1 - i)).isoformat() for i in range(DAYS)]
 
 
-def _aggregate_items(days: list[str], scenarios: int = SCENARIOS_PER_DAY) -> list[dict[str, Any]]:
+def _aggregate_items(
+    days: list[str], scenarios: int = SCENARIOS_PER_DAY, project: str = PROJECT
+) -> list[dict[str, Any]]:
     """The aggregates' items for a year of history (keys from adapters/dynamo/keys.py)."""
     from decimal import Decimal
 
@@ -98,21 +100,21 @@ def _aggregate_items(days: list[str], scenarios: int = SCENARIOS_PER_DAY) -> lis
                 for m in MODULES:
                     bucket[f"x:mod:{m}"] = share // len(MODULES)
                     bucket[f"def:mod:{m}"] = opened // 2 // len(MODULES)
-            items.append({**keys.metrics_bucket(PROJECT, "g0", ("day", scope, day)), **bucket})
+            items.append({**keys.metrics_bucket(project, "g0", ("day", scope, day)), **bucket})
         for s in range(scenarios):
             module = MODULES[s % len(MODULES)]
             for scope in ("*", module):
-                key = keys.metrics_bucket(PROJECT, "g0", ("scn", scope, day, f"{module}.s{s}"))
+                key = keys.metrics_bucket(project, "g0", ("scn", scope, day, f"{module}.s{s}"))
                 items.append({**key, "x": per_day // scenarios, "d": (s + n) % 7 == 0})
         for r in range(REQUIREMENTS_PER_DAY):
             module = MODULES[r % len(MODULES)]
             for scope in ("*", module):
-                key = keys.metrics_bucket(PROJECT, "g0", ("req", scope, day, f"REQ-{r}"))
+                key = keys.metrics_bucket(project, "g0", ("req", scope, day, f"REQ-{r}"))
                 items.append({**key, "x": 20, "d": int(r % 9 == 0), "run": 18})
     for scope in scopes:
         items.append(
             {
-                **keys.metrics_bucket(PROJECT, "g0", ("gauge", scope)),
+                **keys.metrics_bucket(project, "g0", ("gauge", scope)),
                 "open": 400,
                 "open:sev:major": 400,
                 "tc:automated": 2500,
@@ -175,9 +177,11 @@ class MemoryMetricsStore:
         self.t.calls += 1
         return "g0"
 
-    def days(self, project: str, generation: str, scope: str, start: str, end: str) -> dict:
-        pk = f"MAGG#{project}#{generation}#{scope}"
-        return {i["sk"][4:]: _plain(i) for i in self.t.between(pk, f"DAY#{start}", f"DAY#{end}")}
+    def days(self, project: str, generation: str, scope: str, start: str, end: str,
+             kind: str = "day") -> dict:  # fmt: skip
+        pk, prefix = f"MAGG#{project}#{generation}#{scope}", kind.upper()
+        found = self.t.between(pk, f"{prefix}#{start}", f"{prefix}#{end}")
+        return {i["sk"][4:]: _plain(i) for i in found}
 
     def entities(self, project: str, generation: str, scope: str, kind: str, start: str,
                  end: str) -> list:  # fmt: skip

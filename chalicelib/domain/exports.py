@@ -139,11 +139,16 @@ def manifest_key(project: str, dataset: str) -> str:
     return f"{MANIFESTS_PREFIX}/{project}/{dataset}.json"
 
 
+MANIFEST_MAX_FILES = 1000  # QuickSight reads at most 1,000 files named by one manifest
+
+
 def manifest(bucket: str, keys: Iterable[str]) -> dict[str, Any]:
     """QuickSight's S3 manifest: the day objects written, named one by one (so it only ever
-    names complete objects), and the format. For JSON QuickSight takes only `format`."""
+    names complete objects), the newest MANIFEST_MAX_FILES days (keys sort by day), and the
+    format. For JSON QuickSight takes only `format`. Athena reads every day."""
+    newest = sorted(keys)[-MANIFEST_MAX_FILES:]
     return {
-        "fileLocations": [{"URIs": [f"s3://{bucket}/{k}" for k in sorted(keys)]}],
+        "fileLocations": [{"URIs": [f"s3://{bucket}/{k}" for k in newest]}],
         "globalUploadSettings": {"format": "JSON"},
     }
 

@@ -6,6 +6,8 @@ Aggregates live in buckets, each a bag of numeric counters and lists of values:
     ("day", scope, day)               counters of one UTC day
     ("scn", scope, day, scenarioId)   a scenario's executions and defects of one day
     ("req", scope, day, requirement)  a requirement's executions and defects of one day
+    ("mon", scope, month)             a month's change of open defects (YYYY-MM), so the
+                                      defect trend reads one item per month since the period
     ("gauge", scope)                  current levels: open defects, re-test backlog, test cases,
                                       requirements known
 
@@ -273,6 +275,7 @@ def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> 
                     p.add(("gauge", scope), "open", step)
                     p.add(("gauge", scope), "open:sev:" + severity, step)
                     p.add(("day", scope, day), "openDelta", step)
+                    p.add(("mon", scope, day[:7]), "openDelta", step)
     for scope in scopes:  # the re-test backlog: defects resolved and waiting for their re-test
         if to == S.RESOLVED and source != S.RESOLVED:
             p.add(("gauge", scope), "retestBacklog")
@@ -394,8 +397,10 @@ def figures(
 ) -> dict[str, Any]:
     """The contract's figures for a period and scope.
 
-    days: day -> its day bucket (days of the period); later_days: the day buckets after the
-    period up to today (the open-defect trend is counted back from today's level);
+    days: day -> its day bucket (days of the period); later_days: the buckets after the period
+    up to today, the rest of its last month by day and the months after by month (keyed YYYY-MM,
+    which sorts after every day of the period): the open-defect trend is counted back from
+    today's level;
     scenarios / requirements: (day, id, bucket) of the period; gauge: the scope's levels."""
     c, lists = _sum(days.values())
     tests = int(c.get("tests", 0))

@@ -106,6 +106,12 @@ def test_metrics_gates_and_rebuild(aws: dict[str, Any], demo: Demo, api: Any) ->
     for module in ("checkout", "search"):
         url = f"/v1/projects/DEMO/metrics?module={module}"
         assert api.get(url, headers=demo.auth("viewer")).status_code == 200
+    # a period months back: its trend reads the months since (MON#), not every day
+    past = api.get(
+        "/v1/projects/DEMO/metrics?from=2025-01-01&to=2025-01-31", headers=demo.auth("viewer")
+    )
+    assert past.status_code == 200, past.body
+    assert json.loads(past.body)["trends"]["defectTrend"][-1] == {"date": "2025-01-31", "value": 0}
 
     # quality gates
     gates = {

@@ -932,10 +932,10 @@ class FakeMetricsStore:
         ]
 
     def days(
-        self, project: str, generation: str, scope: str, start: str, end: str
+        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
     ) -> dict[str, dict[str, Any]]:
         return {
-            b[2]: v for b, v in self._of(project, generation, "day", scope) if start <= b[2] <= end
+            b[2]: v for b, v in self._of(project, generation, kind, scope) if start <= b[2] <= end
         }
 
     def entities(

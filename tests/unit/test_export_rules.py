@@ -5,6 +5,7 @@ idempotent, manifests written after the objects they name)."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -252,3 +253,13 @@ def test_a_run_writes_dirty_days_once_and_manifests_after_them() -> None:
         ("checkout.s1", 2),
         ("checkout.s2", 1),
     ]
+
+
+def test_manifest_names_at_most_quicksights_file_limit_newest_days() -> None:
+    start = date(2023, 1, 1)
+    days = [(start + timedelta(days=i)).isoformat() for i in range(1200)]
+    manifest = x.manifest("bucket", [x.data_key("tickets", "DEMO", d) for d in days])
+    uris = manifest["fileLocations"][0]["URIs"]
+    assert len(uris) == x.MANIFEST_MAX_FILES == 1000
+    assert uris[0].endswith(f"dt={days[200]}/tickets.json")
+    assert uris[-1].endswith(f"dt={days[-1]}/tickets.json")

@@ -496,3 +496,33 @@ def test_rebuilt_events_equal_the_streamed_ones(history: Any) -> None:
     b.reader.apply(events)
     for start, end, module in PERIODS:
         assert close(b.metrics("P", start, end, module), a.metrics("P", start, end, module)) == []
+
+
+def test_a_request_reads_only_what_its_period_bounds(history: Any) -> None:
+    """The open-defect trend counts back from today, but reads at most the rest of the period's
+    last month by day and one bucket per month after it, never every day since the period."""
+    _, _, events = history
+    stores = FakeStores()
+    svc = service(stores)
+    svc.reader.apply(events)
+    read: list[tuple[str, str, str, int]] = []
+    days = stores.metrics.days
+
+    def counted(project: str, generation: str, scope: str, start: str, end: str,
+                kind: str = "day") -> dict[str, dict[str, Any]]:  # fmt: skip
+        found = days(project, generation, scope, start, end, kind)
+        read.append((kind, start, end, len(found)))
+        return found
+
+    stores.metrics.days = counted  # type: ignore[method-assign]
+    got = svc.metrics("P", "2026-01-10", "2026-01-16", None)
+    assert got["trends"]["defectTrend"][-1]["value"] >= 0
+    assert read == [
+        ("day", "2026-01-10", "2026-01-16", 7),
+        ("day", "2026-01-17", "2026-01-31", 15),
+        ("mon", "2026-02", "2026-03", 2),
+    ]
+    read.clear()  # a period that ends with its month: no day after it to read
+    month = svc.metrics("P", "2026-01-25", "2026-01-31", None)
+    assert read == [("day", "2026-01-25", "2026-01-31", 7), ("mon", "2026-02", "2026-03", 2)]
+    assert close(month, brute(*history[:2], "2026-01-25", "2026-01-31", None)) == []

@@ -33,6 +33,8 @@ MAGG#{p}#{g}#{scope}      DAY#{day}                metrics: one day's counters (
 MAGG#{p}#{g}#{scope}      SCN#{day}#{scenario}     metrics: a scenario's day (executions,
                                                    defects)
 MAGG#{p}#{g}#{scope}      REQ#{day}#{requirement}  metrics: a requirement's day
+MAGG#{p}#{g}#{scope}      MON#{month}              metrics: a month's change of open defects
+                                                   (YYYY-MM; the defect trend counts back)
 MAGG#{p}#{g}#{scope}      GAUGE                    metrics: current levels (open defects, ...)
 MSTATE#{p}#{g}#{what}     STATE                    the metrics reader's state: a ticket's
                                                    facts, first sight of a run / test case /
@@ -102,7 +104,9 @@ live tickets of its error type's bucket with one Query (limit 100: look-alikes);
 reads the activity of the last days, newest day first, until it has enough.
 
 The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
-same for SCN#, REQ#): a Query bounded by the days of the period. An export reads its dirty
+same for SCN#, REQ#): a Query bounded by the days of the period; the defect trend, counted
+back from today's level, adds the rest of the period's last month (`DAY#`, at most 30 items)
+and the months since (`MON#`, one item a month). An export reads its dirty
 markers (one Query), then each dirty day's staged rows (one Query per day).
 """
 
@@ -351,12 +355,12 @@ def metrics_partition(p: str, generation: str, scope: str) -> str:
     return f"MAGG#{p}#{generation}#{scope}"
 
 
-METRICS_KINDS = {"day": "DAY", "scn": "SCN", "req": "REQ"}
+METRICS_KINDS = {"day": "DAY", "mon": "MON", "scn": "SCN", "req": "REQ"}
 
 
 def metrics_bucket(p: str, generation: str, bucket: tuple[str, ...]) -> Key:
-    """A `domain.metrics` bucket key: (day, scope, day), (scn|req, scope, day, id), (gauge,
-    scope)."""
+    """A `domain.metrics` bucket key: (day, scope, day), (mon, scope, month), (scn|req, scope,
+    day, id), (gauge, scope)."""
     kind, scope = bucket[0], bucket[1]
     pk = metrics_partition(p, generation, scope)
     if kind == "gauge":

@@ -146,11 +146,12 @@ class MetricsStore:
         )
 
     def days(
-        self, project: str, generation: str, scope: str, start: str, end: str
+        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
     ) -> dict[str, dict[str, Any]]:
         pk = keys.metrics_partition(project, generation, scope)
-        items = self._t.query_range(pk, f"DAY#{start}", f"DAY#{end}")
-        return {i["sk"][4:]: strip_keys(i) for i in items}
+        prefix = keys.METRICS_KINDS[kind]
+        items = self._t.query_range(pk, f"{prefix}#{start}", f"{prefix}#{end}")
+        return {i["sk"][len(prefix) + 1 :]: strip_keys(i) for i in items}
 
     def entities(
         self, project: str, generation: str, scope: str, kind: str, start: str, end: str

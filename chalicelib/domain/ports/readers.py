@@ -43,8 +43,11 @@ class MetricsStore(Protocol):
         ...
 
     def days(
-        self, project: str, generation: str, scope: str, start: str, end: str
-    ) -> dict[str, dict[str, Any]]: ...
+        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
+    ) -> dict[str, dict[str, Any]]:
+        """Day buckets (YYYY-MM-DD -> counters) from start to end; with kind "mon", month
+        buckets (YYYY-MM -> counters) from month start to month end."""
+        ...
 
     def entities(
         self, project: str, generation: str, scope: str, kind: str, start: str, end: str
