@@ -23,6 +23,7 @@ BENCHMARKS = (
     ("issue 9", "ticket_scale", "10,000 occurrences, 5,000 drafts listed, 1,000 failures POSTed"),
     ("issue 9", "stack_upload", "10,000-case JUnit upload on the local stack: seconds, memory"),
     ("issue 11", "metrics_exports", "metrics endpoint, change-stream consumer, one day's export"),
+    ("issue 11", "metrics_stack", "metrics endpoint and stream consumer on the local stack"),
     ("issue 13", "test_management", "50,000-row import; coverage of 5,000 x 50,000"),
     ("issue 15", "report_formats", "cases/s parsed per report format, 10,000-case reports"),
     ("issue 12", "pages", "page p95 for a project with 20,000 tickets"),

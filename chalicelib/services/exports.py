@@ -120,7 +120,7 @@ class ExportService:
         """The hourly run: every project; one failing does not stop the others."""
         out: dict[str, Any] = {}
         for project in self.stores.projects.all():
-            name = str(project.get("project") or project.get("id"))
+            name = str(project["key"])
             try:
                 out[name] = self.run(name)
             except FailbridgeError as exc:

@@ -212,3 +212,25 @@ def test_exports_read_back_as_athena_and_quicksight_would(
     assert backfill_exports("DEMO")["events"] >= 7
     backfilled = export(api, demo)
     assert backfilled["datasets"]["executions"]["written"] == 0
+
+
+def test_the_hourly_schedule_exports_every_project(
+    aws: dict[str, Any], demo: Demo, api: Any
+) -> None:
+    """The template's hourly rule runs `export_hourly`: every project's dirty days are written,
+    then their manifests, without anyone asking."""
+    import app
+
+    (schedule,) = [s for s in app.app.event_sources if getattr(s, "name", "") == "export_hourly"]
+    assert schedule.schedule_expression == "rate(1 hour)"
+    assert post(api, demo, report([result()], run_id="hourly-1")).status_code == 200
+    pump_stream(aws)
+    event = {"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-03-01T10:00:00Z", "region": "us-east-1",
+             "resources": [], "detail": {}}  # fmt: skip
+    out = app.export_hourly(event, None)
+    assert out["DEMO"]["executions"]["rows"] == 1
+    written = objects(aws["bucket"])
+    assert x.manifest_key("DEMO", "executions") in written
+    assert [k for k in written if k.startswith("exports/executions/project=DEMO/dt=")]
+    assert app.export_hourly(event, None)["DEMO"] == {}  # nothing changed since: nothing written

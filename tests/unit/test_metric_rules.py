@@ -526,3 +526,18 @@ def test_a_request_reads_only_what_its_period_bounds(history: Any) -> None:
     month = svc.metrics("P", "2026-01-25", "2026-01-31", None)
     assert read == [("day", "2026-01-25", "2026-01-31", 7), ("mon", "2026-02", "2026-03", 2)]
     assert close(month, brute(*history[:2], "2026-01-25", "2026-01-31", None)) == []
+
+
+def test_retest_backlog_gate_reads_resolved_defects_waiting(history: Any) -> None:
+    _, tickets, events = history
+    svc = service(FakeStores())
+    svc.reader.apply(events)
+    waiting = sum(1 for t in tickets if t.status == "resolved")
+    assert waiting > 0
+    gates = [Gate("retestBacklog", "lte", waiting), Gate("retestBacklog", "lt", waiting)]
+    out = svc.validate("P", gates=gates, saved=None, run_id=None, module=None, start=None, end=None)
+    assert [(r["value"], r["passed"]) for r in out["results"]] == [
+        (waiting, True),
+        (waiting, False),
+    ]
+    assert "re-test" in out["recommendation"]
