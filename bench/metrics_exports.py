@@ -13,6 +13,7 @@ Python (measured here: ~3 s for 2,700 staged rows on this machine), so (1) and (
 code over an in-memory store behind the same port (`MetricsStore`, `ExportStore`) and print the
 DynamoDB work a request or a run would do (calls, items, bytes, 1 MB pages); the AWS calls per
 metrics request are counted on moto with a month of history. (2) runs on moto as is.
+`bench.metrics_stack` measures (1) and (2) on the local stack, over HTTP, with the full history.
 Figures are printed, never asserted."""
 
 from __future__ import annotations
