@@ -161,3 +161,32 @@ def test_metrics_gates_and_rebuild(aws: dict[str, Any], demo: Demo, api: Any) ->
         headers=demo.auth("ci"),
     )
     assert json.loads(out.body)["passed"] is True
+
+
+def test_a_metrics_request_reads_aggregates_only(aws: dict[str, Any], demo: Demo, api: Any) -> None:
+    """On the request path: Gets and Queries of the aggregates (no Scan, nothing on executions
+    or tickets), a fixed handful of calls whatever the history, and a past period's trend reads
+    month buckets, not every day since."""
+    results = [result(), result(scenarioId="search.find", testCaseId="TC-S-1", module="search")]
+    assert post(api, demo, report(results, run_id="calls-1")).status_code == 200
+    pump_stream(aws)
+    headers = demo.auth("viewer")
+    api.get("/v1/projects/DEMO/metrics", headers=headers)  # warm: the key and project cached
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def seen(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    for client in bootstrap.container().clients.every():
+        client.meta.events.register("before-parameter-build.*.*", seen)
+    for query in ("", "?module=search", "?from=2025-01-01&to=2025-01-31"):
+        calls.clear()
+        assert api.get(f"/v1/projects/DEMO/metrics{query}", headers=headers).status_code == 200
+        assert {name for name, _ in calls} <= {"GetItem", "Query"}, calls
+        assert len(calls) <= 7, [name for name, _ in calls]
+        keys = [json.dumps(p.get("Key") or p.get("ExpressionAttributeValues")) for _, p in calls]
+        assert all("MAGG#DEMO#" in k or "METRICS#DEMO" in k or "PROJECT#DEMO" in k for k in keys)
+        ranges = [p["ExpressionAttributeValues"] for name, p in calls if name == "Query"]
+        if "from=2025" in query:  # DAY# of January, then MON# 2025-02 .. this month
+            lows = sorted(v[":lo"]["S"] for v in ranges)
+            assert lows == ["DAY#2025-01-01", "MON#2025-02", "REQ#2025-01-01", "SCN#2025-01-01"]
