@@ -35,7 +35,6 @@ from typing import Any
 
 from bench._support import ROOT, lean_moto_transactions, moto_inprocess, quiet
 from bench.junit_bulk import PROJECT, junit_xml, put_upload, run_chunks, s3_notification
-from devstack.moto_patches import plain_attribute_values
 
 HANDLER = "on_report_uploaded"
 FUNCTION = "OnReportUploaded"
@@ -125,11 +124,7 @@ def run(body: bytes, total: int, label: str, chunks_wanted: int) -> dict[str, An
 
     logger.setLevel("WARNING")  # a line per invocation otherwise
     memory, timeout = configured()
-    with (
-        moto_inprocess(execute_state_machine=False),
-        lean_moto_transactions(),
-        plain_attribute_values(),
-    ):
+    with moto_inprocess(execute_state_machine=False), lean_moto_transactions():
         floor = init_rss_mib()
         c = bootstrap.container()
         c.access.create_project(PROJECT, "Upload benchmark", False, default_lead="l@example.com")
