@@ -19,6 +19,10 @@ from failbridge_client.formats import media_type
 RETRY_STATUSES = {429, 502, 503, 504}
 DIRECT_LIMIT = 5 * 1024 * 1024  # the server's limit for a report in the request body
 RESULTS_BATCH = 1000  # the server's limit of results per POST .../results
+# a report of more tests goes through the upload even when small: the server records a report
+# sent in the body before it answers (as it does POST .../results, limited to RESULTS_BATCH),
+# an upload in the background
+DIRECT_CASES = RESULTS_BATCH
 Progress = Callable[[int, int], None]
 
 
