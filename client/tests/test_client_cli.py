@@ -249,3 +249,32 @@ def test_the_client_tells_each_format_and_never_counts_fewer_tests(
     body = (FIXTURES / name).read_bytes()
     assert detect(body) == fmt
     assert tests <= count_cases(body, fmt) <= 3 * tests
+
+
+def test_the_key_is_never_printed_whatever_goes_wrong(
+    env: Stub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "results.xml"
+    report.write_bytes(JUNIT)
+    unauthenticated = {"error": {"code": "unauthenticated", "message": "bad key", "details": []}}
+    env.answer("POST", "/v1/projects/DEMO/runs/1/report", (401, unauthenticated))
+    env.answer("GET", "/v1/projects/DEMO/runs/1", (500, b"Internal sekret-key-123 error"))
+    env.answer("POST", "/v1/projects/DEMO/quality-gates/validate", (403, unauthenticated))
+    outputs = []
+    for argv in (
+        ["report", str(report), "--project", "DEMO", "--run", "1"],
+        ["status", "--project", "DEMO", "--run", "1", "--retries", "0"],
+        ["gate", "--project", "DEMO", "--gate", "release"],
+        ["status", "--project", "DEMO", "--run", "1", "--url", "http://127.0.0.1:9"],
+    ):
+        code, out = run(*argv, "--retries", "0")
+        captured = capsys.readouterr()
+        outputs.append(out + captured.out + captured.err)
+        assert code != 0
+    monkeypatch.setenv("FAILBRIDGE_API_KEY", "sekret-key-123")
+    from failbridge_client.config import load_config as load
+
+    outputs.append(repr(load(url="http://x", project="P")))
+    # even an answer that echoes the key (a proxy's error page) is shown with the key blanked
+    assert "Internal *** error" in outputs[1]
+    assert [o for o in outputs if "sekret-key-123" in o or "Bearer" in o] == []

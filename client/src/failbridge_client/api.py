@@ -33,6 +33,20 @@ class ApiError(Exception):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message, self.details = status, code, message, details
 
+    def masking(self, secret: str) -> ApiError:
+        """The same error with `secret` (the API key) blanked wherever an answer echoed it (a
+        proxy's error page showing the request's headers)."""
+        if secret:
+            self.message = self.message.replace(secret, "***")
+            self.details = [
+                {k: str(v).replace(secret, "***") for k, v in d.items()}
+                if isinstance(d, dict)
+                else d
+                for d in self.details
+            ]
+            self.args = tuple(str(a).replace(secret, "***") for a in self.args)
+        return self
+
     def describe(self) -> str:
         lines = [f"failbridge answered {self.status} ({self.code}): {self.message}"]
         lines += [f"  {d.get('field')}: {d.get('problem')}" for d in self.details if d]
@@ -69,7 +83,7 @@ class Client:
             )
         )
         if response.status_code >= 400:
-            raise _error(response)
+            raise _error(response).masking(self.config.api_key)
         return response.json() if response.content else None
 
     def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
