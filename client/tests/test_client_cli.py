@@ -66,12 +66,14 @@ def test_large_reports_go_through_the_presigned_upload_with_progress(
         "GET",
         "/v1/projects/DEMO/uploads/up1",
         (200, {"status": "processing", "total": 3, "processed": 1}),
+        (200, {"status": "processing", "total": 3, "processed": 1}),
         (200, {"status": "completed", "total": 3, "processed": 3, "drafts": 1}),
     )
     code, out = run(
         "report", str(report), "--project", "DEMO", "--run", "r1", "--upload-over", "100"
     )
     assert code == 0, out
+    assert out.count("processed 1 of 3") == 1  # told when it moves, not at every poll
     grant = env.calls("POST", "/v1/projects/DEMO/uploads")[0]
     assert b'"format": "ctrf"' in grant["body"]
     posted = env.calls("POST", "/bucket")[0]

@@ -188,8 +188,11 @@ def _upload(
     if no_wait:
         return f"{fmt}, uploaded as {upload_id} (processing)"
 
+    told: list[object] = [None]
+
     def processed(status: dict[str, Any]) -> None:
-        if status.get("total"):
+        if status.get("total") and status.get("processed") != told[0]:  # only when it moved
+            told[0] = status.get("processed")
             print(
                 f"{file}: processed {status.get('processed', 0)} of {status['total']}",
                 file=out,
