@@ -68,8 +68,10 @@ def test_results_reported_at_the_end(pytester: pytest.Pytester, env: Stub) -> No
 
 def test_nothing_is_sent_without_the_flag(pytester: pytest.Pytester, env: Stub) -> None:
     pytester.makepyfile(test_one="def test_a():\n    pass\n")
-    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("--junitxml=report.xml").assert_outcomes(passed=1)
     assert env.requests == []
+    # nor written: a project with the client installed gets plain --junitxml reports
+    assert "failbridge" not in (pytester.path / "report.xml").read_text()
 
 
 def test_a_reporting_failure_is_a_warning(pytester: pytest.Pytester, env: Stub) -> None:

@@ -74,6 +74,8 @@ def failbridge_attach(request: pytest.FixtureRequest) -> Callable[[str, str], No
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
+    if not item.config.getoption("failbridge"):
+        return  # user_properties land in every --junitxml report: none without the flag
     report = outcome.get_result()
     marker = item.get_closest_marker("failbridge")
     kwargs = dict(marker.kwargs) if marker else {}
