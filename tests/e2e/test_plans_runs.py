@@ -54,6 +54,14 @@ def test_plan_for_release_2_4_then_a_manual_run(api: Api, stack: dict[str, Any],
             json={"testCaseId": tc, "title": f"Checkout step {tc[-1]}", "module": "checkout"},
         )
         assert created.status_code == 201, created.text
+    # a smoke suite reaches into another module: the plan's scope takes it by suite
+    smoke = f"TC-SMOKE-{uid}"
+    created = api.post(
+        f"{P}/test-cases",
+        role="lead",
+        json={"testCaseId": smoke, "title": "Search loads", "module": "search", "suite": uid},
+    )
+    assert created.status_code == 201, created.text
 
     # the lead writes the plan for release 2.4 and sends it for review
     plan_id = f"rel-2-4-{uid}"
@@ -61,7 +69,7 @@ def test_plan_for_release_2_4_then_a_manual_run(api: Api, stack: dict[str, Any],
         "planId": plan_id,
         "name": "Release 2.4 regression",
         "release": "2.4",
-        "scope": {"modules": ["checkout"], "testCases": cases[:2]},
+        "scope": {"modules": ["checkout"], "suites": [uid], "testCases": cases[:2]},
         "strategy": {"approach": "risk-based", "testTypes": ["functional", "regression"]},
         "schedule": {
             "start": "2026-12-07",
@@ -154,6 +162,7 @@ def test_plan_for_release_2_4_then_a_manual_run(api: Api, stack: dict[str, Any],
         for t in TESTERS
     }
     assert sum(len(v) for v in mine.values()) == total
+    assert smoke in {tc for v in mine.values() for tc in v}
 
     def record(tester: str, results: list[dict[str, Any]]) -> requests.Response:
         return requests.put(
@@ -285,6 +294,15 @@ def test_plan_for_release_2_4_then_a_manual_run(api: Api, stack: dict[str, Any],
     assert plan["exitEvaluation"]["results"] == gates.json()["results"]
     assert plan["exitEvaluation"]["passed"] is False
     assert plan["exitEvaluation"]["results"][0]["value"] < 95
+
+    # revision 2 approved, testing activated and then closed: no run starts from it any more
+    for action in ("submit", "approve", "activate", "close"):
+        moved = api.post(status, role="lead", json={"action": action})
+        assert moved.status_code == 200, (action, moved.text)
+    assert (moved.json()["status"], moved.json()["approvedRevision"]) == ("closed", 2)
+    assert_error(api.post(status, role="lead", json={"action": "activate"}), 409)
+    late_run = api.post(f"{P}/runs", role="lead", json={"planId": plan_id})
+    assert "closed" in assert_error(late_run, 409)["message"]
 
 
 def test_a_run_closes_on_request_with_cases_left(api: Api, uid: str) -> None:
