@@ -258,6 +258,13 @@ def test_plan_for_release_2_4_then_a_manual_run(api: Api, stack: dict[str, Any],
     assert verified["history"][-1]["by"] == "ann@example.com", verified["history"]
     after_retest = progress(api, run_id)
     assert (after_retest["failed"], after_retest["passed"]) == (1, 1), after_retest
+    history = api.get(f"{P}/runs/{run_id}/cases/{failing}").json()
+    assert history["assignee"] == "ann@example.com" and history["status"] == "passed"
+    assert [(r["status"], r["reporter"]) for r in history["results"]] == [
+        ("failed", "ann@example.com"),
+        ("passed", "ann@example.com"),
+    ]
+    assert history["results"][0]["evidence"][0]["url"] == "https://files.example.com/a.png"
 
     # the three testers record the rest in parallel; progress is exact, the run closes itself
     statuses = ["passed", "passed", "blocked", "skipped"]
