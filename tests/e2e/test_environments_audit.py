@@ -1,12 +1,14 @@
 """Environments and the audit on the local stack, as people use them: an engineer books
 staging-eu for Tuesday 10:00-14:00 and a second, overlapping booking is refused naming the
-first; every configuration change keeps a snapshot, and a run records the snapshot it ran on; an
+first (and of twenty overlapping bookings sent at once, one wins); every configuration change
+keeps a snapshot, and a run records the snapshot it ran on; an
 admin reads who did what (API keys, a lead's Slack click, Jira's webhook, the system), by actor
 and period, and gets it as the `audit` export."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +66,24 @@ def test_an_engineer_books_staging_eu_and_an_overlapping_booking_is_refused(
     viewer = api.get(env + f"/reservations?from={tuesday}T00:00:00Z&to={tuesday}T23:59:59Z")
     assert [r["reservationId"] for r in viewer.json()["items"]] == [booked["reservationId"]]
     assert_error(api.post(env + "/reservations", role="viewer", json={}), 403, "forbidden")
+
+    # Wednesday: twenty engineers ask for overlapping windows at the same instant, over HTTP
+    wednesday = str(datetime.fromisoformat(tuesday).date() + timedelta(days=1))
+    windows = [
+        (f"{wednesday}T{9 + i % 4:02d}:00:00Z", f"{wednesday}T{13 + i % 3:02d}:00:00Z")
+        for i in range(20)
+    ]
+
+    def book(window: tuple[str, str]) -> requests.Response:
+        return api.post(
+            env + "/reservations", role="tester", json={"from": window[0], "to": window[1]}
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(book, windows))
+    [won] = [a.json() for a in answers if a.status_code == 201]
+    lost = [assert_error(a, 409, "conflict") for a in answers if a.status_code != 201]
+    assert len(lost) == 19 and all(won["reservationId"] in e["message"] for e in lost)
 
 
 def test_every_configuration_change_keeps_a_snapshot(api: Api, uid: str) -> None:
