@@ -1,9 +1,9 @@
 """Environments and the audit on the local stack, as people use them: an engineer books
 staging-eu for Tuesday 10:00-14:00 and a second, overlapping booking is refused naming the
 first (and of twenty overlapping bookings sent at once, one wins); every configuration change
-keeps a snapshot, and a run records the snapshot it ran on; an
-admin reads who did what (API keys, a lead's Slack click, Jira's webhook, the system), by actor
-and period, and gets it as the `audit` export."""
+keeps a snapshot, and a run records the snapshot it ran on; an admin reads who did what (API
+keys, a lead's Slack click, Jira's webhook, the system), by actor and period, and gets it as the
+`audit` export."""
 
 from __future__ import annotations
 
