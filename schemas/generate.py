@@ -308,8 +308,24 @@ CONFLICTS = {
     ("POST", "/v1/slack/interactions"),
     ("POST", "/v1/approvals/{token}"),
     ("GET", "/v1/approvals/{token}"),
+    # test plans, planned runs, environments: exists already, a move the plan's status or the
+    # run's does not allow, a booking that overlaps another
+    ("POST", "/v1/projects/{project}/environments"),
+    ("PUT", "/v1/projects/{project}/environments/{envId}"),
+    ("POST", "/v1/projects/{project}/environments/{envId}/reservations"),
+    ("POST", "/v1/projects/{project}/test-plans"),
+    ("PUT", "/v1/projects/{project}/test-plans/{planId}"),
+    ("DELETE", "/v1/projects/{project}/test-plans/{planId}"),
+    ("POST", "/v1/projects/{project}/test-plans/{planId}/status"),
+    ("POST", "/v1/projects/{project}/runs"),
+    ("PUT", "/v1/projects/{project}/runs/{runId}/results"),
+    ("POST", "/v1/projects/{project}/runs/{runId}/close"),
 }
 NOT_FOUND_PARAMS = {
+    "envId",
+    "reservationId",
+    "planId",
+    "runId",
     "ticketId",
     "scenarioId",
     "uploadId",
@@ -357,6 +373,7 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
         NOT_FOUND_PARAMS & set(params)
         or path == "/v1/slack/interactions"
         or (method, path) == ("GET", "/v1/projects/{project}/runs/{runId}")  # no results
+        or (method, path) == ("POST", "/v1/projects/{project}/runs")  # no such plan
         or path == "/v1/projects/{project}/page-links"  # a link to a ticket that is not there
         or path == "/v1/projects/{project}/quality-gates/validate"  # no saved gate by that name
     ):

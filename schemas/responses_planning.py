@@ -161,6 +161,25 @@ SUCCESS: dict[tuple[str, str], tuple[int, str, dict[str, Any] | None]] = {
         "The run's test cases: assignee and latest result",
         obj({"items": {"type": "array", "items": obj({"testCaseId": STRING})}}),
     ),
+    ("GET", RUNS + "/{runId}/cases/{testCaseId}"): (
+        200,
+        "One test case of the run: assignee, latest result, and every result recorded for it "
+        "in the run (attempts in order, with reporter, actual, evidence, ticket)",
+        obj(
+            {
+                "runId": STRING,
+                "testCaseId": STRING,
+                "results": {
+                    "type": "array",
+                    "items": obj(
+                        {"executionId": STRING, "attempt": INTEGER, "status": STRING},
+                        {"evidence": {"type": "array"}, "ticketId": STRING},
+                    ),
+                },
+            },
+            {"assignee": NULLABLE_STRING, "status": NULLABLE_STRING},
+        ),
+    ),
     ("POST", RUNS + "/{runId}/close"): (200, "The closed run and its progress", RUN_WITH_PROGRESS),
 }
 REQUEST_MODELS_PATHS = {
@@ -174,12 +193,12 @@ REQUEST_MODELS_PATHS = {
 QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", PLANS): {
         "status": PLAN_STATUS,
-        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", RUNS): {
         "status": RUN_STATUS,
-        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", RUNS + "/{runId}/cases"): {"assignee": {"type": "string"}},

@@ -92,6 +92,7 @@ PERMISSIONS: dict[tuple[str, str], Allowed] = {
     ("GET", P + "/runs"): READ,
     ("PUT", P + "/runs/{runId}/results"): EDIT_DRAFT,
     ("GET", P + "/runs/{runId}/cases"): READ,
+    ("GET", P + "/runs/{runId}/cases/{testCaseId}"): READ,
     ("POST", P + "/runs/{runId}/close"): DECIDE,
     # flaky tests and quarantines
     ("GET", P + "/flaky"): READ,

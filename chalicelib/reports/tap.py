@@ -1,5 +1,6 @@
 """TAP (Test Anything Protocol, versions 12 to 14; https://testanything.org/tap-version-14-specification.html),
-as `node --test`, `prove`, `bats --tap` and tape write it. A small strict reader, no dependency.
+as `node --test`, `prove`, `bats --tap` and tape write it. A small strict reader, no dependency:
+tap.py does not read TAP 14's subtests, which `node --test` writes (docs/decisions.md).
 
 A test point `ok N - description # SKIP|TODO reason` is one test; `not ok` failed (a TODO test
 that fails is expected to: skipped). Subtests (TAP 14, `# Subtest: name` and 4-space

@@ -73,6 +73,14 @@ def run_cases(project: str, runId: str) -> dict[str, Any]:
     return dict(container().runs.cases(project, runId, query_param(request, "assignee")))
 
 
+@route(bp, BASE + "/{runId}/cases/{testCaseId}", methods=["GET"])
+def run_case(project: str, runId: str, testCaseId: str) -> dict[str, Any]:
+    """One test case of the run: assignee, latest result, and each result recorded for it in
+    the run with its evidence (attempts in order)."""
+    principal_for(bp.current_request, project)
+    return dict(container().runs.case(project, runId, testCaseId))
+
+
 @route(bp, BASE + "/{runId}/close", methods=["POST"], content_types=JSON_TYPES)
 def close_run(project: str, runId: str) -> dict[str, Any]:
     """Close the run before every test case has a result."""

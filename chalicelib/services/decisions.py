@@ -242,6 +242,9 @@ class DecisionService:
                 for t in tickets[:DRAFTS_DECIDABLE_PER_CLUSTER_LINE]
             ],
         }
+        if len(tickets) > DRAFTS_DECIDABLE_PER_CLUSTER_LINE:  # the others: each on the page
+            cluster["moreDrafts"] = len(tickets) - DRAFTS_DECIDABLE_PER_CLUSTER_LINE
+            cluster["moreUrl"] = self._drafts_url(first.project, self.lead_of(first))
         return {**self._view(first, self.lead_of(first)), "cluster": cluster}, {}
 
     def _cluster_links(

@@ -39,6 +39,7 @@ from chalicelib.ids import new_id
 from chalicelib.models import ResultIn, RunIn
 
 if TYPE_CHECKING:  # annotations only: RunProgress serves every results request
+    from chalicelib.domain.executions import Execution
     from chalicelib.domain.plans import TestPlan
     from chalicelib.models_planning import ManualResultsIn, RunCreateIn
     from chalicelib.services.ingest import ResultsService
@@ -242,6 +243,22 @@ class RunService:
         ]
         return {"items": sorted(items, key=lambda i: i["testCaseId"])}
 
+    def case(self, project: str, run_id: str, test_case_id: str) -> dict[str, Any]:
+        """One test case of the run: its assignee, latest result, and every result recorded
+        for it in the run (attempts in order: status, who, when, actual, evidence, ticket)."""
+        run = self._run(project, run_id)
+        stored = self._stored(run, [test_case_id]).get(test_case_id)
+        if stored is None:
+            raise NotFound(f"test case {test_case_id!r} is not in run {run_id}")
+        executions = self._results.stores.executions.of_case(project, run_id, test_case_id)
+        return {
+            "runId": run_id,
+            "testCaseId": test_case_id,
+            "assignee": stored.get("assignee"),
+            **_result(stored),
+            "results": [_attempt(e) for e in executions],
+        }
+
     def page(
         self, project: str, status: str | None, *, limit: int, cursor: str | None
     ) -> dict[str, Any]:
@@ -348,6 +365,26 @@ def _explicit(body: RunCreateIn, cases: set[str]) -> dict[str, str]:
                 )
             out[tc] = a.assignee
     return out
+
+
+_ATTEMPT_FIELDS = (
+    "executionId",
+    "attempt",
+    "status",
+    "at",
+    "reporter",
+    "actual",
+    "error",
+    "evidence",
+    "ticketId",
+    "environment",
+    "testCaseVersion",
+)
+
+
+def _attempt(execution: Execution) -> dict[str, Any]:
+    view = execution.to_dict()
+    return {k: view[k] for k in _ATTEMPT_FIELDS if view.get(k) is not None}
 
 
 def _result(case: dict[str, Any]) -> dict[str, Any]:

@@ -66,12 +66,14 @@ def test_large_reports_go_through_the_presigned_upload_with_progress(
         "GET",
         "/v1/projects/DEMO/uploads/up1",
         (200, {"status": "processing", "total": 3, "processed": 1}),
+        (200, {"status": "processing", "total": 3, "processed": 1}),
         (200, {"status": "completed", "total": 3, "processed": 3, "drafts": 1}),
     )
     code, out = run(
         "report", str(report), "--project", "DEMO", "--run", "r1", "--upload-over", "100"
     )
     assert code == 0, out
+    assert out.count("processed 1 of 3") == 1  # told when it moves, not at every poll
     grant = env.calls("POST", "/v1/projects/DEMO/uploads")[0]
     assert b'"format": "ctrf"' in grant["body"]
     posted = env.calls("POST", "/bucket")[0]
@@ -193,3 +195,88 @@ def test_report_sends_the_commit_ci_checked_out(
     assert "commit=9f1c2e0" in env.calls("POST", path)[0]["query"]
     code, _ = run("report", str(report), "--project", "DEMO", "--run", "812", "--commit", "abc")
     assert "commit=abc" in env.calls("POST", path)[1]["query"]
+
+
+def test_a_small_file_of_many_tests_goes_through_the_upload(env: Stub, tmp_path: Path) -> None:
+    """1,500 testcases in 90 KB: under the byte limit, over the tests limit (the server records
+    a report in the body before it answers; an upload is recorded in the background)."""
+    cases = "".join(f'<testcase name="t{i}"/>' for i in range(1500))
+    report = tmp_path / "many.xml"
+    report.write_text(f"<testsuites><testsuite name='s'>{cases}</testsuite></testsuites>")
+    env.answer(
+        "POST",
+        "/v1/projects/DEMO/uploads",
+        (201, {"uploadId": "up2", "url": env.url + "/bucket", "fields": {"key": "uploads/y"}}),
+    )
+    env.answer("POST", "/bucket", (204, b""))
+    env.answer(
+        "GET",
+        "/v1/projects/DEMO/uploads/up2",
+        (200, {"status": "completed", "total": 1500, "processed": 1500}),
+    )
+    code, out = run("report", str(report), "--project", "DEMO", "--run", "r2")
+    assert code == 0, out
+    assert env.calls("POST", "/v1/projects/DEMO/runs/r2/report") == []
+    assert b'"format": "junit"' in env.calls("POST", "/v1/projects/DEMO/uploads")[0]["body"]
+    assert "1500 results" in out
+    # the same file with a higher limit is sent in the body
+    env.answer("POST", "/v1/projects/DEMO/runs/r2/report", (200, OUTCOME))
+    code, _ = run(
+        "report", str(report), "--project", "DEMO", "--run", "r2", "--upload-over-cases", "2000"
+    )
+    assert code == 0 and len(env.calls("POST", "/v1/projects/DEMO/runs/r2/report")) == 1
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "tests"),
+    [
+        ("junit/pytest-real.xml", "junit", 10),
+        ("ctrf/jest-ctrf.json", "ctrf", 4),
+        ("playwright/playwright-json.json", "playwright", 5),
+        ("trx/dotnet-test.trx", "trx", 5),
+        ("nunit3/nunit3-console.xml", "nunit3", 5),
+        ("xunit2/xunit-v2.xml", "xunit2", 5),
+        ("cucumber/cucumber-js.json", "cucumber", 5),
+        ("tap/node-test.tap", "tap", 5),
+    ],
+)
+def test_the_client_tells_each_format_and_never_counts_fewer_tests(
+    name: str, fmt: str, tests: int
+) -> None:
+    from failbridge_client.formats import count_cases, detect
+
+    body = (FIXTURES / name).read_bytes()
+    assert detect(body) == fmt
+    assert tests <= count_cases(body, fmt) <= 3 * tests
+
+
+def test_the_key_is_never_printed_whatever_goes_wrong(
+    env: Stub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "results.xml"
+    report.write_bytes(JUNIT)
+    unauthenticated = {"error": {"code": "unauthenticated", "message": "bad key", "details": []}}
+    env.answer("POST", "/v1/projects/DEMO/runs/1/report", (401, unauthenticated))
+    env.answer("GET", "/v1/projects/DEMO/runs/1", (500, b"Internal sekret-key-123 error"))
+    env.answer("POST", "/v1/projects/DEMO/quality-gates/validate", (403, unauthenticated))
+    outputs = []
+    for argv in (
+        ["report", str(report), "--project", "DEMO", "--run", "1"],
+        ["status", "--project", "DEMO", "--run", "1", "--retries", "0"],
+        ["gate", "--project", "DEMO", "--gate", "release"],
+        ["status", "--project", "DEMO", "--run", "1", "--url", "http://127.0.0.1:9"],
+    ):
+        code, out = run(*argv, "--retries", "0")
+        captured = capsys.readouterr()
+        outputs.append(out + captured.out + captured.err)
+        assert code != 0
+    monkeypatch.setenv("FAILBRIDGE_API_KEY", "sekret-key-123")
+    from failbridge_client.config import load_config as load
+
+    outputs.append(repr(load(url="http://x", project="P")))
+    # even an answer that echoes the key (a proxy's error page) is shown with the key blanked
+    assert "Internal *** error" in outputs[1]
+    assert [o for o in outputs if "sekret-key-123" in o or "Bearer" in o] == []

@@ -65,6 +65,16 @@ POSITIVE_DATA_NEEDS_STATE = {
     "put_quarantine": "the scenario must exist (404) and `until` be a future date-time (422)",
     "end_quarantine": "the scenario must have a quarantine in force (404 otherwise)",
     "put_flaky_settings": "minExecutions must not exceed the window, saved or given (422)",
+    "read_audit": "`from`/`to` must be dates or date-times, `cursor` one the API issued",
+    "list_environments": "`cursor` must be one the API issued (400 otherwise)",
+    "environment_snapshots": "`cursor` must be one the API issued (400 otherwise)",
+    "list_reservations": "`from`/`to` must be ISO-8601 date-times (422 otherwise)",
+    "reserve_environment": "`from`/`to` must be ISO-8601 date-times, from before to (422)",
+    "list_runs": "`cursor` must be one the API issued (400 otherwise)",
+    "create_run": "a run needs registered test cases or an approved plan (422/404/409)",
+    "list_plans": "`cursor` must be one the API issued (400 otherwise)",
+    "create_plan": "a criterion's metric must be one the quality gates know (422 naming them)",
+    "update_plan": "a criterion's metric must be one the quality gates know (422 naming them)",
 }
 NO_POSITIVE_CHECK = {"checks": {"positive_data_acceptance": {"enabled": False}}}
 REFUSALS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429"]

@@ -4,16 +4,19 @@ a lead who decides it from the Slack message's link."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from chalicelib.domain.results import flaky_indexes
 from chalicelib.domain.statuses import ResultStatus
 from chalicelib.junit import parse_junit
-from tests.e2e.conftest import Api
-from tests.e2e.test_approvals import decide_by_link, links_for, ticket_of
+from tests.e2e.conftest import Api, wait_for
+from tests.e2e.test_approvals import decide_by_link, links_for, outbox, slack_links, ticket_of
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +33,58 @@ def distinct_failing_test_cases(body: bytes) -> set[str]:
     }
 
 
+def slack_lines(stack: dict[str, Any]) -> list[str]:
+    path = outbox(stack)
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def reject_all_from_slack(stack: dict[str, Any], drafts: set[str]) -> dict[str, str]:
+    """Reject each draft from the lead's Slack messages as a lead would: by its own buttons
+    where its line has them, else by its root cause's "Reject all" link (a digest line keeps
+    the buttons of a root cause's first drafts only). How each was reached, by ticket id."""
+    lines = wait_for(
+        lambda: (
+            (ls := slack_lines(stack)) and all(any(t in line for line in ls) for t in drafts) and ls
+        ),
+        timeout=90,
+    )
+    how: dict[str, str] = {}
+    for ticket_id in sorted(drafts):
+        links = slack_links(stack, ticket_id)
+        if links is None:
+            continue
+        assert "has no lead" in links["message"]  # the default lead is told why they are asked
+        decided = decide_by_link(links["reject"], "reject", "reviewed in the e2e suite")
+        assert decided.status_code == 200, decided.text
+        how[ticket_id] = "own link"
+    for ticket_id in sorted(drafts - set(how)):
+        [line] = [line for line in lines if ticket_id in line]
+        assert "has no lead" in line
+        [url] = [
+            e["url"]
+            for b in json.loads(line)["blocks"]
+            if b.get("block_id", "").startswith("cluster:")
+            for e in b["elements"]
+            if e["action_id"] == "open_cluster_reject"
+        ]
+        page = requests.get(url, timeout=30)
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        if found:  # used already by an earlier draft of the same line: that decided this one
+            form = {"csrf": found.group(1), "decision": "reject"}
+            assert requests.post(url, data=form, timeout=120).status_code == 200
+        how[ticket_id] = "root cause link"
+    return how
+
+
 @pytest.mark.parametrize(
     ("fixture", "failing"),
     [
         ("pytest-real.xml", 3),  # pytest 8, --junitxml
+        ("pytest-six.xml", 29),  # pytest over six's own suite, two faults injected
         ("jest-junit-real.xml", 3),  # jest 30 + jest-junit 17
-        ("surefire.xml", 2),  # Surefire 3; one more test is flaky and opens nothing
-        ("go-junit-report.xml", 2),
+        ("surefire-real.xml", 2),  # Maven Surefire 2.22; one more test is flaky, opens nothing
+        ("gradle-real.xml", 2),  # Gradle 4.4
+        ("go-junit-report-real.xml", 3),  # go test -v | go-junit-report 2.1 (a parent test too)
     ],
 )
 def test_a_real_report_opens_one_decidable_draft_per_failing_test(
@@ -53,13 +101,79 @@ def test_a_real_report_opens_one_decidable_draft_per_failing_test(
     opened = {o["ticket"]["id"] for o in response.json()["results"] if o["ticket"]}
     assert len(opened) == failing
 
+    how = reject_all_from_slack(stack, opened)
+    seen_cases = set()
     for ticket_id in opened:
         ticket = ticket_of(api, ticket_id)
-        assert ticket["status"] == "draft"
         assert ticket["module"] == stack["defaultModule"]  # no rule, no property
-        assert ticket["testCaseId"] in distinct_failing_test_cases(body)
-        links = links_for(stack, aws, ticket_id)
-        assert "has no lead" in links["message"]  # the default lead is told why they are asked
-        decided = decide_by_link(links["reject"], "reject", "reviewed in the e2e suite")
-        assert decided.status_code == 200, decided.text
-        assert ticket_of(api, ticket_id)["status"] == "rejected"
+        assert ticket["scenarioId"] == ticket["testCaseId"]  # no scenario declared
+        assert ticket["status"] == "rejected", (how[ticket_id], ticket["history"])
+        assert ticket["history"][-1]["by"] == stack["defaultLead"]
+        seen_cases.add(ticket["testCaseId"])
+    assert seen_cases == distinct_failing_test_cases(body)  # one draft each, none collapsed
+
+
+def test_a_declared_scenario_of_many_test_cases_fails_while_any_failed_and_its_lead_decides(
+    api: Api, stack: dict[str, Any], aws: Any, uid: str
+) -> None:
+    """six's suite with `scenario = test_six-<uid>` and a module that has a lead: one draft for
+    the scenario, which stays failing though its last test case passed, and shows each test
+    case's latest result; the module's lead (not the default lead) decides it by its link."""
+    body = (FIXTURES / "pytest-six.xml").read_bytes()
+    admin = {"Authorization": f"Bearer {api.keys['admin']}"}
+    module, scenario, lead = f"six-{uid}", f"test_six-{uid}", f"six-{uid}@example.com"
+    rules = [
+        {
+            "match": {"field": "classname", "prefix": "test_six"},
+            "set": {"scenario": scenario, "module": module},
+        }
+    ]
+    put = api.request(
+        "PUT", f"/v1/projects/{api.project}/modules/{module}", role="admin", json={"lead": lead}
+    )
+    assert put.status_code == 200, put.text
+    preview = api.post(
+        f"/v1/projects/{api.project}/mapping/preview",
+        role="admin",
+        json={"report": body.decode(), "mappingRules": rules},
+    ).json()
+    assert preview["summary"]["drafts"] == 1 and preview["summary"]["scenarios"] == 1
+    assert {(i["module"], i["lead"], i["leadIsDefault"]) for i in preview["items"]} == {
+        (module, lead, False)
+    }
+    saved = api.request(
+        "PUT", f"/v1/projects/{api.project}/mapping", headers=admin, json={"mappingRules": rules}
+    )
+    assert saved.status_code == 200, saved.text
+    try:
+        response = api.post(
+            f"/v1/projects/{api.project}/runs/six-{uid}/junit",
+            data=body,
+            headers={"Content-Type": "application/xml"},
+        )
+    finally:
+        restored = api.request(
+            "PUT", f"/v1/projects/{api.project}/mapping", headers=admin, json={"mappingRules": []}
+        )
+        assert restored.status_code == 200, restored.text
+    assert response.status_code == 200, response.text
+    [ticket_id] = {o["ticket"]["id"] for o in response.json()["results"] if o["ticket"]}
+
+    got = api.get(f"/v1/projects/{api.project}/scenarios/{scenario}").json()
+    failing = distinct_failing_test_cases(body)
+    assert got["status"] == "failing"
+    assert got["lastExecution"]["status"] == "passed"  # the report's last test case passed
+    latest = {r["testCaseId"]: r["latest"]["status"] for r in got["testCaseResults"]}
+    assert set(latest) == {r.test_case_id for r in parse_junit(body)}  # all 200, skips too
+    assert {tc for tc, status in latest.items() if status == "failed"} == failing
+    assert set(got["failingTestCases"]) == failing
+
+    links = links_for(stack, aws, ticket_id)
+    assert "has no lead" not in links["message"]
+    decided = decide_by_link(links["reject"], "reject", "reviewed in the e2e suite")
+    assert decided.status_code == 200, decided.text
+    ticket = ticket_of(api, ticket_id)
+    assert (ticket["status"], ticket["module"]) == ("rejected", module)
+    assert ticket["history"][-1]["by"] == lead
+    # the rules were put back: the stored ticket keeps the identity it was opened with
+    assert ticket["scenarioId"] == scenario

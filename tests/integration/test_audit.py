@@ -161,3 +161,44 @@ def test_a_decision_through_an_approval_link_is_the_leads_and_the_report_the_ci_
         "via": "approval link",
     }
     assert approved["requestId"] and approved["requestId"] != opened["requestId"]
+
+
+def test_a_page_filtered_by_actor_is_filled_past_other_actors_entries(
+    aws: dict[str, Any], api: Any, demo: Demo
+) -> None:
+    """A lead's three writes after forty of the system's: `?actor=` with limit 2 answers the
+    lead's first two at once (not empty pages to follow), then the third; unfiltered pages
+    of 7 hold every entry exactly once."""
+    access = bootstrap.container().access
+    for i in range(40):
+        access.put_module("DEMO", f"m{i}", "b@example.com", None)  # the system's
+    for i in range(3):
+        body = json.dumps({"envId": f"env-{i}"})
+        made = api.post(f"{BASE}/environments", headers=demo.auth("lead"), body=body)
+        assert made.status_code == 201, made.body
+    pump_stream(aws)
+
+    def page(query: str) -> dict[str, Any]:
+        got = api.get(f"{BASE}/audit?{query}", headers=demo.auth("admin"))
+        assert got.status_code == 200, got.body
+        return dict(got.json_body)
+
+    first = page("actor=lead@example.com&limit=2")
+    assert [e["target"]["id"] for e in first["items"]] == ["env-0", "env-1"]
+    assert first["next"]
+    second = page(f"actor=lead@example.com&limit=2&cursor={first['next']}")
+    assert [e["target"]["id"] for e in second["items"]] == ["env-2"]
+    assert second["next"] is None
+
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    while True:
+        got = page("limit=7" + (f"&cursor={cursor}" if cursor else ""))
+        assert len(got["items"]) <= 7
+        seen += [(e["at"], e["target"]["id"]) for e in got["items"]]
+        cursor = got["next"]
+        if not cursor:
+            break
+    everything = page("limit=1000")["items"]
+    assert seen == [(e["at"], e["target"]["id"]) for e in everything]
+    assert len(seen) == len(set(seen)) >= 43

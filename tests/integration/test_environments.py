@@ -4,6 +4,7 @@ clients book at once against moto's server (each client its own boto3 client and
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any
 
 import boto3
@@ -131,6 +132,56 @@ def test_many_concurrent_overlapping_bookings_exactly_one_wins_per_slot(
         if outcome.startswith("lost"):
             slot_winner = next(r for r in booked if (r["from"], r["to"]) == slots[i % 4])
             assert slot_winner["reservationId"] in outcome
+
+
+def test_concurrent_bookings_of_staggered_overlapping_windows_never_overlap(
+    aws_server: dict[str, Any],
+) -> None:
+    """Windows that overlap without being equal (two hours, starting every 30 minutes), five
+    clients each, all at once over moto's server: the winners never overlap one another, every
+    loser's 409 names a winner its window overlaps, and every winner is stored. (Its own
+    project: moto's server keeps the other server tests' items in this process.)"""
+    table = aws_server["table"]
+    bootstrap.container().access.create_project(
+        "STAGGER", None, False, default_lead="lead@example.com"
+    )
+    bootstrap.container().environments.create("STAGGER", {"envId": "staging-eu"}, "lead")
+    windows = [
+        (
+            f"2026-12-08T{8 + m // 60:02d}:{m % 60:02d}:00Z",
+            f"2026-12-08T{10 + m // 60:02d}:{m % 60:02d}:00Z",
+        )
+        for m in range(0, 240, 30)
+    ]
+
+    def book(i: int) -> tuple[int, str]:
+        service = EnvironmentService(
+            Repositories.over(boto3.client("dynamodb"), table).environments, Cursors()
+        )
+        start, end = windows[i % len(windows)]
+        try:
+            won = service.reserve("STAGGER", "staging-eu", {"from": start, "to": end}, f"c{i}")
+            return i, won["reservationId"]
+        except Conflict as exc:
+            return i, "lost: " + exc.message
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        outcomes = dict(pool.map(book, range(40)))
+
+    booked = bootstrap.container().environments.reservations(
+        "STAGGER", "staging-eu", "2026-12-08T00:00:00Z", "2026-12-09T00:00:00Z"
+    )["items"]
+    spans = sorted((r["from"], r["to"], r["reservationId"]) for r in booked)
+    assert spans, outcomes
+    for (_, end, _), (start, _, _) in pairwise(spans):
+        assert end <= start, f"winners overlap: {spans}"
+    won = [o for o in outcomes.values() if not o.startswith("lost")]
+    assert sorted(won) == sorted(r[2] for r in spans)
+    for i, outcome in outcomes.items():
+        if outcome.startswith("lost"):
+            start, end = windows[i % len(windows)]
+            named = [r for r in spans if r[2] in outcome]
+            assert named and all(r[0] < end and start < r[1] for r in named), (outcome, spans)
 
 
 def test_ids_and_cursors_that_are_not_ours_are_4xx_not_500(api: Any, demo: Demo) -> None:

@@ -240,6 +240,19 @@ def test_run_from_plan_manual_results_progress_and_drafts(api: Any, demo: Demo) 
     )
     assert len(cases["items"]) == 2
 
+    # one test case's results in the run, attempts in order, each with its evidence
+    history = api.get(f"{RUNS}/manual-24/cases/TC-PAY-001", headers=demo.auth("viewer"))
+    assert history.status_code == 200, history.body
+    case = json.loads(history.body)
+    assert (case["status"], case["attempt"]) == ("passed", 2)
+    [first, second] = case["results"]
+    assert (first["attempt"], first["status"], first["actual"]) == (1, "failed", "card declined")
+    assert first["evidence"] == [{"name": "screen", "url": "https://files.example.com/1.png"}]
+    assert first["ticketId"] == ticket["id"] and first["reporter"] == "tester@example.com"
+    assert (second["attempt"], second["status"]) == (2, "passed") and "evidence" not in second
+    for unknown in (f"{RUNS}/manual-24/cases/TC-NOPE", f"{RUNS}/nope/cases/TC-PAY-001"):
+        assert api.get(unknown, headers=demo.auth("viewer")).status_code == 404
+
 
 def test_concurrent_manual_results_keep_exact_counters(
     aws_server: dict[str, Any], monkeypatch: Any

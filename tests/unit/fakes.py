@@ -482,6 +482,10 @@ class FakeExecutions:
         ]
         return [Execution.from_dict(copy.deepcopy(e)) for e in found]
 
+    def of_case(self, project: str, run_id: str, test_case_id: str) -> list[Execution]:
+        found = [e for e in self.of_run(project, run_id) if e.test_case_id == test_case_id]
+        return sorted(found, key=lambda e: e.attempt)
+
     def reidentify(self, execution: Execution, fields: dict[str, Any]) -> None:
         """Identity fields set in place: the stored execution keeps its id."""
         self.db.executions[execution.execution_id].update(copy.deepcopy(fields))

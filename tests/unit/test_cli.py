@@ -45,3 +45,21 @@ def test_main_with_a_bare_local_reads_the_default_stack_file(
     with pytest.raises(SystemExit) as exited:
         cli.main(["--local", "create-project", "X", "--default-lead", "l@example.com"])
     assert "stack.json not found" in str(exited.value.code)
+
+
+def test_create_project_requires_a_default_lead(capsys: pytest.CaptureFixture[str]) -> None:
+    """No project without someone who decides the drafts of modules that have no lead."""
+    with pytest.raises(SystemExit) as exited:
+        parsed(["create-project", "X"])
+    assert exited.value.code == 2
+    assert "--default-lead" in capsys.readouterr().err
+
+
+def test_a_default_lead_that_is_not_an_e_mail_is_refused_naming_the_field() -> None:
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.services.access import _defaults
+
+    with pytest.raises(ValidationFailed) as refused:
+        _defaults("the qa team", None)
+    assert refused.value.details[0]["field"] == "defaultLead"
+    assert _defaults(" qa@example.com ", None) == {"defaultLead": "qa@example.com"}

@@ -110,6 +110,19 @@ def test_the_digest_line_carries_the_clusters_signed_links_not_its_json_api() ->
         assert (claims.kind, claims.project, cluster.id) == ("cluster", "P", w.cluster_id)
 
 
+def test_a_root_cause_of_many_drafts_links_the_ones_without_buttons_to_the_drafts_page() -> None:
+    shown = decisions.DRAFTS_DECIDABLE_PER_CLUSTER_LINE
+    w = World(drafts=shown + 3)
+    for n, ticket_id in enumerate(w.ids):
+        w.decisions.awaiting(ticket_id, f"token-{n}", 0, int(w.clock.time()) + 999)
+    w.decisions.flush(LEAD)
+    [(message, _)] = w.notifier.sent
+    own = [b for b in message["blocks"] if str(b.get("block_id", "")).startswith("decide:")]
+    assert len(own) == shown
+    [more] = [b for b in message["blocks"] if "more drafts of this root cause" in str(b)]
+    assert "…and 3 more drafts" in str(more) and "/pages/projects/P/drafts" in str(more)
+
+
 def test_the_projects_setting_names_the_approval_the_digest_offers() -> None:
     w = World(project={"clusterApproval": "per-scenario"})
     for n, ticket_id in enumerate(w.ids):

@@ -80,6 +80,36 @@ def test_surefire_and_go_and_phpunit_defaults() -> None:
     }
 
 
+def test_surefire_gradle_and_go_junit_report_real_defaults() -> None:
+    """Reports Surefire 2.22, Gradle 4.4 and go-junit-report 2.1 wrote (make-real.sh)."""
+    surefire = load("surefire-real.xml")
+    assert failing_scenarios(surefire) == {  # appliesVoucherOnce passed on its rerun: flaky
+        "com.acme.shop.cart.CartTest::appliesDiscount",
+        "com.acme.shop.cart.CartTest::reservesStock",
+    }
+    assert len({r.test_case_id for r in surefire}) == 5  # reruns are attempts, not test cases
+    assert failing_scenarios(load("gradle-real.xml")) == {
+        "com.acme.shop.search.QueryTest::isCaseInsensitive",
+        "com.acme.shop.search.QueryTest::rejectsEmptyQuery",
+    }
+    assert failing_scenarios(load("go-junit-report-real.xml")) == {
+        "github.com/acme/shop/cart::TestTotal",  # go fails the parent of a failing subtest
+        "github.com/acme/shop/cart::TestTotal/with_discount",
+        "github.com/acme/shop/payment::TestRefundWhole",
+    }
+
+
+def test_pytest_over_six_own_suite_is_29_scenarios_not_one() -> None:
+    """The issue's report: 29 failures of six's suite were one draft named after the first."""
+    results = load("pytest-six.xml")
+    failing = failing_scenarios(results)
+    assert len(results) == 200 and len(failing) == 29
+    assert "test_six::test_binary_type" in failing
+    assert "test_six::test_move_items_urllib_parse[quote]" in failing
+    assert {r.module for r in results} == {"general"}
+    assert load("pytest-six.xml") == results  # the same report, the same identities
+
+
 def test_default_test_case_id_is_normalised_and_stable() -> None:
     assert default_test_case_id("a.B", "test_x") == "a.B::test_x"
     assert default_test_case_id(" a.B ", "test  x\n") == "a.B::test x"

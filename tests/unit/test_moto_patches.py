@@ -269,3 +269,44 @@ def test_plain_attribute_values_answer_the_same(dynamodb: Any) -> None:
     first = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "TYPES"}, "sk": {"S": "1"}})
     first["Item"].pop("count")
     assert {**again["Item"], "sk": {"S": "1"}} == first["Item"] == EVERY_TYPE
+
+
+def _writes_near_the_limit(client: Any) -> list[Any]:
+    """Items built and changed by puts and updates of many clauses, up to and past 400 KB:
+    each answer (the item, or the error's message)."""
+    key = {"pk": {"S": "BIG"}, "sk": {"S": "1"}}
+    blob = "x" * 9_000
+    out: list[Any] = []
+
+    def attempt(**update: Any) -> None:
+        try:
+            client.update_item(TableName=TABLE, Key=key, **update)
+            out.append(client.get_item(TableName=TABLE, Key=key)["Item"])
+        except client.exceptions.ClientError as error:
+            out.append(error.response["Error"]["Message"])
+
+    client.put_item(TableName=TABLE, Item={**key, **{f"a{i}": {"S": blob} for i in range(20)}})
+    for start in (20, 40):  # 20 clauses a call: 40 attributes of 9 KB, then past the limit
+        values = {f":v{i}": {"S": blob} for i in range(20)}
+        sets = ", ".join(f"a{start + i} = :v{i}" for i in range(20))
+        attempt(UpdateExpression=f"SET {sets}", ExpressionAttributeValues=values)
+    # removing makes room again, within the same request: the size kept must see it
+    removed = ", ".join(f"a{i}" for i in range(10))
+    sets = ", ".join(f"b{i} = :v{i}" for i in range(8))
+    values = {f":v{i}": {"S": blob} for i in range(8)}
+    attempt(UpdateExpression=f"REMOVE {removed} SET {sets}", ExpressionAttributeValues=values)
+    attempt(UpdateExpression="SET a39 = :v", ExpressionAttributeValues={":v": {"S": blob * 3}})
+    return out
+
+
+def test_item_size_once_answers_the_same(dynamodb: Any) -> None:
+    from devstack.moto_patches import item_size_once
+
+    plain = _writes_near_the_limit(dynamodb)
+    dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "BIG"}, "sk": {"S": "1"}})
+    with item_size_once():
+        patched = _writes_near_the_limit(dynamodb)
+    assert patched == plain
+    assert [type(a) for a in plain] == [dict, str, dict, str]
+    assert "exceeded the maximum allowed size" in plain[1]
+    assert {f"b{i}" for i in range(8)} <= set(plain[2]) and "a0" not in plain[2]

@@ -200,3 +200,90 @@ def test_unknown_format_is_a_validation_error() -> None:
     with pytest.raises(ValidationFailed) as caught:
         _parse(b"ok 1", "yaml")
     assert caught.value.details[0]["field"] == "format"
+
+
+XML_ROOTS = {"junit": "testsuites", "trx": "TestRun", "nunit3": "test-run", "xunit2": "assemblies"}
+JSON_SHELLS = {  # a valid start of each JSON format, with a hole for a value
+    "ctrf": '{"results": {"tool": {"name": "jest"}, "tests": %s}}',
+    "playwright": '{"config": {}, "suites": %s}',
+    "cucumber": "[%s]",
+}
+
+
+def _refused(body: bytes, fmt: str | None, max_bytes: int = 10_000_000) -> Exception:
+    from chalicelib.errors import FailbridgeError
+
+    with pytest.raises(FailbridgeError) as caught:
+        _parse(body, fmt, max_bytes=max_bytes)
+    assert 400 <= caught.value.status < 500
+    return caught.value
+
+
+def _text(error: Exception) -> str:
+    return str(getattr(error, "message", "")) + json.dumps(getattr(error, "details", []))
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "detected"])
+@pytest.mark.parametrize("fmt", sorted(XML_ROOTS))
+def test_every_xml_format_refuses_dtds_entities_and_names_the_position(
+    fmt: str, named: bool
+) -> None:
+    from chalicelib.reports.common import FORMAT_NAMES
+
+    root = XML_ROOTS[fmt]
+    given = fmt if named else None
+    hostile = {
+        "external DTD": f'<?xml version="1.0"?><!DOCTYPE {root} SYSTEM "http://evil.example/x.dtd"><{root}/>',
+        "billion laughs": (
+            f'<?xml version="1.0"?><!DOCTYPE {root} [<!ENTITY a "aaaaaaaaaa">'
+            f'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><{root}>&b;</{root}>'
+        ),
+        "external entity": (
+            f'<?xml version="1.0"?><!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            f"<{root}>&x;</{root}>"
+        ),
+    }
+    for case, body in hostile.items():
+        error = _refused(body.encode(), given)
+        text = _text(error)
+        assert FORMAT_NAMES[fmt] in text, (case, text)
+        assert "DOCTYPE" in text or "entit" in text, (case, text)
+        assert "evil.example" not in text and "passwd" not in text, (case, text)
+    broken = _refused(f"<{root}>\n  <unclosed>\n</{root}>".encode(), given)
+    assert FORMAT_NAMES[fmt] in _text(broken) and "line 3, column" in _text(broken)
+    # JUnit is read as a stream (each element dropped once read): it bounds suites' nesting
+    inner = ("<testsuite>", "</testsuite>") if fmt == "junit" else ("<x>", "</x>")
+    deep = f"<{root}>" + inner[0] * 150 + inner[1] * 150 + f"</{root}>"
+    assert "deep" in _text(_refused(deep.encode(), given))
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "detected"])
+@pytest.mark.parametrize("fmt", sorted(JSON_SHELLS))
+def test_every_json_format_bounds_depth_and_size_and_names_the_position(
+    fmt: str, named: bool
+) -> None:
+    from chalicelib.reports.common import FORMAT_NAMES
+
+    shell = JSON_SHELLS[fmt]
+    given = fmt if named else None
+    deep = (shell % ("[" * 100 + "]" * 100)).encode()
+    assert "levels deep" in _text(_refused(deep, given))
+    very_deep = (shell % ("[" * 200_000 + "]" * 200_000)).encode()  # past the decoder's own limit
+    assert "levels deep" in _text(_refused(very_deep, given))
+    broken = (shell % "[\n{]").encode()
+    error = _refused(broken, given)
+    assert FORMAT_NAMES[fmt] in _text(error) and "line 2, column" in _text(error)
+    not_utf8 = (shell % '["\xff"]').encode("latin-1")
+    assert FORMAT_NAMES[fmt] in _text(_refused(not_utf8, given))
+    large = (shell % "[]").encode() + b" " * 2000
+    assert isinstance(_refused(large, given, max_bytes=1000), PayloadTooLarge)
+
+
+def test_tap_refuses_what_it_cannot_read_naming_the_line() -> None:
+    unterminated = b"TAP version 14\nok 1 - a\nnot ok 2 - b\n  ---\n  message: x\n"
+    assert "line 4" in _text(_refused(unterminated, "tap"))
+    nested = "TAP version 14\n" + "".join(" " * 4 * i + "# Subtest: s\n" for i in range(40))
+    nested += " " * 4 * 40 + "ok 1 - deep\n"
+    assert "deep" in _text(_refused(nested.encode(), "tap"))
+    assert "TAP" in _text(_refused(b"\xff\xfeok 1", "tap"))
+    assert isinstance(_refused(b"ok 1 - a\n" * 300, None, max_bytes=1000), PayloadTooLarge)

@@ -70,6 +70,14 @@ class ExecutionRepository:
         items = self._t.query_all(keys.run(project, run_id)["pk"], sk_prefix=keys.EXECUTION_PREFIX)
         return [Execution.from_dict(strip_keys(i)) for i in items]
 
+    def of_case(self, project: str, run_id: str, test_case_id: str) -> list[Execution]:
+        """One test case's executions in a run: a Query of its keys' prefix, attempts in order
+        (a test case whose id extends this one's past a `#` shares the prefix: left out)."""
+        prefix = keys.execution(project, run_id, test_case_id, 0)["sk"][:-4]
+        items = self._t.query_all(keys.run(project, run_id)["pk"], sk_prefix=prefix)
+        found = [Execution.from_dict(strip_keys(i)) for i in items]
+        return [e for e in found if e.test_case_id == test_case_id]
+
     def reidentify(self, execution: Execution, fields: dict[str, Any]) -> None:
         """Set identity fields of a recorded execution; its key (and id) stay as they were."""
         clause, names, values = set_clause(fields)

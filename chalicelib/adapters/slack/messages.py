@@ -142,6 +142,12 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
             )
         )
         blocks.append(_decide_block(draft["id"], draft))
+    if cluster.get("moreDrafts"):  # past the block budget: each still has its links there
+        more = (
+            f"…and {cluster['moreDrafts']} more drafts of this root cause, each with its own "
+            f"Approve/Reject links: <{cluster['moreUrl']}|see every draft waiting>."
+        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
 
 

@@ -13,9 +13,9 @@ from typing import Any, TextIO
 
 import requests
 
-from failbridge_client.api import DIRECT_LIMIT, ApiError, Client
+from failbridge_client.api import DIRECT_CASES, DIRECT_LIMIT, ApiError, Client
 from failbridge_client.config import ConfigError, commit_from_env, load_config, run_from_env
-from failbridge_client.formats import FORMATS, detect
+from failbridge_client.formats import FORMATS, count_cases, detect
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         default=DIRECT_LIMIT,
         metavar="BYTES",
         help="files larger than this go through a presigned upload (default 5 MiB)",
+    )
+    report.add_argument(
+        "--upload-over-cases",
+        type=int,
+        default=DIRECT_CASES,
+        metavar="TESTS",
+        help="so do reports of more tests than this, however small (default 1000)",
     )
     report.add_argument("--no-wait", action="store_true", help="do not wait for uploads")
 
@@ -122,20 +129,23 @@ def _report(client: Client, project: str, args: argparse.Namespace, out: TextIO)
             head = handle.read(65_536)
         fmt = args.format or detect(head)
         size = file.stat().st_size
+        body = file.read_bytes() if size <= args.upload_over else b""
+        # a failbridge results document in the body is sent in batches of 1,000 results
+        many = fmt != "json" and count_cases(body, fmt) > args.upload_over_cases
         try:
-            if size > args.upload_over:
+            if size > args.upload_over or many:
                 if fmt is None:
                     raise ConfigError(f"{file}: cannot tell its format; pass --format")
                 line = _upload(client, project, run, file, fmt, args.no_wait, out)
             elif fmt == "json":
                 import json
 
-                data = json.loads(file.read_bytes())
+                data = json.loads(body or file.read_bytes())
                 outcomes = client.report_results(project, data.get("run") or run, data["results"])
                 line = _summary("json", outcomes)
             else:
-                body = client.report_body(project, run, file.read_bytes(), fmt)
-                line = _summary(body.get("format", fmt or "?"), body["results"])
+                answer = client.report_body(project, run, body, fmt)
+                line = _summary(answer.get("format", fmt or "?"), answer["results"])
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
@@ -178,8 +188,11 @@ def _upload(
     if no_wait:
         return f"{fmt}, uploaded as {upload_id} (processing)"
 
+    told: list[object] = [None]
+
     def processed(status: dict[str, Any]) -> None:
-        if status.get("total"):
+        if status.get("total") and status.get("processed") != told[0]:  # only when it moved
+            told[0] = status.get("processed")
             print(
                 f"{file}: processed {status.get('processed', 0)} of {status['total']}",
                 file=out,

@@ -1,4 +1,5 @@
-"""`pytest --failbridge`: every test's result reported to failbridge at the end of the session.
+"""`pytest --failbridge`: every test's result reported to failbridge at the end of the session,
+or streamed while the session runs with `--failbridge-batch N` (sent whenever N results wait).
 
 - Identity: `@pytest.mark.failbridge(test_case="TC-PAY-001", scenario="checkout.pay",
   module="checkout", requirements=["REQ-1"], jira_test_key="KP-42")`; without a marker the test
@@ -33,6 +34,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--failbridge-run-name", help="the run's name")
     group.addoption("--failbridge-config", help="a TOML config file")
     group.addoption(
+        "--failbridge-batch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send results while the session runs, whenever N wait (default: all at the end)",
+    )
+    group.addoption(
         "--failbridge-strict", action="store_true", help="fail the session if reporting fails"
     )
 
@@ -66,6 +74,8 @@ def failbridge_attach(request: pytest.FixtureRequest) -> Callable[[str, str], No
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
+    if not item.config.getoption("failbridge"):
+        return  # user_properties land in every --junitxml report: none without the flag
     report = outcome.get_result()
     marker = item.get_closest_marker("failbridge")
     kwargs = dict(marker.kwargs) if marker else {}
@@ -81,11 +91,29 @@ class _Worker:
 class _Collector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: list[dict[str, Any]] = []
+        self.results: list[dict[str, Any]] = []  # not sent yet
         self.attempts: dict[str, int] = {}
+        self.rerunning: dict[str, bool] = {}  # node id -> its last attempt is to be rerun
+        self.done: set[str] = set()  # node ids whose every attempt is in
+        self.outcomes: list[dict[str, Any]] = []  # failbridge's answers so far
+        self.problem: str | None = None  # why reporting stopped
+        self._sender: tuple[Any, str, dict[str, Any]] | None = None  # (client, project, run)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rerun = report.outcome == "rerun"  # pytest-rerunfailures
+        nodeid = report.nodeid
+        if report.when == "setup":
+            self.rerunning[nodeid] = False
+        if report.outcome == "rerun":  # pytest-rerunfailures: another attempt follows
+            self.rerunning[nodeid] = True
+        self._record(report)
+        if report.when == "teardown" and not self.rerunning.get(nodeid):
+            self.done.add(nodeid)  # every attempt of the test is in
+            batch = self.config.getoption("failbridge_batch") or 0
+            if batch > 0 and sum(1 for r in self.results if r["_nodeid"] in self.done) >= batch:
+                self._flush()
+
+    def _record(self, report: pytest.TestReport) -> None:
+        rerun = report.outcome == "rerun"
         wanted = (
             rerun
             or report.when == "call"
@@ -94,10 +122,15 @@ class _Collector:
         )
         if not wanted:
             return
-        last = self.results[-1] if self.results else None
-        if report.when == "teardown" and not rerun and last and last["_nodeid"] == report.nodeid:
+        last = next((r for r in reversed(self.results) if r["_nodeid"] == report.nodeid), None)
+        if (
+            report.when == "teardown"
+            and not rerun
+            and last
+            and last["attempt"] == self.attempts.get(report.nodeid)
+        ):
             # a teardown error after the call: the test failed
-            self.results.pop()
+            self.results.remove(last)
             self.attempts[report.nodeid] -= 1
         attempt = self.attempts.get(report.nodeid, 0) + 1
         self.attempts[report.nodeid] = attempt
@@ -143,15 +176,12 @@ class _Collector:
             result["actual"] = message[:TEXT_MAX]
         return result
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.results:
-            return
-        from failbridge_client.api import ApiError, Client
-        from failbridge_client.config import ConfigError, load_config, run_from_env
+    def _connect(self) -> tuple[Any, str, dict[str, Any]]:
+        if self._sender is None:
+            from failbridge_client.api import Client
+            from failbridge_client.config import ConfigError, load_config, run_from_env
 
-        opt = self.config.getoption
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        try:
+            opt = self.config.getoption
             config = load_config(
                 url=opt("failbridge_url"),
                 project=opt("failbridge_project"),
@@ -163,20 +193,45 @@ class _Collector:
             run: dict[str, Any] = {"id": run_id}
             if opt("failbridge_run_name"):
                 run["name"] = opt("failbridge_run_name")
-            results = [{k: v for k, v in r.items() if k != "_nodeid"} for r in self.results]
             assert config.project is not None
-            outcomes = Client(config).report_results(config.project, run, results)
+            self._sender = (Client(config), config.project, run)
+        return self._sender
+
+    def _flush(self, *, everything: bool = False) -> None:
+        """Send the finished tests' results (at the end, `everything`); a failure stops
+        reporting for the rest of the session."""
+        ready = [r for r in self.results if everything or r["_nodeid"] in self.done]
+        if not ready or self.problem is not None:
+            return
+        from failbridge_client.api import ApiError
+        from failbridge_client.config import ConfigError
+
+        results = [{k: v for k, v in r.items() if k != "_nodeid"} for r in ready]
+        try:
+            client, project, run = self._connect()
+            self.outcomes.extend(client.report_results(project, run, results))
         except (ConfigError, ApiError, OSError) as exc:
-            message = f"failbridge: results not reported: {exc}"
-            if opt("failbridge_strict"):
+            self.problem = str(exc)
+            return
+        sent = {id(r) for r in ready}
+        self.results = [r for r in self.results if id(r) not in sent]
+        self.done -= {r["_nodeid"] for r in ready}
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._flush(everything=True)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.problem is not None:
+            if self.config.getoption("failbridge_strict"):
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             if reporter:
-                reporter.write_line(message, red=True)
+                reporter.write_line(f"failbridge: results not reported: {self.problem}", red=True)
             return
-        tickets = sum(1 for o in outcomes if o.get("ticket"))
-        flaky = sum(1 for o in outcomes if o.get("flaky"))
+        if not self.outcomes or self._sender is None:
+            return
+        tickets = sum(1 for o in self.outcomes if o.get("ticket"))
+        flaky = sum(1 for o in self.outcomes if o.get("flaky"))
         if reporter:
             reporter.write_line(
-                f"failbridge: reported {len(outcomes)} results to run {run_id} "
+                f"failbridge: reported {len(self.outcomes)} results to run {self._sender[2]['id']} "
                 f"({tickets} with a ticket, {flaky} flaky)"
             )
