@@ -188,7 +188,7 @@ class CatalogueWiring(AdapterWiring):
         from chalicelib.observability import count
         from chalicelib.services.audit import AuditReader
         from chalicelib.services.changes import ChangeFeed, CountingReader
-        from chalicelib.services.testcases import CoverageReader
+        from chalicelib.services.coverage import CoverageReader
         from chalicelib.services.pages import PageFeedReader
 
         return ChangeFeed(
