@@ -13,7 +13,6 @@ from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
     cancel_codes,
-    condition_failed,
     set_clause,
     strip_keys,
 )
@@ -137,19 +136,16 @@ class TicketRepository:
         if jira_before is not None:
             condition += f" AND {_JIRA_OLDER}"
             values[":jiraAt"] = jira_before
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.ticket(ticket_id),
                 "SET " + clause,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 values=values,
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def update_draft(self, ticket_id: str, fields: dict[str, Any], entry: dict[str, Any]) -> Ticket:
         """Set fields of a ticket that is still a draft; 409 otherwise."""
@@ -157,21 +153,18 @@ class TicketRepository:
         names["#status"] = "status"
         values.update({":draft": TicketStatus.DRAFT.value, ":entry": [entry], ":at": entry["at"]})
         sets = "history = list_append(history, :entry), updatedAt = :at"
-        try:
-            item = self._t.update(
-                keys.ticket(ticket_id),
-                f"SET {sets}" + (f", {clause}" if clause else ""),
-                ConditionExpression="attribute_exists(pk) AND #status = :draft",
-                ExpressionAttributeNames=names,
-                values=values,
-                ReturnValues="ALL_NEW",
-            )
-            return Ticket.from_dict(strip_keys(item))
-        except ClientError as exc:
-            if condition_failed(exc):
-                self.get(ticket_id)  # 404 if it does not exist
-                raise Conflict("only a draft can be edited") from exc
-            raise
+        item = self._t.update_if(
+            keys.ticket(ticket_id),
+            f"SET {sets}" + (f", {clause}" if clause else ""),
+            ConditionExpression="attribute_exists(pk) AND #status = :draft",
+            ExpressionAttributeNames=names,
+            values=values,
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            self.get(ticket_id)  # 404 if it does not exist
+            raise Conflict("only a draft can be edited")
+        return Ticket.from_dict(strip_keys(item))
 
     def transition(
         self,
@@ -282,19 +275,16 @@ class TicketRepository:
 
     def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
         """Count a Jira create attempt, if no one else counted it since we read `seen`."""
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.ticket(ticket_id),
                 "SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now",
                 ConditionExpression="(attribute_not_exists(jiraCreateAttempts) AND :seen = :zero)"
                 " OR jiraCreateAttempts = :seen",
                 values={":next": seen + 1, ":now": now, ":seen": seen, ":zero": 0},
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def add_steps(self, ticket_id: str, steps: set[str]) -> None:
         self._t.update(keys.ticket(ticket_id), "ADD jiraSteps :s", values={":s": steps})
