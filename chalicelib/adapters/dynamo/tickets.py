@@ -183,6 +183,29 @@ class TicketRepository:
         applied a Jira change as new or newer meanwhile); AlsoFailed(i) if `also[i]`'s
         condition failed."""
         to = done.to_status.value
+        items = [
+            self._move_item(ticket, done, extra, jira_before),
+            self._pointer(ticket, to, done.entry.at, point_scenario_to),
+            *also,
+        ]
+        try:
+            self._t.transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            failed = [i for i, c in enumerate(cancel_codes(exc)) if c == "ConditionalCheckFailed"]
+            if failed and failed[0] >= 2:
+                raise AlsoFailed(failed[0] - 2) from exc
+            raise Conflict(
+                f"ticket {ticket.id} is no longer in status {done.from_status.value}"
+            ) from exc
+
+    def _move_item(
+        self, ticket: Ticket, done: Move, extra: dict[str, Any] | None, jira_before: int | None
+    ) -> TransactItem:
+        """The ticket's update: status, history, its gsi1 partition, the change event, `extra`;
+        only from the move's from-status (and, with `jira_before`, an older Jira change)."""
+        to = done.to_status.value
         clause, names, values = set_clause(extra or {}, prefix="x")
         names["#status"] = "status"
         if jira_before is not None:
@@ -199,29 +222,14 @@ class TicketRepository:
         )
         sets = "#status = :to, history = list_append(history, :entry), updatedAt = :at, "
         sets += "gsi1pk = :g1pk, lastChange = :ev" + (f", {clause}" if clause else "")
-        items = [
-            self._t.update_item(
-                keys.ticket(ticket.id),
-                "SET " + sets,
-                condition="#status = :from"
-                + (f" AND {_JIRA_OLDER}" if jira_before is not None else ""),
-                names=names,
-                values=values,
-            ),
-            self._pointer(ticket, to, done.entry.at, point_scenario_to),
-            *also,
-        ]
-        try:
-            self._t.transact(items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            failed = [i for i, c in enumerate(cancel_codes(exc)) if c == "ConditionalCheckFailed"]
-            if failed and failed[0] >= 2:
-                raise AlsoFailed(failed[0] - 2) from exc
-            raise Conflict(
-                f"ticket {ticket.id} is no longer in status {done.from_status.value}"
-            ) from exc
+        return self._t.update_item(
+            keys.ticket(ticket.id),
+            "SET " + sets,
+            condition="#status = :from"
+            + (f" AND {_JIRA_OLDER}" if jira_before is not None else ""),
+            names=names,
+            values=values,
+        )
 
     def _pointer(
         self, ticket: Ticket, to: str, at: str, point_to: tuple[str, str] | None
