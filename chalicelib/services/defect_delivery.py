@@ -190,7 +190,7 @@ class DefectDelivery:
             f"{reason}. It is jira_failed; an operator's redrive will finish it."
         )
         self._tell_lead(current, text, f"jira_failed:{current.id}:{len(current.history)}")
-        self._through(current, "jira_failed")
+        self._through(current, TicketStatus.JIRA_FAILED.value)
 
     def _answer(self, token: str, ticket: Ticket) -> None:
         try:
