@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import models
 from chalicelib.domain.requirements import REQUIREMENT_ID
 from chalicelib.errors import ValidationFailed, field_problem
-from chalicelib.models import RequirementIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -61,7 +61,7 @@ def put_requirement(project: str, requirementId: str) -> dict[str, Any]:
             "not a requirement id",
             [field_problem("requirementId", 'must be 1-200 characters without spaces , ; # ! "')],
         )
-    body = json_body(request, RequirementIn)
+    body = json_body(request, models.RequirementIn)
     container().access.project(project)
     return dict(_service().put(project, requirementId, body))
 
