@@ -16,17 +16,22 @@ from junitparser.xunit2 import (
 )
 
 from chalicelib.domain.mapping import CaseFacts, ReportMapping, identify, property_key
-from chalicelib.reports.common import clip, clip_middle, title
+from chalicelib.reports.common import (
+    MAX_ATTEMPTS,
+    MAX_EVIDENCE,
+    MAX_REQUIREMENTS,
+    NAME_MAX,
+    TEXT_MAX,
+    TRACE_MAX,
+    URL_MAX,
+    clip,
+    clip_middle,
+    title,
+)
 
-# Field limits of the edge models (chalicelib.models): keep every value inside them so that a
-# legitimate report never fails validation because one test wrote a huge message.
-NAME_MAX = 200
-TEXT_MAX = 10_000
-TRACE_MAX = 65_536
-URL_MAX = 2048
-MAX_REQUIREMENTS = 50
-MAX_EVIDENCE = 20
-MAX_ATTEMPTS = 100
+# The field limits of the edge models (chalicelib.models) are the report parsers' own
+# (`reports.common`): every value stays inside them, so that a legitimate report never fails
+# validation because one test wrote a huge message.
 MAX_SUITE_DEPTH = 100
 
 # Property names are matched case-insensitively with "_" and "-" removed, so `test_case_id`,
