@@ -58,7 +58,7 @@ def _days(end: date) -> list[str]:
 def _aggregate_items(
     days: list[str], scenarios: int = SCENARIOS_PER_DAY, project: str = PROJECT
 ) -> list[dict[str, Any]]:
-    """The aggregates' items for a year of history (keys from adapters/dynamo/keys.py)."""
+    """The aggregates' items for a year of history (keys from adapters/dynamo/keys/)."""
     from decimal import Decimal
 
     from chalicelib.adapters.dynamo import keys
@@ -169,7 +169,7 @@ class MemoryTable:
 
 
 class MemoryMetricsStore:
-    """The reading half of `MetricsStore` over a MemoryTable (keys as adapters/dynamo/keys.py)."""
+    """The reading half of `MetricsStore` over a MemoryTable (keys as adapters/dynamo/keys/)."""
 
     def __init__(self, table: MemoryTable) -> None:
         self.t = table

@@ -87,7 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--table", help=f"the DynamoDB table (default: ${settings.TABLE_NAME})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    _project_commands(sub)
+    _module_and_key_commands(sub)
+    _maintenance_commands(sub)
+    return parser
 
+
+def _project_commands(sub: Any) -> None:
+    """create-project, set-defaults, reidentify."""
     p = sub.add_parser("create-project", help="create a project")
     p.add_argument("project")
     p.add_argument("--name")
@@ -132,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and name are guessed from the old `classname.name` test case id",
     )
 
+
+def _module_and_key_commands(sub: Any) -> None:
+    """describe-project, put-module, issue-key, list-keys, revoke-key."""
     p = sub.add_parser("describe-project", help="a project and its modules")
     p.add_argument("project")
 
@@ -154,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("key_id")
 
+
+def _maintenance_commands(sub: Any) -> None:
+    """rebuild-metrics, regroup, backfill-exports, rekey, redrive-jira."""
     p = sub.add_parser(
         "rebuild-metrics",
         help="rebuild a project's metrics aggregates from its tickets and executions",
@@ -186,7 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
         "redrive-jira",
         help="send Jira creations that gave up (jira_failed, in the DLQ) back to work",
     )
-    return parser
 
 
 def redrive_jira() -> dict[str, Any]:
@@ -238,8 +250,15 @@ def backfill_exports(project: str) -> dict[str, Any]:
     return {"project": project, "events": staged + len(batch)}
 
 
+MAINTENANCE = frozenset(
+    {"reidentify", "redrive-jira", "rebuild-metrics", "backfill-exports", "regroup", "rekey"}
+)
+
+
 def run(args: argparse.Namespace, access: Any) -> Any:
     command = args.command
+    if command in MAINTENANCE:
+        return _run_maintenance(args, access)
     if command == "create-project":
         return access.create_project(
             args.project,
@@ -252,6 +271,22 @@ def run(args: argparse.Namespace, access: Any) -> Any:
         )
     if command == "set-defaults":
         return access.set_defaults(args.project, args.default_lead, args.default_module)
+    if command == "describe-project":
+        return access.describe_project(args.project)
+    if command == "put-module":
+        return access.put_module(args.project, args.module, args.lead, args.slack_user_id)
+    if command == "issue-key":
+        return access.issue_key(args.project, Role(args.role), args.name, args.user)
+    if command == "list-keys":
+        return {"items": access.list_keys(args.project)}
+    if command == "revoke-key":
+        access.revoke_key(args.project, args.key_id)
+        return {"revoked": args.key_id}
+    raise SystemExit(f"unknown command {command}")
+
+
+def _run_maintenance(args: argparse.Namespace, access: Any) -> Any:
+    command = args.command
     if command == "reidentify":
         from chalicelib.services.reidentify import reidentify
 
@@ -273,22 +308,9 @@ def run(args: argparse.Namespace, access: Any) -> Any:
         return backfill_exports(args.project)
     if command == "regroup":
         return regroup(args.project, apply=args.apply)
-    if command == "rekey":
-        from chalicelib.adapters.dynamo.rekey import Rekey
+    from chalicelib.adapters.dynamo.rekey import Rekey  # rekey
 
-        return Rekey(table_repositories().table).run(args.project, apply=args.apply)
-    if command == "describe-project":
-        return access.describe_project(args.project)
-    if command == "put-module":
-        return access.put_module(args.project, args.module, args.lead, args.slack_user_id)
-    if command == "issue-key":
-        return access.issue_key(args.project, Role(args.role), args.name, args.user)
-    if command == "list-keys":
-        return {"items": access.list_keys(args.project)}
-    if command == "revoke-key":
-        access.revoke_key(args.project, args.key_id)
-        return {"revoked": args.key_id}
-    raise SystemExit(f"unknown command {command}")
+    return Rekey(table_repositories().table).run(args.project, apply=args.apply)
 
 
 def _bare_local_before_command(argv: list[str], commands: set[str]) -> list[str]:

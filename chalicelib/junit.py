@@ -15,8 +15,7 @@ This module is imported lazily (only by the code paths that accept JUnit bodies)
 from __future__ import annotations
 
 import io
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import IO, Any, cast
 
 from defusedxml import (
@@ -27,16 +26,13 @@ from defusedxml import (
 )
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import iterparse as defused_iterparse
-from junitparser.junitparser import Error, Failure, Property, Result, Skipped
+from junitparser.junitparser import Property
 from junitparser.xunit2 import (
-    InterimResult,
-    RerunError,
-    RerunFailure,
     TestCase,
 )
 
 from chalicelib import settings
-from chalicelib.domain.mapping import CaseFacts, ReportMapping, identify, property_key
+from chalicelib.domain.mapping import ReportMapping
 from chalicelib.errors import (
     MalformedRequest,
     PayloadTooLarge,
@@ -44,38 +40,17 @@ from chalicelib.errors import (
     field_problem,
 )
 from chalicelib.models import ResultIn, parse_model
-from chalicelib.reports.common import clip, clip_middle, title
 
 __all__ = ["iter_junit", "parse_junit"]
 
-# Field limits of the edge models (chalicelib.models): keep every value inside them so that a
-# legitimate report never fails validation because one test wrote a huge message.
-NAME_MAX = 200
-TEXT_MAX = 10_000
-TRACE_MAX = 65_536
-URL_MAX = 2048
-MAX_REQUIREMENTS = 50
-MAX_EVIDENCE = 20
-MAX_ATTEMPTS = 100
-MAX_SUITE_DEPTH = 100
-
-# Property names are matched case-insensitively with "_" and "-" removed, so `test_case_id`,
-# `testCaseId`, `testcase_id` and `TestCaseId` are the same key; aliases fold onto one key so that
-# a testcase's `requirements` overrides its suite's `requirement`.
-KEY_ALIASES = {"scenario": "scenarioid", "requirements": "requirement"}
-TEST_CASE_ID_KEY = "testcaseid"
-SCENARIO_KEY = "scenarioid"
-MODULE_KEY = "module"
-REPORTER_KEY = "reporter"
-REQUIREMENT_KEY = "requirement"
-JIRA_TEST_KEY_KEY = "jiratestkey"
-EXPECTED_KEY = "expected"
-EVIDENCE_PREFIXES = ("attachment", "evidence")
-
-# normalized property key -> [(original name, value), ...] in document order
-Props = dict[str, list[tuple[str, str]]]
-# id(suite props) -> (those props, the result fields they determine)
-FieldCache = dict[int, tuple[Props, dict[str, Any]]]
+from chalicelib.junit_cases import (
+    MAX_SUITE_DEPTH,
+    FieldCache,
+    Props,
+    _attr,
+    _case_results,
+    _merge,
+)
 
 
 def parse_junit(
@@ -187,6 +162,11 @@ class _Trimmed(io.RawIOBase):
 _SUITE, _SUITES, _CASE = "testsuite", "testsuites", "testcase"
 
 
+# An open element: (element, kind, name, props, depth, props read); kind is "root"/"suite" for
+# live containers, "case" for a testcase being read, "" for anything else.
+_Open = tuple[Any, str, str, Props, int, bool]
+
+
 def _stream_cases(
     stream: IO[bytes], max_bytes: int | None
 ) -> Iterator[tuple[TestCase, str, Props]]:
@@ -196,35 +176,13 @@ def _stream_cases(
     Each element is dropped from the tree once read. Nesting deeper than MAX_SUITE_DEPTH is
     refused rather than walked."""
     events = _defused_events(cast(IO[bytes], _Trimmed(stream, max_bytes)))
-    # Open elements: (element, kind, name, props, depth, props read); kind is "root"/"suite"
-    # for live containers, "case" for a testcase being read, "" for anything else. Whether a
-    # suite's <properties> were read is kept on its own entry, never by id(element): a suite
-    # dropped once read is freed, and a later suite may get its id (its properties, e.g. the
-    # `scenario`, were then skipped, and each of its testcases became a scenario of its own).
-    open_: list[tuple[Any, str, str, Props, int, bool]] = []
+    # Whether a suite's <properties> were read is kept on its own entry, never by id(element):
+    # a suite dropped once read is freed, and a later suite may get its id (its properties, e.g.
+    # the `scenario`, were then skipped, and each of its testcases became a scenario of its own).
+    open_: list[_Open] = []
     for event, elem in events:
-        parent = open_[-1] if open_ else None
         if event == "start":
-            tag = elem.tag
-            if parent is None:
-                if tag not in (_SUITE, _SUITES):
-                    raise _malformed(
-                        f"has root element <{str(tag)[:50]}>, expected <testsuites> or <testsuite>"
-                    )
-                name = _attr(elem.get("name")).strip()
-                kind = "suite" if tag == _SUITE else "root"
-                open_.append((elem, kind, name, {}, 1 if tag == _SUITE else 0, False))
-                continue
-            _, p_kind, p_name, p_props, p_depth, _ = parent
-            if p_kind in ("root", "suite") and tag == _SUITE:
-                if p_depth >= MAX_SUITE_DEPTH:
-                    raise _malformed(f"nests <testsuite> elements more than {MAX_SUITE_DEPTH} deep")
-                name = _attr(elem.get("name")).strip()
-                open_.append((elem, "suite", name, p_props, p_depth + 1, False))
-            elif p_kind in ("root", "suite") and tag == _CASE:
-                open_.append((elem, "case", p_name, p_props, p_depth, False))
-            else:
-                open_.append((elem, "", p_name, p_props, p_depth, False))
+            open_.append(_opened(open_[-1] if open_ else None, elem))
             continue
         # event == "end": the element is complete
         this = open_.pop()
@@ -241,6 +199,28 @@ def _stream_cases(
             open_[-1] = (*container[:3], own, container[4], True)
         if container is not None and container[1] in ("root", "suite"):
             container[0].remove(elem)  # read: drop it, so the tree never grows
+
+
+def _opened(parent: _Open | None, elem: Any) -> _Open:
+    """The entry of an element that starts inside `parent` (None: the root)."""
+    tag = elem.tag
+    if parent is None:
+        if tag not in (_SUITE, _SUITES):
+            raise _malformed(
+                f"has root element <{str(tag)[:50]}>, expected <testsuites> or <testsuite>"
+            )
+        name = _attr(elem.get("name")).strip()
+        kind = "suite" if tag == _SUITE else "root"
+        return (elem, kind, name, {}, 1 if tag == _SUITE else 0, False)
+    _, p_kind, p_name, p_props, p_depth, _ = parent
+    if p_kind in ("root", "suite") and tag == _SUITE:
+        if p_depth >= MAX_SUITE_DEPTH:
+            raise _malformed(f"nests <testsuite> elements more than {MAX_SUITE_DEPTH} deep")
+        name = _attr(elem.get("name")).strip()
+        return (elem, "suite", name, p_props, p_depth + 1, False)
+    if p_kind in ("root", "suite") and tag == _CASE:
+        return (elem, "case", p_name, p_props, p_depth, False)
+    return (elem, "", p_name, p_props, p_depth, False)
 
 
 def _defused_events(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
@@ -276,186 +256,6 @@ def _defused_events(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
         ) from exc
     except (ValueError, LookupError) as exc:  # e.g. an unknown encoding in the XML declaration
         raise _malformed("is not well-formed XML") from exc
-
-
-def _merge(inherited: Props, properties: Iterable[Any]) -> Props:
-    own: Props = {}
-    for prop in properties:
-        name = _attr(prop.name).strip()
-        if not name:
-            continue
-        value = prop.value
-        if value is None:  # <property name="x">value</property>, as some tools write
-            value = prop._elem.text
-        own.setdefault(_key(name), []).append((name, _attr(value).strip()))
-    if not own:
-        return inherited
-    return {**inherited, **own}
-
-
-def _key(name: str) -> str:
-    key = name.lower().replace("_", "").replace("-", "")
-    return KEY_ALIASES.get(key, key)
-
-
-def _attr(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-# --- one testcase --------------------------------------------------------------------------------
-
-
-def _case_results(
-    case: TestCase, suite_name: str, suite_props: Props, cache: FieldCache, mapping: ReportMapping
-) -> list[dict[str, Any]]:
-    name = _attr(case.name).strip()
-    classname = _attr(case.classname).strip()
-    file = _attr(case._elem.get("file")).strip()
-
-    # Most testcases (the passing ones) have no child elements: skip junitparser's subtree scans
-    # for them. Otherwise read each scan once; junitparser repeats it on every property access.
-    has_children = len(case._elem) > 0
-    props = _merge(suite_props, case.properties()) if has_children else suite_props
-    if props is suite_props:  # the fields that only depend on properties: once per suite
-        cached = cache.get(id(suite_props))
-        if cached is None:  # the cache holds the dict too, so its id cannot be reused
-            cached = cache[id(suite_props)] = (suite_props, _prop_fields(suite_props))
-        fields = cached[1]
-    else:
-        fields = _prop_fields(props)
-    facts = CaseFacts(
-        classname=classname,
-        name=name,
-        file=file,
-        suite=suite_name,
-        properties={property_key(n): v for values in props.values() for n, v in values},
-    )
-    explicit = {
-        "testCase": _prop(props, TEST_CASE_ID_KEY),
-        "scenario": _prop(props, SCENARIO_KEY),
-        "module": _prop(props, MODULE_KEY),
-    }
-    identity = identify(facts, mapping, explicit)
-    source = {"classname": classname, "name": name, "file": file}
-    base: dict[str, Any] = {
-        "testCaseId": identity.test_case_id,
-        "scenarioId": identity.scenario_id,
-        "module": identity.module,
-        "title": title(name),
-        "source": {k: title(v) for k, v in source.items() if v} or None,
-        "_by": dict(identity.by),
-        **fields,
-    }
-
-    finals: Sequence[Result] = case.result if has_children else ()
-    problem = next((r for r in finals if isinstance(r, (Failure, Error))), None)
-    skipped = problem is None and any(isinstance(r, Skipped) for r in finals)
-    interims: list[Result] = list(case.interim_result) if has_children else []
-
-    # The earlier, failed attempts. Surefire writes the *first* failed run of a test that kept
-    # failing as <failure>/<error> and the later runs as <rerunFailure>/<rerunError>, so there
-    # the chronological order is [failure, *reruns]. For a flaky test (<flakyFailure>, final
-    # outcome passed) the interim elements are the earlier failed runs.
-    attempts: list[Result] = interims
-    final: Result | None = problem
-    if problem is not None and any(isinstance(r, (RerunFailure, RerunError)) for r in interims):
-        attempts, final = [problem, *interims[:-1]], interims[-1]
-    attempts = attempts[-(MAX_ATTEMPTS - 1) :] if attempts else []
-
-    out: list[dict[str, Any]] = []
-    for number, attempt in enumerate(attempts, start=1):
-        failed = _failed(attempt, name)
-        out.append({**base, **failed, "attempt": number, "durationMs": _ms(attempt)})
-    last = len(attempts) + 1
-    if final is not None:
-        outcome = {**_failed(final, name), "durationMs": _ms(case)}
-    else:
-        outcome = {"status": "skipped" if skipped else "passed", "durationMs": _ms(case)}
-    out.append({**base, **outcome, "attempt": last})
-    return out
-
-
-def _prop_fields(props: Props) -> dict[str, Any]:
-    return {
-        "reporter": title(_prop(props, REPORTER_KEY)),
-        "jiraTestKey": title(_prop(props, JIRA_TEST_KEY_KEY)),
-        "expected": clip(_prop(props, EXPECTED_KEY), TEXT_MAX) or None,
-        "requirements": _requirements(props),
-        "evidence": _evidence(props),
-    }
-
-
-def _failed(result: Result, test_name: str) -> dict[str, Any]:
-    text = _attr(result.text)
-    if isinstance(result, InterimResult):
-        text = _attr(result.stack_trace) or text
-    text = text.strip("\r\n")
-    message = _attr(result.message).strip() or _summary(text, test_name)
-    error = {
-        "type": title(_attr(result.type)),
-        "message": clip(message, TEXT_MAX) or None,
-        "trace": clip_middle(text, TRACE_MAX) if text.strip() else None,
-    }
-    return {
-        "status": "failed",
-        "actual": error["message"],
-        "error": {k: v for k, v in error.items() if v is not None} or None,
-    }
-
-
-def _ms(element: Any) -> int | None:
-    raw = element._elem.get("time")
-    if not raw:
-        return None
-    try:
-        seconds = float(raw.replace(",", ""))  # like junitparser: "1,234.5" is a thousands comma
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return round(seconds * 1000)
-
-
-def _prop(props: Props, key: str) -> str:
-    values = props.get(key)
-    return values[-1][1] if values else ""
-
-
-def _requirements(props: Props) -> list[str]:
-    seen: dict[str, None] = {}  # ordered and de-duplicated
-    for _, value in props.get(REQUIREMENT_KEY, ()):
-        for item in value.split(","):
-            item = item.strip()[:NAME_MAX].strip()
-            if item:
-                seen.setdefault(item, None)
-    return list(seen)[:MAX_REQUIREMENTS]
-
-
-def _evidence(props: Props) -> list[dict[str, str]]:
-    links: list[dict[str, str]] = []
-    for key, values in props.items():
-        if not key.startswith(EVIDENCE_PREFIXES):
-            continue
-        for name, url in values:
-            if not url.startswith(("http://", "https://")) or len(url) > URL_MAX:
-                continue
-            if _key(name).rstrip("s") in EVIDENCE_PREFIXES:  # bare name: use the file name
-                name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or name
-            links.append({"name": title(name) or "evidence", "url": url})
-    return links[:MAX_EVIDENCE]
-
-
-# --- clipping ------------------------------------------------------------------------------------
-
-
-def _summary(text: str, test_name: str) -> str:
-    """A message for failures written without a `message` attribute (jest-junit, PHPUnit): the
-    first non-blank line of the text, skipping PHPUnit's leading `Class::testName` line."""
-    lines = (line.strip() for line in text.splitlines())
-    first = next((line for line in lines if line), "")
-    if test_name and first.endswith(f"::{test_name}"):
-        first = next((line for line in lines if line), first)
-    return first
 
 
 def _validate(data: dict[str, Any], index: int) -> ResultIn:

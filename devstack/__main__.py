@@ -4,7 +4,7 @@ import logging
 import os
 import sys
 
-from devstack.stack import main
+from devstack.run import main
 
 code = main()
 # Everything the stack started is stopped by now. Skip the interpreter's teardown of a large heap

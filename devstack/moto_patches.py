@@ -20,7 +20,6 @@ def lean_transactions() -> Iterator[None]:
     the same outcome, without the table-sized copies."""
     import moto.dynamodb.models as models
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     real_copy = models.copy
@@ -32,33 +31,11 @@ def lean_transactions() -> Iterator[None]:
             return obj if isinstance(obj, Table) else real_copy.deepcopy(obj, memo)
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        undo = []
-        for entry in transact_items:
-            op_type, op = next(iter(entry.items()))
-            table = self.tables.get(op.get("TableName"))
-            if table is None:
-                continue
-            key = op["Item"] if op_type == "Put" else op.get("Key", {})
-            if table.hash_key_attr not in key:
-                continue
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = None
-            if table.range_key_attr is not None:
-                if table.range_key_attr not in key:
-                    continue
-                range_value = DynamoType(key[table.range_key_attr])
-            old = table.get_item(hash_value, range_value)
-            undo.append((table, hash_value, range_value, real_copy.deepcopy(old)))
+        undo = _touched(self, transact_items, real_copy)
         try:
             original(self, transact_items)
         except Exception:
-            for table, hash_value, range_value, old in reversed(undo):
-                if old is None:
-                    table.delete_item(hash_value, range_value)
-                elif range_value is not None:
-                    table.items[hash_value][range_value] = old
-                else:
-                    table.items[hash_value] = old
+            _put_back(undo)
             raise
 
     # for the whole block, not per call: swapping it per call raced between concurrent
@@ -71,6 +48,41 @@ def lean_transactions() -> Iterator[None]:
     finally:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         models.copy = real_copy
+
+
+def _touched(backend: Any, transact_items: list[dict[str, Any]], copy: Any) -> list[Any]:
+    """(table, hash, range, a deep copy of the item or None) of each item a transaction writes."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    undo = []
+    for entry in transact_items:
+        op_type, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op["Item"] if op_type == "Put" else op.get("Key", {})
+        if table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in key:
+                continue
+            range_value = DynamoType(key[table.range_key_attr])
+        old = table.get_item(hash_value, range_value)
+        undo.append((table, hash_value, range_value, copy.deepcopy(old)))
+    return undo
+
+
+def _put_back(undo: list[Any]) -> None:
+    """The items a cancelled transaction touched, as they were."""
+    for table, hash_value, range_value, old in reversed(undo):
+        if old is None:
+            table.delete_item(hash_value, range_value)
+        elif range_value is not None:
+            table.items[hash_value][range_value] = old
+        else:
+            table.items[hash_value] = old
 
 
 _query_scope = threading.local()

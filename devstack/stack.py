@@ -13,20 +13,19 @@ secrets) into `.local/` (or $FAILBRIDGE_LOCAL_DIR). SIGINT or SIGTERM stops ever
 
 from __future__ import annotations
 
-import faulthandler
 import json
 import logging
 import os
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from devstack.aws_server import local_aws_server
 
 log = logging.getLogger("devstack")
 
@@ -54,11 +53,6 @@ DEV_JIRA_EMAIL = "failbridge-bot@example.com"
 # Report chunks in flight at once, as Lambda runs an SQS event source mapping's batches side by side
 # (a large upload is split into chunks on the reports queue).
 REPORT_CONCURRENCY = 3
-# What the deployed API answers for an unknown route (infra/template.json, RestAPI's
-# MISSING_AUTHENTICATION_TOKEN gateway response); a unit test keeps the two equal.
-UNKNOWN_ROUTE_BODY = {
-    "error": {"code": "not_found", "message": "no route for this method and path", "details": []}
-}
 
 
 class StackError(RuntimeError):
@@ -108,55 +102,6 @@ def _display_path(path: Path) -> str:
         return str(path.resolve())
 
 
-def _one_dynamodb_request_at_a_time(app: Any) -> Any:
-    """WSGI middleware for moto: its DynamoDB backend has no locking, and TransactWriteItems
-    deep-copies a table while other request threads write to it ("dictionary changed size during
-    iteration", HTTP 500) -- seen with 20 concurrent reports of one scenario. DynamoDB itself
-    serializes the writes to an item, so serializing moto's DynamoDB requests loses nothing the
-    app may rely on."""
-    from devstack.moto_dynamodb import LOCK
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            return app(environ, start_response)
-        with LOCK:
-            result = app(environ, start_response)
-            try:
-                return list(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-
-    return wsgi
-
-
-def local_aws_server(host: str, port: int) -> Any:
-    """moto's ThreadedMotoServer, its app wrapped by _one_dynamodb_request_at_a_time."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from moto.server import ThreadedMotoServer
-    from werkzeug.serving import make_server
-
-    from devstack import moto_patches
-
-    moto_patches.install()  # moto copies the whole table per transaction item otherwise
-
-    class AwsServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:  # as moto's own, plus the middleware
-            app = _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever(poll_interval=0.1)  # moto's default 0.5 s slows the stop
-
-    return AwsServer(ip_address=host, port=port, verbose=False)
-
-
 class Stack:
     def __init__(self) -> None:
         self.local_dir = Path(os.environ.get(LOCAL_DIR) or ROOT / ".local").resolve()
@@ -182,12 +127,7 @@ class Stack:
 
     def start(self) -> dict[str, Any]:
         started = time.monotonic()
-        for port, what, env_name in (
-            (self.aws_port, "the AWS emulator (moto)", AWS_PORT),
-            (self.api_port, "the API", API_PORT),
-            (self.jira_port, "the Jira emulator", JIRA_PORT),
-        ):
-            _ensure_free(port, what, env_name)
+        self._check_ports()
         self.local_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.unlink(missing_ok=True)  # nobody may read the last run's file as this one's
         self.outbox.unlink(missing_ok=True)
@@ -196,27 +136,7 @@ class Stack:
         infra = self._deploy()
         slack_url = self._start_slack()
         jira_url = self._start_jira()
-        from chalicelib import settings as names  # names only: nothing is read at import
-
-        os.environ.update(
-            {
-                **{k: str(v) for k, v in infra["env"].items()},
-                names.PUBLIC_URL: self.api_url,
-                names.APPROVAL_KEYS: self.approval_keys,
-                names.SLACK_WEBHOOK_URL: f"{slack_url}/services/TLOCAL/BLOCAL/devstack",
-                names.SLACK_API_URL: f"{slack_url}/api/",
-                names.SLACK_SIGNING_SECRET: self.slack_signing_secret,
-                JIRA_URL: jira_url,
-                JIRA_EMAIL: self.jira_email,
-                JIRA_TOKEN: self.jira_token,
-                JIRA_WEBHOOK_SECRET: self.webhook_secret,
-            }
-        )
-        # Drafts for one lead are collected this long into one digest (60 s on AWS): short
-        # locally, so a report's Slack message arrives in seconds; an explicit value wins.
-        os.environ.setdefault(names.DIGEST_SECONDS, "2")
-        # The emulator's search is consistent at once; a short wait keeps retries quick.
-        os.environ.setdefault(names.JIRA_SEARCH_LAG_SECONDS, "2")
+        self._app_environment(infra, slack_url, jira_url)
         config = self._chalice_config()
         app = self._import_app()
         seeded = self._seed()
@@ -238,6 +158,49 @@ class Stack:
             "slackSigningSecret": self.slack_signing_secret,
             "approvalKeys": self.approval_keys,
             "slackOutbox": _display_path(self.outbox),
+            **self._resources(infra),
+            "handlers": pump.describe(),
+            "pid": os.getpid(),
+            "startedInSeconds": round(time.monotonic() - started, 2),
+        }
+        _write_atomically(self.stack_file, self.info)
+        return self.info
+
+    def _check_ports(self) -> None:
+        for port, what, env_name in (
+            (self.aws_port, "the AWS emulator (moto)", AWS_PORT),
+            (self.api_port, "the API", API_PORT),
+            (self.jira_port, "the Jira emulator", JIRA_PORT),
+        ):
+            _ensure_free(port, what, env_name)
+
+    def _app_environment(self, infra: dict[str, Any], slack_url: str, jira_url: str) -> None:
+        """What Lambda's environment would hold: the template's names, secrets, local URLs."""
+        from chalicelib import settings as names  # names only: nothing is read at import
+
+        os.environ.update(
+            {
+                **{k: str(v) for k, v in infra["env"].items()},
+                names.PUBLIC_URL: self.api_url,
+                names.APPROVAL_KEYS: self.approval_keys,
+                names.SLACK_WEBHOOK_URL: f"{slack_url}/services/TLOCAL/BLOCAL/devstack",
+                names.SLACK_API_URL: f"{slack_url}/api/",
+                names.SLACK_SIGNING_SECRET: self.slack_signing_secret,
+                JIRA_URL: jira_url,
+                JIRA_EMAIL: self.jira_email,
+                JIRA_TOKEN: self.jira_token,
+                JIRA_WEBHOOK_SECRET: self.webhook_secret,
+            }
+        )
+        # Drafts for one lead are collected this long into one digest (60 s on AWS): short
+        # locally, so a report's Slack message arrives in seconds; an explicit value wins.
+        os.environ.setdefault(names.DIGEST_SECONDS, "2")
+        # The emulator's search is consistent at once; a short wait keeps retries quick.
+        os.environ.setdefault(names.JIRA_SEARCH_LAG_SECONDS, "2")
+
+    def _resources(self, infra: dict[str, Any]) -> dict[str, Any]:
+        """The deployed table, bucket, state machine and queues, as stack.json names them."""
+        return {
             "table": infra["table"],
             "bucket": infra["bucket"],
             "stateMachineArn": infra["stateMachineArn"],
@@ -249,12 +212,7 @@ class Stack:
                 "reports": self._local_queue_url(infra["reportsDlqUrl"]),
                 "workflow": self._local_queue_url(infra["workflowDlqUrl"]),
             },
-            "handlers": pump.describe(),
-            "pid": os.getpid(),
-            "startedInSeconds": round(time.monotonic() - started, 2),
         }
-        _write_atomically(self.stack_file, self.info)
-        return self.info
 
     def _local_queue_url(self, url: str) -> str:
         """moto's CloudFormation names queues by their AWS URL; show the local endpoint's."""
@@ -359,59 +317,9 @@ class Stack:
         return config
 
     def _start_api(self, app: Any, config: Any) -> None:
-        from chalice.local import (
-            ChaliceRequestHandler,
-            CustomLocalChalice,
-            ForbiddenError,
-            LocalChalice,
-            LocalDevServer,
-            ThreadedHTTPServer,
-        )
+        from devstack.api_server import serve_api
 
-        class ApiServer(ThreadedHTTPServer):
-            # socketserver listens with a backlog of 5: a burst of CI jobs would be reset.
-            request_queue_size = 128
-
-        class ApiHandler(ChaliceRequestHandler):
-            """As deployed: an unknown route is the template's MISSING_AUTHENTICATION_TOKEN
-            gateway response (404, the contract's shape), not Chalice local's 403. A known path
-            with an unknown method reaches the app, which answers 405; TRACE, CONNECT and any
-            other method http.server knows no `do_` for (QUERY, PROPFIND, ...) too: http.server
-            would answer 501 text/html."""
-
-            def _send_error_response(self, error: Any) -> None:
-                if isinstance(error, ForbiddenError):  # local: raised only for "no route"
-                    body = json.dumps(UNKNOWN_ROUTE_BODY).encode()
-                    self._send_http_response(404, {"Content-Type": "application/json"}, body)
-                    return
-                super()._send_error_response(error)
-
-            def __getattr__(self, name: str) -> Any:
-                if name.startswith("do_"):
-                    return self._generic_handle
-                raise AttributeError(name)
-
-        # As chalice.local.create_local_server (`chalice local`) does: current_request becomes
-        # thread-local, which the threaded server needs. It takes no server class, hence inline.
-        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-        app.__class__ = CustomLocalChalice
-        server = LocalDevServer(
-            app, config, HOST, self.api_port, handler_cls=ApiHandler, server_cls=ApiServer
-        )
-        thread = threading.Thread(
-            target=server.server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="api",
-            daemon=True,
-        )
-        thread.start()
-
-        def stop() -> None:
-            server.shutdown()
-            server.server.server_close()
-            thread.join(2)
-
-        self._stops.append(("api", stop))
+        self._stops.append(("api", serve_api(app, config, HOST, self.api_port)))
         log.info("api on %s", self.api_url)
 
     def _start_pump(self, app: Any) -> Any:
@@ -475,72 +383,3 @@ class Stack:
         except Exception:
             log.exception("stopping %s failed", name)
         log.debug("stopped %s in %.2f s", name, time.monotonic() - started)
-
-
-class _Interrupted(BaseException):
-    """SIGINT or SIGTERM while the stack was starting."""
-
-
-def banner(info: dict[str, Any], stack_file: Path) -> str:
-    keys = "\n".join(f"    {role:<7} {key}" for role, key in info["keys"].items())
-    modules = ", ".join(f"{m} (lead {v['lead']})" for m, v in info["modules"].items())
-    return f"""
-failbridge local stack is up ({info["startedInSeconds"]} s)
-  API     {info["api"]}
-  Jira    {info["jira"]}   user {info["jiraUser"]["email"]} / token {info["jiraUser"]["token"]}
-  AWS     {info["aws"]}   (moto; AWS_ENDPOINT_URL={info["aws"]} AWS_ACCESS_KEY_ID=testing)
-  Slack   {info["slack"]}   outbox {info["slackOutbox"]}
-  Project {info["project"]}: modules {modules}; any other module: lead {info["defaultLead"]}
-  API keys (Authorization: Bearer <key>):
-{keys}
-  Jira webhook secret {info["jiraWebhookSecret"]}
-  All of this is in {stack_file}. Ctrl-C stops the stack.
-"""
-
-
-def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # moto logs what its CloudFormation skips, then warns again; Powertools warns on every flush
-    # of a batch that counted nothing.
-    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    stopping = threading.Event()
-    up = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("%s: stopping", signal.Signals(signum).name)
-        stopping.set()
-        if not up.is_set():
-            raise _Interrupted  # still starting: abandon the start, then stop what started
-
-    faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid>: every thread's stack on stderr
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    stack = Stack()
-    try:
-        info = stack.start()
-        up.set()
-    except _Interrupted:
-        stack.stop()
-        return 0
-    except StackError as exc:
-        log.error("%s", exc)
-        stack.stop()
-        return 1
-    except BaseException:
-        log.exception("the stack failed to start")
-        stack.stop()
-        return 1
-    print(banner(info, stack.stack_file), flush=True)
-    while not stopping.wait(0.5):
-        pass
-    started = time.monotonic()
-    stack.stop()
-    log.info("stopped in %.1f s", time.monotonic() - started)
-    return 0

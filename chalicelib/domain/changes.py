@@ -154,51 +154,60 @@ def ticket_history_events(ticket: dict[str, Any]) -> list[ChangeEvent]:
     the stream delivering them count once. The opening carries today's occurrence count (the
     stream's `ticket.occurrences` events carried the increments)."""
     history = ticket.get("history") or []
-    tid, project = str(ticket["id"]), str(ticket["project"])
-    common = {
-        "ticketId": tid,
+    events = [_opened_event(ticket)]
+    for n, entry in enumerate(history[1:], start=2):
+        previous = str(history[n - 2]["status"])
+        if str(entry["status"]) == previous:
+            continue  # a draft's edit, not a move
+        events.append(_moved_event(ticket, n, previous, entry))
+    return events
+
+
+def _common(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ticketId": str(ticket["id"]),
         "scenarioId": ticket.get("scenarioId"),
         "module": ticket.get("module"),
     }
-    events = [
-        ChangeEvent(
-            id=f"{tid}#1",
-            kind=ChangeKind.TICKET_OPENED,
-            project=project,
-            at=str(ticket.get("createdAt")),
-            subject=tid,
-            data={
-                **common,
-                "to": history[0]["status"] if history else "draft",
-                "regressionOf": ticket.get("regressionOf"),
-                "severity": ticket.get("severity"),
-                "requirements": list(ticket.get("requirements") or []),
-                "occurrences": int(ticket.get("occurrences") or 1),
-            },
-        )
-    ]
-    for n, entry in enumerate(history[1:], start=2):
-        previous = str(history[n - 2]["status"])
-        to = str(entry["status"])
-        if to == previous:
-            continue  # a draft's edit, not a move
-        events.append(
-            ChangeEvent(
-                id=f"{tid}#{n}",
-                kind=ChangeKind.TICKET_MOVED,
-                project=project,
-                at=str(entry["at"]),
-                subject=tid,
-                data={
-                    **common,
-                    "from": previous,
-                    "to": to,
-                    "cause": entry.get("cause")
-                    or _inferred_cause(previous, to, entry.get("reason")),
-                    "by": entry.get("by"),
-                    "severity": ticket.get("severity"),
-                    "openedAt": ticket.get("createdAt"),
-                },
-            )
-        )
-    return events
+
+
+def _opened_event(ticket: dict[str, Any]) -> ChangeEvent:
+    history = ticket.get("history") or []
+    tid = str(ticket["id"])
+    return ChangeEvent(
+        id=f"{tid}#1",
+        kind=ChangeKind.TICKET_OPENED,
+        project=str(ticket["project"]),
+        at=str(ticket.get("createdAt")),
+        subject=tid,
+        data={
+            **_common(ticket),
+            "to": history[0]["status"] if history else "draft",
+            "regressionOf": ticket.get("regressionOf"),
+            "severity": ticket.get("severity"),
+            "requirements": list(ticket.get("requirements") or []),
+            "occurrences": int(ticket.get("occurrences") or 1),
+        },
+    )
+
+
+def _moved_event(
+    ticket: dict[str, Any], n: int, previous: str, entry: dict[str, Any]
+) -> ChangeEvent:
+    tid, to = str(ticket["id"]), str(entry["status"])
+    return ChangeEvent(
+        id=f"{tid}#{n}",
+        kind=ChangeKind.TICKET_MOVED,
+        project=str(ticket["project"]),
+        at=str(entry["at"]),
+        subject=tid,
+        data={
+            **_common(ticket),
+            "from": previous,
+            "to": to,
+            "cause": entry.get("cause") or _inferred_cause(previous, to, entry.get("reason")),
+            "by": entry.get("by"),
+            "severity": ticket.get("severity"),
+            "openedAt": ticket.get("createdAt"),
+        },
+    )

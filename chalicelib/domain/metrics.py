@@ -1,5 +1,6 @@
 """Metrics: how each change event adds to the aggregates, and how the aggregates become the
-contract's figures. Every figure is defined here once (and explained in docs/metrics.md).
+contract's figures (`domain.metric_figures`, re-exported here). Every figure is defined once
+(and explained in docs/metrics.md).
 
 Aggregates live in buckets, each a bag of numeric counters and lists of values:
 
@@ -23,13 +24,16 @@ applied twice counts once."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
+from chalicelib.domain.metric_figures import Period as Period
+from chalicelib.domain.metric_figures import figures as figures
+from chalicelib.domain.metric_figures import quantile as quantile
+from chalicelib.domain.metric_figures import ratio as ratio
 from chalicelib.domain.statuses import TicketStatus as S
 
 ALL = "*"
@@ -227,6 +231,19 @@ def _move_number(event: ChangeEvent) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class _Move:
+    """A ticket's move as the metrics count it."""
+
+    source: str
+    to: str
+    cause: str
+    at: str
+    day: str
+    scopes: list[str]
+    severity: str
+
+
 def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> Plan:
     d, p = event.data, Plan()
     key = ticket_key(str(d.get("ticketId") or event.subject))
@@ -238,67 +255,108 @@ def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> 
     ticket["n"] = n or int(ticket.get("n") or 0) + 1
     if d.get("severity") and not ticket.get("approvedDay"):
         ticket["severity"] = d["severity"]  # a defect keeps the severity it was approved with
-    source, to, cause = str(d.get("from")), str(d.get("to")), str(d.get("cause"))
-    day = day_of(event.at)
-    scopes = _scopes(ticket["module"])
-    severity = str(ticket.get("severity") or UNSET)
-
-    if cause in DECIDING_CAUSES and source == S.DRAFT:
-        for scope in scopes:
-            p.add(("day", scope, day), "decided")
-            if cause == "reject":
-                p.add(("day", scope, day), "rejected")
-    if cause in APPROVING_CAUSES and to == S.APPROVED and not ticket.get("approvedDay"):
-        ticket["approvedDay"] = day
-        for scope in scopes:
-            cohort = ("day", scope, day)
-            p.append(cohort, "appr", hours_between(ticket["openedAt"], event.at))
-            p.add(cohort, "def")
-            p.add(cohort, "def:sev:" + severity)
-            p.add(cohort, "def:mod:" + ticket["module"])
-            p.add(("scn", scope, day, str(ticket.get("scenarioId") or "")), "d")
-            for requirement in ticket.get("requirements") or []:
-                p.add(("req", scope, day, str(requirement)), "d")
-    if ticket.get("approvedDay"):
-        old_class = ticket.get("cls")
-        new_class = defect_class(to)
-        if old_class != new_class:
-            ticket["cls"] = new_class
-            for scope in scopes:
-                cohort = ("day", scope, ticket["approvedDay"])
-                if old_class:
-                    p.add(cohort, "def:" + old_class, -1)
-                if new_class:
-                    p.add(cohort, "def:" + new_class, 1)
-                if "open" in (old_class, new_class):
-                    step = 1 if new_class == "open" else -1
-                    p.add(("gauge", scope), "open", step)
-                    p.add(("gauge", scope), "open:sev:" + severity, step)
-                    p.add(("day", scope, day), "openDelta", step)
-                    p.add(("mon", scope, day[:7]), "openDelta", step)
-    for scope in scopes:  # the re-test backlog: defects resolved and waiting for their re-test
-        if to == S.RESOLVED and source != S.RESOLVED:
-            p.add(("gauge", scope), "retestBacklog")
-        if source == S.RESOLVED and to != S.RESOLVED:
-            p.add(("gauge", scope), "retestBacklog", -1)
-    if to == S.RESOLVED and not ticket.get("firstResolvedDay"):
-        ticket["firstResolvedDay"] = day
-        for scope in scopes:
-            p.append(("day", scope, day), "ttr", hours_between(ticket["openedAt"], event.at))
-            p.add(("day", scope, day), "resolvedFirst")
-    if to == S.REOPENED and ticket.get("firstResolvedDay") and not ticket.get("reopened"):
-        ticket["reopened"] = True
-        for scope in scopes:
-            p.add(("day", scope, ticket["firstResolvedDay"]), "reopenedAfterResolved")
-    if source == S.RESOLVED and cause in RETEST_CAUSES and not ticket.get("retested"):
-        ticket["retested"] = True
-        for scope in scopes:
-            p.add(("day", scope, day), "retests")
-            if cause == "retest_passed":
-                p.add(("day", scope, day), "retestsPassed")
-    ticket["status"] = to
+    move = _Move(
+        source=str(d.get("from")),
+        to=str(d.get("to")),
+        cause=str(d.get("cause")),
+        at=event.at,
+        day=day_of(event.at),
+        scopes=_scopes(ticket["module"]),
+        severity=str(ticket.get("severity") or UNSET),
+    )
+    for count in (
+        _count_decision,
+        _count_approval,
+        _count_defect_class,
+        _count_retest_backlog,
+        _count_resolution,
+        _count_reopening,
+        _count_retest,
+    ):
+        count(p, ticket, move)
+    ticket["status"] = move.to
     p.state[key] = ticket
     return p
+
+
+def _count_decision(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    if move.cause in DECIDING_CAUSES and move.source == S.DRAFT:
+        for scope in move.scopes:
+            p.add(("day", scope, move.day), "decided")
+            if move.cause == "reject":
+                p.add(("day", scope, move.day), "rejected")
+
+
+def _count_approval(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    """A defect is born: counted on its approval day (its cohort), with the approval latency."""
+    if move.cause not in APPROVING_CAUSES or move.to != S.APPROVED or ticket.get("approvedDay"):
+        return
+    ticket["approvedDay"] = day = move.day
+    for scope in move.scopes:
+        cohort = ("day", scope, day)
+        p.append(cohort, "appr", hours_between(ticket["openedAt"], move.at))
+        p.add(cohort, "def")
+        p.add(cohort, "def:sev:" + move.severity)
+        p.add(cohort, "def:mod:" + ticket["module"])
+        p.add(("scn", scope, day, str(ticket.get("scenarioId") or "")), "d")
+        for requirement in ticket.get("requirements") or []:
+            p.add(("req", scope, day, str(requirement)), "d")
+
+
+def _count_defect_class(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    """A defect moving between open, resolved and closed: its cohort's classes, the open gauge."""
+    if not ticket.get("approvedDay"):
+        return
+    old_class = ticket.get("cls")
+    new_class = defect_class(move.to)
+    if old_class == new_class:
+        return
+    ticket["cls"] = new_class
+    for scope in move.scopes:
+        cohort = ("day", scope, ticket["approvedDay"])
+        if old_class:
+            p.add(cohort, "def:" + old_class, -1)
+        if new_class:
+            p.add(cohort, "def:" + new_class, 1)
+        if "open" in (old_class, new_class):
+            step = 1 if new_class == "open" else -1
+            p.add(("gauge", scope), "open", step)
+            p.add(("gauge", scope), "open:sev:" + move.severity, step)
+            p.add(("day", scope, move.day), "openDelta", step)
+            p.add(("mon", scope, move.day[:7]), "openDelta", step)
+
+
+def _count_retest_backlog(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    """The re-test backlog: defects resolved and waiting for their re-test."""
+    for scope in move.scopes:
+        if move.to == S.RESOLVED and move.source != S.RESOLVED:
+            p.add(("gauge", scope), "retestBacklog")
+        if move.source == S.RESOLVED and move.to != S.RESOLVED:
+            p.add(("gauge", scope), "retestBacklog", -1)
+
+
+def _count_resolution(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    if move.to == S.RESOLVED and not ticket.get("firstResolvedDay"):
+        ticket["firstResolvedDay"] = move.day
+        for scope in move.scopes:
+            p.append(("day", scope, move.day), "ttr", hours_between(ticket["openedAt"], move.at))
+            p.add(("day", scope, move.day), "resolvedFirst")
+
+
+def _count_reopening(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    if move.to == S.REOPENED and ticket.get("firstResolvedDay") and not ticket.get("reopened"):
+        ticket["reopened"] = True
+        for scope in move.scopes:
+            p.add(("day", scope, ticket["firstResolvedDay"]), "reopenedAfterResolved")
+
+
+def _count_retest(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
+    if move.source == S.RESOLVED and move.cause in RETEST_CAUSES and not ticket.get("retested"):
+        ticket["retested"] = True
+        for scope in move.scopes:
+            p.add(("day", scope, move.day), "retests")
+            if move.cause == "retest_passed":
+                p.add(("day", scope, move.day), "retestsPassed")
 
 
 def _occurrences(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> Plan:
@@ -324,179 +382,3 @@ def plan_all(events: Sequence[ChangeEvent], state: dict[StateKey, dict[str, Any]
         state.update(one.state)
         total.merge(one)
     return total
-
-
-# -- figures ------------------------------------------------------------------------------------
-
-
-def quantile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default, statistics' "inclusive")."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def ratio(part: float, whole: float, scale: float = 100.0) -> float | None:
-    """part / whole x scale, rounded to 2 places; None (null) when nothing to divide by."""
-    return round(part * scale / whole, 2) if whole else None
-
-
-def _r(value: float | None, places: int = 2) -> float | None:
-    return None if value is None else round(value, places)
-
-
-@dataclass
-class Period:
-    start: str  # YYYY-MM-DD, inclusive
-    end: str  # YYYY-MM-DD, inclusive
-
-    def days(self) -> list[str]:
-        first, last = date.fromisoformat(self.start), date.fromisoformat(self.end)
-        return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-
-
-def _sum(buckets: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str, list[float]]]:
-    counters: dict[str, float] = {}
-    lists: dict[str, list[float]] = {}
-    for bucket in buckets:
-        for name, value in bucket.items():
-            if isinstance(value, list):
-                lists.setdefault(name, []).extend(float(v) for v in value)
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                counters[name] = counters.get(name, 0) + value
-    return counters, lists
-
-
-def _prefixed(counters: dict[str, float], prefix: str) -> dict[str, int]:
-    return {
-        k[len(prefix) :]: int(v) for k, v in sorted(counters.items()) if k.startswith(prefix) and v
-    }
-
-
-def _pass_rate(c: dict[str, float]) -> float | None:
-    executed = c.get("st:passed", 0) + c.get("st:failed", 0) + c.get("st:blocked", 0)
-    return ratio(c.get("st:passed", 0), executed)
-
-
-def _density(defects: dict[str, float], executions: dict[str, float]) -> dict[str, float | None]:
-    return {name: ratio(n, executions.get(name, 0)) for name, n in sorted(defects.items()) if n > 0}
-
-
-def figures(
-    period: Period,
-    days: dict[str, dict[str, Any]],
-    later_days: dict[str, dict[str, Any]],
-    scenarios: Sequence[tuple[str, str, dict[str, Any]]],
-    requirements: Sequence[tuple[str, str, dict[str, Any]]],
-    gauge: dict[str, Any],
-    today: str,
-) -> dict[str, Any]:
-    """The contract's figures for a period and scope.
-
-    days: day -> its day bucket (days of the period); later_days: the buckets after the period
-    up to today, the rest of its last month by day and the months after by month (keyed YYYY-MM,
-    which sorts after every day of the period): the open-defect trend is counted back from
-    today's level;
-    scenarios / requirements: (day, id, bucket) of the period; gauge: the scope's levels."""
-    c, lists = _sum(days.values())
-    tests = int(c.get("tests", 0))
-    executed = c.get("st:passed", 0) + c.get("st:failed", 0) + c.get("st:blocked", 0)
-
-    pass_trend = []
-    for day in sorted(days):
-        rate = _pass_rate(days[day])
-        if rate is not None:
-            pass_trend.append({"date": day, "value": rate})
-
-    # open defects at the end of each day: today's level minus what changed after that day
-    level = float(gauge.get("open", 0))
-    deltas = {d: float(b.get("openDelta", 0)) for d, b in {**days, **later_days}.items()}
-    defect_trend = []
-    for day in reversed(period.days()):
-        if day > today:
-            continue
-        later = sum(v for d, v in deltas.items() if d > day)
-        defect_trend.append({"date": day, "value": int(level - later)})
-    defect_trend.reverse()
-
-    scn_x: dict[str, float] = {}
-    scn_d: dict[str, float] = {}
-    for _, scenario, b in scenarios:
-        scn_x[scenario] = scn_x.get(scenario, 0) + float(b.get("x", 0))
-        scn_d[scenario] = scn_d.get(scenario, 0) + float(b.get("d", 0))
-    req_x: dict[str, float] = {}
-    req_d: dict[str, float] = {}
-    covered: set[str] = set()
-    for _, requirement, b in requirements:
-        req_x[requirement] = req_x.get(requirement, 0) + float(b.get("x", 0))
-        req_d[requirement] = req_d.get(requirement, 0) + float(b.get("d", 0))
-        if float(b.get("run", 0)) > 0:
-            covered.add(requirement)
-    mod_x = {k: float(v) for k, v in _prefixed(c, "x:mod:").items()}
-    mod_d = {k: float(v) for k, v in _prefixed(c, "def:mod:").items()}
-
-    req_total = int(gauge.get("req:total", 0))
-    automated, manual = int(gauge.get("tc:automated", 0)), int(gauge.get("tc:manual", 0))
-    ttr, appr = lists.get("ttr", []), lists.get("appr", [])
-    return {
-        "period": {"start": period.start, "end": period.end},
-        "testExecution": {
-            "totalRuns": int(c.get("runs", 0)),
-            "totalTests": tests,
-            "passed": int(c.get("st:passed", 0)),
-            "failed": int(c.get("st:failed", 0)),
-            "blocked": int(c.get("st:blocked", 0)),
-            "skipped": int(c.get("st:skipped", 0)),
-            "passRate": ratio(c.get("st:passed", 0), executed),
-            "avgDurationMs": ratio(c.get("durSum", 0), c.get("durN", 0), 1),
-        },
-        "defects": {
-            "total": int(c.get("def", 0)),
-            "open": int(c.get("def:open", 0)),
-            "resolved": int(c.get("def:resolved", 0)),
-            "closed": int(c.get("def:closed", 0)),
-            "bySeverity": _prefixed(c, "def:sev:"),
-            "byModule": _prefixed(c, "def:mod:"),
-        },
-        "coverage": {
-            "requirements": {
-                "total": req_total,
-                "covered": len(covered),
-                "percentage": ratio(len(covered), req_total),
-            },
-            "testCases": {
-                "automated": automated,
-                "manual": manual,
-                "automationRate": ratio(automated, automated + manual),
-            },
-        },
-        "trends": {"passRateTrend": pass_trend, "defectTrend": defect_trend},
-        "defectDensity": {
-            "byScenario": _density(scn_d, scn_x),
-            "byModule": _density(mod_d, mod_x),
-            "byRequirement": _density(req_d, req_x),
-        },
-        "timeToResolution": {
-            "medianHours": _r(quantile(ttr, 0.5)),
-            "p90Hours": _r(quantile(ttr, 0.9)),
-        },
-        "meanTimeToResolutionHours": _r(sum(ttr) / len(ttr)) if ttr else None,
-        "retestSuccessRate": ratio(c.get("retestsPassed", 0), c.get("retests", 0)),
-        "reopenRate": ratio(c.get("reopenedAfterResolved", 0), c.get("resolvedFirst", 0)),
-        "approvalLatency": {
-            "medianHours": _r(quantile(appr, 0.5)),
-            "p90Hours": _r(quantile(appr, 0.9)),
-        },
-        "falsePositiveRate": ratio(c.get("rejected", 0), c.get("decided", 0)),
-        "duplicateRatio": ratio(c.get("occ", 0), c.get("opened", 0), 1),
-        "flakyRate": ratio(c.get("flaky", 0), tests),
-        "openDefects": {
-            "total": int(gauge.get("open", 0)),
-            "bySeverity": _prefixed(gauge, "open:sev:"),
-        },
-        "retestBacklog": int(gauge.get("retestBacklog", 0)),
-    }

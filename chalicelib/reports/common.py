@@ -227,6 +227,22 @@ def to_results(
 
 
 def case_results(case: Case, mapping: ReportMapping) -> list[dict[str, Any]]:
+    """A case's results: one per attempt (the last `MAX_ATTEMPTS`), a pass when it has none."""
+    base = _case_base(case, mapping)
+    attempts = case.attempts[-MAX_ATTEMPTS:] or [Attempt("passed")]
+    out = []
+    for number, attempt in enumerate(attempts, start=1):
+        data = {**base, "status": attempt.status, "attempt": number}
+        data["durationMs"] = attempt.duration_ms
+        if attempt.status in ("failed", "blocked") and (attempt.message or attempt.trace):
+            data.update(_failure(attempt))
+        out.append(data)
+    return out
+
+
+def _case_base(case: Case, mapping: ReportMapping) -> dict[str, Any]:
+    """What every result of a case shares: its identity (`domain.mapping`), title, source and
+    what its properties say."""
     props: dict[str, str] = {}
     for name, value in case.properties:
         if name.strip():
@@ -251,7 +267,7 @@ def case_results(case: Case, mapping: ReportMapping) -> list[dict[str, Any]]:
         for n, u in case.evidence
         if u.startswith(("http://", "https://")) and len(u) <= URL_MAX
     ][:MAX_EVIDENCE]
-    base: dict[str, Any] = {
+    return {
         "testCaseId": identity.test_case_id,
         "scenarioId": identity.scenario_id,
         "module": identity.module,
@@ -265,24 +281,22 @@ def case_results(case: Case, mapping: ReportMapping) -> list[dict[str, Any]]:
         "evidence": evidence,
         "_by": dict(identity.by),
     }
-    attempts = case.attempts[-MAX_ATTEMPTS:] or [Attempt("passed")]
-    out = []
-    for number, attempt in enumerate(attempts, start=1):
-        data = {**base, "status": attempt.status, "attempt": number}
-        data["durationMs"] = attempt.duration_ms
-        if attempt.status in ("failed", "blocked") and (attempt.message or attempt.trace):
-            message = _ANSI.sub("", attempt.message).strip() or first_line(attempt.trace)
-            error = {
-                "type": title(attempt.error_type),
-                "message": clip(message, TEXT_MAX) or None,
-                "trace": clip_middle(_ANSI.sub("", attempt.trace).strip("\r\n"), TRACE_MAX)
-                if attempt.trace.strip()
-                else None,
-            }
-            data["actual"] = error["message"]
-            data["error"] = {k: v for k, v in error.items() if v is not None} or None
-        out.append(data)
-    return out
+
+
+def _failure(attempt: Attempt) -> dict[str, Any]:
+    """A failed (or blocked) attempt's `actual` and `error`, ANSI colours dropped, clipped."""
+    message = _ANSI.sub("", attempt.message).strip() or first_line(attempt.trace)
+    error = {
+        "type": title(attempt.error_type),
+        "message": clip(message, TEXT_MAX) or None,
+        "trace": clip_middle(_ANSI.sub("", attempt.trace).strip("\r\n"), TRACE_MAX)
+        if attempt.trace.strip()
+        else None,
+    }
+    return {
+        "actual": error["message"],
+        "error": {k: v for k, v in error.items() if v is not None} or None,
+    }
 
 
 def _validate(data: dict[str, Any], index: int, fmt: str) -> ResultIn:

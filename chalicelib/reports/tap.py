@@ -124,6 +124,12 @@ def _points(text: str) -> tuple[list[_Point], bool]:
 
 
 def _cases(points: list[_Point]) -> list[Case]:
+    return [_case(point) for point in _leaves(points)]
+
+
+def _leaves(points: list[_Point]) -> list[_Point]:
+    """The test points, nested subtests folded into their leaves (each path names its parents);
+    a parent that failed on its own while its subtests passed stays a test of its own."""
     pending: list[_Point] = []
     for point in points:
         # the points nested deeper are the latest ones: a suffix of `pending`
@@ -144,36 +150,35 @@ def _cases(points: list[_Point]) -> list[Case]:
             pending.append(point)  # the parent failed on its own (a hook): a test of its own
         else:
             pending.extend(kids)
-    cases = []
-    for point in pending:
-        if point.directive == "skip":
-            status = "skipped"
-        elif point.directive == "todo":
-            status = "skipped" if not point.ok else "passed"
-        else:
-            status = "passed" if point.ok else "failed"
-        d = point.diagnostics
-        message = d.get("message") or d.get("error") or ""
-        if status == "skipped":
-            message = point.reason
-        name = point.description or f"test {point.line}"
-        cases.append(
-            Case(
-                name=name,
-                classname=" > ".join(point.path),
-                file=d.get("location", "").rsplit(":", 2)[0] if d.get("location") else "",
-                attempts=[
-                    Attempt(
-                        status,
-                        message,
-                        d.get("stack", ""),
-                        (d.get("name") or d.get("code") or "") if status == "failed" else "",
-                        ms_from_ms(d.get("duration_ms")),
-                    )
-                ],
+    return pending
+
+
+def _case(point: _Point) -> Case:
+    if point.directive == "skip":
+        status = "skipped"
+    elif point.directive == "todo":
+        status = "skipped" if not point.ok else "passed"
+    else:
+        status = "passed" if point.ok else "failed"
+    d = point.diagnostics
+    message = d.get("message") or d.get("error") or ""
+    if status == "skipped":
+        message = point.reason
+    name = point.description or f"test {point.line}"
+    return Case(
+        name=name,
+        classname=" > ".join(point.path),
+        file=d.get("location", "").rsplit(":", 2)[0] if d.get("location") else "",
+        attempts=[
+            Attempt(
+                status,
+                message,
+                d.get("stack", ""),
+                (d.get("name") or d.get("code") or "") if status == "failed" else "",
+                ms_from_ms(d.get("duration_ms")),
             )
-        )
-    return cases
+        ],
+    )
 
 
 def parse(

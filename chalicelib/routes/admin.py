@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import models
 from chalicelib.domain.roles import Role
-from chalicelib.models import JiraMappingIn, KeyIn, ModuleIn
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, route
 
 bp = Blueprint(__name__)
@@ -23,7 +23,7 @@ def get_project(project: str) -> dict[str, Any]:
 def put_module(project: str, module: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, ModuleIn)
+    body = json_body(request, models.ModuleIn)
     return dict(container().access.put_module(project, module, body.lead, body.slack_user_id))
 
 
@@ -31,7 +31,7 @@ def put_module(project: str, module: str) -> dict[str, Any]:
 def issue_key(project: str) -> Response:
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, KeyIn)
+    body = json_body(request, models.KeyIn)
     key = container().access.issue_key(project, Role(body.role), body.name, body.user)
     return Response(key, status_code=201)
 
@@ -54,7 +54,7 @@ def put_jira_mapping(project: str) -> dict[str, Any]:
     """Where and how approved drafts become Jira issues; checked against Jira when saved."""
     request = bp.current_request
     principal_for(request, project)
-    mapping = json_body(request, JiraMappingIn)
+    mapping = json_body(request, models.JiraMappingIn)
     container().access.project(project)
     return dict(container().jira_mapping.configure(project, mapping))
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import models
 from chalicelib.clock import iso_of
 from chalicelib.domain.page_links import (
     MAX_LINK_SECONDS,
@@ -24,7 +25,6 @@ from chalicelib.domain.page_links import (
 )
 from chalicelib.domain.roles import Role
 from chalicelib.errors import FailbridgeError, Unauthenticated, ValidationFailed
-from chalicelib.models import PageLinkIn
 from chalicelib.routes.common import (
     ANY_TYPE,
     JSON_TYPES,
@@ -208,7 +208,7 @@ def create_page_link(project: str) -> Response:
     """A signed view link for the caller's role: `{"url", "expiresAt"}`."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, PageLinkIn)
+    body = json_body(request, models.PageLinkIn)
     if body.page in ("ticket", "run") and not body.id:
         raise ValidationFailed(
             "which ticket or run?",

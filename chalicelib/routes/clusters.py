@@ -7,7 +7,10 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib import audit_context
+from chalicelib import (
+    audit_context,
+    models,
+)
 from chalicelib.domain.roles import Actor
 from chalicelib.errors import (
     FailbridgeError,
@@ -16,7 +19,6 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.ids import new_id
-from chalicelib.models import ClusterDecisionIn
 from chalicelib.routes.common import (
     ANY_TYPE,
     JSON_TYPES,
@@ -56,7 +58,7 @@ def decide_cluster(project: str, clusterId: str) -> dict[str, Any]:
     """Approve (as one Jira issue, or one per scenario), reject all, or split off scenarios."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, ClusterDecisionIn)
+    body = json_body(request, models.ClusterDecisionIn)
     actor = Actor(principal.user, principal.role, "api")
     return container().clusters.decide(project, clusterId, body.model_dump(), actor)
 

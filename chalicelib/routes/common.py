@@ -162,3 +162,22 @@ def int_param(request: Request, name: str, default: int, low: int = 1, high: int
             [field_problem(name, f"must be a whole number from {low} to {high}")],
         )
     return value
+
+
+def authorized_body(
+    request: Request, project: str, model: type[M], max_bytes: int = 64 * 1024
+) -> tuple[Any, M]:
+    """A write's two checks, in this order: the caller (401/403, `principal_for`), then its
+    JSON body (415, 413, 400/422, `json_body`)."""
+    principal = principal_for(request, project)
+    return principal, json_body(request, model, max_bytes)
+
+
+def page_params(request: Request, default_limit: int) -> tuple[int, str | None]:
+    """`?limit=` (1..1000, `default_limit` when absent) and `?cursor=` of a paged list."""
+    return int_param(request, "limit", default_limit), query_param(request, "cursor")
+
+
+def created(body: Any) -> Response:
+    """201 Created with the new resource."""
+    return Response(body, status_code=201)

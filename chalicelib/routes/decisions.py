@@ -7,7 +7,10 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib import audit_context
+from chalicelib import (
+    audit_context,
+    models,
+)
 from chalicelib.domain.roles import Actor
 from chalicelib.errors import (
     Conflict,
@@ -18,7 +21,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.ids import new_id
-from chalicelib.models import DecisionIn, parse_json
+from chalicelib.models import parse_json
 from chalicelib.routes.common import (
     ANY_TYPE,
     JSON_TYPES,
@@ -127,7 +130,7 @@ def decide(ticketId: str) -> dict[str, Any]:
     """The module's lead (or an admin) decides with an API key."""
     request = bp.current_request
     principal = principal_for(request, None)
-    body = json_body(request, DecisionIn)
+    body = json_body(request, models.DecisionIn)
     ticket = container().decisions.decide(
         ticketId,
         body.decision,

@@ -8,9 +8,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.routes.common import (
     JSON_TYPES,
+    authorized_body,
     container,
-    int_param,
-    json_body,
+    created,
+    page_params,
     principal_for,
     query_param,
     route,
@@ -28,19 +29,15 @@ def _service() -> Any:
 def list_environments(project: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    limit = int_param(request, "limit", 100)
-    return dict(_service().of_project(project, limit, query_param(request, "cursor")))
+    return dict(_service().of_project(project, *page_params(request, 100)))
 
 
 @route(bp, BASE, methods=["POST"], content_types=JSON_TYPES)
 def create_environment(project: str) -> Response:
     from chalicelib.models_environments import EnvironmentIn
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, EnvironmentIn)
-    created = _service().create(project, body.model_dump(by_alias=True), principal.user)
-    return Response(created, status_code=201)
+    principal, body = authorized_body(bp.current_request, project, EnvironmentIn)
+    return created(_service().create(project, body.model_dump(by_alias=True), principal.user))
 
 
 @route(bp, BASE + "/{envId}", methods=["GET"])
@@ -53,9 +50,7 @@ def get_environment(project: str, envId: str) -> dict[str, Any]:
 def change_environment(project: str, envId: str) -> dict[str, Any]:
     from chalicelib.models_environments import EnvironmentChange
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, EnvironmentChange)
+    principal, body = authorized_body(bp.current_request, project, EnvironmentChange)
     fields = body.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
     return dict(_service().update(project, envId, fields, principal.user))
 
@@ -64,8 +59,7 @@ def change_environment(project: str, envId: str) -> dict[str, Any]:
 def environment_snapshots(project: str, envId: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    limit = int_param(request, "limit", 50)
-    return dict(_service().snapshots(project, envId, limit, query_param(request, "cursor")))
+    return dict(_service().snapshots(project, envId, *page_params(request, 50)))
 
 
 @route(bp, BASE + "/{envId}/reservations", methods=["GET"])
@@ -84,13 +78,9 @@ def reserve_environment(project: str, envId: str) -> Response:
     """Book [from, to): 201, or 409 naming the reservation it overlaps."""
     from chalicelib.models_environments import ReservationIn
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, ReservationIn)
-    reservation = _service().reserve(
-        project, envId, body.model_dump(by_alias=True, exclude_none=True), principal.user
-    )
-    return Response(reservation, status_code=201)
+    principal, body = authorized_body(bp.current_request, project, ReservationIn)
+    booking = body.model_dump(by_alias=True, exclude_none=True)
+    return created(_service().reserve(project, envId, booking, principal.user))
 
 
 @route(bp, BASE + "/{envId}/reservations/{reservationId}", methods=["DELETE"])

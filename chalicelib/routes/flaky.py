@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.models import FlakySettingsIn, QuarantineIn
+from chalicelib import models
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, route
 
 bp = Blueprint(__name__)
@@ -31,7 +31,7 @@ def put_quarantine(project: str, scenarioId: str) -> dict[str, Any]:
     """Quarantine the scenario: its failures are recorded and open nothing until `until`."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, QuarantineIn)
+    body = json_body(request, models.QuarantineIn)
     return dict(
         container().flaky.quarantine(
             project, scenarioId, body.model_dump(), principal.user or principal.key_id
@@ -51,7 +51,7 @@ def put_flaky_settings(project: str) -> dict[str, Any]:
     """Set flaky detection's window, threshold, minimum executions and outage share."""
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, FlakySettingsIn)
+    body = json_body(request, models.FlakySettingsIn)
     return dict(
         container().flaky.save_settings(project, body.model_dump(by_alias=True, exclude_none=True))
     )

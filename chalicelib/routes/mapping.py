@@ -6,8 +6,11 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import settings
-from chalicelib.models import MappingIn, MappingPreviewIn, parse_json, parse_model
+from chalicelib import (
+    models,
+    settings,
+)
+from chalicelib.models import parse_json, parse_model
 from chalicelib.routes.common import (
     JSON_TYPES,
     XML_TYPES,
@@ -35,7 +38,7 @@ def put_mapping(project: str) -> dict[str, Any]:
     rule's field."""
     request = bp.current_request
     principal_for(request, project)
-    mapping = json_body(request, MappingIn)
+    mapping = json_body(request, models.MappingIn)
     return dict(_service().save(project, mapping))
 
 
@@ -62,7 +65,7 @@ def preview_mapping(project: str) -> dict[str, Any]:
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media in XML_TYPES:
         return dict(_service().preview(project, body, None, None))
-    preview = parse_model(MappingPreviewIn, parse_json(body))
+    preview = parse_model(models.MappingPreviewIn, parse_json(body))
     return dict(
         _service().preview(
             project, preview.report.encode(), preview.mapping_rules, preview.default_module

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib.models import GateCheckIn, GateIn, GateSetIn
+from chalicelib import models
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for, query_param
 from chalicelib.routes.common import route as api_route
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 
-def _gates(gates: list[GateIn]) -> list[Gate]:
+def _gates(gates: list[models.GateIn]) -> list[Gate]:
     from chalicelib.domain.gates import Gate
 
     return [Gate(g.metric, g.operator, g.threshold, g.module, g.severity) for g in gates]
@@ -40,7 +40,7 @@ def get_metrics(project: str) -> dict[str, Any]:
 def validate_gates(project: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, GateCheckIn)
+    body = json_body(request, models.GateCheckIn)
     return container().metrics.validate(
         project,
         gates=_gates(body.gates) if body.gates is not None else None,
@@ -58,5 +58,5 @@ def validate_gates(project: str) -> dict[str, Any]:
 def save_gate(project: str, name: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, GateSetIn)
+    body = json_body(request, models.GateSetIn)
     return container().metrics.save_gate(project, name, _gates(body.gates), body.description)

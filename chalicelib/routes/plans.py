@@ -9,9 +9,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.routes.common import (
     JSON_TYPES,
+    authorized_body,
     container,
-    int_param,
-    json_body,
+    created,
+    page_params,
     principal_for,
     query_param,
     route,
@@ -32,14 +33,9 @@ def list_plans(project: str) -> dict[str, Any]:
     """The project's test plans (`status` filters; `cursor` pages)."""
     request = bp.current_request
     principal_for(request, project)
-    return dict(
-        _service().page(
-            project,
-            limit=int_param(request, "limit", 100),
-            cursor=query_param(request, "cursor"),
-            status=query_param(request, "status"),
-        )
-    )
+    limit, cursor = page_params(request, 100)
+    status = query_param(request, "status")
+    return dict(_service().page(project, limit=limit, cursor=cursor, status=status))
 
 
 @route(bp, BASE, methods=["POST"], content_types=JSON_TYPES)
@@ -47,11 +43,9 @@ def create_plan(project: str) -> Response:
     """Write a plan: revision 1, a draft."""
     from chalicelib.models_planning import PlanIn
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, PlanIn, MAX_PLAN_BYTES)
+    principal, body = authorized_body(bp.current_request, project, PlanIn, MAX_PLAN_BYTES)
     container().access.project(project)
-    return Response(_service().create(project, body, principal.user), status_code=201)
+    return created(_service().create(project, body, principal.user))
 
 
 @route(bp, BASE + "/{planId}", methods=["GET"])
@@ -66,9 +60,7 @@ def update_plan(project: str, planId: str) -> dict[str, Any]:
     """Edit: in place while draft; an approved or active plan gets its next revision, a draft."""
     from chalicelib.models_planning import PlanIn
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, PlanIn, MAX_PLAN_BYTES)
+    principal, body = authorized_body(bp.current_request, project, PlanIn, MAX_PLAN_BYTES)
     return dict(_service().update(project, planId, body, principal.user))
 
 
@@ -85,9 +77,7 @@ def move_plan(project: str, planId: str) -> dict[str, Any]:
     from chalicelib.models_planning import PlanMoveIn
     from chalicelib.services.plans import Author
 
-    request = bp.current_request
-    principal = principal_for(request, project)
-    body = json_body(request, PlanMoveIn)
+    principal, body = authorized_body(bp.current_request, project, PlanMoveIn)
     author = Author(principal.user, principal.role)
     return dict(_service().move(project, planId, body.action, body.reason, author))
 

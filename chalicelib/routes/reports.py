@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.models import ReportIn, ReportScheduleIn
+from chalicelib import models
 from chalicelib.routes.common import JSON_TYPES, container, json_body, principal_for
 from chalicelib.routes.common import route as api_route
 
@@ -18,7 +18,7 @@ def request_report(project: str) -> Response:
     """202 `{"reportId"}`: the report is built from the build queue into S3."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, ReportIn)
+    body = json_body(request, models.ReportIn)
     out = container().reports.request(
         project, body.model_dump(by_alias=True, mode="json"), str(principal.user)
     )
@@ -38,7 +38,7 @@ def get_report(project: str, reportId: str) -> dict[str, Any]:
 def put_report_schedule(project: str, name: str) -> dict[str, Any]:
     request = bp.current_request
     principal_for(request, project)
-    body = json_body(request, ReportScheduleIn)
+    body = json_body(request, models.ReportScheduleIn)
     return container().reports.save_schedule(
         project, name, body.model_dump(by_alias=True, mode="json")
     )

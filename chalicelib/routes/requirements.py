@@ -6,16 +6,15 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import models
 from chalicelib.domain.requirements import REQUIREMENT_ID
 from chalicelib.errors import ValidationFailed, field_problem
-from chalicelib.models import RequirementIn
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
-    int_param,
     json_body,
+    page_params,
     principal_for,
-    query_param,
     route,
 )
 
@@ -28,18 +27,13 @@ def _service() -> Any:
     return container().requirements
 
 
-def _limit(request: Any, default: int) -> int:
-    return int_param(request, "limit", default)
-
-
 @route(bp, BASE + "/requirements", methods=["GET"])
 def list_requirements(project: str) -> dict[str, Any]:
     """The project's requirements and stories with their test cases (`cursor` pages)."""
     request = bp.current_request
     principal_for(request, project)
-    return dict(
-        _service().page(project, limit=_limit(request, 500), cursor=query_param(request, "cursor"))
-    )
+    limit, cursor = page_params(request, 500)
+    return dict(_service().page(project, limit=limit, cursor=cursor))
 
 
 @route(bp, BASE + "/requirements/sync", methods=["POST"])
@@ -67,7 +61,7 @@ def put_requirement(project: str, requirementId: str) -> dict[str, Any]:
             "not a requirement id",
             [field_problem("requirementId", 'must be 1-200 characters without spaces , ; # ! "')],
         )
-    body = json_body(request, RequirementIn)
+    body = json_body(request, models.RequirementIn)
     container().access.project(project)
     return dict(_service().put(project, requirementId, body))
 
@@ -77,11 +71,8 @@ def coverage(project: str) -> dict[str, Any]:
     """Requirements with their test cases and coverage; modules with coverage and pass rate."""
     request = bp.current_request
     principal_for(request, project)
-    return dict(
-        _service().coverage(
-            project, limit=_limit(request, 1000), cursor=query_param(request, "cursor")
-        )
-    )
+    limit, cursor = page_params(request, 1000)
+    return dict(_service().coverage(project, limit=limit, cursor=cursor))
 
 
 @route(bp, BASE + "/releases/{version}", methods=["GET"])

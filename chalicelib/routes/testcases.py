@@ -6,9 +6,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import settings
+from chalicelib import (
+    models,
+    settings,
+)
 from chalicelib.errors import MalformedRequest, field_problem
-from chalicelib.models import TestCaseImportUploadIn, TestCaseIn, parse_json
+from chalicelib.models import parse_json
 from chalicelib.routes.common import (
     JSON_TYPES,
     container,
@@ -70,7 +73,7 @@ def create_test_case(project: str) -> Response:
     """Register a test case (version 1)."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, TestCaseIn)
+    body = json_body(request, models.TestCaseIn)
     container().access.project(project)
     return _with_etag(_service().create(project, body, principal.user), 201)
 
@@ -105,7 +108,7 @@ def request_test_case_import(project: str) -> Response:
     S3 starts the import (validate every row, then write in batches: all or nothing)."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, TestCaseImportUploadIn)
+    body = json_body(request, models.TestCaseImportUploadIn)
     c = container()
     c.access.project(project)
     out = c.test_case_imports.request(project, body.format, body.dry_run, principal.user)
@@ -151,7 +154,7 @@ def update_test_case(project: str, testCaseId: str) -> Response:
     """Edit: a new version. If-Match: the version edited (412 if another edit came first)."""
     request = bp.current_request
     principal = principal_for(request, project)
-    body = json_body(request, TestCaseIn)
+    body = json_body(request, models.TestCaseIn)
     view = _service().update(project, testCaseId, body, _if_match(request), principal.user)
     return _with_etag(view)
 

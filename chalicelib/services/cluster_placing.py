@@ -27,6 +27,7 @@ from chalicelib.domain.ports import (
     TicketRepository,
 )
 from chalicelib.domain.signatures import VERSION, Signature, signature_of
+from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict
 
@@ -253,7 +254,7 @@ class ClusterPlacing:
         drafts, cursor = [], None
         while True:
             page, cursor = self._stores.tickets.page(
-                project, status="draft", module=None, limit=100, cursor=cursor
+                project, status=TicketStatus.DRAFT.value, module=None, limit=100, cursor=cursor
             )
             drafts.extend(page)
             if not cursor:

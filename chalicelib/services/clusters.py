@@ -27,6 +27,7 @@ from chalicelib.domain.clusters import (
 )
 from chalicelib.domain.roles import Actor, Role
 from chalicelib.domain.signatures import Signature
+from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
@@ -188,7 +189,7 @@ class ClusterService(ClusterPlacing):
                     "title": f"{primary.title or cluster.summary} "
                     f"(1 root cause, {len(cluster.scenarios())} scenarios)"[:250],
                 },
-                only_status="draft",
+                only_status=TicketStatus.DRAFT.value,
             )
         for t in drafts:
             if t.id != primary_id:

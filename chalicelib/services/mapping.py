@@ -12,7 +12,7 @@ from chalicelib.domain.ports import ProjectRepository
 from chalicelib.domain.results import flaky_indexes
 from chalicelib.domain.statuses import ResultStatus
 from chalicelib.errors import ValidationFailed, field_problem
-from chalicelib.models import MappingIn, MappingRuleIn
+from chalicelib.models import MappingIn, MappingRuleIn, ResultIn
 from chalicelib.services.access import AccessService
 
 
@@ -76,29 +76,13 @@ class MappingService:
             report, max_bytes=settings.MAX_JUNIT_BODY_BYTES, mapping=mapping, explain=explained
         )
         leads = {m["name"]: m.get("lead") for m in self._projects.modules(project)}
-        default_lead = item.get("defaultLead")
         flaky = flaky_indexes(results)
         items = []
         failing: set[str] = set()
         for i, (r, by) in enumerate(zip(results, explained, strict=True)):
-            lead = leads.get(r.module_name)
             if r.status == ResultStatus.FAILED and i not in flaky:
                 failing.add(r.scenario_id)
-            items.append(
-                {
-                    "source": r.source.model_dump(mode="json", exclude_none=True)
-                    if r.source
-                    else {},
-                    "testCaseId": r.test_case_id,
-                    "scenarioId": r.scenario_id,
-                    "module": r.module_name,
-                    "status": r.status.value,
-                    "attempt": r.attempt,
-                    "lead": lead or default_lead,
-                    "leadIsDefault": not lead,
-                    "mappedBy": dict(by),
-                }
-            )
+            items.append(_previewed(r, by, leads.get(r.module_name), item.get("defaultLead")))
         return {
             "items": items,
             "summary": {
@@ -110,3 +94,20 @@ class MappingService:
             },
             "mapping": {"mappingRules": document, "defaultModule": mapping.default_module},
         }
+
+
+def _previewed(
+    r: ResultIn, by: dict[str, str], lead: str | None, default_lead: Any
+) -> dict[str, Any]:
+    """One result as the preview shows it: where it goes and who decides its draft."""
+    return {
+        "source": r.source.model_dump(mode="json", exclude_none=True) if r.source else {},
+        "testCaseId": r.test_case_id,
+        "scenarioId": r.scenario_id,
+        "module": r.module_name,
+        "status": r.status.value,
+        "attempt": r.attempt,
+        "lead": lead or default_lead,
+        "leadIsDefault": not lead,
+        "mappedBy": dict(by),
+    }

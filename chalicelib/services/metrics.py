@@ -246,6 +246,37 @@ class MetricsService:
         end: str | None,
     ) -> dict[str, Any]:
         self._project(project)
+        checked = self._gates(project, gates, saved, run_id)
+        period = self.period(start, end)
+        run: dict[str, float | None] | None = None
+        if run_id:
+            executions = self.stores.executions.of_run(project, run_id)
+            if not executions:
+                raise NotFound(f"no run {run_id!r}", [field_problem("runId", "is unknown")])
+            run = gate_rules.run_figures(executions)
+        scoped: dict[str | None, dict[str, Any]] = {}
+        results = []
+        for g in checked:
+            if run is not None and g.metric in gate_rules.RUN_METRICS:
+                value = run[g.metric]
+            else:
+                scope = g.module or module
+                if scope not in scoped:
+                    scoped[scope] = self.figures(project, period, scope)
+                value = gate_rules.value_of(g, scoped[scope])
+            results.append(gate_rules.verdict(g, value))
+        return {
+            "passed": all(r["passed"] for r in results),
+            "results": results,
+            "recommendation": gate_rules.recommendation(results),
+            "period": {"start": period.start, "end": period.end},
+            "runId": run_id,
+        }
+
+    def _gates(
+        self, project: str, gates: Sequence[Gate] | None, saved: str | None, run_id: str | None
+    ) -> Sequence[Gate]:
+        """The gates given, or the saved gate's; checked (a run's figure needs the run)."""
         if (gates is None) == (saved is None):
             raise ValidationFailed(
                 "give gates or a saved gate's name",
@@ -264,31 +295,7 @@ class MetricsService:
                 "newFailures is a run's figure",
                 [field_problem(f"gates[{i}].metric", "newFailures needs runId")],
             )
-        period = self.period(start, end)
-        scoped: dict[str | None, dict[str, Any]] = {}
-        run: dict[str, float | None] | None = None
-        if run_id:
-            executions = self.stores.executions.of_run(project, run_id)
-            if not executions:
-                raise NotFound(f"no run {run_id!r}", [field_problem("runId", "is unknown")])
-            run = gate_rules.run_figures(executions)
-        results = []
-        for g in gates:
-            if run is not None and g.metric in gate_rules.RUN_METRICS:
-                value = run[g.metric]
-            else:
-                scope = g.module or module
-                if scope not in scoped:
-                    scoped[scope] = self.figures(project, period, scope)
-                value = gate_rules.value_of(g, scoped[scope])
-            results.append(gate_rules.verdict(g, value))
-        return {
-            "passed": all(r["passed"] for r in results),
-            "results": results,
-            "recommendation": gate_rules.recommendation(results),
-            "period": {"start": period.start, "end": period.end},
-            "runId": run_id,
-        }
+        return gates
 
     def scope_verdict(self, project: str, kind: str, figures: dict[str, Any]) -> dict[str, Any]:
         """A release's (or sprint's) gate verdict: the project's saved gate named after the kind

@@ -110,27 +110,16 @@ def line_chart(
     def y(v: float) -> float:
         return top + inner_h - inner_h * v / top_value
 
-    parts = []
-    for frac, text in zip((0, 0.5, 1), y_labels, strict=True):
-        gy = y(top_value * frac)
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}"/>'
-            f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{MUTED}">{escape(text)}</text>'
-        )
+    parts = [
+        _grid_line(left, width - right, y(top_value * frac), text)
+        for frac, text in zip((0, 0.5, 1), y_labels, strict=True)
+    ]
     coords = [
         (x(i), y(float(p["value"])), p)  # type: ignore[arg-type]
         for i, p in enumerate(points)
         if p.get("value") is not None
     ]
-    path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coords)
-    parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
-    for cx, cy, p in coords:
-        label = f"{p['date']}: {_fmt(float(p['value']))}{unit}"  # type: ignore[arg-type]
-        parts.append(
-            f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{LINE}">'
-            f"<title>{escape(label)}</title></circle>"
-        )
+    parts.extend(_line_with_dots(coords, unit))
     ends = sorted({0, n - 1})
     room = (width - 2 * EDGE) / len(ends) - 4 * (len(ends) - 1)  # the two never overlap
     for i in ends:
@@ -139,6 +128,28 @@ def line_chart(
         f"last value {_fmt(values[-1])}{unit}"
     )
     return _svg(width, height, title, desc, "".join(parts), "line")
+
+
+def _grid_line(left: float, right: float, gy: float, text: str) -> str:
+    """A horizontal grid line at `gy` with its value on the left."""
+    return (
+        f'<line x1="{left}" x2="{right}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}"/>'
+        f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" '
+        f'fill="{MUTED}">{escape(text)}</text>'
+    )
+
+
+def _line_with_dots(coords: list[tuple[float, float, dict[str, object]]], unit: str) -> list[str]:
+    """The line through the points, and a dot per point whose title names its date and value."""
+    path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coords)
+    parts = [f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>']
+    for cx, cy, p in coords:
+        label = f"{p['date']}: {_fmt(float(p['value']))}{unit}"  # type: ignore[arg-type]
+        parts.append(
+            f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{LINE}">'
+            f"<title>{escape(label)}</title></circle>"
+        )
+    return parts
 
 
 def bar_chart(

@@ -572,7 +572,7 @@ def test_the_local_stack_leaves_the_alarms_out(template: dict[str, Any]) -> None
 def test_the_local_stack_answers_unknown_routes_as_the_gateway_does(
     template: dict[str, Any],
 ) -> None:
-    from devstack.stack import UNKNOWN_ROUTE_BODY
+    from devstack.api_server import UNKNOWN_ROUTE_BODY
 
     responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
     body = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]

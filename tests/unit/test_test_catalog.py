@@ -15,8 +15,9 @@ from chalicelib.domain.requirements import CoverageLink, story_bucket
 from chalicelib.domain.testcase_files import neutralise, read_csv, unneutralise, write_csv
 from chalicelib.errors import NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.models import ResultIn, TestCaseIn
+from chalicelib.services.coverage import CoverageReader
 from chalicelib.services.requirements import RequirementService, Stores
-from chalicelib.services.testcases import CoverageReader, TestCaseService
+from chalicelib.services.testcases import TestCaseService
 from tests.unit.fakes import (
     FakeClock,
     FakeCursors,

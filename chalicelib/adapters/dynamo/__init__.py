@@ -1,5 +1,5 @@
 """DynamoDB: one table, one repository per aggregate over shared table primitives
-(`table.py`), every key built in `keys.py` (its docstring is the key table).
+(`table.py`), every key built in `keys/` (its `__init__` docstring is the key table).
 
 A repository's module is imported, and the repository built, when it is first used: a cold
 start pays only for the repositories its request touches."""

@@ -8,10 +8,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, condition_failed, strip_keys
+from chalicelib.adapters.dynamo.table import Table, strip_keys
 from chalicelib.domain.clusters import Cluster, ClusterStatus, Label, Member
 from chalicelib.domain.signatures import Signature
 from chalicelib.errors import Conflict, NotFound
@@ -44,13 +42,7 @@ class ClusterRepository:
     def found(self, cluster: Cluster) -> bool:
         """Store a new cluster; False if one with its id exists already (a racing draft)."""
         item = {**keys.cluster(cluster.project, cluster.id), **_item(cluster)}
-        try:
-            self._t.put(item, condition="attribute_not_exists(pk)")
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+        return self._t.put_if(item, "attribute_not_exists(pk)")
 
     def join(
         self,
@@ -78,19 +70,16 @@ class ClusterRepository:
         if sample:
             update += ", samples = list_append(samples, :s)"
             values[":s"] = [signature.to_dict()]
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.cluster(project, cluster_id),
                 update,
                 ConditionExpression="#status = :open",
                 ExpressionAttributeNames=names,
                 values=values,
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def remove_members(self, project: str, cluster_id: str, ticket_ids: list[str]) -> None:
         if not ticket_ids:
@@ -115,19 +104,16 @@ class ClusterRepository:
     def claim_decision(self, project: str, cluster_id: str, decision: str) -> str:
         """The decision under way on an open cluster (the first asked wins; the same decision
         asked again, a retry, gets it back): an approval and a rejection never mix."""
-        try:
-            item = self._t.update(
-                keys.cluster(project, cluster_id),
-                "SET deciding = if_not_exists(deciding, :d)",
-                ConditionExpression="#status = :open",
-                ExpressionAttributeNames={"#status": "status"},
-                values={":d": decision, ":open": ClusterStatus.OPEN},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise Conflict(f"cluster {cluster_id} was decided already") from exc
-            raise
+        item = self._t.update_if(
+            keys.cluster(project, cluster_id),
+            "SET deciding = if_not_exists(deciding, :d)",
+            ConditionExpression="#status = :open",
+            ExpressionAttributeNames={"#status": "status"},
+            values={":d": decision, ":open": ClusterStatus.OPEN},
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            raise Conflict(f"cluster {cluster_id} was decided already")
         return str(item["deciding"])
 
     def decided(self, project: str, cluster_id: str, decision: dict[str, Any]) -> None:

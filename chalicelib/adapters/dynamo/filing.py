@@ -100,21 +100,7 @@ class FilingRepository:
         """A regression: the scenario's last ended ticket becomes its live ticket again, reopened,
         with the new failures as occurrences. Raises DraftAlreadyOpen if the scenario got a live
         ticket meanwhile, TicketNotLive if the old ticket is not ended any more."""
-        at = done.entry.at
         to = done.to_status.value
-        values: dict[str, Any] = {
-            ":n": len(executions),
-            ":at": at,
-            ":to": to,
-            ":from": done.from_status.value,
-            ":entry": [done.entry.to_dict()],
-            ":ev": done.event.to_dict(),
-            ":g1pk": keys.tickets_index(ticket.project, to),
-        }
-        added = "ADD occurrences :n"
-        if reporters:
-            added += ", reporters :rs"
-            values[":rs"] = reporters
         items = [
             self._t.update_item(
                 keys.scenario(ticket.project, ticket.scenario_id),
@@ -122,14 +108,7 @@ class FilingRepository:
                 condition="attribute_not_exists(liveTicketId)",
                 values={":id": ticket.id, ":to": to},
             ),
-            self._t.update_item(
-                keys.ticket(ticket.id),
-                f"{added} SET #status = :to, history = list_append(history, :entry), "
-                "lastSeenAt = :at, updatedAt = :at, gsi1pk = :g1pk, lastChange = :ev",
-                condition="#status = :from",
-                names={"#status": "status"},
-                values=values,
-            ),
+            self._reopen_item(ticket, done, len(executions), reporters),
             *self._execution_puts(executions),
             *(self._t.put_item(run_item(r)) for r in runs),
         ]
@@ -142,6 +121,35 @@ class FilingRepository:
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise TicketNotLive(ticket.id) from exc
             raise
+
+    def _reopen_item(
+        self, ticket: Ticket, done: Move, occurrences: int, reporters: set[str]
+    ) -> TransactItem:
+        """The ended ticket's update: the move (status, history, gsi1, change event) and the
+        new occurrences and reporters; only from the move's from-status."""
+        at = done.entry.at
+        to = done.to_status.value
+        values: dict[str, Any] = {
+            ":n": occurrences,
+            ":at": at,
+            ":to": to,
+            ":from": done.from_status.value,
+            ":entry": [done.entry.to_dict()],
+            ":ev": done.event.to_dict(),
+            ":g1pk": keys.tickets_index(ticket.project, to),
+        }
+        added = "ADD occurrences :n"
+        if reporters:
+            added += ", reporters :rs"
+            values[":rs"] = reporters
+        return self._t.update_item(
+            keys.ticket(ticket.id),
+            f"{added} SET #status = :to, history = list_append(history, :entry), "
+            "lastSeenAt = :at, updatedAt = :at, gsi1pk = :g1pk, lastChange = :ev",
+            condition="#status = :from",
+            names={"#status": "status"},
+            values=values,
+        )
 
     def _execution_puts(self, executions: Sequence[Execution]) -> list[TransactItem]:
         return [self._t.put_item(execution_item(e), "attribute_not_exists(pk)") for e in executions]

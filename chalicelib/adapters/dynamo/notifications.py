@@ -61,16 +61,12 @@ class OutboxRepository:
 
     def flush_scheduled(self, lead: str, closes: int) -> None:
         """The window's flush is on the queue: later drafts of the window schedule none."""
-        try:
-            self._t.update(
-                keys.digest_window(lead),
-                "SET flushScheduled = :c",
-                ConditionExpression="closesAt = :c",
-                values={":c": closes},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise  # a later window opened meanwhile: it schedules its own
+        self._t.update_if(
+            keys.digest_window(lead),
+            "SET flushScheduled = :c",
+            ConditionExpression="closesAt = :c",
+            values={":c": closes},
+        )
 
     def claim_flush(self, lead: str, now: int, lease_seconds: int) -> bool:
         """One flush of a lead at a time: a lease, taken if free or expired (a flush that died
@@ -80,28 +76,24 @@ class OutboxRepository:
         lease (`flushMissed`) for the holder to see when it lets go; if the lease was let go
         meanwhile, it tries again."""
         for _ in range(3):
-            try:
-                self._t.update(
-                    keys.digest_window(lead),
-                    "SET flushLease = :until REMOVE closesAt, flushScheduled",
-                    ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
-                    values={":until": now + lease_seconds, ":now": now},
-                )
+            claimed = self._t.update_if(
+                keys.digest_window(lead),
+                "SET flushLease = :until REMOVE closesAt, flushScheduled",
+                ConditionExpression="attribute_not_exists(flushLease) OR flushLease < :now",
+                values={":until": now + lease_seconds, ":now": now},
+            )
+            if claimed is not None:
                 return True
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
-            try:
-                self._t.update(
-                    keys.digest_window(lead),
-                    "SET flushMissed = :missed",
-                    ConditionExpression="flushLease >= :now",
-                    values={":missed": True, ":now": now},
-                )
-                return False
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise  # let go of meanwhile: claim it again
+            noted = self._t.update_if(
+                keys.digest_window(lead),
+                "SET flushMissed = :missed",
+                ConditionExpression="flushLease >= :now",
+                values={":missed": True, ":now": now},
+            )
+            if noted is not None:
+                return False  # the holder sees it when it lets go
+            # let go of meanwhile: claim it again
+        return False
         return False
 
     def release_flush(self, lead: str) -> bool:
@@ -127,13 +119,7 @@ class NonceRepository:
         """Consume the nonce on its own (a cluster's link: its decision is many writes); False
         if it was used already."""
         item = {**keys.nonce(nonce), "ticketId": subject, "usedAt": at, "expiresAt": expires_at}
-        try:
-            self._t.put(item, condition="attribute_not_exists(pk)")
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+        return self._t.put_if(item, "attribute_not_exists(pk)")
 
     def used(self, nonce: str) -> bool:
         return self._t.get(keys.nonce(nonce), consistent=True) is not None

@@ -42,46 +42,33 @@ class CircuitRepository:
         )
         state = _state(item)
         if state.failures >= threshold and state.open_until <= now:
-            try:  # one container opens it (or moves the probe on); the others see it open
-                self._t.update(
-                    keys.circuit(site),
-                    "SET openUntil = :until",
-                    ConditionExpression="attribute_not_exists(openUntil) OR openUntil <= :now",
-                    values={":until": _n(now + open_seconds), ":now": _n(now)},
-                )
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
+            self._t.update_if(
+                keys.circuit(site),
+                "SET openUntil = :until",
+                ConditionExpression="attribute_not_exists(openUntil) OR openUntil <= :now",
+                values={":until": _n(now + open_seconds), ":now": _n(now)},
+            )
             state = self.state(site)
         return state
 
     def claim_probe(self, site: str, now: float, open_seconds: float) -> bool:
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.circuit(site),
                 "SET openUntil = :until",
                 ConditionExpression="openUntil <= :now",
                 values={":until": _n(now + open_seconds), ":now": _n(now)},
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def throttled(self, site: str, until: float) -> None:
-        try:
-            self._t.update(
-                keys.circuit(site),
-                "SET throttledUntil = :until",
-                ConditionExpression=(
-                    "attribute_not_exists(throttledUntil) OR throttledUntil < :until"
-                ),
-                values={":until": _n(until)},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        self._t.update_if(
+            keys.circuit(site),
+            "SET throttledUntil = :until",
+            ConditionExpression=("attribute_not_exists(throttledUntil) OR throttledUntil < :until"),
+            values={":until": _n(until)},
+        )
 
     def close(self, site: str) -> None:
         self._t.delete(keys.circuit(site))
@@ -100,32 +87,26 @@ class DelayNoticeRepository:
             "ADD pending :t",
             values={":t": {ticket_id}},
         )
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.delayed(lead),
                 "SET told = :yes",
                 ConditionExpression="attribute_not_exists(told) AND contains(pending, :id)",
                 values={":yes": True, ":id": ticket_id},
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def through(self, lead: str, ticket_id: str, outcome: str) -> dict[str, str] | None:
-        try:
-            item = self._t.update(
-                keys.delayed(lead),
-                "DELETE pending :t ADD done :d",
-                ConditionExpression="contains(pending, :id)",
-                values={":t": {ticket_id}, ":d": {f"{ticket_id}={outcome}"}, ":id": ticket_id},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None  # not delayed (or told already: a redelivery)
-            raise
+        item = self._t.update_if(
+            keys.delayed(lead),
+            "DELETE pending :t ADD done :d",
+            ConditionExpression="contains(pending, :id)",
+            values={":t": {ticket_id}, ":d": {f"{ticket_id}={outcome}"}, ":id": ticket_id},
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            return None  # not delayed (or told already: a redelivery)
         if item.get("pending"):
             return None
         try:  # the episode ends here, once

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, condition_failed, set_clause, strip_keys
+from chalicelib.adapters.dynamo.table import Table, set_clause, strip_keys
 from chalicelib.errors import Conflict
 
 
@@ -26,12 +24,8 @@ class ProjectRepository:
             "gsi1sk": project["key"],
             **project,
         }
-        try:
-            self._t.put(item, "attribute_not_exists(pk)")
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise Conflict(f"project {project['key']} exists") from exc
-            raise
+        if not self._t.put_if(item, "attribute_not_exists(pk)"):
+            raise Conflict(f"project {project['key']} exists")
 
     def set_fields(self, project: str, fields: dict[str, Any]) -> None:
         clause, names, values = set_clause(fields)

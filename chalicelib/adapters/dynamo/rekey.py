@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import KEY_ATTRS, Table, condition_failed, set_clause
+from chalicelib.adapters.dynamo.table import KEY_ATTRS, Table, set_clause
 
 PER_UPDATE = 40  # attributes per UpdateItem: well inside the 4 KB expression limit
 
@@ -46,11 +44,7 @@ class Rekey:
         scenario_id = str(old.get("scenarioId") or old["sk"][len(keys.legacy_scenario_prefix()) :])
         new_key = keys.scenario(project, scenario_id)
         data = {k: v for k, v in old.items() if k not in KEY_ATTRS}
-        try:
-            self._t.put({**new_key, **data}, condition="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        if not self._t.put_if({**new_key, **data}, "attribute_not_exists(pk)"):
             self._fill_missing(new_key, data)
         self._t.delete({"pk": old["pk"], "sk": old["sk"]})
 
@@ -67,13 +61,9 @@ class Rekey:
         new = keys.ticket_status_index(
             item["project"], item["status"], item["createdAt"], item["id"]
         )
-        try:
-            self._t.update(
-                keys.ticket(item["id"]),
-                "SET gsi1pk = :pk, gsi1sk = :sk",
-                ConditionExpression="gsi1pk = :old",
-                values={":pk": new["gsi1pk"], ":sk": new["gsi1sk"], ":old": item["gsi1pk"]},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        self._t.update_if(
+            keys.ticket(item["id"]),
+            "SET gsi1pk = :pk, gsi1sk = :sk",
+            ConditionExpression="gsi1pk = :old",
+            values={":pk": new["gsi1pk"], ":sk": new["gsi1sk"], ":old": item["gsi1pk"]},
+        )

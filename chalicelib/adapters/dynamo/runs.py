@@ -9,10 +9,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, condition_failed, load, strip_keys, vals
+from chalicelib.adapters.dynamo.table import Table, load, strip_keys, vals
 from chalicelib.domain.runs import Bucket, Recorded, TestRun, deltas, zero
 from chalicelib.domain.statuses import RunStatus
 from chalicelib.errors import Conflict
@@ -92,12 +90,8 @@ class RunRepository:
 
     def create(self, run: TestRun, buckets: Sequence[Bucket]) -> None:
         """The run (409 if its id is taken), then its buckets."""
-        try:
-            self._t.put(_run_item(run), "attribute_not_exists(pk)")
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise Conflict(f"run {run.run_id} exists") from exc
-            raise
+        if not self._t.put_if(_run_item(run), "attribute_not_exists(pk)"):
+            raise Conflict(f"run {run.run_id} exists")
         self._t.batch_put([_bucket_item(run.project, run.run_id, b) for b in buckets])
 
     def get(self, project: str, run_id: str) -> TestRun | None:
@@ -144,19 +138,16 @@ class RunRepository:
         Returns how many of the bucket's cases have a result now when this write gave one its
         first (0 when it gave none)."""
         update, condition, names, values = _bucket_update(bucket, changes)
-        try:
-            item = self._t.update(
-                keys.run_bucket(project, run_id, bucket.index),
-                update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                values=values,
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
+        item = self._t.update_if(
+            keys.run_bucket(project, run_id, bucket.index),
+            update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            values=values,
+            ReturnValues="UPDATED_NEW",
+        )
+        if item is None:
+            return None
         return int(item.get("executed", 0))
 
     def bucket_done(self, project: str, run_id: str) -> int:
@@ -178,19 +169,16 @@ class RunRepository:
         values: dict[str, Any] = {f":f{i}": v for i, v in enumerate(fields.values())}
         values[":open"] = RunStatus.OPEN.value
         clause = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.test_run(run.project, run.run_id),
                 "SET " + clause,
                 ConditionExpression="#status = :open",
                 ExpressionAttributeNames={**names, "#status": "status"},
                 values=values,
             )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+            is not None
+        )
 
     def page(
         self, project: str, status: str | None, *, limit: int, cursor: dict[str, Any] | None

@@ -80,32 +80,25 @@ class ScenarioRepository:
         return scenario_of(item)
 
     def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
-        try:
-            self._t.update(
-                keys.scenario(project, scenario_id),
-                ("ADD" if flaky else "DELETE") + " #m :tc",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#m": "mutedCases"},
-                values={":tc": {test_case_id}},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        self._t.update_if(
+            keys.scenario(project, scenario_id),
+            ("ADD" if flaky else "DELETE") + " #m :tc",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#m": "mutedCases"},
+            values={":tc": {test_case_id}},
+        )
 
     def set_quarantine_until(self, project: str, scenario_id: str, until: str | None) -> bool:
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.scenario(project, scenario_id),
                 "SET #q = :q" if until else "REMOVE #q",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#q": "quarantineUntil"},
                 **({"values": {":q": until}} if until else {}),
             )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-            return False
-        return True
+            is not None
+        )
 
     def _set_latest(
         self,
@@ -146,22 +139,20 @@ class ScenarioRepository:
                 and str(held.get("at", "")) >= result["at"]
             ):
                 continue
-            try:
-                current = self._t.update(
-                    keys.scenario(project, scenario_id),
-                    "SET #l = :l ADD #tc :tc",
-                    ConditionExpression="attribute_not_exists(#l) OR #l.#at <= :at",
-                    ExpressionAttributeNames={
-                        "#l": LATEST + test_case,
-                        "#at": "at",
-                        "#tc": "testCases",
-                    },
-                    values={":l": result, ":at": result["at"], ":tc": {test_case}},
-                    ReturnValues="ALL_NEW",
-                )
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
+            written = self._t.update_if(
+                keys.scenario(project, scenario_id),
+                "SET #l = :l ADD #tc :tc",
+                ConditionExpression="attribute_not_exists(#l) OR #l.#at <= :at",
+                ExpressionAttributeNames={
+                    "#l": LATEST + test_case,
+                    "#at": "at",
+                    "#tc": "testCases",
+                },
+                values={":l": result, ":at": result["at"], ":tc": {test_case}},
+                ReturnValues="ALL_NEW",
+            )
+            if written is not None:  # else a later result is there already
+                current = written
         return scenario_of(current)
 
 

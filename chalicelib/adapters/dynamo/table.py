@@ -178,16 +178,36 @@ class Table:
         )
         return load(out.get("Attributes") or {})
 
+    def put_if(self, item: dict[str, Any], condition: str) -> bool:
+        """`put` under `condition`; False when the condition failed (nothing was written)."""
+        try:
+            self.put(item, condition)
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def update_if(self, key: Key, update: str, **kwargs: Any) -> dict[str, Any] | None:
+        """`update` under its `ConditionExpression`: the attributes asked for (ReturnValues;
+        `{}` without), or None when the condition failed (nothing was written). Any other
+        error is raised."""
+        if "ConditionExpression" not in kwargs:
+            raise TypeError("update_if needs a ConditionExpression")
+        try:
+            return self.update(key, update, **kwargs)
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+
     def delete(self, key: Key) -> None:
         """Delete; an audited item is first stamped with who deletes it (a write the audit
         reader skips: it changes nothing else), so its deletion's old image names them."""
         if audited(key["pk"], key["sk"]):
-            try:
-                self.update(key, "", ConditionExpression="attribute_exists(pk)")
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
-                return
+            stamped = self.update_if(key, "", ConditionExpression="attribute_exists(pk)")
+            if stamped is None:
+                return  # gone already
         self.client.delete_item(TableName=self.name, Key=vals(key))
 
     def query(

@@ -13,7 +13,6 @@ from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
     cancel_codes,
-    condition_failed,
     strip_keys,
 )
 from chalicelib.domain.requirements import CoverageLink, Requirement
@@ -144,23 +143,20 @@ class TestCaseRepository:
     ) -> TestCase | None:
         """Set the head's last execution unless a later one (by time, then attempt) is there;
         returns the head as it was (None if no head, or a later execution was there)."""
-        try:
-            old = self._t.update(
-                keys.test_case(project, test_case_id),
-                "SET lastExecution = :last REMOVE uncounted",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(lastExecution) "
-                    "OR lastExecution.#at < :at OR (lastExecution.#at = :at "
-                    "AND (attribute_not_exists(lastExecution.#n) OR lastExecution.#n <= :n)))"
-                ),
-                ExpressionAttributeNames={"#at": "at", "#n": "attempt"},
-                values={":last": last, ":at": last["at"], ":n": int(last.get("attempt") or 1)},
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
+        old = self._t.update_if(
+            keys.test_case(project, test_case_id),
+            "SET lastExecution = :last REMOVE uncounted",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(lastExecution) "
+                "OR lastExecution.#at < :at OR (lastExecution.#at = :at "
+                "AND (attribute_not_exists(lastExecution.#n) OR lastExecution.#n <= :n)))"
+            ),
+            ExpressionAttributeNames={"#at": "at", "#n": "attempt"},
+            values={":last": last, ":at": last["at"], ":n": int(last.get("attempt") or 1)},
+            ReturnValues="ALL_OLD",
+        )
+        if old is None:
+            return None
         return _case(old) if old else None
 
     def add_counts(self, project: str, deltas: dict[str, dict[str, int]]) -> None:
@@ -293,17 +289,13 @@ class RequirementRepository:
             names[f"#s{i}"] = scope
             values[f":s{i}"] = value
             sets.append(f"#in.#s{i} = :s{i}")
-        try:
-            self._t.update(
-                keys.coverage_link(project, requirement_id, test_case_id),
-                "SET " + ", ".join(sets),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                values=values,
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        self._t.update_if(
+            keys.coverage_link(project, requirement_id, test_case_id),
+            "SET " + ", ".join(sets),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            values=values,
+        )
 
     def page_with_links(
         self, project: str, *, limit: int, cursor: dict[str, Any] | None

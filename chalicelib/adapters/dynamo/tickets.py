@@ -13,7 +13,6 @@ from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
     cancel_codes,
-    condition_failed,
     set_clause,
     strip_keys,
 )
@@ -137,19 +136,16 @@ class TicketRepository:
         if jira_before is not None:
             condition += f" AND {_JIRA_OLDER}"
             values[":jiraAt"] = jira_before
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.ticket(ticket_id),
                 "SET " + clause,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 values=values,
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def update_draft(self, ticket_id: str, fields: dict[str, Any], entry: dict[str, Any]) -> Ticket:
         """Set fields of a ticket that is still a draft; 409 otherwise."""
@@ -157,21 +153,18 @@ class TicketRepository:
         names["#status"] = "status"
         values.update({":draft": TicketStatus.DRAFT.value, ":entry": [entry], ":at": entry["at"]})
         sets = "history = list_append(history, :entry), updatedAt = :at"
-        try:
-            item = self._t.update(
-                keys.ticket(ticket_id),
-                f"SET {sets}" + (f", {clause}" if clause else ""),
-                ConditionExpression="attribute_exists(pk) AND #status = :draft",
-                ExpressionAttributeNames=names,
-                values=values,
-                ReturnValues="ALL_NEW",
-            )
-            return Ticket.from_dict(strip_keys(item))
-        except ClientError as exc:
-            if condition_failed(exc):
-                self.get(ticket_id)  # 404 if it does not exist
-                raise Conflict("only a draft can be edited") from exc
-            raise
+        item = self._t.update_if(
+            keys.ticket(ticket_id),
+            f"SET {sets}" + (f", {clause}" if clause else ""),
+            ConditionExpression="attribute_exists(pk) AND #status = :draft",
+            ExpressionAttributeNames=names,
+            values=values,
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            self.get(ticket_id)  # 404 if it does not exist
+            raise Conflict("only a draft can be edited")
+        return Ticket.from_dict(strip_keys(item))
 
     def transition(
         self,
@@ -190,6 +183,29 @@ class TicketRepository:
         applied a Jira change as new or newer meanwhile); AlsoFailed(i) if `also[i]`'s
         condition failed."""
         to = done.to_status.value
+        items = [
+            self._move_item(ticket, done, extra, jira_before),
+            self._pointer(ticket, to, done.entry.at, point_scenario_to),
+            *also,
+        ]
+        try:
+            self._t.transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            failed = [i for i, c in enumerate(cancel_codes(exc)) if c == "ConditionalCheckFailed"]
+            if failed and failed[0] >= 2:
+                raise AlsoFailed(failed[0] - 2) from exc
+            raise Conflict(
+                f"ticket {ticket.id} is no longer in status {done.from_status.value}"
+            ) from exc
+
+    def _move_item(
+        self, ticket: Ticket, done: Move, extra: dict[str, Any] | None, jira_before: int | None
+    ) -> TransactItem:
+        """The ticket's update: status, history, its gsi1 partition, the change event, `extra`;
+        only from the move's from-status (and, with `jira_before`, an older Jira change)."""
+        to = done.to_status.value
         clause, names, values = set_clause(extra or {}, prefix="x")
         names["#status"] = "status"
         if jira_before is not None:
@@ -206,29 +222,14 @@ class TicketRepository:
         )
         sets = "#status = :to, history = list_append(history, :entry), updatedAt = :at, "
         sets += "gsi1pk = :g1pk, lastChange = :ev" + (f", {clause}" if clause else "")
-        items = [
-            self._t.update_item(
-                keys.ticket(ticket.id),
-                "SET " + sets,
-                condition="#status = :from"
-                + (f" AND {_JIRA_OLDER}" if jira_before is not None else ""),
-                names=names,
-                values=values,
-            ),
-            self._pointer(ticket, to, done.entry.at, point_scenario_to),
-            *also,
-        ]
-        try:
-            self._t.transact(items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            failed = [i for i, c in enumerate(cancel_codes(exc)) if c == "ConditionalCheckFailed"]
-            if failed and failed[0] >= 2:
-                raise AlsoFailed(failed[0] - 2) from exc
-            raise Conflict(
-                f"ticket {ticket.id} is no longer in status {done.from_status.value}"
-            ) from exc
+        return self._t.update_item(
+            keys.ticket(ticket.id),
+            "SET " + sets,
+            condition="#status = :from"
+            + (f" AND {_JIRA_OLDER}" if jira_before is not None else ""),
+            names=names,
+            values=values,
+        )
 
     def _pointer(
         self, ticket: Ticket, to: str, at: str, point_to: tuple[str, str] | None
@@ -282,19 +283,16 @@ class TicketRepository:
 
     def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
         """Count a Jira create attempt, if no one else counted it since we read `seen`."""
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.ticket(ticket_id),
                 "SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now",
                 ConditionExpression="(attribute_not_exists(jiraCreateAttempts) AND :seen = :zero)"
                 " OR jiraCreateAttempts = :seen",
                 values={":next": seen + 1, ":now": now, ":seen": seen, ":zero": 0},
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
     def add_steps(self, ticket_id: str, steps: set[str]) -> None:
         self._t.update(keys.ticket(ticket_id), "ADD jiraSteps :s", values={":s": steps})

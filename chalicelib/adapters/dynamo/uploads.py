@@ -12,7 +12,6 @@ from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
     cancel_codes,
-    condition_failed,
     set_clause,
     strip_keys,
 )
@@ -45,36 +44,30 @@ class UploadRepository:
         names = {f"#c{i}": k for i, k in enumerate(counts)}
         values: dict[str, Any] = {f":c{i}": v for i, v in enumerate(counts.values())}
         values.update({":chunk": {chunk}, ":n": chunk, ":at": at})
-        try:
-            item = self._t.update(
-                keys.upload(upload_id),
-                f"ADD doneChunks :chunk, {adds} SET updatedAt = :at",
-                ConditionExpression="attribute_exists(pk) AND NOT contains(doneChunks, :n)",
-                ExpressionAttributeNames=names,
-                values=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
+        item = self._t.update_if(
+            keys.upload(upload_id),
+            f"ADD doneChunks :chunk, {adds} SET updatedAt = :at",
+            ConditionExpression="attribute_exists(pk) AND NOT contains(doneChunks, :n)",
+            ExpressionAttributeNames=names,
+            values=values,
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            return None
         return strip_keys(item)
 
     def complete(self, upload_id: str, at: str) -> bool:
         """processing -> completed, once."""
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.upload(upload_id),
                 "SET #s = :done, updatedAt = :at",
                 ConditionExpression="#s = :processing",
                 ExpressionAttributeNames={"#s": "status"},
                 values={":done": "completed", ":processing": "processing", ":at": at},
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
 
 class TestCaseImportLedger:
@@ -91,43 +84,36 @@ class TestCaseImportLedger:
     def claim(self, import_id: str, token: str, now: int, until: int) -> dict[str, Any] | None:
         """The import, claimed by `token` until `until`, if nobody holds a live claim and it is
         not finished; else None."""
-        try:
-            item = self._t.update(
-                keys.upload(import_id),
-                "SET claim = :token, claimUntil = :until",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND #s IN (:a, :b, :c) "
-                    "AND (attribute_not_exists(claim) OR claimUntil < :now)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                values={
-                    ":token": token,
-                    ":until": until,
-                    ":now": now,
-                    ":a": "waiting_for_upload",
-                    ":b": "validating",
-                    ":c": "writing",
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
+        item = self._t.update_if(
+            keys.upload(import_id),
+            "SET claim = :token, claimUntil = :until",
+            ConditionExpression=(
+                "attribute_exists(pk) AND #s IN (:a, :b, :c) "
+                "AND (attribute_not_exists(claim) OR claimUntil < :now)"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            values={
+                ":token": token,
+                ":until": until,
+                ":now": now,
+                ":a": "waiting_for_upload",
+                ":b": "validating",
+                ":c": "writing",
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if item is None:
+            return None
         return strip_keys(item)
 
     def release(self, import_id: str, token: str) -> None:
         """Give the claim up (a failed attempt, so that a redelivery needs not wait for it)."""
-        try:
-            self._t.update(
-                keys.upload(import_id),
-                "REMOVE claim, claimUntil",
-                ConditionExpression=self._HELD,
-                values={":token": token},
-            )
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
+        self._t.update_if(
+            keys.upload(import_id),
+            "REMOVE claim, claimUntil",
+            ConditionExpression=self._HELD,
+            values={":token": token},
+        )
 
     def note(
         self, import_id: str, token: str, fields: dict[str, Any], batch: int | None = None
@@ -190,19 +176,16 @@ class TestCaseImportLedger:
             condition += " AND #b = :b"
             names["#b"] = "batch"
             values[":b"] = batch
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.upload(import_id),
                 "SET " + clause + tail,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 values=values,
             )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+            is not None
+        )
 
 
 class AttachmentRepository:
@@ -226,19 +209,16 @@ class AttachmentRepository:
         """Record the outcome of an evidence upload once; False if it was settled before."""
         clause, names, values = set_clause(fields)
         values[":pending"] = "pending"
-        try:
-            self._t.update(
+        return (
+            self._t.update_if(
                 keys.attachment(ticket_id, attachment_id),
                 "SET " + clause,
                 ConditionExpression="#status = :pending",
                 ExpressionAttributeNames={**names, "#status": "status"},
                 values=values,
             )
-            return True
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            is not None
+        )
 
 
 class DeliveryRepository:

@@ -105,30 +105,7 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
     ]
     links = cluster.get("links") or {}
     if links:  # the whole root cause decided from here: its page and its signed links
-        blocks.append(
-            ActionsBlock(
-                block_id=f"cluster:{cluster['id']}"[:255],
-                elements=[
-                    LinkButtonElement(
-                        text=links["approveLabel"],
-                        url=links["approve"],
-                        action_id="open_cluster_approve",
-                        style="primary",
-                    ),
-                    LinkButtonElement(
-                        text="Reject all (environment)…",
-                        url=links["reject"],
-                        action_id="open_cluster_reject",
-                        style="danger",
-                    ),
-                    LinkButtonElement(
-                        text="Split scenarios off…",
-                        url=cluster["url"],
-                        action_id="open_cluster_page",
-                    ),
-                ],
-            )
-        )
+        blocks.append(_cluster_actions(cluster, links))
     if entry.get("leadNote"):  # the project's default lead is asked: the module has no lead
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(entry["leadNote"]))]))
     for draft in cluster.get("drafts") or []:  # or one by one, each with its own links
@@ -149,6 +126,32 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
         )
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
+
+
+def _cluster_actions(cluster: dict[str, Any], links: dict[str, str]) -> ActionsBlock:
+    """Approve as the project says, reject all, or open the page to split scenarios off."""
+    return ActionsBlock(
+        block_id=f"cluster:{cluster['id']}"[:255],
+        elements=[
+            LinkButtonElement(
+                text=links["approveLabel"],
+                url=links["approve"],
+                action_id="open_cluster_approve",
+                style="primary",
+            ),
+            LinkButtonElement(
+                text="Reject all (environment)…",
+                url=links["reject"],
+                action_id="open_cluster_reject",
+                style="danger",
+            ),
+            LinkButtonElement(
+                text="Split scenarios off…",
+                url=cluster["url"],
+                action_id="open_cluster_page",
+            ),
+        ],
+    )
 
 
 def _evidence_links(draft: dict[str, Any]) -> list[tuple[str, str]]:

@@ -90,7 +90,7 @@ class RequirementRepository(Protocol):
 class TestCatalog(Protocol):
     """What recording results asks of the test cases: register the unknown ones and say which
     version each runs at. (What the results say reaches the test cases through the change
-    stream: `services.testcases.CoverageReader`.)"""
+    stream: `services.coverage.CoverageReader`.)"""
 
     def register(
         self, project: str, results: Sequence[Any], at: str, by: str | None

@@ -1,0 +1,3 @@
+"""The shape of a key: `pk` and `sk`."""
+
+Key = dict[str, str]
