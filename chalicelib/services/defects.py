@@ -2,9 +2,9 @@
 
 1. The ticket moves approved -> jira_pending and records each create attempt (a conditional
    write) before Jira is called.
-2. A create whose answer was lost (timeout, reset) may have happened: the next attempt first
-   searches for the ticket's unique label, and creates again only once Jira's search has had
-   time to catch up (search is not read-after-write consistent).
+2. A create whose answer was lost (timeout, reset, the process killed) may have happened: the
+   next attempt first searches for the ticket's unique label, and creates again only once Jira's
+   search has had time to catch up (search is not read-after-write consistent).
 3. Deliveries are budgeted in time, not attempts (`domain.delivery`): 429 waits what Jira asks
    and is never a failure; 5xx, timeouts and connection errors back off with jitter (capped)
    until the budget (24 h by default) has passed since the first failure. Each wait is a new
@@ -329,7 +329,12 @@ class DefectService:
         # The claim: one worker per attempt number (SQS may hand the message to two at once).
         if not self._tickets.claim_create_attempt(ticket.id, attempts, int(self._clock())):
             raise RetryLater(float(self._lag), "another worker is creating this issue")
-        key = self.tracker.create_issue(fields)
+        try:
+            key = self.tracker.create_issue(fields)
+        except (JiraRejected, JiraThrottled, JiraUnavailable) as exc:
+            if not getattr(exc, "unknown", False):  # Jira answered: it created nothing
+                self._tickets.set_fields(ticket.id, {"jiraUncertainAt": 0})
+            raise
         self._tickets.set_fields(
             ticket.id, {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
         )
