@@ -33,3 +33,38 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def event_loader():
     return load_event
+
+
+# Figures a test wants printed at the end of the run, whatever pytest's capture and however many
+# xdist workers: a test records them as user properties (`record_property`), which xdist sends
+# to the controller with each report. "summary": one line as is; "fuzz": (role, operation,
+# status) of one fuzz case, counted here.
+_summaries: list[str] = []
+_fuzz: dict[str, Any] = {"roles": {}, "statuses": {}, "operations": set()}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in getattr(report, "user_properties", ()):
+        if name == "summary" and report.when == "call":
+            _summaries.append(str(value))
+        elif name == "fuzz" and report.when == "call":
+            role, operation, status = value
+            _fuzz["roles"][role] = _fuzz["roles"].get(role, 0) + 1
+            _fuzz["statuses"][status] = _fuzz["statuses"].get(status, 0) + 1
+            _fuzz["operations"].add(operation)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = list(_summaries)
+    if _fuzz["roles"]:
+        statuses = _fuzz["statuses"]
+        lines.append(
+            f"fuzz: {sum(_fuzz['roles'].values())} cases over {len(_fuzz['operations'])} "
+            f"operations ({', '.join(f'{r} {n}' for r, n in sorted(_fuzz['roles'].items()))}); "
+            f"5xx: {sum(n for s, n in statuses.items() if int(s) >= 500)}; statuses "
+            + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+        )
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
