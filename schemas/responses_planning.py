@@ -174,12 +174,12 @@ REQUEST_MODELS_PATHS = {
 QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", PLANS): {
         "status": PLAN_STATUS,
-        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", RUNS): {
         "status": RUN_STATUS,
-        "limit": {"type": "integer", "minimum": 1, "default": 100},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", RUNS + "/{runId}/cases"): {"assignee": {"type": "string"}},
