@@ -10,7 +10,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib import audit_context
+from chalicelib import audit_context, settings
 from chalicelib.bootstrap import container
 from chalicelib.domain.tasks import TaskType
 from chalicelib.observability import logger, metrics
@@ -85,6 +85,8 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
 
     c = container()
 
+    from chalicelib.domain.outside import SlackRejected
+
     def handle(record: dict[str, Any]) -> None:
         task = json.loads(record["body"])
         kind = task.get("type")
@@ -92,8 +94,24 @@ def handle_workflow_tasks(event: dict[str, Any]) -> dict[str, Any]:
             _workflow_task(c, task, kind, Attempt.of(task))
         except Later as later:
             _carry_on(c.settings.workflow_queue_url, task, later)
+        except SlackRejected as refused:
+            _dead_at_once(c, settings.WORKFLOW_QUEUE_NAME, task, refused)
 
     return _each_record(event, handle)
+
+
+def _dead_at_once(c: Any, queue_name: str, task: dict[str, Any], reason: Exception) -> None:
+    """A permanent refusal ends the delivery at once, not after maxReceiveCount retries: the
+    task goes straight to the queue's DLQ with the reason (its depth alarm tells an operator,
+    who mends the cause and redrives the DLQ), counted, and the received message is done."""
+    from chalicelib import observability
+
+    c.queues.send(c.queues.url_of(queue_name + "-dlq"), {**task, "failure": str(reason)[:500]})
+    observability.count(observability.SLACK_FAILED_METRIC)
+    logger.error(
+        "delivery refused for good, sent to the DLQ",
+        extra={"type": task.get("type"), "reason": str(reason)},
+    )
 
 
 def _workflow_task(c: Any, task: dict[str, Any], kind: Any, attempt: Any) -> None:

@@ -20,6 +20,7 @@ metrics = Metrics(namespace="failbridge", service="failbridge")
 # Metrics the template alarms on (infra/template.json; namespace and the `service` dimension
 # above): a name changed here must change there.
 JIRA_FAILED_METRIC = "JiraFailed"  # a ticket went jira_failed (Jira refused, or the budget ran out)
+SLACK_FAILED_METRIC = "SlackFailed"  # Slack refused a message for good (to the DLQ at once)
 
 
 def count(name: str, value: int = 1) -> None:

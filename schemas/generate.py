@@ -41,6 +41,10 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/projects/{project}/quality-gates/validate"): models.GateCheckIn,
     ("PUT", "/v1/projects/{project}/quality-gates/{name}"): models.GateSetIn,
     ("POST", "/v1/projects/{project}/environments"): models_environments.EnvironmentIn,
+    ("POST", "/v1/projects/{project}/clusters/{clusterId}/decision"): models.ClusterDecisionIn,
+    ("PUT", "/v1/projects/{project}/flaky/settings"): models.FlakySettingsIn,
+    ("PUT", "/v1/projects/{project}/scenarios/{scenarioId}/quarantine"): models.QuarantineIn,
+    ("POST", "/v1/projects/{project}/test-cases/imports"): models.TestCaseImportUploadIn,
     ("PUT", "/v1/projects/{project}/environments/{envId}"): models_environments.EnvironmentChange,
     (
         "POST",
@@ -77,6 +81,19 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                 "reason": {"type": "string"},
                 "mergeInto": {"type": "string"},
                 "jiraKey": {"type": "string"},
+            },
+        }
+    },
+    ("POST", "/v1/cluster-approvals/{token}"): {
+        "application/x-www-form-urlencoded": {
+            "type": "object",
+            "required": ["decision", "csrf"],
+            "maxProperties": 10,
+            "properties": {
+                "decision": {"type": "string", "description": "The form's choice"},
+                "csrf": {"type": "string", "description": "The CSRF token the page's form carries"},
+                "reason": {"type": "string"},
+                "scenarioIds": {"type": "string"},
             },
         }
     },
@@ -165,8 +182,14 @@ QUERY_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
         "cursor": {"type": "string", "description": "`next` of the previous page"},
     },
     ("GET", "/v1/projects/{project}/environments/{envId}/reservations"): {
-        "from": {"type": "string", "description": "ISO-8601 date-time (default: now)"},
-        "to": {"type": "string", "description": "ISO-8601 date-time (default: a year on)"},
+        "from": {
+            "type": "string",
+            "description": "ISO-8601 date-time with a time zone (default: now)",
+        },
+        "to": {
+            "type": "string",
+            "description": "ISO-8601 date-time with a time zone (default: a year on)",
+        },
     },
     ("GET", "/v1/projects/{project}/audit"): {
         "from": {"type": "string", "description": "A date or an ISO-8601 date-time"},
@@ -227,6 +250,7 @@ SIGNED: dict[str, list[dict[str, list[str]]]] = {
     "/v1/slack/interactions": [{"slackSignature": [], "slackTimestamp": []}],
     # The signed, expiring, single-use token in the path is the credential.
     "/v1/approvals/{token}": [],
+    "/v1/cluster-approvals/{token}": [],
 }
 SECURITY_SCHEMES = {
     "apiKey": {"type": "http", "scheme": "bearer", "description": "A project's API key"},
@@ -320,7 +344,11 @@ CONFLICTS = {
     ("POST", "/v1/projects/{project}/runs"),
     ("PUT", "/v1/projects/{project}/runs/{runId}/results"),
     ("POST", "/v1/projects/{project}/runs/{runId}/close"),
+    ("POST", "/v1/cluster-approvals/{token}"),
+    ("GET", "/v1/cluster-approvals/{token}"),
 }
+# Links whose signed token in the path is the credential; their pages and refusals are HTML.
+TOKEN_LINKS = {"/v1/approvals/{token}", "/v1/cluster-approvals/{token}"}
 NOT_FOUND_PARAMS = {
     "envId",
     "reservationId",
@@ -367,20 +395,21 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
             statuses.add(422)  # a bad period
         return statuses
     statuses |= {401, 403}
-    if path == "/v1/approvals/{token}":
+    if path in TOKEN_LINKS:
         statuses = {403, 404, 409, 410, 429, 500, 503}
     if (
         NOT_FOUND_PARAMS & set(params)
+        or set(params) - {"project", "token"}  # any other id names something that may not exist
         or path == "/v1/slack/interactions"
         or (method, path) == ("GET", "/v1/projects/{project}/runs/{runId}")  # no results
-        or (method, path) == ("POST", "/v1/projects/{project}/runs")  # no such plan
         or path == "/v1/projects/{project}/page-links"  # a link to a ticket that is not there
+        or (method, path) == ("POST", "/v1/projects/{project}/runs")  # a plan that is not there
         or path == "/v1/projects/{project}/quality-gates/validate"  # no saved gate by that name
     ):
         statuses.add(404)
     if has_body:
         statuses |= {400, 413, 415, 422}
-    if (method, path) in QUERY_PARAMS and path != "/v1/approvals/{token}":
+    if (method, path) in QUERY_PARAMS and path not in TOKEN_LINKS:
         statuses.add(422)
     if "cursor" in QUERY_PARAMS.get((method, path), {}):
         statuses.add(400)  # a cursor we did not issue
@@ -397,7 +426,7 @@ def error_statuses(method: str, path: str, params: list[str], has_body: bool) ->
 
 def responses(method: str, path: str, params: list[str], has_body: bool) -> dict[str, Any]:
     status, description, schema = responses_module.SUCCESS[(method, path)]
-    html = path == "/v1/approvals/{token}" or path in PAGES
+    html = path in TOKEN_LINKS or path in PAGES
     success: dict[str, Any] = {"description": description}
     if status == 303:
         success["headers"] = {"Location": {"schema": {"type": "string"}}}

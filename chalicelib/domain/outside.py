@@ -49,3 +49,8 @@ class SlackThrottled(SlackError):
 
 class SlackUnavailable(SlackError):
     """5xx, timeouts, connection errors: Slack may take the message later."""
+
+
+class SlackRejected(SlackError):
+    """A 4xx other than 429, or an API error that is not an outage (a revoked webhook or token,
+    an unknown channel, a malformed message): sending again will not help."""

@@ -2,9 +2,9 @@
 
 1. The ticket moves approved -> jira_pending and records each create attempt (a conditional
    write) before Jira is called.
-2. A create whose answer was lost (timeout, reset) may have happened: the next attempt first
-   searches for the ticket's unique label, and creates again only once Jira's search has had
-   time to catch up (search is not read-after-write consistent).
+2. A create whose answer was lost (timeout, reset, the process killed) may have happened: the
+   next attempt first searches for the ticket's unique label, and creates again only once Jira's
+   search has had time to catch up (search is not read-after-write consistent).
 3. Deliveries are budgeted in time, not attempts (`domain.delivery`): 429 waits what Jira asks
    and is never a failure; 5xx, timeouts and connection errors back off with jitter (capped)
    until the budget (24 h by default) has passed since the first failure. Each wait is a new

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.domain.lifecycle import Cause
-from chalicelib.domain.outside import JiraRejected
+from chalicelib.domain.outside import JiraRejected, JiraThrottled, JiraUnavailable
 from chalicelib.domain.statuses import TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.observability import logger
@@ -74,7 +74,12 @@ class JiraSteps(DefectDelivery):
         # The claim: one worker per attempt number (SQS may hand the message to two at once).
         if not self._tickets.claim_create_attempt(ticket.id, attempts, int(self._clock())):
             raise RetryLater(float(self._lag), "another worker is creating this issue")
-        key = self.tracker.create_issue(fields)
+        try:
+            key = self.tracker.create_issue(fields)
+        except (JiraRejected, JiraThrottled, JiraUnavailable) as exc:
+            if not getattr(exc, "unknown", False):  # Jira answered: it created nothing
+                self._tickets.set_fields(ticket.id, {"jiraUncertainAt": 0})
+            raise
         self._tickets.set_fields(
             ticket.id, {"jira": {"key": key, "url": self.tracker.issue_url(key)}}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -38,7 +39,10 @@ def test_an_unknown_method_on_a_known_path_is_405_in_the_one_shape_and_changes_n
     created = api.post(f"/v1/projects/{api.project}/results", json=report)
     assert created.status_code == 200, created.text
     ticket_id = created.json()["results"][0]["ticket"]["id"]
-    before = api.get(f"/v1/tickets/{ticket_id}").json()
+    deadline = time.monotonic() + 120  # the workflow's own move first (the pump, asynchronous)
+    while "workflowState" not in (before := api.get(f"/v1/tickets/{ticket_id}").json()):
+        assert time.monotonic() < deadline, before
+        time.sleep(0.5)
     for method, path, role in (
         ("PUT", f"/v1/tickets/{ticket_id}", "lead"),  # GET and PATCH are its methods
         ("DELETE", f"/v1/tickets/{ticket_id}", "admin"),
@@ -74,6 +78,7 @@ def test_path_parameters_are_decoded_exactly_once(api: Api, uid: str) -> None:
         (f"checkout.zahlung-über-{uid}", f"TC-ÄÖÜ-{uid}"),
         (f"checkout.cards/visa-{uid}", f"TC/visa/{uid}"),
         (f"checkout.discount-100%41-{uid}", f"TC-%41-%2F-{uid}"),
+        (f"checkout.literal-%25-{uid}", f"TC-%25-%2525-{uid}"),  # twice decoded: "%", "%25"
     ]
     report = {
         "run": {"id": f"odd-{uid}"},
@@ -94,7 +99,13 @@ def test_path_parameters_are_decoded_exactly_once(api: Api, uid: str) -> None:
         assert test_case_id in str(scenario["testCases"])
         ticket = api.get(f"/v1/tickets/{quote(ticket_id, safe='')}").json()
         assert (ticket["scenarioId"], ticket["testCaseId"]) == (scenario_id, test_case_id)
+        path = f"/v1/projects/{api.project}/test-cases/{quote(test_case_id, safe='')}"
+        status, body = _raw_get(api, path, api.keys["viewer"])
+        assert status == 200, (test_case_id, body)
+        assert json.loads(body)["testCaseId"] == test_case_id
     error = assert_error(api.get("/v1/tickets/%C3%BC"), 404, "not_found")
     assert error["message"] == "ticket ü does not exist"
     error = assert_error(api.get("/v1/tickets/tk%2541"), 404, "not_found")
     assert error["message"] == "ticket tk%41 does not exist"
+    status, body = _raw_get(api, "/v1/tickets/tk%2525", api.keys["viewer"])
+    assert status == 404 and json.loads(body)["error"]["message"] == "ticket tk%25 does not exist"

@@ -29,7 +29,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
@@ -68,13 +70,13 @@ POSITIVE_DATA_NEEDS_STATE = {
     "read_audit": "`from`/`to` must be dates or date-times, `cursor` one the API issued",
     "list_environments": "`cursor` must be one the API issued (400 otherwise)",
     "environment_snapshots": "`cursor` must be one the API issued (400 otherwise)",
-    "list_reservations": "`from`/`to` must be ISO-8601 date-times (422 otherwise)",
-    "reserve_environment": "`from`/`to` must be ISO-8601 date-times, from before to (422)",
     "list_runs": "`cursor` must be one the API issued (400 otherwise)",
-    "create_run": "a run needs registered test cases or an approved plan (422/404/409)",
     "list_plans": "`cursor` must be one the API issued (400 otherwise)",
-    "create_plan": "a criterion's metric must be one the quality gates know (422 naming them)",
-    "update_plan": "a criterion's metric must be one the quality gates know (422 naming them)",
+    "create_run": "a run names test cases that exist, directly or through its plan (422)",
+    "create_plan": "an exit criterion's metric must be one the metrics report has (422)",
+    "update_plan": "a planId in the body must be the path's (422 otherwise)",
+    "reserve_environment": "from/to must be real date-times from 1970 to 2999, with a zone (422)",
+    "list_reservations": "from/to must be real date-times from 1970 to 2999, with a zone (422)",
 }
 NO_POSITIVE_CHECK = {"checks": {"positive_data_acceptance": {"enabled": False}}}
 REFUSALS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429"]
@@ -176,16 +178,35 @@ def _as(role: str, schema: Any) -> Any:
 
     @pytest.mark.e2e
     @schema.parametrize()
-    def test(case: Any, stack: dict[str, Any]) -> None:
+    # record_property only appends to the test's report: sharing it across cases is safe. No
+    # shrinking: a failing case is reported as found (shrinking one re-sends it many times). The
+    # bounded results reports filter out many generated bodies, by design (filter_case).
+    @hypothesis.settings(
+        suppress_health_check=[
+            hypothesis.HealthCheck.function_scoped_fixture,
+            hypothesis.HealthCheck.filter_too_much,
+        ],
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    def test(case: Any, stack: dict[str, Any], record_property: Any) -> None:
         counts["cases"] += 1
         counts[role] += 1
         per_operation[case.operation.label] += 1
-        response = case.call_and_validate(
-            base_url=stack["api"],
-            headers={"Authorization": f"Bearer {stack['keys'][role]}"},
-            timeout=30,
-        )
-        statuses[response.status_code] += 1
+        answered: list[int] = []  # the case's own answer first, then the checks' re-sends
+        session = requests.Session()
+        session.hooks["response"].append(lambda r, *args, **kwargs: answered.append(r.status_code))
+        try:
+            case.call_and_validate(
+                base_url=stack["api"],
+                headers={"Authorization": f"Bearer {stack['keys'][role]}"},
+                session=session,
+                timeout=30,
+            )
+        finally:
+            if answered:
+                statuses[answered[0]] += 1
+                # counted in tests/conftest.py, printed at the end of the run (xdist or not)
+                record_property("fuzz", (role, case.operation.label, answered[0]))
 
     test.__name__ = f"test_the_api_does_what_its_openapi_document_says_as_{role}"
     return test

@@ -16,6 +16,7 @@ ODD_IDS = [
     ("checkout.zahlung-über-karte", "TC-ÄÖÜ-ß"),
     ("checkout.cards/visa", "TC/visa/1"),
     ("checkout.discount-100%41", "TC-%41-%2F"),
+    ("checkout.literal-%25-percent", "TC-%25-%2525"),  # decoded twice: "%", "%25"
 ]
 
 
@@ -41,10 +42,16 @@ def test_scenario_test_case_and_ticket_ids_are_decoded_exactly_once(api: Any, de
         ticket = api.get(f"/v1/tickets/{encoded(ticket_id)}", headers=demo.auth("viewer", None))
         assert ticket.json_body["scenarioId"] == scenario_id
         assert ticket.json_body["testCaseId"] == test_case_id
+        test_case = api.get(
+            f"/v1/projects/DEMO/test-cases/{encoded(test_case_id)}",
+            headers=demo.auth("viewer", None),
+        )
+        assert test_case.status_code == 200, (test_case_id, test_case.json_body)
+        assert test_case.json_body["testCaseId"] == test_case_id
 
 
 def test_unknown_ids_are_named_decoded_once_in_the_404(api: Any, demo: Demo) -> None:
-    for ticket_id in ("ü", "tk 1/2", "tk%41"):
+    for ticket_id in ("ü", "tk 1/2", "tk%41", "tk%25", "tk%2525"):
         response = api.get(f"/v1/tickets/{encoded(ticket_id)}", headers=demo.auth("viewer", None))
         assert response.status_code == 404
         assert response.json_body["error"]["message"] == f"ticket {ticket_id} does not exist"

@@ -278,6 +278,7 @@ class FakeTickets:
             return False
         item["jiraCreateAttempts"] = seen + 1
         item["jiraLastAttemptAt"] = now
+        item["jiraUncertainAt"] = now
         return True
 
     def add_steps(self, ticket_id: str, steps: set[str]) -> None:

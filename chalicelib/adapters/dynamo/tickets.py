@@ -282,11 +282,13 @@ class TicketRepository:
         )
 
     def claim_create_attempt(self, ticket_id: str, seen: int, now: int) -> bool:
-        """Count a Jira create attempt, if no one else counted it since we read `seen`."""
+        """Count a Jira create attempt, if no one else counted it since we read `seen`. Its
+        outcome is uncertain (`jiraUncertainAt`) until Jira answers: a process killed after Jira
+        created the issue leaves it so, and the next attempt waits for Jira's search."""
         return (
             self._t.update_if(
                 keys.ticket(ticket_id),
-                "SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now",
+                "SET jiraCreateAttempts = :next, jiraLastAttemptAt = :now, jiraUncertainAt = :now",
                 ConditionExpression="(attribute_not_exists(jiraCreateAttempts) AND :seen = :zero)"
                 " OR jiraCreateAttempts = :seen",
                 values={":next": seen + 1, ":now": now, ":seen": seen, ":zero": 0},

@@ -1,14 +1,21 @@
 """Slack adapter: sends by incoming webhook or chat.postMessage through slack_sdk (imported on
 first send). 429 becomes SlackThrottled with Slack's Retry-After; 5xx, timeouts and connection
-errors SlackUnavailable, so the caller waits and sends again."""
+errors SlackUnavailable, so the caller waits and sends again; any other refusal (a revoked
+webhook or token, an unknown channel, a malformed message) SlackRejected, which no retry mends."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.domain.outside import (
+    SlackRejected,
     SlackThrottled,
     SlackUnavailable,
+)
+
+# chat.postMessage errors (HTTP 200, ok: false) that are Slack's own trouble, not ours
+TRANSIENT_API_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 
 
@@ -37,12 +44,19 @@ class SlackNotifier:
             response = WebhookClient(self._webhook_url, timeout=10).send_dict(message)
             if response.status_code == 429:
                 raise SlackThrottled(_retry_after(response.headers))
-            if response.status_code != 200:
+            if response.status_code >= 500:
                 raise SlackUnavailable(f"Slack answered {response.status_code}")
+            if response.status_code != 200:
+                raise SlackRejected(
+                    f"Slack refused the message: {response.status_code} {response.body!s:.200}"
+                )
         except SlackApiError as exc:
             if exc.response.status_code == 429:
                 raise SlackThrottled(_retry_after(exc.response.headers)) from exc
-            raise SlackUnavailable(str(exc.response.get("error"))) from exc
+            error = str(exc.response.get("error"))
+            if exc.response.status_code >= 500 or error in TRANSIENT_API_ERRORS:
+                raise SlackUnavailable(error) from exc
+            raise SlackRejected(f"Slack refused the message: {error}") from exc
         except OSError as exc:
             raise SlackUnavailable(str(exc)) from exc
 
