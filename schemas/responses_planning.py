@@ -100,7 +100,13 @@ RUN_WITH_PROGRESS = {**RUN, "required": [*RUN["required"], "progress"]}
 RUN_WITH_PROGRESS["properties"] = {**RUN["properties"], "progress": PROGRESS}
 CI_RUN = obj(
     {"runId": STRING, "testCases": INTEGER, "executions": INTEGER},
-    {"flaky": {"type": "array"}, "tickets": {"type": "array"}},
+    {
+        "flaky": {"type": "array"},
+        "tickets": {"type": "array"},
+        "environment": STRING,
+        # a registered environment's revision and configuration when the run was reported
+        "environmentSnapshot": {"type": "object"},
+    },
 )
 PLANS = "/v1/projects/{project}/test-plans"
 RUNS = "/v1/projects/{project}/runs"

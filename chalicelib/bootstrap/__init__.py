@@ -7,7 +7,7 @@ Tests call `reset()` after changing the environment; everything else calls `cont
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import settings as config
 from chalicelib.bootstrap.catalogue import CatalogueWiring
@@ -52,7 +52,17 @@ class Container(CatalogueWiring):
             approved_as=lambda *args: self.clusters.approved_as(*args),
             reserve=lambda project, ticket, seen: self.clusters.reserve(project, ticket, seen),
             progress=self.run_progress,
+            environment_snapshot=self._environment_snapshot,
         )
+
+    def _environment_snapshot(self, project: str, env_id: str) -> dict[str, Any] | None:
+        """What a reported run records of a registered environment (None: not registered)."""
+        from chalicelib.errors import NotFound
+
+        try:
+            return self.environments.current_snapshot(project, env_id)
+        except NotFound:
+            return None
 
     @functools.cached_property
     def clusters(self) -> ClusterService:

@@ -70,6 +70,7 @@ class ResultsService:
         progress: RunProgress | None = None,
         approved_as: Callable[..., str | None] | None = None,
         reserve: Callable[[dict[str, Any], Ticket, dict[str, Any]], None] | None = None,
+        environment_snapshot: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -83,6 +84,8 @@ class ResultsService:
         self._approved_as = approved_as  # a decided root cause's issue (`services.clusters`)
         self._reserve = reserve  # a new draft's cluster, chosen before the draft is stored
         self.progress = progress  # planned runs' progress moves with every recording
+        # a registered environment's configuration as the report found it (None: not registered)
+        self._environment_snapshot = environment_snapshot
 
     def reserve_cluster(self, report: Report, ticket: Ticket) -> None:
         """Before a new draft is stored: the cluster it goes to, on the ticket."""
@@ -170,6 +173,10 @@ class ResultsService:
             **run.model_dump(mode="json", by_alias=True, exclude_none=True),
             "reportedAt": at,
         }
+        if run.environment and self._environment_snapshot is not None:
+            snapshot = self._environment_snapshot(key, run.environment)
+            if snapshot is not None:  # the run records what it ran on
+                run_item["environmentSnapshot"] = snapshot
         return Report(self, project, run, results, ids, flaky, at, reported_by, run_item)
 
     def _touch(self, report: Report, batch: ScenarioBatch) -> Scenario:

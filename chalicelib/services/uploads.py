@@ -243,8 +243,13 @@ class UploadService:
         for e in executions:
             if e.ticket_id and e.ticket_id not in tickets:
                 tickets[e.ticket_id] = {"ticketId": e.ticket_id, "scenarioId": e.scenario_id}
+        reported = self._results.stores.executions.run(project, run_id) or {}
+        ran_on: dict[str, Any] = {
+            k: reported[k] for k in ("environment", "environmentSnapshot") if k in reported
+        }
         return {
             "runId": run_id,
+            **ran_on,
             "testCases": len(last),
             "executions": len(executions),
             **counts,

@@ -365,3 +365,41 @@ def test_a_run_records_the_snapshot_of_the_environment_it_runs_on(api: Any, demo
     # a name the project never registered is kept as given, with no snapshot
     elsewhere = start("laptop")
     assert elsewhere["environment"] == "laptop" and "environmentSnapshot" not in elsewhere
+
+
+def test_a_run_ci_reported_records_the_snapshot_of_its_registered_environment(
+    api: Any, demo: Demo
+) -> None:
+    envs = "/v1/projects/DEMO/environments"
+    made = api.post(
+        envs,
+        headers=demo.auth("lead"),
+        body=json.dumps({"envId": "staging", "configuration": {"db": "postgres-15"}}),
+    )
+    assert made.status_code == 201, made.body
+
+    def ci_run(run_id: str) -> dict[str, Any]:
+        sent = api.post(
+            "/v1/projects/DEMO/results",
+            headers=demo.auth("ci"),
+            body=report([result(status="passed")], run_id=run_id),  # names env "staging"
+        )
+        assert sent.status_code in (200, 201), sent.body
+        got = api.get(f"{RUNS}/{run_id}", headers=demo.auth("viewer"))
+        assert got.status_code == 200, got.body
+        return dict(json.loads(got.body))
+
+    first = ci_run("ci-env-1")
+    assert first["environment"] == "staging"
+    snap = first["environmentSnapshot"]
+    assert (snap["revision"], snap["configuration"]) == (1, {"db": "postgres-15"})
+    api.put(
+        f"{envs}/staging",
+        headers=demo.auth("lead"),
+        body=json.dumps({"configuration": {"db": "postgres-16"}}),
+    )
+    second = ci_run("ci-env-2")
+    assert second["environmentSnapshot"]["configuration"] == {"db": "postgres-16"}
+    # the first run keeps what it ran on
+    again = json.loads(api.get(f"{RUNS}/ci-env-1", headers=demo.auth("viewer")).body)
+    assert again["environmentSnapshot"]["revision"] == 1

@@ -483,6 +483,10 @@ class FakeExecutions:
         ]
         return [Execution.from_dict(copy.deepcopy(e)) for e in found]
 
+    def run(self, project: str, run_id: str) -> dict[str, Any] | None:
+        found = self.db.runs.get((project, run_id))
+        return copy.deepcopy(found) if found is not None else None
+
     def of_case(self, project: str, run_id: str, test_case_id: str) -> list[Execution]:
         found = [e for e in self.of_run(project, run_id) if e.test_case_id == test_case_id]
         return sorted(found, key=lambda e: e.attempt)

@@ -70,6 +70,10 @@ class ExecutionRepository:
         items = self._t.query_all(keys.run(project, run_id)["pk"], sk_prefix=keys.EXECUTION_PREFIX)
         return [Execution.from_dict(strip_keys(i)) for i in items]
 
+    def run(self, project: str, run_id: str) -> dict[str, Any] | None:
+        item = self._t.get(keys.run(project, run_id))
+        return strip_keys(item) if item else None
+
     def of_case(self, project: str, run_id: str, test_case_id: str) -> list[Execution]:
         """One test case's executions in a run: a Query of its keys' prefix, attempts in order
         (a test case whose id extends this one's past a `#` shares the prefix: left out)."""
