@@ -76,6 +76,40 @@ class PlanStatus(StrEnum):
     CLOSED = "closed"
 
 
+class DefectClass(StrEnum):
+    """Where a defect (a ticket a lead approved or linked) stands, for the metrics: its ticket
+    status's class (`chalicelib.domain.metrics.defect_class`)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class StoryBucket(StrEnum):
+    """Where a story of a release or sprint stands (`chalicelib.domain.requirements`)."""
+
+    FULLY_TESTED = "fullyTested"
+    WITH_OPEN_DEFECTS = "withOpenDefects"
+    FAILING = "failing"
+    NOT_RUN = "notRun"
+    UNTESTED = "untested"
+
+
+class TestCaseStatus(StrEnum):
+    """A test case's own status (not its last result)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+
+
+class ClusterStatus(StrEnum):
+    """A failure cluster: open until a lead decides it (`chalicelib.domain.clusters`)."""
+
+    OPEN = "open"
+    DECIDED = "decided"
+
+
 class RunStatus(StrEnum):
     """A planned run: open until every test case has a result, or until closed on request."""
 

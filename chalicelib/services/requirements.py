@@ -31,6 +31,7 @@ from chalicelib.domain.requirements import (
     scope_key,
     story_bucket,
 )
+from chalicelib.domain.statuses import StoryBucket
 from chalicelib.errors import NotFound, ValidationFailed, field_problem
 from chalicelib.models import RequirementIn
 
@@ -216,7 +217,10 @@ class RequirementService:
             )
         summary = {b: len(v) for b, v in buckets.items()}
         figures = scope_figures(
-            len(requirements), summary["untested"], results, list(defects_seen_open(defects_seen))
+            len(requirements),
+            summary[StoryBucket.UNTESTED],
+            results,
+            list(defects_seen_open(defects_seen)),
         )
         gate = self._gate(project, kind, figures) if self._gate else {"evaluated": False}
         return {
