@@ -18,6 +18,8 @@ DEFAULT_CLOSING_RESOLUTIONS = (
     "incomplete",
     "obsolete",
 )
+# our statuses a project's Jira statuses may map to (its `statusMap` keys), in the order tried
+MAPPABLE = (S.CLOSED, S.RESOLVED, S.DEFERRED, S.BLOCKED, S.REOPENED)
 DEFAULT_STATUS_MAP: dict[str, list[str]] = {
     S.DEFERRED: ["Deferred", "Backlog", "On Hold"],
     S.BLOCKED: ["Blocked", "Impeded"],
@@ -35,7 +37,7 @@ def meaning(
     name = status.strip().lower()
     if resolution and resolution.strip().lower() in closing:
         return S.CLOSED
-    for ours in (S.CLOSED, S.RESOLVED, S.DEFERRED, S.BLOCKED, S.REOPENED):
+    for ours in MAPPABLE:
         if name in {s.lower() for s in config.get(ours, [])}:
             return ours
     if category == "done":

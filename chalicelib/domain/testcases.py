@@ -12,6 +12,7 @@ from chalicelib.domain.record import Record
 from chalicelib.domain.statuses import ResultStatus, TestCaseStatus
 
 _PASSED = ResultStatus.PASSED.value  # the module counter of test cases whose last result passed
+COUNTERS = ("testCases", "executed", _PASSED)  # a module's counters, as `count_deltas` moves them
 
 METHODS = ("manual", "automated")
 # The fields a version holds; a change in any of them is a new version, no change is none.

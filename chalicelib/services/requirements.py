@@ -32,6 +32,7 @@ from chalicelib.domain.requirements import (
     story_bucket,
 )
 from chalicelib.domain.statuses import StoryBucket
+from chalicelib.domain.testcases import COUNTERS
 from chalicelib.errors import NotFound, ValidationFailed, field_problem
 from chalicelib.models import RequirementIn
 
@@ -154,9 +155,7 @@ class RequirementService:
         )
         modules = []
         for m in sorted(self._test_cases.module_counts(project), key=lambda m: m["name"]):
-            total, executed, passed = (
-                int(m.get(k, 0)) for k in ("testCases", "executed", "passed")
-            )
+            total, executed, passed = (int(m.get(k, 0)) for k in COUNTERS)
             if total <= 0:
                 continue
             modules.append(

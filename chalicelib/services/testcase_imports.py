@@ -26,6 +26,7 @@ from chalicelib import settings
 from chalicelib.clock import now_iso
 from chalicelib.domain.ports import Blobs, TestCaseImportLedger, UploadRepository
 from chalicelib.domain.testcase_files import ParsedCase, RowError, stream_csv
+from chalicelib.domain.testcases import COUNTERS as _COUNTERS
 from chalicelib.domain.testcases import count_deltas
 from chalicelib.errors import FailbridgeError, NotFound
 from chalicelib.ids import new_id
@@ -38,7 +39,6 @@ CLAIM_SECONDS = 330  # the upload function's timeout (300 s) and a margin: no ho
 MODULES_A_STEP = 99  # counter moves in one transaction beside the cursor (100 items at most)
 _TYPES = {"csv": "text/csv", "json": "application/json"}
 _COUNTS = ("testCases", "created", "updated", "unchanged", "invalid")
-_COUNTERS = ("testCases", "executed", "passed")  # a module's, as `count_deltas` moves them
 _FINAL = ("completed", "invalid", "validated", "failed")
 _LEDGER = ("claim", "claimUntil", "pending", "batch", "step", "batchSize")  # not for clients
 
