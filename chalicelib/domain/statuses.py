@@ -103,6 +103,36 @@ class TestCaseStatus(StrEnum):
     DEPRECATED = "deprecated"
 
 
+class UploadStatus(StrEnum):
+    """A report upload (`POST /uploads`): waits for its file, is split, then processed."""
+
+    WAITING_FOR_UPLOAD = "waiting_for_upload"
+    SPLITTING = "splitting"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ImportStatus(StrEnum):
+    """A test-case import: waits for its file, is validated, then written (or not)."""
+
+    WAITING_FOR_UPLOAD = "waiting_for_upload"
+    VALIDATING = "validating"
+    INVALID = "invalid"
+    VALIDATED = "validated"
+    WRITING = "writing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ExportJobStatus(StrEnum):
+    """An export requested on demand (`POST .../exports`)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class ClusterStatus(StrEnum):
     """A failure cluster: open until a lead decides it (`chalicelib.domain.clusters`)."""
 
