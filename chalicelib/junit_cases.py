@@ -16,6 +16,7 @@ from junitparser.xunit2 import (
 )
 
 from chalicelib.domain.mapping import CaseFacts, ReportMapping, identify, property_key
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.reports.common import (
     MAX_ATTEMPTS,
     MAX_EVIDENCE,
@@ -95,7 +96,7 @@ def _case_results(
     if final is not None:
         outcome = {**_failed(final, name), "durationMs": _ms(case)}
     else:
-        outcome = {"status": "skipped" if skipped else "passed", "durationMs": _ms(case)}
+        outcome = {"status": R.SKIPPED if skipped else R.PASSED, "durationMs": _ms(case)}
     out.append({**base, **outcome, "attempt": last})
     return out
 
@@ -186,7 +187,7 @@ def _failed(result: Result, test_name: str) -> dict[str, Any]:
         "trace": clip_middle(text, TRACE_MAX) if text.strip() else None,
     }
     return {
-        "status": "failed",
+        "status": R.FAILED,
         "actual": error["message"],
         "error": {k: v for k, v in error.items() if v is not None} or None,
     }

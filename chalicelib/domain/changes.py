@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.statuses import TicketStatus as S
 
 
 class ChangeKind(StrEnum):
@@ -129,21 +130,21 @@ def _scenario_event(old: dict[str, Any] | None, new: dict[str, Any], write_id: s
 
 def _inferred_cause(previous: str, to: str, reason: str | None) -> str:
     """The cause of a history entry stored before entries named theirs."""
-    if to == "approved":
+    if to == S.APPROVED:
         return "approve"
-    if to in ("rejected", "merged", "expired"):
-        return {"rejected": "reject", "merged": "merge", "expired": "expiry"}[to]
-    if to == "verified":
+    if to in (S.REJECTED, S.MERGED, S.EXPIRED):
+        return {S.REJECTED: "reject", S.MERGED: "merge", S.EXPIRED: "expiry"}[S(to)]
+    if to == S.VERIFIED:
         return "retest_passed"
-    if to == "reopened" and previous == "resolved" and (reason or "").startswith("re-test"):
+    if to == S.REOPENED and previous == S.RESOLVED and (reason or "").startswith("re-test"):
         return "retest_failed"
-    if to == "reopened" and previous in ("verified", "closed"):
+    if to == S.REOPENED and previous in (S.VERIFIED, S.CLOSED):
         return "regression"
-    if to == "jira_pending":
-        return "jira_start" if previous == "approved" else "redrive"
-    if to == "open" and previous == "jira_pending":
+    if to == S.JIRA_PENDING:
+        return "jira_start" if previous == S.APPROVED else "redrive"
+    if to == S.OPEN and previous == S.JIRA_PENDING:
         return "jira_created"
-    if to == "jira_failed":
+    if to == S.JIRA_FAILED:
         return "jira_gave_up"
     return "jira"
 
@@ -182,7 +183,7 @@ def _opened_event(ticket: dict[str, Any]) -> ChangeEvent:
         subject=tid,
         data={
             **_common(ticket),
-            "to": history[0]["status"] if history else "draft",
+            "to": history[0]["status"] if history else S.DRAFT,
             "regressionOf": ticket.get("regressionOf"),
             "severity": ticket.get("severity"),
             "requirements": list(ticket.get("requirements") or []),

@@ -22,18 +22,13 @@ from typing import Any
 
 from chalicelib.domain.record import Record
 from chalicelib.domain.signatures import Signature
+from chalicelib.domain.statuses import ClusterStatus
 
 THRESHOLD = 0.8
 MESSAGE_WEIGHT = 0.6
 FRAME_WEIGHT = 0.4
 SAMPLES = 5  # distinct signatures a cluster keeps to compare new ones against
 DEFAULT_WINDOW_HOURS = 24
-
-
-class ClusterStatus:
-    OPEN = "open"
-    DECIDED = "decided"
-    ALL = (OPEN, DECIDED)
 
 
 _TOKEN = re.compile(r"<[a-z ]+>|[A-Za-z]+|[^\sA-Za-z]")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.statuses import ResultStatus
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Execution(Record):
         return {k: v for k, v in self.to_dict().items() if v is not None}
 
 
-RUN_STATUSES = ("passed", "failed", "blocked", "skipped")
+RUN_STATUSES = tuple(s.value for s in ResultStatus)
 
 
 def final_results(executions: list[Execution]) -> dict[str, Execution]:

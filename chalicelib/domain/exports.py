@@ -20,12 +20,15 @@ from typing import Any
 
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
 from chalicelib.domain.metrics import day_of, module_of, ratio
+from chalicelib.domain.statuses import ResultStatus as R
 
 EXPORTS_PREFIX = "exports"
 MANIFESTS_PREFIX = f"{EXPORTS_PREFIX}/manifests"
 
 Column = tuple[str, str]  # (name, Glue type)
 
+_RESULTS = tuple(s.value for s in R)  # a count column per result status, in this order
+_RESULT_COLUMNS: tuple[Column, ...] = tuple((status, "bigint") for status in _RESULTS)
 DATASETS: dict[str, tuple[Column, ...]] = {
     "tickets": (
         ("ticket_id", "string"),
@@ -81,10 +84,7 @@ DATASETS: dict[str, tuple[Column, ...]] = {
         ("scenario_id", "string"),
         ("module", "string"),
         ("executions", "bigint"),
-        ("passed", "bigint"),
-        ("failed", "bigint"),
-        ("blocked", "bigint"),
-        ("skipped", "bigint"),
+        *_RESULT_COLUMNS,
         ("flaky", "bigint"),
         ("pass_rate", "double"),
         ("avg_duration_ms", "double"),
@@ -96,10 +96,7 @@ DATASETS: dict[str, tuple[Column, ...]] = {
         ("module", "string"),
         ("total_runs", "bigint"),
         ("total_tests", "bigint"),
-        ("passed", "bigint"),
-        ("failed", "bigint"),
-        ("blocked", "bigint"),
-        ("skipped", "bigint"),
+        *_RESULT_COLUMNS,
         ("pass_rate", "double"),
         ("avg_duration_ms", "double"),
         ("flaky_rate", "double"),
@@ -274,16 +271,13 @@ def scenarios_daily(project: str, executions: Iterable[Mapping[str, Any]]) -> li
                 "scenario_id": scenario,
                 "module": x.get("module"),
                 "executions": 0,
-                "passed": 0,
-                "failed": 0,
-                "blocked": 0,
-                "skipped": 0,
+                **dict.fromkeys(_RESULTS, 0),
                 "flaky": 0,
             },
         )
         row["executions"] += 1
         status = str(x.get("status"))
-        if status in ("passed", "failed", "blocked", "skipped"):
+        if status in _RESULTS:
             row[status] += 1
         if x.get("flaky"):
             row["flaky"] += 1
@@ -292,9 +286,9 @@ def scenarios_daily(project: str, executions: Iterable[Mapping[str, Any]]) -> li
         row["last_status"], row["last_at"] = status, x.get("at")
     out = []
     for scenario, row in sorted(by.items()):
-        executed = row["passed"] + row["failed"] + row["blocked"]
+        executed = row[R.PASSED] + row[R.FAILED] + row[R.BLOCKED]
         spent = durations.get(scenario, [])
-        row["pass_rate"] = ratio(row["passed"], executed)
+        row["pass_rate"] = ratio(row[R.PASSED], executed)
         row["avg_duration_ms"] = round(sum(spent) / len(spent), 2) if spent else None
         out.append(row)
     return out
@@ -310,10 +304,7 @@ def metrics_daily_row(project: str, scope: str, day: str, figures: Mapping[str, 
         "module": scope,
         "total_runs": te["totalRuns"],
         "total_tests": te["totalTests"],
-        "passed": te["passed"],
-        "failed": te["failed"],
-        "blocked": te["blocked"],
-        "skipped": te["skipped"],
+        **{status: te[status] for status in _RESULTS},
         "pass_rate": te["passRate"],
         "avg_duration_ms": te["avgDurationMs"],
         "flaky_rate": figures["flakyRate"],

@@ -18,10 +18,12 @@ DEFAULT_CLOSING_RESOLUTIONS = (
     "incomplete",
     "obsolete",
 )
+# our statuses a project's Jira statuses may map to (its `statusMap` keys), in the order tried
+MAPPABLE = (S.CLOSED, S.RESOLVED, S.DEFERRED, S.BLOCKED, S.REOPENED)
 DEFAULT_STATUS_MAP: dict[str, list[str]] = {
-    "deferred": ["Deferred", "Backlog", "On Hold"],
-    "blocked": ["Blocked", "Impeded"],
-    "reopened": ["Reopened"],
+    S.DEFERRED: ["Deferred", "Backlog", "On Hold"],
+    S.BLOCKED: ["Blocked", "Impeded"],
+    S.REOPENED: ["Reopened"],
 }
 
 
@@ -35,9 +37,9 @@ def meaning(
     name = status.strip().lower()
     if resolution and resolution.strip().lower() in closing:
         return S.CLOSED
-    for ours in ("closed", "resolved", "deferred", "blocked", "reopened"):
+    for ours in MAPPABLE:
         if name in {s.lower() for s in config.get(ours, [])}:
-            return S(ours)
+            return ours
     if category == "done":
         return S.RESOLVED
     return S.OPEN

@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from chalicelib.domain.statuses import ResultStatus as R
+
 DEFAULT_WINDOW = 20
 DEFAULT_THRESHOLD = 0.15
 DEFAULT_MIN_EXECUTIONS = 10
@@ -154,7 +156,7 @@ class Outcome:
             "runId": self.run,
             "attempt": self.attempt,
             "at": self.at,
-            "status": "passed" if self.passed else "failed",
+            "status": R.PASSED if self.passed else R.FAILED,
             **({"commit": self.commit} if self.commit else {}),
             **({"outage": True} if self.outage else {}),
         }
@@ -285,4 +287,4 @@ def muted_reason(
 def report_is_outage(project: Mapping[str, Any], statuses: Iterable[str]) -> bool:
     """Whether a report (its results' statuses) failed wholesale, by the project's settings."""
     seen = list(statuses)
-    return is_outage(seen.count("passed"), seen.count("failed"), FlakySettings.of_project(project))
+    return is_outage(seen.count(R.PASSED), seen.count(R.FAILED), FlakySettings.of_project(project))

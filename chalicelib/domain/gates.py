@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.domain.executions import Execution
 from chalicelib.domain.metrics import ratio
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.errors import ValidationFailed, field_problem
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -86,10 +87,10 @@ def check(gates: Sequence[Gate], field: str = "gates", *, run_id: str | None = N
 def run_figures(executions: Sequence[Execution]) -> dict[str, float | None]:
     """A run's own figures: its executions' pass rate and flaky rate, and its new failures
     (failing scenarios whose failure opened a new draft: they had no live ticket)."""
-    passed = sum(1 for e in executions if e.status == "passed")
-    executed = sum(1 for e in executions if e.status in ("passed", "failed", "blocked"))
+    passed = sum(1 for e in executions if e.status == R.PASSED)
+    executed = sum(1 for e in executions if e.status in (R.PASSED, R.FAILED, R.BLOCKED))
     flaky = sum(1 for e in executions if e.flaky)
-    new = {e.scenario_id for e in executions if e.status == "failed" and e.opened_ticket}
+    new = {e.scenario_id for e in executions if e.status == R.FAILED and e.opened_ticket}
     return {
         "passRate": ratio(passed, executed),
         "flakyRate": ratio(flaky, len(executions)),
@@ -171,7 +172,7 @@ def scope_figures(
     release (those run there), its open defects (each once) by severity, and coverage: the
     share of its stories with at least one test case."""
     run = [s for s in results.values() if s is not None]
-    passed = sum(1 for s in run if s == "passed")
+    passed = sum(1 for s in run if s == R.PASSED)
     by_severity: dict[str, int] = {}
     for d in defects:
         key = d.get("severity") or "unknown"

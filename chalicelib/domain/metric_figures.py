@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from chalicelib.domain.statuses import DefectClass, ResultStatus, TicketStatus
+
 
 def quantile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default, statistics' "inclusive")."""
@@ -108,11 +110,11 @@ def figures(
         "retestSuccessRate": ratio(c.get("retestsPassed", 0), c.get("retests", 0)),
         "reopenRate": ratio(c.get("reopenedAfterResolved", 0), c.get("resolvedFirst", 0)),
         "approvalLatency": _quantiles(appr),
-        "falsePositiveRate": ratio(c.get("rejected", 0), c.get("decided", 0)),
+        "falsePositiveRate": ratio(c.get(TicketStatus.REJECTED, 0), c.get("decided", 0)),
         "duplicateRatio": ratio(c.get("occ", 0), c.get("opened", 0), 1),
         "flakyRate": ratio(c.get("flaky", 0), int(c.get("tests", 0))),
         "openDefects": {
-            "total": int(gauge.get("open", 0)),
+            "total": int(gauge.get(DefectClass.OPEN, 0)),
             "bySeverity": _prefixed(gauge, "open:sev:"),
         },
         "retestBacklog": int(gauge.get("retestBacklog", 0)),
@@ -127,10 +129,7 @@ def _test_execution(c: dict[str, float]) -> dict[str, Any]:
     return {
         "totalRuns": int(c.get("runs", 0)),
         "totalTests": int(c.get("tests", 0)),
-        "passed": int(c.get("st:passed", 0)),
-        "failed": int(c.get("st:failed", 0)),
-        "blocked": int(c.get("st:blocked", 0)),
-        "skipped": int(c.get("st:skipped", 0)),
+        **{s.value: int(c.get(f"st:{s.value}", 0)) for s in ResultStatus},
         "passRate": ratio(c.get("st:passed", 0), _executed(c)),
         "avgDurationMs": ratio(c.get("durSum", 0), c.get("durN", 0), 1),
     }
@@ -139,9 +138,7 @@ def _test_execution(c: dict[str, float]) -> dict[str, Any]:
 def _defects(c: dict[str, float]) -> dict[str, Any]:
     return {
         "total": int(c.get("def", 0)),
-        "open": int(c.get("def:open", 0)),
-        "resolved": int(c.get("def:resolved", 0)),
-        "closed": int(c.get("def:closed", 0)),
+        **{k.value: int(c.get(f"def:{k.value}", 0)) for k in DefectClass},
         "bySeverity": _prefixed(c, "def:sev:"),
         "byModule": _prefixed(c, "def:mod:"),
     }
@@ -181,7 +178,7 @@ def _defect_trend(
     today: str,
 ) -> list[dict[str, Any]]:
     """Open defects at the end of each day: today's level minus what changed after that day."""
-    level = float(gauge.get("open", 0))
+    level = float(gauge.get(DefectClass.OPEN, 0))
     deltas = {d: float(b.get("openDelta", 0)) for d, b in {**days, **later_days}.items()}
     trend = []
     for day in reversed(period.days()):

@@ -34,6 +34,7 @@ from chalicelib.domain.metric_figures import Period as Period
 from chalicelib.domain.metric_figures import figures as figures
 from chalicelib.domain.metric_figures import quantile as quantile
 from chalicelib.domain.metric_figures import ratio as ratio
+from chalicelib.domain.statuses import DefectClass, ResultStatus
 from chalicelib.domain.statuses import TicketStatus as S
 
 ALL = "*"
@@ -52,13 +53,13 @@ RETEST_CAUSES = ("retest_passed", "retest_failed")
 UNSET = "unset"  # severity of a defect nobody rated
 
 
-def defect_class(status: str | None) -> str | None:
+def defect_class(status: str | None) -> DefectClass | None:
     if status in OPEN_CLASS:
-        return "open"
+        return DefectClass.OPEN
     if status in RESOLVED_CLASS:
-        return "resolved"
+        return DefectClass.RESOLVED
     if status in CLOSED_CLASS:
-        return "closed"
+        return DefectClass.CLOSED
     return None
 
 
@@ -190,7 +191,7 @@ def _execution(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None])
                 p.add(("gauge", scope), "req:total")
             req = ("req", scope, day, str(requirement))
             p.add(req, "x")
-            if status != "skipped":
+            if status != ResultStatus.SKIPPED:
                 p.add(req, "run")
     return p
 
@@ -284,7 +285,7 @@ def _count_decision(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
         for scope in move.scopes:
             p.add(("day", scope, move.day), "decided")
             if move.cause == "reject":
-                p.add(("day", scope, move.day), "rejected")
+                p.add(("day", scope, move.day), S.REJECTED.value)
 
 
 def _count_approval(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
@@ -311,16 +312,16 @@ def _count_defect_class(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
     new_class = defect_class(move.to)
     if old_class == new_class:
         return
-    ticket["cls"] = new_class
+    ticket["cls"] = new_class.value if new_class else None
     for scope in move.scopes:
         cohort = ("day", scope, ticket["approvedDay"])
         if old_class:
             p.add(cohort, "def:" + old_class, -1)
         if new_class:
             p.add(cohort, "def:" + new_class, 1)
-        if "open" in (old_class, new_class):
-            step = 1 if new_class == "open" else -1
-            p.add(("gauge", scope), "open", step)
+        if DefectClass.OPEN in (old_class, new_class):
+            step = 1 if new_class == DefectClass.OPEN else -1
+            p.add(("gauge", scope), DefectClass.OPEN.value, step)
             p.add(("gauge", scope), "open:sev:" + move.severity, step)
             p.add(("day", scope, move.day), "openDelta", step)
             p.add(("mon", scope, move.day[:7]), "openDelta", step)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.statuses import APPROVED_TICKET_STATUSES, ResultStatus, StoryBucket
 
 # One pattern for Python's `re` and JSON Schema's (ECMA) regexes alike: their `\s` differ in
 # \x1c-\x1f, \x85 and \ufeff, so control characters and the BOM are excluded by name.
@@ -19,19 +20,8 @@ REQUIREMENT_ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f\ufeff,;#!\"]{1,200}$"
 REQUIREMENT_ID = re.compile(REQUIREMENT_ID_PATTERN)
 SCOPES = ("release", "sprint")
 # Ticket statuses that are an open defect: approved and not yet verified or closed.
-OPEN_DEFECT_STATUSES = frozenset(
-    {
-        "approved",
-        "jira_pending",
-        "jira_failed",
-        "open",
-        "deferred",
-        "blocked",
-        "resolved",
-        "reopened",
-    }
-)
-BUCKETS = ("fullyTested", "withOpenDefects", "failing", "notRun", "untested")
+OPEN_DEFECT_STATUSES = APPROVED_TICKET_STATUSES
+BUCKETS = tuple(b.value for b in StoryBucket)
 
 
 def scope_key(kind: str, name: str) -> str:
@@ -86,7 +76,7 @@ def coverage_of(links: list[CoverageLink]) -> str:
     (or not all run); `none`: no test case."""
     if not links:
         return "none"
-    return "complete" if all(link.status == "passed" for link in links) else "partial"
+    return "complete" if all(link.status == ResultStatus.PASSED for link in links) else "partial"
 
 
 def last_tested(links: list[CoverageLink]) -> str | None:
@@ -102,12 +92,12 @@ def story_bucket(
     release/sprint), failing (its last run here did not pass, no defect approved yet), or
     fullyTested (every test case's last run here passed)."""
     if not links:
-        return "untested"
+        return StoryBucket.UNTESTED
     if any(defects.get(link.test_case_id) for link in links):
-        return "withOpenDefects"
+        return StoryBucket.WITH_OPEN_DEFECTS
     results = [(link.in_.get(scope) or {}).get("status") for link in links]
     if any(r is None for r in results):
-        return "notRun"
-    if all(r == "passed" for r in results):
-        return "fullyTested"
-    return "failing"
+        return StoryBucket.NOT_RUN
+    if all(r == ResultStatus.PASSED for r in results):
+        return StoryBucket.FULLY_TESTED
+    return StoryBucket.FAILING

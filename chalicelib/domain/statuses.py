@@ -76,6 +76,70 @@ class PlanStatus(StrEnum):
     CLOSED = "closed"
 
 
+class DefectClass(StrEnum):
+    """Where a defect (a ticket a lead approved or linked) stands, for the metrics: its ticket
+    status's class (`chalicelib.domain.metrics.defect_class`)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class StoryBucket(StrEnum):
+    """Where a story of a release or sprint stands (`chalicelib.domain.requirements`)."""
+
+    FULLY_TESTED = "fullyTested"
+    WITH_OPEN_DEFECTS = "withOpenDefects"
+    FAILING = "failing"
+    NOT_RUN = "notRun"
+    UNTESTED = "untested"
+
+
+class TestCaseStatus(StrEnum):
+    """A test case's own status (not its last result)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+
+
+class UploadStatus(StrEnum):
+    """A report upload (`POST /uploads`): waits for its file, is split, then processed."""
+
+    WAITING_FOR_UPLOAD = "waiting_for_upload"
+    SPLITTING = "splitting"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ImportStatus(StrEnum):
+    """A test-case import: waits for its file, is validated, then written (or not)."""
+
+    WAITING_FOR_UPLOAD = "waiting_for_upload"
+    VALIDATING = "validating"
+    INVALID = "invalid"
+    VALIDATED = "validated"
+    WRITING = "writing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ExportJobStatus(StrEnum):
+    """An export requested on demand (`POST .../exports`)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ClusterStatus(StrEnum):
+    """A failure cluster: open until a lead decides it (`chalicelib.domain.clusters`)."""
+
+    OPEN = "open"
+    DECIDED = "decided"
+
+
 class RunStatus(StrEnum):
     """A planned run: open until every test case has a result, or until closed on request."""
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.requirements import REQUIREMENT_ID
+from chalicelib.domain.statuses import TestCaseStatus
 
 # field -> header names that mean it (normalised: lower case, single spaces)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -51,7 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _BY_HEADER = {name: f for f, names in COLUMNS.items() for name in names}
 
 PRIORITIES = ("critical", "highest", "high", "medium", "low", "lowest")
-STATUSES = ("draft", "active", "deprecated")
+STATUSES = tuple(s.value for s in TestCaseStatus)
 # what the tools write in their method-like columns -> ours
 _METHODS = {
     "manual": "manual",
@@ -237,7 +238,7 @@ def _start(n: int, row: dict[str, str], names: dict[str, str]) -> ParsedCase:
             errors.append(RowError(n, names[fld], "must be one of " + ", ".join(allowed)))
         content[fld] = value or None
     if content["status"] is None:
-        content["status"] = "active"
+        content["status"] = TestCaseStatus.ACTIVE.value
     method = cell("method").lower()
     if method and method not in _METHODS:
         errors.append(RowError(n, names["method"], "must be manual or automated"))

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.statuses import ResultStatus, TestCaseStatus
+
+_PASSED = ResultStatus.PASSED.value  # the module counter of test cases whose last result passed
+COUNTERS = ("testCases", "executed", _PASSED)  # a module's counters, as `count_deltas` moves them
 
 METHODS = ("manual", "automated")
 # The fields a version holds; a change in any of them is a new version, no change is none.
@@ -43,7 +47,7 @@ class TestCase(Record):
     priority: str | None = None
     type: str | None = None
     method: str = "manual"
-    status: str = "active"
+    status: str = TestCaseStatus.ACTIVE.value
     preconditions: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)  # stepNumber, action, expectedResult
     postconditions: list[str] = field(default_factory=list)
@@ -113,7 +117,7 @@ class TestCase(Record):
         return self.module or "general", {
             "testCases": 1,
             "executed": int(last is not None),
-            "passed": int(last == "passed"),
+            _PASSED: int(last == ResultStatus.PASSED),
         }
 
 
@@ -123,7 +127,7 @@ _EMPTY: dict[str, Any] = {
     "priority": None,
     "type": None,
     "method": "manual",
-    "status": "active",
+    "status": TestCaseStatus.ACTIVE.value,
     "preconditions": [],
     "steps": [],
     "postconditions": [],
@@ -159,7 +163,7 @@ def count_delta(before: TestCase | None, after: TestCase | None) -> dict[str, di
         if counted is None:
             continue
         module, values = counted
-        bucket = out.setdefault(module, {"testCases": 0, "executed": 0, "passed": 0})
+        bucket = out.setdefault(module, {"testCases": 0, "executed": 0, _PASSED: 0})
         for k, v in values.items():
             bucket[k] += sign * v
     return {m: d for m, d in out.items() if any(d.values())}
@@ -172,7 +176,7 @@ def count_deltas(
     deltas: dict[str, dict[str, int]] = {}
     for before, after in writes:
         for module, d in count_delta(before, after).items():
-            bucket = deltas.setdefault(module, {"testCases": 0, "executed": 0, "passed": 0})
+            bucket = deltas.setdefault(module, {"testCases": 0, "executed": 0, _PASSED: 0})
             for k, v in d.items():
                 bucket[k] += v
     return {m: d for m, d in deltas.items() if any(d.values())}

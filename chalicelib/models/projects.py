@@ -11,6 +11,7 @@ from pydantic import (
     field_validator,
 )
 
+from chalicelib.domain.feedback import MAPPABLE
 from chalicelib.models.base import (
     Name,
     StrictEdgeModel,
@@ -84,7 +85,7 @@ class JiraMappingIn(StrictEdgeModel):
     @field_validator("status_map")
     @classmethod
     def _known_statuses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        known = {"resolved", "closed", "deferred", "blocked", "reopened", "closingResolutions"}
+        known = {*(s.value for s in MAPPABLE), "closingResolutions"}
         unknown = set(value) - known
         if unknown:
             raise ValueError("keys must be among " + ", ".join(sorted(known)))

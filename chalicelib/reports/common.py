@@ -16,6 +16,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from chalicelib.domain.mapping import CaseFacts, ReportMapping, identify, property_key
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.errors import MalformedRequest, ValidationFailed, field_problem
 from chalicelib.models import ResultIn, parse_model
 
@@ -229,12 +230,12 @@ def to_results(
 def case_results(case: Case, mapping: ReportMapping) -> list[dict[str, Any]]:
     """A case's results: one per attempt (the last `MAX_ATTEMPTS`), a pass when it has none."""
     base = _case_base(case, mapping)
-    attempts = case.attempts[-MAX_ATTEMPTS:] or [Attempt("passed")]
+    attempts = case.attempts[-MAX_ATTEMPTS:] or [Attempt(R.PASSED)]
     out = []
     for number, attempt in enumerate(attempts, start=1):
         data = {**base, "status": attempt.status, "attempt": number}
         data["durationMs"] = attempt.duration_ms
-        if attempt.status in ("failed", "blocked") and (attempt.message or attempt.trace):
+        if attempt.status in (R.FAILED, R.BLOCKED) and (attempt.message or attempt.trace):
             data.update(_failure(attempt))
         out.append(data)
     return out

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -24,7 +25,8 @@ from chalicelib.reports.common import (
 
 FORMAT = "ctrf"
 Status = Literal["passed", "failed", "skipped", "pending", "other"]
-STATUSES = {"passed": "passed", "failed": "failed", "skipped": "skipped", "pending": "skipped"}
+# CTRF's test statuses -> ours (any other, "other" included, is blocked)
+STATUSES = {"passed": R.PASSED, "failed": R.FAILED, "skipped": R.SKIPPED, "pending": R.SKIPPED}
 
 
 class _Model(BaseModel):
@@ -69,7 +71,7 @@ class Report(_Model):
 
 def _attempt(status: str, duration: Any, message: str | None, trace: str | None) -> Attempt:
     return Attempt(
-        status=STATUSES.get(status, "blocked"),
+        status=STATUSES.get(status, R.BLOCKED),
         message=message or "",
         trace=trace or "",
         duration_ms=ms_from_ms(duration),
@@ -79,9 +81,13 @@ def _attempt(status: str, duration: Any, message: str | None, trace: str | None)
 def _case(test: Test) -> Case:
     final = _attempt(test.status, test.duration, test.message, test.trace)
     earlier = [_attempt(a.status, a.duration, a.message, a.trace) for a in test.retry_attempts]
-    if not earlier and test.status in ("passed", "failed") and (test.retries or test.flaky):
+    if (
+        not earlier
+        and STATUSES.get(test.status) in (R.PASSED, R.FAILED)
+        and (test.retries or test.flaky)
+    ):
         # jest retries a test only when it fails: `retries` failed runs came first
-        earlier = [Attempt("failed") for _ in range(max(test.retries or 1, 1))]
+        earlier = [Attempt(R.FAILED) for _ in range(max(test.retries or 1, 1))]
     # retryAttempts may list the final attempt too (spec 1.0 lists every attempt)
     if earlier and earlier[-1].status == final.status and len(earlier) == (test.retries or 0) + 1:
         earlier = earlier[:-1]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -72,24 +73,35 @@ class Report(RootModel[list[Feature]]):
     model_config = ConfigDict(frozen=True)
 
 
+# Cucumber's step statuses that decide a scenario's result -> ours (the first failed step, else
+# the first undefined or pending one, else all skipped; any other scenario passed)
+STEP_STATUSES = {
+    "failed": R.FAILED,
+    "ambiguous": R.FAILED,
+    "undefined": R.BLOCKED,
+    "pending": R.BLOCKED,
+    "skipped": R.SKIPPED,
+}
+
+
 def _outcome(steps: list[Step]) -> Attempt:
     statuses = [(s, s.result.status) for s in steps if s.result is not None]
     duration = sum(s.result.duration or 0 for s, _ in statuses if s.result) or None
     for step, status in statuses:
-        if status in ("failed", "ambiguous"):
+        if STEP_STATUSES.get(status) == R.FAILED:
             text = (step.result.error_message if step.result else "") or ""
             where = f"{step.keyword.strip()} {step.name}".strip()
             first = text.strip().splitlines()[0] if text.strip() else f"step {status}"
             return Attempt(
-                "failed", f"{where}: {first}" if where else first, text, "", ms_from_ns(duration)
+                R.FAILED, f"{where}: {first}" if where else first, text, "", ms_from_ns(duration)
             )
     for step, status in statuses:
-        if status in ("undefined", "pending"):
+        if STEP_STATUSES.get(status) == R.BLOCKED:
             where = f"{step.keyword.strip()} {step.name}".strip()
-            return Attempt("blocked", f"step {status}: {where}", "", "", ms_from_ns(duration))
-    if statuses and all(status == "skipped" for _, status in statuses):
-        return Attempt("skipped", duration_ms=ms_from_ns(duration))
-    return Attempt("passed", duration_ms=ms_from_ns(duration))
+            return Attempt(R.BLOCKED, f"step {status}: {where}", "", "", ms_from_ns(duration))
+    if statuses and all(STEP_STATUSES.get(status) == R.SKIPPED for _, status in statuses):
+        return Attempt(R.SKIPPED, duration_ms=ms_from_ns(duration))
+    return Attempt(R.PASSED, duration_ms=ms_from_ns(duration))
 
 
 def _tag_properties(tags: list[Tag]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -38,14 +39,23 @@ def _props(element: Element) -> list[tuple[str, str]]:
     ]
 
 
+# NUnit 3's test-case results -> ours (a Failed one labelled Invalid is blocked)
+RESULTS = {
+    "Passed": R.PASSED,
+    "Warning": R.PASSED,
+    "Failed": R.FAILED,
+    "Skipped": R.SKIPPED,
+    "Inconclusive": R.SKIPPED,
+}
+
+
 def _status(case: Element, index: int) -> str:
     result, label = case.get("result", ""), case.get("label", "")
-    if result == "Failed":
-        return "blocked" if label == "Invalid" else "failed"
-    if result in ("Passed", "Warning"):
-        return "passed"
-    if result in ("Skipped", "Inconclusive"):
-        return "skipped"
+    status = RESULTS.get(result)
+    if status == R.FAILED and label == "Invalid":
+        return R.BLOCKED
+    if status is not None:
+        return status
     raise malformed(
         FORMAT,
         f"has test-case[{index}] result {result!r}; NUnit 3 defines Passed, Failed, Skipped,"
@@ -84,7 +94,7 @@ def _cases(root: Element) -> Iterator[Case]:
                     attempts=[
                         Attempt(
                             status,
-                            message if status != "passed" else "",
+                            message if status != R.PASSED else "",
                             text_of(child(failure, "stack-trace")),
                             duration_ms=ms_from_seconds(item.get("duration")),
                         )

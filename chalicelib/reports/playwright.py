@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -85,16 +86,20 @@ class Report(_Model):
     suites: list[Suite]
 
 
+# Playwright's result statuses that are ours whatever the test expected (the others pass when
+# they are the expected status and fail otherwise), and the test outcome that stands for a test
+# with no results
+RESULT_STATUSES = {"skipped": R.SKIPPED, "interrupted": R.BLOCKED}
+TEST_STATUSES = {"skipped": R.SKIPPED}
+
+
 def _attempt(result: Result, expected: str) -> Attempt:
-    if result.status == "skipped":
-        status = "skipped"
-    elif result.status == "interrupted":
-        status = "blocked"
-    else:
-        status = "passed" if result.status == expected else "failed"
+    status = RESULT_STATUSES.get(result.status) or (
+        R.PASSED if result.status == expected else R.FAILED
+    )
     error = result.error or (result.errors[0] if result.errors else None)
     message = (error.message or "") if error else ""
-    if status == "failed" and not message:
+    if status == R.FAILED and not message:
         message = f"expected {expected}, was {result.status}"
     return Attempt(
         status=status,
@@ -117,8 +122,8 @@ def _cases(suites: list[Suite]) -> Iterator[Case]:
             for test in spec.tests:
                 results = sorted(test.results, key=lambda r: r.retry)
                 attempts = [_attempt(r, test.expected_status) for r in results]
-                if not attempts and test.status == "skipped":
-                    attempts = [Attempt("skipped")]
+                if not attempts and TEST_STATUSES.get(test.status or "") == R.SKIPPED:
+                    attempts = [Attempt(R.SKIPPED)]
                 name = spec.title + (f" [{test.project_name}]" if test.project_name else "")
                 evidence = [
                     (a.name, a.path)
@@ -132,7 +137,7 @@ def _cases(suites: list[Suite]) -> Iterator[Case]:
                     classname=joined([spec.file or file, *here]),
                     file=spec.file or file,
                     suite=test.project_name,
-                    attempts=attempts or [Attempt("skipped")],
+                    attempts=attempts or [Attempt(R.SKIPPED)],
                     properties=props,
                     evidence=evidence,
                 )

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -155,14 +156,14 @@ def _leaves(points: list[_Point]) -> list[_Point]:
 
 def _case(point: _Point) -> Case:
     if point.directive == "skip":
-        status = "skipped"
+        status = R.SKIPPED
     elif point.directive == "todo":
-        status = "skipped" if not point.ok else "passed"
+        status = R.SKIPPED if not point.ok else R.PASSED
     else:
-        status = "passed" if point.ok else "failed"
+        status = R.PASSED if point.ok else R.FAILED
     d = point.diagnostics
     message = d.get("message") or d.get("error") or ""
-    if status == "skipped":
+    if status == R.SKIPPED:
         message = point.reason
     name = point.description or f"test {point.line}"
     return Case(
@@ -174,7 +175,7 @@ def _case(point: _Point) -> Case:
                 status,
                 message,
                 d.get("stack", ""),
-                (d.get("name") or d.get("code") or "") if status == "failed" else "",
+                (d.get("name") or d.get("code") or "") if status == R.FAILED else "",
                 ms_from_ms(d.get("duration_ms")),
             )
         ],

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -31,20 +32,20 @@ from chalicelib.reports.common import (
 
 FORMAT = "trx"
 OUTCOMES = {
-    "passed": "passed",
-    "passedbutrunaborted": "passed",
-    "warning": "passed",
-    "completed": "passed",
-    "failed": "failed",
-    "error": "failed",
-    "timeout": "failed",
-    "aborted": "failed",
-    "notexecuted": "skipped",
-    "inconclusive": "skipped",
-    "pending": "skipped",
-    "inprogress": "skipped",
-    "notrunnable": "blocked",
-    "disconnected": "blocked",
+    "passed": R.PASSED,
+    "passedbutrunaborted": R.PASSED,
+    "warning": R.PASSED,
+    "completed": R.PASSED,
+    "failed": R.FAILED,
+    "error": R.FAILED,
+    "timeout": R.FAILED,
+    "aborted": R.FAILED,
+    "notexecuted": R.SKIPPED,
+    "inconclusive": R.SKIPPED,
+    "pending": R.SKIPPED,
+    "inprogress": R.SKIPPED,
+    "notrunnable": R.BLOCKED,
+    "disconnected": R.BLOCKED,
 }
 
 
@@ -76,7 +77,7 @@ def _case(result: Element, classes: dict[str, tuple[str, str]], index: int) -> C
     class_name, storage = classes.get(result.get("testId", ""), ("", ""))
     info = child(child(result, "Output"), "ErrorInfo")
     message, trace = text_of(child(info, "Message")), text_of(child(info, "StackTrace"))
-    if status == "failed" and not message and outcome == "timeout":
+    if status == R.FAILED and not message and outcome == "timeout":
         message = "timed out"
     files = [
         (f.get("path", ""), f.get("path", ""))

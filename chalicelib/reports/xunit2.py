@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
 from chalicelib.domain.mapping import ReportMapping
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.models import ResultIn
 from chalicelib.reports.common import (
     Attempt,
@@ -28,7 +29,7 @@ from chalicelib.reports.common import (
 )
 
 FORMAT = "xunit2"
-RESULTS = {"Pass": "passed", "Fail": "failed", "Skip": "skipped", "NotRun": "blocked"}
+RESULTS = {"Pass": R.PASSED, "Fail": R.FAILED, "Skip": R.SKIPPED, "NotRun": R.BLOCKED}
 
 
 def _tests(root: Element) -> Iterator[tuple[Element, str]]:
@@ -65,7 +66,7 @@ def _cases(root: Element) -> Iterator[Case]:
             attempts=[
                 Attempt(
                     status,
-                    message if status != "passed" else "",
+                    message if status != R.PASSED else "",
                     text_of(child(failure, "stack-trace")),
                     failure.get("exception-type", "") if failure is not None else "",
                     ms_from_seconds(test.get("time")),

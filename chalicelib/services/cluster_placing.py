@@ -15,7 +15,6 @@ from chalicelib.domain.clusters import (
     DEFAULT_WINDOW_HOURS,
     SAMPLES,
     Cluster,
-    ClusterStatus,
     Member,
     choose,
     with_member,
@@ -27,7 +26,7 @@ from chalicelib.domain.ports import (
     TicketRepository,
 )
 from chalicelib.domain.signatures import VERSION, Signature, signature_of
-from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.statuses import ClusterStatus, TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict
 

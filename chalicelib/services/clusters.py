@@ -21,13 +21,12 @@ from typing import Any, Protocol
 from chalicelib.clock import now_iso
 from chalicelib.domain.clusters import (
     Cluster,
-    ClusterStatus,
     Label,
     Member,
 )
 from chalicelib.domain.roles import Actor, Role
 from chalicelib.domain.signatures import Signature
-from chalicelib.domain.statuses import TicketStatus
+from chalicelib.domain.statuses import ClusterStatus, TicketStatus
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_problem
 from chalicelib.observability import logger
@@ -66,10 +65,10 @@ class ClusterService(ClusterPlacing):
     # -- reading ---------------------------------------------------------------------------
 
     def listed(self, project: str, status: str | None) -> list[dict[str, Any]]:
-        if status is not None and status not in ClusterStatus.ALL:
+        if status is not None and status not in set(ClusterStatus):
             raise ValidationFailed(
                 "unknown cluster status",
-                [field_problem("status", f"must be one of {', '.join(ClusterStatus.ALL)}")],
+                [field_problem("status", f"must be one of {', '.join(ClusterStatus)}")],
             )
         clusters, _ = self._clusters.of_project(project)
         chosen = [c for c in clusters if status is None or c.status == status]

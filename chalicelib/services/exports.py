@@ -23,6 +23,7 @@ from chalicelib.domain.ports import (
     ProjectRepository,
     TicketRepository,
 )
+from chalicelib.domain.statuses import ExportJobStatus
 from chalicelib.errors import FailbridgeError, NotFound
 from chalicelib.ids import new_id
 
@@ -182,16 +183,16 @@ class ExportService:
         job: dict[str, Any] = {
             "exportId": export_id,
             "project": project,
-            "status": "running",
+            "status": ExportJobStatus.RUNNING,
             "requestedAt": self._clock(),
             "requestedBy": by,
         }
         self.stores.exports.put_job(project, export_id, job)
         try:
             job["datasets"] = self.run(project)
-            job["status"] = "succeeded"
+            job["status"] = ExportJobStatus.SUCCEEDED
         except Exception as exc:
-            job["status"] = "failed"
+            job["status"] = ExportJobStatus.FAILED
             job["error"] = type(exc).__name__
             raise
         finally:

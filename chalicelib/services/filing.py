@@ -21,7 +21,7 @@ from chalicelib.domain.executions import Execution
 from chalicelib.domain.lifecycle import Cause
 from chalicelib.domain.results import draft_fields
 from chalicelib.domain.scenarios import Scenario
-from chalicelib.domain.statuses import TicketStatus, is_live
+from chalicelib.domain.statuses import ResultStatus, TicketStatus, is_live
 from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.errors import NotFound
@@ -125,7 +125,7 @@ class Report:
     def signature(self, i: int) -> dict[str, Any] | None:
         """A failure's root-cause signature (from its whole trace, before any is moved to S3)."""
         r = self.results[i]
-        if r.status.value != "failed":
+        if r.status.value != ResultStatus.FAILED:
             return None
         if i not in self._signatures:
             # imported here: its patterns are compiled only when a report has a failure

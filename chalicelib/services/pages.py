@@ -27,6 +27,7 @@ from chalicelib.domain.ports import (
     ProjectRepository,
     TicketRepository,
 )
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.domain.statuses import is_live
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import NotFound
@@ -313,13 +314,13 @@ class PageService:
         recorded = self.stores.executions.of_run(project, run_id)
         executions = sorted(
             (e.to_dict() for e in recorded),
-            key=lambda e: (e.get("status") != "failed", str(e.get("scenarioId")), e.get("attempt")),
+            key=lambda e: (e.get("status") != R.FAILED, str(e.get("scenarioId")), e.get("attempt")),
         )
         if not executions:
             raise NotFound(f"no run {run_id!r}")
         final = final_results(recorded)
         counts = run_counts(recorded)
-        executed = counts["passed"] + counts["failed"] + counts["blocked"]
+        executed = counts[R.PASSED] + counts[R.FAILED] + counts[R.BLOCKED]
         first = executions[0]
         times = sorted(str(e.get("at")) for e in executions)
         return {
@@ -333,13 +334,13 @@ class PageService:
             "counts": counts,
             "total": len(executions),
             "testCases": len(final),
-            "passRate": m.ratio(counts["passed"], executed),
+            "passRate": m.ratio(counts[R.PASSED], executed),
             "executions": executions,
             # the failures that stand: each failing test case's last attempt
             "failures": [
                 e
                 for e in executions
-                if e.get("status") == "failed"
+                if e.get("status") == R.FAILED
                 and final[str(e["testCaseId"])].execution_id == e.get("executionId")
             ],
         }

@@ -31,6 +31,8 @@ from chalicelib.domain.requirements import (
     scope_key,
     story_bucket,
 )
+from chalicelib.domain.statuses import StoryBucket
+from chalicelib.domain.testcases import COUNTERS
 from chalicelib.errors import NotFound, ValidationFailed, field_problem
 from chalicelib.models import RequirementIn
 
@@ -153,9 +155,7 @@ class RequirementService:
         )
         modules = []
         for m in sorted(self._test_cases.module_counts(project), key=lambda m: m["name"]):
-            total, executed, passed = (
-                int(m.get(k, 0)) for k in ("testCases", "executed", "passed")
-            )
+            total, executed, passed = (int(m.get(k, 0)) for k in COUNTERS)
             if total <= 0:
                 continue
             modules.append(
@@ -216,7 +216,10 @@ class RequirementService:
             )
         summary = {b: len(v) for b, v in buckets.items()}
         figures = scope_figures(
-            len(requirements), summary["untested"], results, list(defects_seen_open(defects_seen))
+            len(requirements),
+            summary[StoryBucket.UNTESTED],
+            results,
+            list(defects_seen_open(defects_seen)),
         )
         gate = self._gate(project, kind, figures) if self._gate else {"evaluated": False}
         return {

@@ -25,7 +25,9 @@ from typing import Any
 from chalicelib import settings
 from chalicelib.clock import now_iso
 from chalicelib.domain.ports import Blobs, TestCaseImportLedger, UploadRepository
+from chalicelib.domain.statuses import ImportStatus
 from chalicelib.domain.testcase_files import ParsedCase, RowError, stream_csv
+from chalicelib.domain.testcases import COUNTERS as _COUNTERS
 from chalicelib.domain.testcases import count_deltas
 from chalicelib.errors import FailbridgeError, NotFound
 from chalicelib.ids import new_id
@@ -38,8 +40,7 @@ CLAIM_SECONDS = 330  # the upload function's timeout (300 s) and a margin: no ho
 MODULES_A_STEP = 99  # counter moves in one transaction beside the cursor (100 items at most)
 _TYPES = {"csv": "text/csv", "json": "application/json"}
 _COUNTS = ("testCases", "created", "updated", "unchanged", "invalid")
-_COUNTERS = ("testCases", "executed", "passed")  # a module's, as `count_deltas` moves them
-_FINAL = ("completed", "invalid", "validated", "failed")
+_FINAL = (ImportStatus.COMPLETED, ImportStatus.INVALID, ImportStatus.VALIDATED, ImportStatus.FAILED)
 _LEDGER = ("claim", "claimUntil", "pending", "batch", "step", "batchSize")  # not for clients
 
 
@@ -75,7 +76,7 @@ class TestCaseImports:
                 "format": fmt,
                 "dryRun": dry_run,
                 "key": key,
-                "status": "waiting_for_upload",
+                "status": ImportStatus.WAITING_FOR_UPLOAD,
                 "reportedBy": by,
                 "createdAt": now,
                 "updatedAt": now,
@@ -89,7 +90,7 @@ class TestCaseImports:
         )
         return {
             "importId": import_id,
-            "status": "waiting_for_upload",
+            "status": ImportStatus.WAITING_FOR_UPLOAD,
             "dryRun": dry_run,
             "url": post["url"],
             "fields": post["fields"],
@@ -127,8 +128,8 @@ class TestCaseImports:
 
     def _claimed(self, record: dict[str, Any], token: str) -> str:
         import_id = record["uploadId"]
-        if record["status"] != "writing":
-            self._note(import_id, token, {"status": "validating"})
+        if record["status"] != ImportStatus.WRITING:
+            self._note(import_id, token, {"status": ImportStatus.VALIDATING})
             try:
                 counts, errors, unknown = self._validate(record)
             except (UnicodeDecodeError, csv.Error, ValueError, FailbridgeError) as exc:
@@ -137,7 +138,9 @@ class TestCaseImports:
                     if isinstance(exc, FailbridgeError)
                     else {"code": "malformed", "message": f"the file is not readable: {exc}"[:500]}
                 )
-                return self._settle(import_id, token, {"status": "failed", "error": error})
+                return self._settle(
+                    import_id, token, {"status": ImportStatus.FAILED, "error": error}
+                )
             fields: dict[str, Any] = {
                 "summary": counts,
                 "errorCount": len(errors),
@@ -146,17 +149,22 @@ class TestCaseImports:
             }
             if errors or record.get("dryRun"):
                 return self._settle(
-                    import_id, token, {**fields, "status": "invalid" if errors else "validated"}
+                    import_id,
+                    token,
+                    {
+                        **fields,
+                        "status": ImportStatus.INVALID if errors else ImportStatus.VALIDATED,
+                    },
                 )
             cursor = {"written": 0, "batch": 0, "step": 0, "batchSize": BATCH}
-            self._note(import_id, token, {**fields, **cursor, "status": "writing"})
+            self._note(import_id, token, {**fields, **cursor, "status": ImportStatus.WRITING})
             record = {**record, **fields, **cursor}
         size = int(record.get("batchSize") or BATCH)
         done = int(record.get("batch") or 0)  # batches before the cursor were written
         for index, batch in enumerate(_batches(self._cases_of(record), size)):
             if index >= done:
                 record = self._write_batch(record, token, index, batch)
-        return self._settle(import_id, token, {"status": "completed"})
+        return self._settle(import_id, token, {"status": ImportStatus.COMPLETED})
 
     def _write_batch(
         self, record: dict[str, Any], token: str, index: int, batch: list[ParsedCase]

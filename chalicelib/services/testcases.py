@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.domain.requirements import scope_key
+from chalicelib.domain.statuses import TestCaseStatus
 from chalicelib.domain.testcases import TestCase, count_deltas, new_test_case
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
 from chalicelib.models import TestCaseIn
@@ -144,7 +145,7 @@ class TestCaseService(TestCaseWrites):
                     "method": "automated",
                     "requirements": list(dict.fromkeys(r.requirements)),
                     "jiraTestKey": r.jira_test_key,
-                    "status": "active",
+                    "status": TestCaseStatus.ACTIVE.value,
                 },
                 at=at,
                 by=by,

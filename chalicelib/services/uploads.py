@@ -10,6 +10,7 @@ from chalicelib import settings
 from chalicelib.clock import now_iso
 from chalicelib.domain.executions import final_results, run_counts
 from chalicelib.domain.ports import Blobs, Queue, UploadRepository
+from chalicelib.domain.statuses import UploadStatus
 from chalicelib.errors import FailbridgeError, NotFound, PayloadTooLarge, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import (
@@ -62,7 +63,7 @@ class UploadService:
                 "format": request.format,
                 "run": request.run.model_dump(mode="json", by_alias=True, exclude_none=True),
                 "key": key,
-                "status": "waiting_for_upload",
+                "status": UploadStatus.WAITING_FOR_UPLOAD,
                 "reportedBy": principal.user,
                 "createdAt": self._clock(),
                 "updatedAt": self._clock(),
@@ -102,13 +103,15 @@ class UploadService:
         upload = self._uploads.get(parts[2])
         if upload is None or upload["key"] != key or upload.get("kind") == "testCaseImport":
             return "unknown"
-        if upload["status"] in ("completed", "failed"):
+        if upload["status"] in (UploadStatus.COMPLETED, UploadStatus.FAILED):
             return str(upload["status"])
         upload_id = upload["uploadId"]
         if upload.get("chunks"):  # split before: hand out what was not handed out yet
             self._hand_out(upload_id, int(upload["chunks"]), int(upload.get("queued", 0)))
-            return "processing"
-        self._uploads.update(upload_id, {"status": "splitting", "updatedAt": self._clock()})
+            return UploadStatus.PROCESSING
+        self._uploads.update(
+            upload_id, {"status": UploadStatus.SPLITTING, "updatedAt": self._clock()}
+        )
         try:
             project = self._access.project(upload["project"])
             run, results = self._parse(upload, project)
@@ -116,13 +119,17 @@ class UploadService:
         except FailbridgeError as exc:
             self._uploads.update(
                 upload_id,
-                {"status": "failed", "error": exc.to_body()["error"], "updatedAt": self._clock()},
+                {
+                    "status": UploadStatus.FAILED,
+                    "error": exc.to_body()["error"],
+                    "updatedAt": self._clock(),
+                },
             )
-            return "failed"
+            return UploadStatus.FAILED
         self._uploads.update(
             upload_id,
             {
-                "status": "processing",
+                "status": UploadStatus.PROCESSING,
                 "total": total,
                 "processed": 0,
                 "chunks": max(chunks, 1),
@@ -133,9 +140,9 @@ class UploadService:
         )
         if chunks <= 1:  # small: no hop through the queue
             self._record(upload, project, run, 0, first)
-            return "completed"
+            return UploadStatus.COMPLETED
         self._hand_out(upload_id, chunks, 0)
-        return "processing"
+        return UploadStatus.PROCESSING
 
     def process_chunk(self, upload_id: str, chunk: int) -> str:
         """Record one chunk of an upload (a message on the reports queue). A redelivered chunk
@@ -178,7 +185,7 @@ class UploadService:
             return "duplicate"
         if _whole(now):
             self._uploads.complete(upload_id, self._clock())
-            return "completed"
+            return UploadStatus.COMPLETED
         return "recorded"
 
     def _split(

@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from chalicelib.domain.statuses import ResultStatus as R
+
 INK = "#1d1c1d"
 MUTED = "#595959"
 GRID = "#d0d0d0"
 LINE = "#1f5fa8"
-COLOURS = {
-    "passed": "#1e7a3c",
-    "failed": "#b3261e",
-    "blocked": "#8a5a00",
-    "skipped": "#595959",
+COLOURS: dict[str, str] = {
+    R.PASSED: "#1e7a3c",
+    R.FAILED: "#b3261e",
+    R.BLOCKED: "#8a5a00",
+    R.SKIPPED: "#595959",
 }
 SEVERITY = {
     "blocker": "#7a0e0e",

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from chalicelib.domain.statuses import ResultStatus as R
 from chalicelib.web import charts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,7 +56,7 @@ def environment() -> Any:
         r["testCaseId"],
         _num(100.0 * r["flipRate"]),
         r["executions"],
-        "".join("P" if x["status"] == "passed" else "F" for x in r["lastRuns"]),
+        "".join("P" if x["status"] == R.PASSED else "F" for x in r["lastRuns"]),
         (r.get("quarantine") or {}).get("until", "—"),
     )
     env.filters["quarantine_row"] = lambda q: (q["scenarioId"], q["until"], q["reason"], q["by"])

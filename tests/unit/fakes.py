@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from chalicelib.domain.clusters import Cluster, ClusterStatus, Label, Member
+from chalicelib.domain.clusters import Cluster, Label, Member
 from chalicelib.domain.conflicts import (
     AlsoFailed,
     DraftAlreadyOpen,
@@ -33,7 +33,7 @@ from chalicelib.domain.lifecycle import Move
 from chalicelib.domain.outside import JiraRejected, TokenRejected
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.signatures import Signature
-from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, is_live
+from chalicelib.domain.statuses import ENDED_TICKET_STATUSES, ClusterStatus, is_live
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import Conflict, NotFound
 

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.adapters.slack import messages
 from chalicelib.domain.approval_tokens import ApprovalSigner
-from chalicelib.domain.clusters import ClusterStatus
+from chalicelib.domain.statuses import ClusterStatus
 from chalicelib.domain.testcases import TestCase
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from chalicelib.errors import Conflict, Forbidden, Gone, ValidationFailed

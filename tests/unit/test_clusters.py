@@ -7,13 +7,13 @@ from __future__ import annotations
 from chalicelib.domain.clusters import (
     THRESHOLD,
     Cluster,
-    ClusterStatus,
     Grouper,
     Label,
     choose,
     similarity,
 )
 from chalicelib.domain.signatures import Signature, signature_of
+from chalicelib.domain.statuses import ClusterStatus
 from chalicelib.domain.tickets import HistoryEntry, Ticket
 from tests.unit.test_digests import LEAD, World
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import keys
 from chalicelib.adapters.dynamo.table import Table, strip_keys
-from chalicelib.domain.clusters import Cluster, ClusterStatus, Label, Member
+from chalicelib.domain.clusters import Cluster, Label, Member
 from chalicelib.domain.signatures import Signature
+from chalicelib.domain.statuses import ClusterStatus
 from chalicelib.errors import Conflict, NotFound
 
 DECIDED_KEPT_DAYS = 90

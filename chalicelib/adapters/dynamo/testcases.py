@@ -16,10 +16,9 @@ from chalicelib.adapters.dynamo.table import (
     strip_keys,
 )
 from chalicelib.domain.requirements import CoverageLink, Requirement
+from chalicelib.domain.testcases import COUNTERS as _COUNTERS
 from chalicelib.domain.testcases import TestCase
 from chalicelib.errors import Conflict, PreconditionFailed
-
-_COUNTERS = ("testCases", "executed", "passed")
 
 
 def _head_item(case: TestCase) -> dict[str, Any]:

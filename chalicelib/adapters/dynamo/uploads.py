@@ -16,6 +16,7 @@ from chalicelib.adapters.dynamo.table import (
     strip_keys,
 )
 from chalicelib.domain.conflicts import TransactionConflict
+from chalicelib.domain.statuses import ImportStatus, UploadStatus
 
 
 class UploadRepository:
@@ -64,7 +65,11 @@ class UploadRepository:
                 "SET #s = :done, updatedAt = :at",
                 ConditionExpression="#s = :processing",
                 ExpressionAttributeNames={"#s": "status"},
-                values={":done": "completed", ":processing": "processing", ":at": at},
+                values={
+                    ":done": UploadStatus.COMPLETED.value,
+                    ":processing": UploadStatus.PROCESSING.value,
+                    ":at": at,
+                },
             )
             is not None
         )
@@ -96,9 +101,9 @@ class TestCaseImportLedger:
                 ":token": token,
                 ":until": until,
                 ":now": now,
-                ":a": "waiting_for_upload",
-                ":b": "validating",
-                ":c": "writing",
+                ":a": ImportStatus.WAITING_FOR_UPLOAD.value,
+                ":b": ImportStatus.VALIDATING.value,
+                ":c": ImportStatus.WRITING.value,
             },
             ReturnValues="ALL_NEW",
         )
