@@ -119,7 +119,14 @@ class Ticket(Record):
 
 
 # Task tokens are bearer capabilities for the workflow: they never leave our side.
-PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version", "lastChange")
+PRIVATE_FIELDS = (
+    "taskToken",
+    "jiraTaskToken",
+    "feedbackToken",
+    "version",
+    "lastChange",
+    "jiraClaims",
+)
 # Shown (as null when unset) on every ticket the API returns.
 CONTRACT_FIELDS = (
     "expected",

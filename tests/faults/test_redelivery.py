@@ -1,0 +1,206 @@
+"""SQS redelivery of every message type the other fault tests do not hand over twice: each message
+is produced the way the app produces it (the API, the workflow under moto, the Jira emulator's
+webhooks, S3's notification), taken off its queue, and the same message is handed to the app's
+handler again (and, where it matters, at once or after a first delivery that stopped midway).
+The effect happens once: one comment and one transition in Jira, one history entry, one
+knowledge entry, exact upload counts, one built report; nothing fails, nothing is stuck."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.handlers import handle_jira_tasks
+from tests.faults.test_outages import nothing_lost
+from tests.faults.test_webhook_order import caught, post
+from tests.integration.conftest import Demo
+from tests.integration.test_feedback import open_ticket, report_result
+from tests.integration.test_jira import ticket_of
+
+Message = dict[str, Any]
+NOT_COME = "the message did not come"
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def take(
+    queue_url: str,
+    wanted: Callable[[dict[str, Any]], bool],
+    handler: Handler | None = None,
+    seconds: float = 10.0,
+) -> Message:
+    """The first message on the queue whose body is `wanted`, taken off the queue unhandled;
+    the others on the way are handed to `handler` one at a time, as Lambda would."""
+    sqs = boto3.client("sqs")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for m in sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+        ).get("Messages", []):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if wanted(json.loads(m["Body"])):
+                return dict(m)
+            if handler is not None:
+                assert not hand_over(handler, m), m["Body"]
+        time.sleep(0.1)
+    raise AssertionError(NOT_COME)
+
+
+def settle(queue_url: str, handler: Handler, seconds: float = 1.0) -> None:
+    """Whatever is on the queue (or comes within `seconds`) handed to the handler."""
+    try:
+        take(queue_url, lambda body: False, handler, seconds)
+    except AssertionError as exc:
+        if str(exc) != NOT_COME:
+            raise
+
+
+def of_type(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: body.get("type") == kind
+
+
+def hand_over(handler: Handler, message: Message, receive: int = 1) -> list[str]:
+    """The message handed to the handler as Lambda's SQS event (its `receive`th delivery):
+    the ids of the failed records."""
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": f"{message['ReceiptHandle']}-{receive}",
+                "body": message["Body"],
+                "attributes": {
+                    **message.get("Attributes", {}),
+                    "ApproximateReceiveCount": str(receive),
+                },
+                "eventSource": "aws:sqs",
+            }
+        ]
+    }
+    return [f["itemIdentifier"] for f in handler(event)["batchItemFailures"]]
+
+
+@pytest.fixture
+def one_dynamodb_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each request to an item atomically; moto's in-process backend does not
+    lock, so requests are taken one at a time here, as the local stack's moto server does."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    from devstack.moto_dynamodb import LOCK
+
+    real = DynamoHandler.call_action
+
+    def atomic(self: Any) -> Any:
+        with LOCK:
+            return real(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
+
+
+def twice(handler: Handler, message: Message, *, at_once: bool = False) -> None:
+    """The same message delivered twice (one after the other, or both at the same moment):
+    neither delivery fails."""
+    if at_once:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            failed = list(pool.map(lambda n: hand_over(handler, message, n), (1, 2)))
+    else:
+        failed = [hand_over(handler, message, n) for n in (1, 2)]
+    assert failed == [[], []]
+
+
+def comments(jira: Any, key: str, words: str) -> int:
+    found = jira.issue(key)["fields"]["comment"]["comments"]
+    return sum(1 for c in found if words in c["body"])
+
+
+def transitions(jira: Any, key: str) -> int:
+    return sum(
+        1
+        for r in jira.requests
+        if r["method"] == "POST" and r["path"].endswith(f"/issue/{key}/transitions")
+    )
+
+
+def statuses_of(api: Any, demo: Demo, ticket_id: str) -> list[str]:
+    return [h["status"] for h in ticket_of(api, demo, ticket_id)["history"]]
+
+
+def resolved_ticket(api: Any, demo: Demo, aws: dict[str, Any], jira: Any, deliveries: Any) -> Any:
+    """An open ticket resolved in Jira, the webhook handled (its record_knowledge too)."""
+    ticket = open_ticket(api, demo, aws)
+    jira.transition(ticket["jira"]["key"], "Done", "Done")
+    post(api, *caught(jira, deliveries))
+    settle(aws["jiraQueueUrl"], handle_jira_tasks)
+    assert ticket_of(api, demo, ticket["id"])["status"] == "resolved"
+    return ticket
+
+
+SYNCS = {
+    # kind: (what the report says, the ticket's move, the words of the Jira comment)
+    "retest_passed": ("passed", "verified", "passed; the scenario is Passed"),
+    "retest_failed": ("failed", "reopened", "the re-test failed; reopening"),
+    "regression_reopened": ("failed", "reopened", "the scenario failed again; reopening"),
+}
+
+
+@pytest.mark.parametrize("kind", list(SYNCS))
+@pytest.mark.parametrize("at_once", [False, True], ids=["in-turn", "at-once"])
+def test_a_retest_or_regression_told_to_jira_twice_comments_and_transitions_once(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    jira: Any,
+    slack: Any,
+    deliveries: Any,
+    one_dynamodb_request_at_a_time: None,
+    kind: str,
+    at_once: bool,
+) -> None:
+    ticket = resolved_ticket(api, demo, aws, jira, deliveries)
+    key = ticket["jira"]["key"]
+    if kind == "regression_reopened":  # verified first, then it fails again
+        report_result(api, demo, "passed", "build-900")
+        settle(aws["jiraQueueUrl"], handle_jira_tasks)
+    verdict, move, words = SYNCS[kind]
+    report_result(api, demo, verdict, "build-901")
+    message = take(aws["jiraQueueUrl"], of_type(kind))
+    before = transitions(jira, key)
+
+    twice(handle_jira_tasks, message, at_once=at_once)
+
+    assert comments(jira, key, words) == 1
+    expected = 0 if kind == "retest_passed" else 1  # no closeTransition in the mapping
+    assert transitions(jira, key) - before == expected
+    assert statuses_of(api, demo, ticket["id"]).count(move) == 1
+    if move == "reopened":
+        assert jira.issue(key)["fields"]["status"]["name"] == "Reopened"
+    nothing_lost(aws)
+
+
+def test_a_reopen_whose_transition_met_jira_down_is_not_commented_again(
+    api: Any, demo: Demo, aws: dict[str, Any], jira: Any, slack: Any, deliveries: Any
+) -> None:
+    """The first delivery commented, then Jira went down before the transition: the delivery
+    goes on later (a delayed message); it and a redelivery of the first transition once."""
+    ticket = resolved_ticket(api, demo, aws, jira, deliveries)
+    key = ticket["jira"]["key"]
+    report_result(api, demo, "failed", "build-901")
+    message = take(aws["jiraQueueUrl"], of_type("retest_failed"))
+    jira.add_fault(503, count=-1, match=f"POST /rest/api/2/issue/{key}/transitions")
+
+    assert hand_over(handle_jira_tasks, message) == []  # commented; the rest later
+    assert comments(jira, key, "the re-test failed") == 1
+    assert jira.issue(key)["fields"]["status"]["name"] != "Reopened"
+    jira.clear_faults()
+    later = take(aws["jiraQueueUrl"], of_type("retest_failed"), seconds=15.0)
+    assert hand_over(handle_jira_tasks, later) == []
+    assert hand_over(handle_jira_tasks, message, 2) == []  # and SQS's copy of the first
+
+    assert comments(jira, key, "the re-test failed") == 1
+    assert jira.issue(key)["fields"]["status"]["name"] == "Reopened"
+    assert statuses_of(api, demo, ticket["id"]).count("reopened") == 1
+    nothing_lost(aws)
