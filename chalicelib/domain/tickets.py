@@ -67,6 +67,7 @@ class Ticket(Record):
     reminders: int | None = None
     jira_task_token: str | None = None
     feedback_token: str | None = None
+    feedback_entered_at: str | None = None  # when the workflow's wait for that token began
     # Jira creation, exactly once
     jira_create_attempts: int | None = None
     jira_last_attempt_at: float | None = None
@@ -126,6 +127,7 @@ PRIVATE_FIELDS = (
     "version",
     "lastChange",
     "jiraClaims",
+    "feedbackEnteredAt",
 )
 # Shown (as null when unset) on every ticket the API returns.
 CONTRACT_FIELDS = (

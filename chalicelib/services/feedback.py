@@ -189,10 +189,13 @@ class FeedbackService:
         except TokenRejected:
             logger.info("feedback token no longer waited on", extra={"ticketId": ticket.id})
 
-    def awaiting(self, ticket_id: str, token: str) -> str:
+    def awaiting(self, ticket_id: str, token: str, entered: str = "") -> str:
         """The execution waits for the next change; an end that already happened answers at
-        once (the status is read after the token is stored, so no change falls between)."""
-        self._tickets.set_fields(ticket_id, {"feedbackToken": token})
+        once (the status is read after the token is stored, so no change falls between). A
+        wait redelivered after a later one (`entered`: when the execution entered the state)
+        is stale: its token must not replace the later one, which the next change answers."""
+        if not self._tickets.store_feedback_token(ticket_id, token, entered):
+            return "stale"
         ticket = self._tickets.get(ticket_id)
         if ticket.status in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
             self.tell_workflow(ticket)

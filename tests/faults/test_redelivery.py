@@ -16,12 +16,13 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.handlers import handle_jira_tasks
+from chalicelib import bootstrap
+from chalicelib.handlers import handle_jira_tasks, handle_workflow_tasks
 from tests.faults.test_outages import nothing_lost
-from tests.faults.test_webhook_order import caught, post
-from tests.integration.conftest import Demo
+from tests.faults.test_webhook_order import caught, post, told
+from tests.integration.conftest import Demo, report, result
 from tests.integration.test_feedback import open_ticket, report_result
-from tests.integration.test_jira import ticket_of
+from tests.integration.test_jira import asked, configure, run_jira, ticket_of
 
 Message = dict[str, Any]
 NOT_COME = "the message did not come"
@@ -203,4 +204,77 @@ def test_a_reopen_whose_transition_met_jira_down_is_not_commented_again(
     assert comments(jira, key, "the re-test failed") == 1
     assert jira.issue(key)["fields"]["status"]["name"] == "Reopened"
     assert statuses_of(api, demo, ticket["id"]).count("reopened") == 1
+    nothing_lost(aws)
+
+
+def test_a_knowledge_entry_recorded_twice_is_one_entry(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    jira: Any,
+    slack: Any,
+    deliveries: Any,
+    one_dynamodb_request_at_a_time: None,
+) -> None:
+    configure(api, demo)
+    failures = [result(testCaseId=f"TC-{i}", reporter=f"t{i}@example.com") for i in range(5)]
+    ticket_id = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report(failures)
+    ).json_body["results"][0]["ticket"]["id"]
+    decided = api.post(
+        f"/v1/tickets/{ticket_id}/decision",
+        headers=demo.auth("lead"),
+        body=json.dumps({"decision": "approve"}),
+    )
+    assert decided.status_code == 200, decided.json_body
+    asked()
+    run_jira(aws)
+    key = ticket_of(api, demo, ticket_id)["jira"]["key"]
+    jira.transition(key, "Done", "Done")
+    post(api, *caught(jira, deliveries))
+    message = take(aws["jiraQueueUrl"], of_type("record_knowledge"), handle_jira_tasks)
+
+    twice(handle_jira_tasks, message, at_once=True)
+    assert hand_over(handle_jira_tasks, message, 3) == []
+
+    entries = bootstrap.container().repos.projects.knowledge("DEMO", "checkout.pay-by-card")
+    assert [(e["ticketId"], e["jiraKey"]) for e in entries] == [(ticket_id, key)]
+    assert told(slack, "Ready for re-test") == 1
+    nothing_lost(aws)
+
+
+def execution_of(aws: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    arn = f"{aws['stateMachineArn'].replace(':stateMachine:', ':execution:')}:{ticket_id}"
+    return dict(sfn.describe_execution(executionArn=arn))
+
+
+def test_await_feedback_delivered_twice_waits_once_and_the_next_change_reaches_the_workflow(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    jira: Any,
+    slack: Any,
+    deliveries: Any,
+) -> None:
+    ticket = open_ticket(api, demo, aws)
+    message = take(aws["workflowQueueUrl"], of_type("await_feedback"), handle_workflow_tasks)
+    twice(handle_workflow_tasks, message)
+    token = json.loads(message["Body"])["taskToken"]
+    assert bootstrap.container().repos.tickets.get(ticket["id"]).feedback_token == token
+
+    jira.transition(ticket["jira"]["key"], "Done", "Done")  # the next change answers the token
+    post(api, *caught(jira, deliveries))
+    settle(aws["jiraQueueUrl"], handle_jira_tasks)
+    fresh = take(aws["workflowQueueUrl"], of_type("await_feedback"), handle_workflow_tasks)
+    assert hand_over(handle_workflow_tasks, fresh) == []
+    assert hand_over(handle_workflow_tasks, message, 3) == []  # the first one, very late
+
+    report_result(api, demo, "passed", "build-900")  # verified: the workflow ends
+    settle(aws["jiraQueueUrl"], handle_jira_tasks)
+    deadline = time.monotonic() + 10
+    while execution_of(aws, ticket["id"])["status"] == "RUNNING" and time.monotonic() < deadline:
+        settle(aws["workflowQueueUrl"], handle_workflow_tasks, seconds=0.3)
+    assert execution_of(aws, ticket["id"])["status"] == "SUCCEEDED"
+    assert statuses_of(api, demo, ticket["id"]).count("verified") == 1
     nothing_lost(aws)

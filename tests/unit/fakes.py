@@ -298,6 +298,13 @@ class FakeTickets:
     def release_step(self, ticket_id: str, step: str) -> None:
         self.db.tickets[ticket_id].get("jiraClaims", {}).pop(step, None)
 
+    def store_feedback_token(self, ticket_id: str, token: str, entered: str) -> bool:
+        item = self.db.tickets.get(ticket_id)
+        if item is None or item.get("feedbackEnteredAt", "") > entered:
+            return False
+        item["feedbackToken"], item["feedbackEnteredAt"] = token, entered
+        return True
+
     def add_warning(self, ticket_id: str, warning: str) -> None:
         item = self.db.tickets[ticket_id]
         item["jiraWarnings"] = [*item.get("jiraWarnings", []), warning[:300]]

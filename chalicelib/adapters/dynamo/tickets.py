@@ -325,6 +325,20 @@ class TicketRepository:
             is not None
         )
 
+    def store_feedback_token(self, ticket_id: str, token: str, entered: str) -> bool:
+        """The token of the workflow's wait for feedback, unless a later wait's token (one that
+        entered the state after `entered`) is stored already: False then."""
+        return (
+            self._t.update_if(
+                keys.ticket(ticket_id),
+                "SET feedbackToken = :token, feedbackEnteredAt = :entered",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(feedbackEnteredAt) OR feedbackEnteredAt <= :entered)",
+                values={":token": token, ":entered": entered},
+            )
+            is not None
+        )
+
     def release_step(self, ticket_id: str, step: str) -> None:
         self._t.update(
             keys.ticket(ticket_id), "REMOVE jiraClaims.#s", ExpressionAttributeNames={"#s": step}
