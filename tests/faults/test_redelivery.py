@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.domain.roles import Role
 from chalicelib.handlers import handle_jira_tasks, handle_workflow_tasks
 from tests.faults.test_outages import nothing_lost
 from tests.faults.test_webhook_order import caught, post, told
@@ -277,4 +278,43 @@ def test_await_feedback_delivered_twice_waits_once_and_the_next_change_reaches_t
         settle(aws["workflowQueueUrl"], handle_workflow_tasks, seconds=0.3)
     assert execution_of(aws, ticket["id"])["status"] == "SUCCEEDED"
     assert statuses_of(api, demo, ticket["id"]).count("verified") == 1
+    nothing_lost(aws)
+
+
+@pytest.mark.parametrize("at_once", [False, True], ids=["in-turn", "at-once"])
+def test_expire_draft_delivered_twice_expires_once(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    slack: Any,
+    one_dynamodb_request_at_a_time: None,
+    at_once: bool,
+) -> None:
+    c = bootstrap.container()
+    c.repos.projects.create(
+        {
+            "key": "FAST",
+            "name": "Fast",
+            "flakyOpensDraft": False,
+            "decisionReminderSeconds": 1,
+            "decisionRounds": 1,
+        }
+    )
+    c.access.put_module("FAST", "checkout", "lead@example.com", "U0LEAD")
+    ci = c.access.issue_key("FAST", Role.CI, None, None)["key"]
+    ticket_id = api.post(
+        "/v1/projects/FAST/results",
+        headers={"Authorization": f"Bearer {ci}", "Content-Type": "application/json"},
+        body=report([result()]),
+    ).json_body["results"][0]["ticket"]["id"]
+    message = take(
+        aws["workflowQueueUrl"], of_type("expire_draft"), handle_workflow_tasks, seconds=20.0
+    )
+
+    twice(handle_workflow_tasks, message, at_once=at_once)
+    assert hand_over(handle_workflow_tasks, message, 3) == []
+
+    ticket = c.repos.tickets.get(ticket_id)
+    assert ticket.status == "expired"
+    assert [h.status for h in ticket.history].count("expired") == 1
     nothing_lost(aws)
