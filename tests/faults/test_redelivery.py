@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -41,8 +42,10 @@ def take(
     sqs = boto3.client("sqs")
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        # One at a time: what is received and put back would count as a receive, and the
+        # queue's redrive policy would move it to the DLQ after a few.
         for m in sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=0, AttributeNames=["All"]
         ).get("Messages", []):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
             if wanted(json.loads(m["Body"])):
@@ -317,4 +320,106 @@ def test_expire_draft_delivered_twice_expires_once(
     ticket = c.repos.tickets.get(ticket_id)
     assert ticket.status == "expired"
     assert [h.status for h in ticket.history].count("expired") == 1
+    nothing_lost(aws)
+
+
+def test_an_upload_notification_and_its_chunks_delivered_twice_count_once(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    one_dynamodb_request_at_a_time: None,
+) -> None:
+    from chalicelib.handlers import handle_upload_events
+    from chalicelib.services import uploads as uploads_module
+    from tests.integration.test_upload_chunks import (
+        CASES,
+        CHUNK,
+        FAILING,
+        ROUNDS,
+        SCENARIOS,
+        spread_junit,
+    )
+
+    monkeypatch.setattr(uploads_module, "CHUNK", CHUNK)
+    upload = api.post(
+        "/v1/projects/DEMO/uploads",
+        headers=demo.auth("ci"),
+        body=json.dumps({"run": {"id": "build-twice"}, "format": "junit"}),
+    ).json_body
+    key = upload["fields"]["key"]
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
+    )
+    landed = take(
+        aws["reportsQueueUrl"],
+        # (event keys are URL-encoded; moto also encodes "/")
+        lambda body: any(
+            unquote_plus(r["s3"]["object"]["key"]) == key for r in body.get("Records", [])
+        ),
+    )
+
+    twice(handle_upload_events, landed, at_once=True)  # S3's notification, twice at once
+    assert hand_over(handle_upload_events, landed, 3) == []
+    results = SCENARIOS * ROUNDS * CASES
+    # Two notifications at once may both hand a chunk out (noted every QUEUE_NOTE sends): a
+    # chunk message is one more redelivery, which its handler counts once.
+    chunks: list[Message] = []
+    while True:
+        try:
+            chunks.append(take(aws["reportsQueueUrl"], of_type("upload_chunk"), seconds=1.0))
+        except AssertionError:
+            break
+    assert {json.loads(m["Body"])["chunk"] for m in chunks} == set(range(results // CHUNK))
+    for n, message in enumerate(chunks):
+        twice(handle_upload_events, message, at_once=n % 2 == 0)
+
+    progress = api.get(
+        f"/v1/projects/DEMO/uploads/{upload['uploadId']}", headers=demo.auth("viewer")
+    ).json_body
+    failures = SCENARIOS * ROUNDS * FAILING
+    assert progress["status"] == "completed"
+    assert (progress["processed"], progress["total"]) == (results, results)
+    assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
+    tickets = bootstrap.container().repos.tickets
+    for s in range(SCENARIOS):
+        [draft] = tickets.of_scenario("DEMO", f"checkout.spread.s{s}")
+        assert draft.occurrences == ROUNDS * FAILING
+    nothing_lost(aws)
+    assert not boto3.client("sqs").receive_message(QueueUrl=aws["reportsDlqUrl"]).get("Messages")
+
+
+def test_a_report_request_delivered_twice_builds_one_report(
+    api: Any,
+    demo: Demo,
+    aws: dict[str, Any],
+    one_dynamodb_request_at_a_time: None,
+) -> None:
+    from chalicelib.handlers import handle_report_requests
+
+    asked_for = api.post(
+        "/v1/projects/DEMO/reports",
+        headers=demo.auth("viewer"),
+        body=json.dumps({"type": "executive-summary", "format": "csv"}),
+    )
+    assert asked_for.status_code in (200, 201, 202), asked_for.json_body
+    report_id = asked_for.json_body["reportId"]
+    queue = bootstrap.container().settings.build_queue_url
+    message = take(queue, lambda body: body.get("reportId") == report_id)
+
+    def view() -> dict[str, Any]:
+        seen = api.get(f"/v1/projects/DEMO/reports/{report_id}", headers=demo.auth("viewer"))
+        return {k: v for k, v in seen.json_body.items() if k != "downloadUrl"}
+
+    assert hand_over(handle_report_requests, message) == []
+    built = view()
+    assert built["status"] == "done", built
+    twice(handle_report_requests, message)  # and again, twice at once: nothing rebuilt
+    twice(handle_report_requests, message, at_once=True)
+
+    assert view() == built  # built once: the same file, the same builtAt
+    stored = boto3.client("s3").list_object_versions(
+        Bucket=aws["bucket"], Prefix=f"reports/DEMO/{report_id}"
+    )
+    assert len(stored.get("Versions", [])) == 1, stored.get("Versions")
     nothing_lost(aws)
