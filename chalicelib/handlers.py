@@ -125,7 +125,9 @@ def _workflow_task(c: Any, task: dict[str, Any], kind: Any, attempt: Any) -> Non
         )
         logger.info("awaiting decision", extra={"ticketId": task["ticketId"], "outcome": outcome})
     elif kind == TaskType.AWAIT_FEEDBACK:
-        outcome = c.feedback.awaiting(task["ticketId"], task["taskToken"])
+        outcome = c.feedback.awaiting(
+            task["ticketId"], task["taskToken"], str(task.get("entered") or "")
+        )
         logger.info("awaiting Jira", extra={"ticketId": task["ticketId"], "outcome": outcome})
     elif kind == TaskType.FLUSH_NOTIFICATIONS:
         # Slack throttling or down: the flush goes on later; what was sent is not sent again.

@@ -67,6 +67,7 @@ class Ticket(Record):
     reminders: int | None = None
     jira_task_token: str | None = None
     feedback_token: str | None = None
+    feedback_entered_at: str | None = None  # when the workflow's wait for that token began
     # Jira creation, exactly once
     jira_create_attempts: int | None = None
     jira_last_attempt_at: float | None = None
@@ -119,7 +120,15 @@ class Ticket(Record):
 
 
 # Task tokens are bearer capabilities for the workflow: they never leave our side.
-PRIVATE_FIELDS = ("taskToken", "jiraTaskToken", "feedbackToken", "version", "lastChange")
+PRIVATE_FIELDS = (
+    "taskToken",
+    "jiraTaskToken",
+    "feedbackToken",
+    "version",
+    "lastChange",
+    "jiraClaims",
+    "feedbackEnteredAt",
+)
 # Shown (as null when unset) on every ticket the API returns.
 CONTRACT_FIELDS = (
     "expected",

@@ -42,6 +42,9 @@ from chalicelib.observability import logger
 _AGAIN = "again"  # a concurrent write won: read the ticket again
 _ATTEMPTS = 3
 KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base entry
+# A delivery's claim on a step it tells Jira: longer than a Jira call, shorter than the Jira
+# queue's visibility timeout (360 s), so the redelivery of a message whose process died takes it.
+SYNC_CLAIM_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -186,10 +189,13 @@ class FeedbackService:
         except TokenRejected:
             logger.info("feedback token no longer waited on", extra={"ticketId": ticket.id})
 
-    def awaiting(self, ticket_id: str, token: str) -> str:
+    def awaiting(self, ticket_id: str, token: str, entered: str = "") -> str:
         """The execution waits for the next change; an end that already happened answers at
-        once (the status is read after the token is stored, so no change falls between)."""
-        self._tickets.set_fields(ticket_id, {"feedbackToken": token})
+        once (the status is read after the token is stored, so no change falls between). A
+        wait redelivered after a later one (`entered`: when the execution entered the state)
+        is stale: its token must not replace the later one, which the next change answers."""
+        if not self._tickets.store_feedback_token(ticket_id, token, entered):
+            return "stale"
         ticket = self._tickets.get(ticket_id)
         if ticket.status in (TicketStatus.VERIFIED.value, TicketStatus.CLOSED.value):
             self.tell_workflow(ticket)
@@ -215,21 +221,22 @@ class FeedbackService:
     # -- re-tests and regressions, told to Jira ---------------------------------------------
 
     def sync_to_jira(self, kind: str, ticket_id: str) -> str:
-        """Tell Jira what a re-test or a regression found: a comment, and a transition."""
+        """Tell Jira what a re-test or a regression found: a comment, and a transition, each
+        once per move however often (or however concurrently) SQS hands the message over."""
         ticket = self._tickets.get(ticket_id)
         jira = ticket.jira or {}
         if not jira.get("key"):
             return "no jira issue"
+        key = jira["key"]
         mapping = (self._stores.projects.get(ticket.project) or {}).get("jira") or {}
         tracker = self._tracker()
+        move = _move_told(kind, ticket)
         if kind == TaskType.RETEST_PASSED:
-            tracker.comment(
-                jira["key"],
+            text = (
                 f"failbridge: the re-test of {ticket.test_case_id} "
-                "passed; the scenario is Passed and the ticket verified.",
+                "passed; the scenario is Passed and the ticket verified."
             )
-            if mapping.get("closeTransition"):
-                self._transition(tracker, jira["key"], mapping["closeTransition"])
+            transition = mapping.get("closeTransition")
         else:
             recent = [o.to_dict() for o in self._stores.executions.occurrences(ticket_id)[-5:]]
             lines = [
@@ -238,10 +245,30 @@ class FeedbackService:
                 for o in recent
             ]
             why = "the re-test failed" if kind == "retest_failed" else "the scenario failed again"
-            tracker.comment(jira["key"], f"failbridge: {why}; reopening.\n" + "\n".join(lines))
-            self._transition(tracker, jira["key"], mapping.get("reopenTransition") or "Reopened")
+            text = f"failbridge: {why}; reopening.\n" + "\n".join(lines)
+            transition = mapping.get("reopenTransition") or "Reopened"
+        self._once(ticket, f"{move}:comment", lambda: tracker.comment(key, text))
+        if transition:
+            self._once(
+                ticket, f"{move}:transition", lambda: self._transition(tracker, key, transition)
+            )
         self.tell_workflow(ticket)
         return "synced"
+
+    def _once(self, ticket: Ticket, step: str, action: Callable[[], Any]) -> None:
+        """One step told to Jira once: skipped when recorded done or claimed by a delivery
+        still at it (the claim lapses after SYNC_CLAIM_SECONDS, for a process that died);
+        released when Jira did not take it, so the delivery's retry takes it again."""
+        if step in (ticket.jira_steps or []):
+            return
+        if not self._tickets.claim_step(ticket.id, step, int(time.time()), SYNC_CLAIM_SECONDS):
+            return
+        try:
+            action()
+        except BaseException:
+            self._tickets.release_step(ticket.id, step)
+            raise
+        self._tickets.add_steps(ticket.id, {step})
 
     @staticmethod
     def _transition(tracker: Any, key: str, name: str) -> None:
@@ -313,3 +340,11 @@ class FeedbackService:
                     if outcome not in ("no change", "stale", "not ours", "changed meanwhile"):
                         counts["repaired"] += 1
         return counts
+
+
+def _move_told(kind: str, ticket: Ticket) -> str:
+    """Which move a re-test or regression message tells Jira of: the kind and how many times
+    the ticket has made that move (its first reopen, its second ...), so a redelivery names the
+    same move and a later move a new one."""
+    to = S.VERIFIED if kind == TaskType.RETEST_PASSED else S.REOPENED
+    return f"{kind}#{sum(1 for h in ticket.history if h.status == to)}"

@@ -285,6 +285,26 @@ class FakeTickets:
         item = self.db.tickets[ticket_id]
         item["jiraSteps"] = sorted({*item.get("jiraSteps", []), *steps})
 
+    def claim_step(self, ticket_id: str, step: str, now: int, lease: int) -> bool:
+        item = self.db.tickets.get(ticket_id)
+        if item is None or step in item.get("jiraSteps", []):
+            return False
+        claims = item.setdefault("jiraClaims", {})
+        if step in claims and claims[step] >= now - lease:
+            return False
+        claims[step] = now
+        return True
+
+    def release_step(self, ticket_id: str, step: str) -> None:
+        self.db.tickets[ticket_id].get("jiraClaims", {}).pop(step, None)
+
+    def store_feedback_token(self, ticket_id: str, token: str, entered: str) -> bool:
+        item = self.db.tickets.get(ticket_id)
+        if item is None or item.get("feedbackEnteredAt", "") > entered:
+            return False
+        item["feedbackToken"], item["feedbackEnteredAt"] = token, entered
+        return True
+
     def add_warning(self, ticket_id: str, warning: str) -> None:
         item = self.db.tickets[ticket_id]
         item["jiraWarnings"] = [*item.get("jiraWarnings", []), warning[:300]]

@@ -299,6 +299,51 @@ class TicketRepository:
     def add_steps(self, ticket_id: str, steps: set[str]) -> None:
         self._t.update(keys.ticket(ticket_id), "ADD jiraSteps :s", values={":s": steps})
 
+    def claim_step(self, ticket_id: str, step: str, now: int, lease: int) -> bool:
+        """Claim a step told to Jira: not when done (`jiraSteps`) or claimed by another
+        delivery less than `lease` seconds ago (`jiraClaims`)."""
+        key = keys.ticket(ticket_id)
+        if (
+            self._t.update_if(
+                key,
+                "SET jiraClaims = if_not_exists(jiraClaims, :none)",
+                ConditionExpression="attribute_exists(pk)",
+                values={":none": {}},
+            )
+            is None
+        ):
+            return False
+        return (
+            self._t.update_if(
+                key,
+                "SET jiraClaims.#s = :now",
+                ConditionExpression="NOT contains(jiraSteps, :step) AND "
+                "(attribute_not_exists(jiraClaims.#s) OR jiraClaims.#s < :lapsed)",
+                ExpressionAttributeNames={"#s": step},
+                values={":now": now, ":step": step, ":lapsed": now - lease},
+            )
+            is not None
+        )
+
+    def store_feedback_token(self, ticket_id: str, token: str, entered: str) -> bool:
+        """The token of the workflow's wait for feedback, unless a later wait's token (one that
+        entered the state after `entered`) is stored already: False then."""
+        return (
+            self._t.update_if(
+                keys.ticket(ticket_id),
+                "SET feedbackToken = :token, feedbackEnteredAt = :entered",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(feedbackEnteredAt) OR feedbackEnteredAt <= :entered)",
+                values={":token": token, ":entered": entered},
+            )
+            is not None
+        )
+
+    def release_step(self, ticket_id: str, step: str) -> None:
+        self._t.update(
+            keys.ticket(ticket_id), "REMOVE jiraClaims.#s", ExpressionAttributeNames={"#s": step}
+        )
+
     def add_warning(self, ticket_id: str, warning: str) -> None:
         self._t.update(
             keys.ticket(ticket_id),
