@@ -121,6 +121,7 @@ def test_a_root_cause_of_many_drafts_links_the_ones_without_buttons_to_the_draft
     assert len(own) == shown
     [more] = [b for b in message["blocks"] if "more drafts of this root cause" in str(b)]
     assert "…and 3 more drafts" in str(more) and "/pages/projects/P/drafts" in str(more)
+    assert more["type"] == "context"  # in the line's own text: no block more than before
 
 
 def test_the_projects_setting_names_the_approval_the_digest_offers() -> None:

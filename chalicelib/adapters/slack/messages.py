@@ -99,9 +99,16 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
             f"\n_New since decision_: {_clip(str(since.get('decision')), 40)} by "
             f"{_clip(str(since.get('by')), 100)} ({_clip(str(since.get('at')), 40)})"
         )
+    more = ""
+    if cluster.get("moreDrafts"):  # past the buttons below: each has its own links there
+        more = (
+            f" …and {cluster['moreDrafts']} more drafts of this root cause than have buttons "
+            f"below, each with its own Approve/Reject links: <{cluster['moreUrl']}|see every "
+            "draft waiting>."
+        )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
-        ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}")]),
+        ContextBlock(elements=[MarkdownTextObject(text=f"{_clip(detail, 1500)} {link}{more}")]),
     ]
     links = cluster.get("links") or {}
     if links:  # the whole root cause decided from here: its page and its signed links
@@ -119,12 +126,6 @@ def _cluster_blocks(entry: dict[str, Any]) -> list[Block]:
             )
         )
         blocks.append(_decide_block(draft["id"], draft))
-    if cluster.get("moreDrafts"):  # past the block budget: each still has its links there
-        more = (
-            f"…and {cluster['moreDrafts']} more drafts of this root cause, each with its own "
-            f"Approve/Reject links: <{cluster['moreUrl']}|see every draft waiting>."
-        )
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
 
 
