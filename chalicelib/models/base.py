@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Strict,
     StringConstraints,
     ValidationError,
 )
@@ -42,6 +43,8 @@ def _whole_number(value: Any) -> Any:
 # An integer as JSON Schema means it: `Annotated[int, Strict(), Field(<bounds>), WHOLE]`: true,
 # "5" and 1.5 are not integers, 5.0 is 5. The bounds go before WHOLE, so the document states them.
 WHOLE = BeforeValidator(_whole_number)
+# A number as JSON Schema means it: true and "0.5" are not numbers (lax pydantic takes both).
+Number = Annotated[float, Strict()]
 
 
 class EdgeModel(BaseModel):

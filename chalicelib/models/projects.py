@@ -14,6 +14,7 @@ from pydantic import (
 from chalicelib.domain.feedback import MAPPABLE
 from chalicelib.models.base import (
     Name,
+    Number,
     StrictEdgeModel,
     Text,
 )
@@ -143,7 +144,7 @@ class GateIn(StrictEdgeModel):
 
     metric: Name
     operator: Name
-    threshold: float
+    threshold: Number
     module: Name | None = None
     severity: Name | None = None
 

@@ -16,6 +16,7 @@ from chalicelib.domain.requirements import REQUIREMENT_ID_PATTERN
 from chalicelib.models.base import (
     WHOLE,
     Name,
+    Number,
     StrictEdgeModel,
     Text,
 )
@@ -152,6 +153,6 @@ class FlakySettingsIn(StrictEdgeModel):
     counts, and the failed share above which a report is an outage (not counted)."""
 
     window: int | None = Field(default=None, ge=4, le=100)
-    threshold: float | None = Field(default=None, ge=0.01, le=1.0)
+    threshold: Number | None = Field(default=None, ge=0.01, le=1.0)
     min_executions: int | None = Field(default=None, ge=2, le=100)
-    outage_share: float | None = Field(default=None, ge=0.01, le=1.0)
+    outage_share: Number | None = Field(default=None, ge=0.01, le=1.0)

@@ -38,13 +38,57 @@ def slack_lines(stack: dict[str, Any]) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
+MORE_LINK = re.compile(r"<([^|>]+)\|[Ss]ee every draft waiting")
+
+
+def more_links(lines: list[str]) -> list[str]:
+    """The digest's links to the drafts page (a lead's signed view link): drafts past what one
+    Slack message shows are decided there, each by its own approval link."""
+    return [url for line in lines for url in MORE_LINK.findall(line)]
+
+
+def decide_from_drafts_page(url: str, wanted: set[str]) -> set[str]:
+    """Open the lead's drafts page from the message's link (the link is traded for a cookie),
+    walk its pages, and reject each wanted draft by its own approval link; the ids decided."""
+    traded = requests.get(url, allow_redirects=False, timeout=30)
+    assert traded.status_code == 303, traded.text
+    # the session cookie is Secure: a browser sends it to localhost over http, requests does not
+    cookie = traded.headers["Set-Cookie"].split(";", 1)[0]
+    browser = requests.Session()
+    browser.headers["Cookie"] = cookie
+    drafts_page = url.split("?", 1)[0]
+    page = browser.get(drafts_page, timeout=30)
+    assert page.status_code == 200, page.text
+    decided: set[str] = set()
+    while True:
+        for row in page.text.split("<tr>")[1:]:
+            ticket = re.search(r'<a href="/pages/tickets/([^"]+)">', row)
+            decide = re.search(r'<a class="decide" href="([^"]+)"', row)
+            if ticket and decide and ticket.group(1) in wanted - decided:
+                href = decide.group(1).replace("&amp;", "&")
+                answer = decide_by_link(href, "reject", "reviewed in the e2e suite")
+                assert answer.status_code == 200, answer.text
+                decided.add(ticket.group(1))
+        following = re.search(r'<a href="(\?cursor=[^"]+)">Next page</a>', page.text)
+        if not following:
+            return decided
+        page = browser.get(drafts_page + following.group(1).replace("&amp;", "&"), timeout=30)
+
+
 def reject_all_from_slack(stack: dict[str, Any], drafts: set[str]) -> dict[str, str]:
     """Reject each draft from the lead's Slack messages as a lead would: by its own buttons
     where its line has them, else by its root cause's "Reject all" link (a digest line keeps
-    the buttons of a root cause's first drafts only). How each was reached, by ticket id."""
+    the buttons of a root cause's first drafts only), else from the drafts page the message
+    links to (a message lists what Slack's 50 blocks allow). How each was reached, by id."""
+
+    def ours(lines: list[str]) -> list[str]:  # the stack's outbox has earlier tests' too
+        return [line for line in lines if any(t in line for t in drafts)]
+
     lines = wait_for(
         lambda: (
-            (ls := slack_lines(stack)) and all(any(t in line for line in ls) for t in drafts) and ls
+            (ls := slack_lines(stack))
+            and (all(any(t in line for line in ls) for t in drafts) or more_links(ours(ls)))
+            and ours(ls)
         ),
         timeout=90,
     )
@@ -58,7 +102,10 @@ def reject_all_from_slack(stack: dict[str, Any], drafts: set[str]) -> dict[str, 
         assert decided.status_code == 200, decided.text
         how[ticket_id] = "own link"
     for ticket_id in sorted(drafts - set(how)):
-        [line] = [line for line in lines if ticket_id in line]
+        named = [line for line in lines if ticket_id in line]
+        if not named:
+            continue
+        [line] = named
         assert "has no lead" in line
         [url] = [
             e["url"]
@@ -73,6 +120,13 @@ def reject_all_from_slack(stack: dict[str, Any], drafts: set[str]) -> dict[str, 
             form = {"csrf": found.group(1), "decision": "reject"}
             assert requests.post(url, data=form, timeout=120).status_code == 200
         how[ticket_id] = "root cause link"
+    rest = drafts - set(how)
+    if rest:  # behind the message's "See every draft waiting" link
+        [first, *_] = more_links(lines)
+        for ticket_id in decide_from_drafts_page(first, rest):
+            how[ticket_id] = "drafts page"
+        for ticket_id in drafts - set(how):  # not listed: decided with its root cause already
+            how[ticket_id] = "root cause link, behind the more link"
     return how
 
 

@@ -96,3 +96,18 @@ def test_problems_quote_patterns_and_names_as_they_are() -> None:
         "input should be a valid UUID"
     )
     assert _problem({"type": "x", "msg": "UUID version 4 expected"}) == "UUID version 4 expected"
+
+
+@pytest.mark.parametrize(
+    "body", [{"threshold": True}, {"outageShare": False}, {"threshold": "0.5"}]
+)
+def test_a_number_field_refuses_booleans_and_strings(body: dict[str, object]) -> None:
+    """JSON Schema's number: lax pydantic read true as 1.0 (the fuzz run's negative-data check
+    found `{"threshold": true}` accepted by the flaky settings)."""
+    from chalicelib.models import FlakySettingsIn, GateIn
+
+    with pytest.raises(ValidationFailed) as caught:
+        parse_model(FlakySettingsIn, body)
+    assert [d["field"] for d in caught.value.details] == list(body)
+    with pytest.raises(ValidationFailed):
+        parse_model(GateIn, {"metric": "passRate", "operator": "gte", "threshold": True})
