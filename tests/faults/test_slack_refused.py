@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
-from tests.faults.test_outages import run
-from tests.integration.conftest import Demo, report, result
+from tests.faults.test_outages import drafts, run
+from tests.integration.conftest import Demo
 from tests.integration.test_jira import configure
 
 
@@ -23,14 +23,7 @@ def test_slack_refusing_for_good_ends_the_delivery_at_once_on_the_dlq(
 ) -> None:
     configure(api, demo)
     slack.add_fault(status, count=10)
-    ids = [
-        api.post(
-            "/v1/projects/DEMO/results",
-            headers=demo.auth("ci"),
-            body=report([result(scenarioId=f"checkout.s{i}", testCaseId=f"TC-{i}")]),
-        ).json_body["results"][0]["ticket"]["id"]
-        for i in range(2)
-    ]
+    ids = drafts(api, demo, 2)
     sqs = boto3.client("sqs")
 
     def dead_letters() -> int:
