@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import now_iso
@@ -45,6 +46,10 @@ KNOWLEDGE_OCCURRENCES = 5  # a ticket seen this often is worth a knowledge-base 
 # A delivery's claim on a step it tells Jira: longer than a Jira call, shorter than the Jira
 # queue's visibility timeout (360 s), so the redelivery of a message whose process died takes it.
 SYNC_CLAIM_SECONDS = 120
+# A re-test or regression comment is looked for in Jira before it is posted (a delivery that died
+# after Jira took it, or a timeout after Jira took it, must not comment twice): only comments
+# created after the move, less this margin for the two clocks, count.
+COMMENT_CLOCK_SKEW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,14 @@ class FeedbackService:
             why = "the re-test failed" if kind == "retest_failed" else "the scenario failed again"
             text = f"failbridge: {why}; reopening.\n" + "\n".join(lines)
             transition = mapping.get("reopenTransition") or "Reopened"
-        self._once(ticket, f"{move}:comment", lambda: tracker.comment(key, text))
+        since = _move_time(kind, ticket) - COMMENT_CLOCK_SKEW_SECONDS
+        self._once(
+            ticket,
+            f"{move}:comment",
+            lambda: (
+                None if tracker.commented_since(key, text, since) else tracker.comment(key, text)
+            ),
+        )
         if transition:
             self._once(
                 ticket, f"{move}:transition", lambda: self._transition(tracker, key, transition)
@@ -340,6 +352,19 @@ class FeedbackService:
                     if outcome not in ("no change", "stale", "not ours", "changed meanwhile"):
                         counts["repaired"] += 1
         return counts
+
+
+def _move_time(kind: str, ticket: Ticket) -> float:
+    """When the ticket made the move a re-test or regression message tells (epoch seconds;
+    0 when its history does not say)."""
+    to = S.VERIFIED if kind == TaskType.RETEST_PASSED else S.REOPENED
+    made = [h.at for h in ticket.history if h.status == to and h.at]
+    if not made:
+        return 0.0
+    try:
+        return datetime.fromisoformat(made[-1].replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _move_told(kind: str, ticket: Ticket) -> str:

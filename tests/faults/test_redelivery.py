@@ -211,6 +211,33 @@ def test_a_reopen_whose_transition_met_jira_down_is_not_commented_again(
     nothing_lost(aws)
 
 
+def test_a_comment_jira_took_but_answered_too_late_is_not_posted_again(
+    api: Any, demo: Demo, aws: dict[str, Any], jira: Any, slack: Any, deliveries: Any
+) -> None:
+    """Jira took the re-test's comment but answered after the client's timeout (so the delivery
+    released its step, as for a comment Jira never got): the retry, and SQS's copy of the
+    first delivery, find the comment in Jira instead of posting it again."""
+    ticket = resolved_ticket(api, demo, aws, jira, deliveries)
+    key = ticket["jira"]["key"]
+    report_result(api, demo, "failed", "build-901")
+    message = take(aws["jiraQueueUrl"], of_type("retest_failed"))
+    jira.add_fault(
+        "create_then_timeout", seconds=2.0, match=f"POST /rest/api/2/issue/{key}/comment"
+    )
+
+    assert hand_over(handle_jira_tasks, message) == []  # timed out: retried later
+    assert comments(jira, key, "the re-test failed") == 1  # Jira has it all the same
+    jira.clear_faults()
+    later = take(aws["jiraQueueUrl"], of_type("retest_failed"), seconds=15.0)
+    assert hand_over(handle_jira_tasks, later) == []
+    assert hand_over(handle_jira_tasks, message, 2) == []
+
+    assert comments(jira, key, "the re-test failed") == 1
+    assert jira.issue(key)["fields"]["status"]["name"] == "Reopened"
+    assert statuses_of(api, demo, ticket["id"]).count("reopened") == 1
+    nothing_lost(aws)
+
+
 def test_a_knowledge_entry_recorded_twice_is_one_entry(
     api: Any,
     demo: Demo,

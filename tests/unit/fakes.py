@@ -1150,6 +1150,10 @@ class FakeJira:
         self._call("comment")
         self.comments.append((key, body))
 
+    def commented_since(self, key: str, body: str, since: float) -> bool:
+        self._call("commented_since")
+        return (key, body) in self.comments
+
     def transition(self, key: str, name: str) -> None:
         self._call("transition")
         self.transitions.append((key, name))

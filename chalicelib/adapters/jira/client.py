@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
@@ -18,6 +18,8 @@ from chalicelib.domain.outside import (  # noqa: F401  (re-exported for the adap
     JiraThrottled,
     JiraUnavailable,
 )
+
+JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"  # how Jira writes `created`: 2026-12-02T15:04:05.000+0000
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -178,6 +180,21 @@ class JiraTracker:
     def comment(self, key: str, body: str) -> None:
         with _translated("comment"):
             self.client().add_comment(key, body)
+
+    def commented_since(self, key: str, body: str, since: float) -> bool:
+        """Whether one of the issue's newest 50 comments has exactly this body and was created
+        at or after `since` (epoch seconds)."""
+        page = self._get(f"issue/{key}/comment?orderBy=-created&maxResults=50", "read comments")
+        for found in (page or {}).get("comments") or []:
+            if str(found.get("body") or "").strip() != body.strip():
+                continue
+            try:
+                created = datetime.strptime(str(found.get("created")), JIRA_TIME).timestamp()
+            except ValueError:
+                continue
+            if created >= since:
+                return True
+        return False
 
     def transition(self, key: str, name: str) -> None:
         """Move an issue by the name of a transition or of its target status."""

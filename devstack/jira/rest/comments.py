@@ -12,6 +12,8 @@ from devstack.jira.state import JiraState
 def get_comments(state: JiraState, req: JiraRequest) -> Response:
     issue = state.get_issue(req.match["key"])
     comments = [render_comment(state, issue, c, req.base, req.version) for c in issue["comments"]]
+    if (req.param("orderBy") or "") == "-created":  # newest first; `created`/`+created` as stored
+        comments.reverse()
     start = int(req.param("startAt") or 0)
     size = int(req.param("maxResults") or 5000)
     return Response(
