@@ -364,7 +364,11 @@ NOT_FOUND_PARAMS = {
     "exportId",
 }
 # Path parameters the server checks beyond "a string".
-PATH_PARAMS: dict[str, dict[str, Any]] = {"requirementId": _schema_of(models.RequirementId)}
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "requirementId": _schema_of(models.RequirementId),
+    # a reported run's id is the report's `run.id` (a name: no control characters, not blank)
+    "runId": _schema_of(models.Name),
+}
 # Edits of a versioned item: If-Match names the version edited (412 when another came first).
 IF_MATCH = {
     ("PUT", "/v1/projects/{project}/test-cases/{testCaseId}"),

@@ -43,42 +43,84 @@ BOUNDED_ITEMS = {"POST /v1/projects/{project}/results"}
 PROJECT = "DEMO"  # the local stack's project (checked below)
 TEXT_MEDIA = {"text/csv", "application/csv", "text/plain", "application/xml", "text/xml"}
 
-# Where a schema-valid request may still be refused, for a reason JSON Schema cannot say: these
-# operations skip only the positive-data-acceptance check (every other check runs).
-POSITIVE_DATA_NEEDS_STATE = {
-    "put_jira_mapping": "the Jira project key must exist in Jira (422 naming it otherwise)",
-    "report_junit": "the body must be a JUnit XML report (400 saying why otherwise)",
-    "report_any": "the body must be a report in a supported format (400 saying why otherwise)",
-    "preview_mapping": "the body must be a JUnit XML report (400 saying why otherwise)",
-    "import_test_cases": "the body must be a CSV file with a header row (422 otherwise)",
-    "put_mapping": "a rule must set at least one of testCase, scenario, module (422)",
-    "list_tickets": "`cursor` must be one the API issued (400 otherwise)",
-    "list_test_cases": "`cursor` must be one the API issued (400 otherwise)",
-    "list_requirements": "`cursor` must be one the API issued (400 otherwise)",
-    "coverage": "`cursor` must be one the API issued (400 otherwise)",
-    "create_test_case": "a new test case needs its testCaseId (the body's, optional in PUT)",
-    "update_test_case": "If-Match must name the test case's current version (412 otherwise)",
-    "delete_test_case": "If-Match must name the test case's current version (412 otherwise)",
-    "create_page_link": "a run or ticket page needs the id of one (422 otherwise)",
-    "request_report": "a period's dates must be calendar dates, start before end (422)",
-    "validate_gates": "exactly one of `gates` and `gate` (a saved gate's name) (422)",
-    "save_gate": "a gate's metric must be one the metrics report has (422 naming them)",
-    "approval_decide": "at most 10 form fields, a repeated name counting each time (400)",
-    "put_quarantine": "the scenario must exist (404) and `until` be a future date-time (422)",
-    "end_quarantine": "the scenario must have a quarantine in force (404 otherwise)",
-    "put_flaky_settings": "minExecutions must not exceed the window, saved or given (422)",
-    "read_audit": "`from`/`to` must be dates or date-times, `cursor` one the API issued",
-    "list_environments": "`cursor` must be one the API issued (400 otherwise)",
-    "environment_snapshots": "`cursor` must be one the API issued (400 otherwise)",
-    "list_runs": "`cursor` must be one the API issued (400 otherwise)",
-    "list_plans": "`cursor` must be one the API issued (400 otherwise)",
-    "create_run": "a run names test cases that exist, directly or through its plan (422)",
-    "create_plan": "an exit criterion's metric must be one the metrics report has (422)",
-    "update_plan": "a planId in the body must be the path's (422 otherwise)",
-    "reserve_environment": "from/to must be real date-times from 1970 to 2999, with a zone (422)",
-    "list_reservations": "from/to must be real date-times from 1970 to 2999, with a zone (422)",
+# Where a schema-valid request may still be refused, for a reason JSON Schema cannot say: for
+# these operations the positive-data-acceptance check also accepts that refusal's status (and
+# still fails on any other: a 5xx, a 400 where only a 422 is documented...); every other check
+# runs as for the rest.
+POSITIVE_DATA_NEEDS_STATE: dict[str, tuple[list[str], str]] = {
+    "put_jira_mapping": (
+        ["422"],
+        "the Jira project key must exist in Jira (422 naming it otherwise)",
+    ),
+    "report_junit": (["400"], "the body must be a JUnit XML report (400 saying why otherwise)"),
+    "report_any": (
+        ["400"],
+        "the body must be a report in a supported format (400 saying why otherwise)",
+    ),
+    "preview_mapping": (
+        ["400", "422"],
+        "the body must be a JUnit XML report (400), its rules set something each (422)",
+    ),
+    "import_test_cases": (["422"], "the body must be a CSV file with a header row (422 otherwise)"),
+    "put_mapping": (["422"], "a rule must set at least one of testCase, scenario, module (422)"),
+    "list_tickets": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "list_test_cases": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "list_requirements": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "coverage": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "create_test_case": (
+        ["400", "422"],
+        "a new test case needs its testCaseId (the body's, optional in PUT)",
+    ),
+    "update_test_case": (
+        ["412"],
+        "If-Match must name the test case's current version (412 otherwise)",
+    ),
+    "delete_test_case": (
+        ["412"],
+        "If-Match must name the test case's current version (412 otherwise)",
+    ),
+    "create_page_link": (["422"], "a run or ticket page needs the id of one (422 otherwise)"),
+    "request_report": (["422"], "a period's dates must be calendar dates, start before end (422)"),
+    "validate_gates": (["422"], "exactly one of `gates` and `gate` (a saved gate's name) (422)"),
+    "save_gate": (["422"], "a gate's metric must be one the metrics report has (422 naming them)"),
+    "approval_decide": (
+        ["400"],
+        "at most 10 form fields, a repeated name counting each time (400)",
+    ),
+    "put_quarantine": (
+        ["422"],
+        "the scenario must exist (404) and `until` be a future date-time (422)",
+    ),
+    "end_quarantine": ([], "the scenario must have a quarantine in force (404 otherwise)"),
+    "put_flaky_settings": (
+        ["422"],
+        "minExecutions must not exceed the window, saved or given (422)",
+    ),
+    "read_audit": (
+        ["400", "422"],
+        "`from`/`to` must be dates or date-times, `cursor` one the API issued",
+    ),
+    "list_environments": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "environment_snapshots": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "list_runs": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "list_plans": (["400"], "`cursor` must be one the API issued (400 otherwise)"),
+    "create_run": (
+        ["422"],
+        "a run names test cases that exist, directly or through its plan (422)",
+    ),
+    "create_plan": (["422"], "an exit criterion's metric must be one the metrics report has (422)"),
+    "update_plan": (["422"], "a planId in the body must be the path's (422 otherwise)"),
+    "reserve_environment": (
+        ["422"],
+        "from/to must be real date-times from 1970 to 2999, with a zone (422)",
+    ),
+    "list_reservations": (
+        ["422"],
+        "from/to must be real date-times from 1970 to 2999, with a zone (422)",
+    ),
 }
-NO_POSITIVE_CHECK = {"checks": {"positive_data_acceptance": {"enabled": False}}}
+# What the check accepts by default (schemathesis 4.32), to which an operation adds its refusal.
+POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 REFUSALS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429"]
 
 counts: collections.Counter[str] = collections.Counter()
@@ -108,8 +150,15 @@ def _schema(phases: dict[str, Any], max_examples: int) -> Any:
                     "negative_data_rejection": {"expected-statuses": REFUSALS},
                 },
                 "operations": [
-                    {"include-operation-id": operation_id, **NO_POSITIVE_CHECK}
-                    for operation_id in POSITIVE_DATA_NEEDS_STATE
+                    {
+                        "include-operation-id": operation_id,
+                        "checks": {
+                            "positive_data_acceptance": {
+                                "expected-statuses": POSITIVE_DEFAULT + refused
+                            }
+                        },
+                    }
+                    for operation_id, (refused, _why) in POSITIVE_DATA_NEEDS_STATE.items()
                 ],
             }
         ),
