@@ -17,7 +17,7 @@ COUNTERS = ("testCases", "executed", _PASSED)  # a module's counters, as `count_
 METHODS = ("manual", "automated")
 # The project item's catalogue generation: moved by every write that gives a test case a new
 # version (create, edit, delete, import); what a container remembers of versions holds while it
-# does not move (`services.test_case_versions`).
+# does not move (`services.remembered`).
 CATALOG_GENERATION = "catalogGeneration"
 # The fields a version holds; a change in any of them is a new version, no change is none.
 CONTENT = (

@@ -34,7 +34,11 @@ from chalicelib.errors import Conflict
 from chalicelib.ids import execution_id
 from chalicelib.models import ResultIn, RunIn
 from chalicelib.services.filing import Report, file_failures
-from chalicelib.services.test_case_versions import TestCaseVersions, catalog_generation
+from chalicelib.services.remembered import (
+    EnvironmentSnapshots,
+    TestCaseVersions,
+    catalog_generation,
+)
 
 DEFAULT_REMINDER_SECONDS = 24 * 3600  # a lead is reminded after a day without a decision
 DEFAULT_DECISION_ROUNDS = 3  # ... and the draft expires after three such days
@@ -91,6 +95,7 @@ class ResultsService:
         # test case -> version, remembered per container under the project's catalogue
         # generation: a report of known test cases reads no heads
         self.versions = versions or TestCaseVersions()
+        self._snapshots = EnvironmentSnapshots()  # ... and environments' snapshots
 
     def reserve_cluster(self, report: Report, ticket: Ticket) -> None:
         """Before a new draft is stored: the cluster it goes to, on the ticket."""
@@ -196,7 +201,9 @@ class ResultsService:
             "reportedAt": at,
         }
         if run.environment and self._environment_snapshot is not None:
-            snapshot = self._environment_snapshot(key, run.environment)
+            snapshot = self._snapshots.snapshot(
+                project, run.environment, self._environment_snapshot
+            )
             if snapshot is not None:  # the run records what it ran on
                 run_item["environmentSnapshot"] = snapshot
         return Report(self, project, run, results, ids, flaky, at, reported_by, run_item)

@@ -43,7 +43,8 @@ class Calls:
 
 
 def _post(api: Any, demo: Demo, run_id: str, results: list[dict[str, Any]]) -> Any:
-    body = json.dumps({"run": {"id": run_id, "name": "nightly"}, "results": results})
+    run = {"id": run_id, "name": "nightly", "environment": "staging"}  # a registered one
+    body = json.dumps({"run": run, "results": results})
     response = api.post(RESULTS, headers=demo.auth("ci"), body=body)
     assert response.status_code == 200, response.body
     return json.loads(response.body)["results"]
@@ -61,6 +62,7 @@ def warm_for_minutes(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_warm_container_files_a_failure_in_few_calls(
     warm_for_minutes: None, api: Any, demo: Demo
 ) -> None:
+    bootstrap.container().environments.create("DEMO", {"envId": "staging"}, "lead@example.com")
     calls = Calls(bootstrap.container().clients.every())
     failing = {"scenarioId": "checkout.calls", "testCaseId": "TC-CALLS-1"}
     # warm-up: the key and the project are cached, the test cases registered
@@ -78,12 +80,14 @@ def test_a_warm_container_files_a_failure_in_few_calls(
     )
 
     # new draft: the scenario, the clusters, the cluster's member, the draft's transaction and
-    # the workflow; no test-case heads, no run read
+    # the workflow; no test-case heads, no planned-run read, no environment read
     assert sum(opened.values()) <= 5, opened
     assert "BatchGetItem" not in opened and "GetItem" not in opened
     # merge: the scenario's touch and the occurrence's transaction, nothing else
     assert merged == Counter({"UpdateItem": 1, "TransactWriteItems": 1}), merged
     assert passed == Counter({"UpdateItem": 1, "BatchWriteItem": 1}), passed
+    run = bootstrap.container().repos.executions.run("DEMO", "run-2") or {}
+    assert run["environmentSnapshot"]["revision"] == 1  # remembered, and recorded
 
 
 @pytest.fixture
@@ -158,3 +162,29 @@ def test_a_run_planned_in_another_container_counts_ci_results(containers: Any) -
     assert run["status"] == "closed"  # its one test case has a result: it closed itself
     assert run["progress"]["executed"] == 1
     assert OPEN_RUNS not in (planning.repos.projects.get("VER") or {})
+
+
+def test_an_environment_changed_in_another_container_is_recorded_after_the_project_is_read(
+    containers: Any,
+) -> None:
+    reporting, changing = containers
+    changing.environments.create("VER", {"envId": "staging"}, "lead@example.com")
+    time.sleep(0.6)
+
+    def snapshot(run_id: str) -> dict[str, Any]:
+        reporting.results.record(
+            reporting.access.project("VER"),
+            RunIn.model_validate({"id": run_id, "environment": "staging"}),
+            [
+                ResultIn.model_validate(
+                    {"scenarioId": "s", "testCaseId": "TC-E", "status": "passed"}
+                )
+            ],
+            reported_by="ci",
+        )
+        return dict((reporting.repos.executions.run("VER", run_id) or {})["environmentSnapshot"])
+
+    assert snapshot("e1")["revision"] == 1
+    changing.environments.update("VER", "staging", {"configuration": {"db": "16"}}, "lead@x.io")
+    time.sleep(0.6)
+    assert snapshot("e2")["configuration"] == {"db": "16"}

@@ -116,7 +116,7 @@ class TestCaseRepository:
 
     def bump_generation(self, project: str) -> None:
         """Test cases of the project have new versions (an import): every container's
-        remembered versions of it are stale (`services.test_case_versions`)."""
+        remembered versions of it are stale (`services.remembered`)."""
         self._t.update(
             keys.project(project),
             "ADD #g :one",

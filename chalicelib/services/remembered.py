@@ -1,5 +1,9 @@
-"""The version each test case runs at, remembered per container so a report of known test cases
-reads no test-case heads. A project's entries hold while its catalogue generation (on the project
+"""What a warm container remembers between reports, each valid under a generation the project
+item carries (the item every request reads through the access cache: at most
+FAILBRIDGE_REVOCATION_SECONDS old); the writers move the generation.
+
+Test-case versions: the version each test case runs at, so a report of known test cases reads no
+test-case heads. A project's entries hold while its catalogue generation (on the project
 item, which every request reads through the access cache: at most
 FAILBRIDGE_REVOCATION_SECONDS old) is the one they were read under; every write that gives a
 test case a new version (create, edit, delete, import) moves the generation, and this
@@ -12,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from chalicelib.domain.environments import ENVIRONMENTS_GENERATION
 from chalicelib.domain.testcases import CATALOG_GENERATION
 
 MAX_REMEMBERED = 200_000  # test cases over every project of the container (~100 B each)
@@ -63,3 +68,30 @@ class TestCaseVersions:
         """This container changed a test case of the project: read its heads again."""
         with self._lock:
             self._projects.pop(project, None)
+
+
+class EnvironmentSnapshots:
+    """What a run records of the registered environment it names (None: not registered), per
+    project and environment, valid while the project's environments generation holds (moved by
+    every environment's creation and new revision)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._held: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {}
+
+    def snapshot(
+        self,
+        project: Mapping[str, Any],
+        env_id: str,
+        read: Callable[[str, str], dict[str, Any] | None],
+    ) -> dict[str, Any] | None:
+        key = (str(project["key"]), env_id)
+        generation = int(project.get(ENVIRONMENTS_GENERATION) or 0)
+        held = self._held.get(key)
+        if held is not None and held[0] == generation:
+            return held[1]
+        found = read(*key)
+        if len(self._held) >= self._limit:
+            self._held.clear()
+        self._held[key] = (generation, found)
+        return found

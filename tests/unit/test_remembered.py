@@ -3,7 +3,7 @@ read again when the generation moves or the container forgets the project, bound
 
 from __future__ import annotations
 
-from chalicelib.services.test_case_versions import TestCaseVersions, catalog_generation
+from chalicelib.services.remembered import TestCaseVersions, catalog_generation
 
 
 class Heads:
