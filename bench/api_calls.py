@@ -128,7 +128,7 @@ def main(rounds: int = 5) -> dict[str, Any]:
         "  cold = warm + the API key's GetItem (cached 60 s) and the project's (cached"
         " FAILBRIDGE_REVOCATION_SECONDS, 5 s: one more GetItem per project per container per 5 s)"
         " + the first sighting of the test case (BatchGetItem of its head, BatchWriteItem x2:"
-        " head and version, module counters) + the new root cause's cluster (PutItem)"
+        " its version, then its head) + the new root cause's cluster (PutItem)"
     )
     return figures
 
