@@ -53,6 +53,7 @@ class Container(CatalogueWiring):
             reserve=lambda project, ticket, seen: self.clusters.reserve(project, ticket, seen),
             progress=self.run_progress,
             environment_snapshot=self._environment_snapshot,
+            versions=self.test_case_versions,
         )
 
     def _environment_snapshot(self, project: str, env_id: str) -> dict[str, Any] | None:

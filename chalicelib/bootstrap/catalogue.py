@@ -17,9 +17,10 @@ if TYPE_CHECKING:  # the classes for the fields' types; the modules are imported
     from chalicelib.services.metrics import MetricsService
     from chalicelib.services.pages import PageService
     from chalicelib.services.plans import PlanService
+    from chalicelib.services.remembered import TestCaseVersions
     from chalicelib.services.reports import ReportService
     from chalicelib.services.requirements import RequirementService
-    from chalicelib.services.runs import RunProgress
+    from chalicelib.services.run_progress import RunProgress
     from chalicelib.services.testcase_imports import TestCaseImports
     from chalicelib.services.testcases import TestCaseService
 
@@ -48,7 +49,20 @@ class CatalogueWiring(AdapterWiring):
         from chalicelib.services.testcases import TestCaseService
 
         r = self.repos
-        return TestCaseService(r.test_cases, r.requirements, Cursors())
+        return TestCaseService(
+            r.test_cases,
+            r.requirements,
+            Cursors(),
+            versions_moved=self.test_case_versions.forget,
+        )
+
+    @functools.cached_property
+    def test_case_versions(self) -> TestCaseVersions:
+        """The versions test cases run at, remembered by this container (reports of known test
+        cases read no heads); `test_cases` makes it forget a project it changed."""
+        from chalicelib.services.remembered import TestCaseVersions
+
+        return TestCaseVersions()
 
     @functools.cached_property
     def test_case_imports(self) -> TestCaseImports:
@@ -60,7 +74,7 @@ class CatalogueWiring(AdapterWiring):
 
     @functools.cached_property
     def run_progress(self) -> RunProgress:
-        from chalicelib.services.runs import RunProgress
+        from chalicelib.services.run_progress import RunProgress
 
         return RunProgress(self.repos.runs)
 
@@ -71,7 +85,9 @@ class CatalogueWiring(AdapterWiring):
         from chalicelib.adapters.dynamo.table import Cursors
         from chalicelib.services.environments import EnvironmentService
 
-        return EnvironmentService(self.repos.environments, Cursors())
+        return EnvironmentService(
+            self.repos.environments, Cursors(), changed=self.access.forget_project
+        )
 
     @functools.cached_property
     def audit(self) -> AuditService:

@@ -14,6 +14,9 @@ from chalicelib.errors import ValidationFailed, field_problem
 # A reservation is at most this long: a booking reads the reservations that start in the window
 # [from - MAX_RESERVATION, to), so this bounds what every booking reads.
 MAX_RESERVATION = timedelta(days=31)
+# The project item's environments generation: moved with every environment's creation and new
+# revision, so a container may keep the snapshots runs record while it does not move.
+ENVIRONMENTS_GENERATION = "environmentsGeneration"
 
 
 class EnvironmentStatus(StrEnum):

@@ -22,6 +22,9 @@ BUCKET_CASES = 25  # test cases per bucket, on average: a bucket item stays a fe
 MAX_RUN_CASES = 10_000
 COUNTED = tuple(s.value for s in ResultStatus)  # passed, failed, blocked, skipped
 UNASSIGNED = "~"  # the byAssignee key of cases nobody was assigned
+# The project item's set of its open planned runs' ids (added when a run is created, removed when
+# it closes): a CI report of any other run id moves no planned run's progress, and reads nothing.
+OPEN_RUNS = "openRuns"
 
 
 @dataclass

@@ -15,6 +15,10 @@ _PASSED = ResultStatus.PASSED.value  # the module counter of test cases whose la
 COUNTERS = ("testCases", "executed", _PASSED)  # a module's counters, as `count_deltas` moves them
 
 METHODS = ("manual", "automated")
+# The project item's catalogue generation: moved by every write that gives a test case a new
+# version (create, edit, delete, import); what a container remembers of versions holds while it
+# does not move (`services.remembered`).
+CATALOG_GENERATION = "catalogGeneration"
 # The fields a version holds; a change in any of them is a new version, no change is none.
 CONTENT = (
     "title",

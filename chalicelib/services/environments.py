@@ -31,8 +31,12 @@ class EnvironmentService:
         *,
         clock: Callable[[], str] = now_iso,
         pause: Callable[[float], None] = time.sleep,
+        changed: Callable[[str], None] | None = None,
     ) -> None:
         self._repo = environments
+        # an environment of the project changed: this container reads the project (and so its
+        # environments generation) again on its next request, other containers within 5 s
+        self._changed = changed or (lambda project: None)
         self._cursors = cursors
         self._clock = clock
         self._pause = pause
@@ -68,6 +72,7 @@ class EnvironmentService:
                 f"environment {env_id} exists already",
                 [field_problem("envId", "is taken in this project")],
             ) from exc
+        self._changed(project)
         return _view(environment)
 
     def get(self, project: str, env_id: str) -> dict[str, Any]:
@@ -99,6 +104,7 @@ class EnvironmentService:
             except e.EnvironmentChanged:
                 self._backoff()
                 continue
+            self._changed(project)
             return _view(nxt)
         raise Unavailable("the environment is changing too often; try again")
 

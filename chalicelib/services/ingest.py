@@ -25,7 +25,7 @@ from chalicelib.domain.ports import (
     Workflow,
 )
 from chalicelib.domain.results import ScenarioBatch, flaky_indexes, group_by_scenario
-from chalicelib.domain.runs import Recorded
+from chalicelib.domain.runs import OPEN_RUNS, Recorded
 from chalicelib.domain.scenarios import Scenario
 from chalicelib.domain.statuses import ResultStatus, TicketStatus
 from chalicelib.domain.tasks import TaskType
@@ -34,6 +34,11 @@ from chalicelib.errors import Conflict
 from chalicelib.ids import execution_id
 from chalicelib.models import ResultIn, RunIn
 from chalicelib.services.filing import Report, file_failures
+from chalicelib.services.remembered import (
+    EnvironmentSnapshots,
+    TestCaseVersions,
+    catalog_generation,
+)
 
 DEFAULT_REMINDER_SECONDS = 24 * 3600  # a lead is reminded after a day without a decision
 DEFAULT_DECISION_ROUNDS = 3  # ... and the draft expires after three such days
@@ -71,6 +76,7 @@ class ResultsService:
         approved_as: Callable[..., str | None] | None = None,
         reserve: Callable[[dict[str, Any], Ticket, dict[str, Any]], None] | None = None,
         environment_snapshot: Callable[[str, str], dict[str, Any] | None] | None = None,
+        versions: TestCaseVersions | None = None,
     ) -> None:
         self.stores = stores
         self.blobs = blobs  # long traces go here (without it they stay inline)
@@ -86,6 +92,10 @@ class ResultsService:
         self.progress = progress  # planned runs' progress moves with every recording
         # a registered environment's configuration as the report found it (None: not registered)
         self._environment_snapshot = environment_snapshot
+        # test case -> version, remembered per container under the project's catalogue
+        # generation: a report of known test cases reads no heads
+        self.versions = versions or TestCaseVersions()
+        self._snapshots = EnvironmentSnapshots()  # ... and environments' snapshots
 
     def reserve_cluster(self, report: Report, ticket: Ticket) -> None:
         """Before a new draft is stored: the cluster it goes to, on the ticket."""
@@ -114,13 +124,12 @@ class ResultsService:
         results: Sequence[ResultIn],
         *,
         reported_by: str,
+        planned: bool = False,
     ) -> list[dict[str, Any]]:
-        """Record a report's results; returns, per result, its execution and ticket (if any)."""
+        """Record a report's results; returns, per result, its execution and ticket (if any).
+        `planned`: the run is known to be a planned one (else the project's open runs tell)."""
         report = self._report(project, run, _number_repeats(results), reported_by)
-        if self.catalog is not None:
-            report.versions = self.catalog.register(
-                report.key, report.results, report.at, reported_by
-            )
+        report.versions = self._versions_of(report)
         report.outage = report_is_outage(project, (r.status.value for r in report.results))
         plain: list[int] = []
         for batch in group_by_scenario(report.results, report.flaky):
@@ -134,11 +143,29 @@ class ResultsService:
             plain.extend(i for i in batch.indexes if i not in failures)
         self._record_plain(report, plain)
         if self.progress is not None:
-            self.progress.note(report.key, run.id, _recorded(report))
+            # a run no open planned run of the project has the id of costs no read
+            open_runs = None if planned else set(project.get(OPEN_RUNS) or ())
+            self.progress.note(report.key, run.id, _recorded(report), open_runs=open_runs)
         self.count("ResultsIngested", len(report.results))
         if report.flaky:
             self.count("FlakyResults", len(report.flaky))
         return report.outcomes
+
+    def _versions_of(self, report: Report) -> dict[str, int]:
+        """The version each reported test case runs at (unknown ones are registered)."""
+        catalog = self.catalog
+        if catalog is None:
+            return {}
+        by_case: dict[str, list[ResultIn]] = {}
+        for r in report.results:
+            by_case.setdefault(r.test_case_id, []).append(r)
+
+        def register(missing: set[str]) -> dict[str, int]:
+            wanted = [r for tc, rs in by_case.items() if tc in missing for r in rs]
+            return catalog.register(report.key, wanted, report.at, report.reported_by)
+
+        generation = catalog_generation(report.project)
+        return self.versions.resolve(report.key, generation, list(by_case), register)
 
     def _mute(self, report: Report, batch: ScenarioBatch, scenario: Scenario) -> None:
         """Failures of a flaky test case or a quarantined scenario are recorded and open nothing
@@ -174,7 +201,9 @@ class ResultsService:
             "reportedAt": at,
         }
         if run.environment and self._environment_snapshot is not None:
-            snapshot = self._environment_snapshot(key, run.environment)
+            snapshot = self._snapshots.snapshot(
+                project, run.environment, self._environment_snapshot
+            )
             if snapshot is not None:  # the run records what it ran on
                 run_item["environmentSnapshot"] = snapshot
         return Report(self, project, run, results, ids, flaky, at, reported_by, run_item)

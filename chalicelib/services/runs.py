@@ -6,9 +6,7 @@ the recording moves (`RunProgress`, called by the recording for every path, CI i
 from __future__ import annotations
 
 import contextlib
-import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,21 +20,18 @@ from chalicelib.domain.ports import (
 )
 from chalicelib.domain.runs import (
     MAX_RUN_CASES,
-    Bucket,
-    Recorded,
     TestRun,
     assign,
     bucket_count,
     bucket_of,
-    latest_per_case,
     new_buckets,
     progress,
-    supersedes,
 )
 from chalicelib.domain.statuses import RunStatus
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
 from chalicelib.ids import new_id
 from chalicelib.models import ResultIn, RunIn
+from chalicelib.services.run_progress import RunProgress
 
 if TYPE_CHECKING:  # annotations only: RunProgress serves every results request
     from chalicelib.domain.executions import Execution
@@ -46,85 +41,6 @@ if TYPE_CHECKING:  # annotations only: RunProgress serves every results request
     from chalicelib.services.plans import PlanService
 
 MAX_PAGE = 200
-MAX_ROUNDS = 30  # lost races on one bucket (the same test case recorded at once)
-
-
-class RunProgress:
-    """Moves planned runs' progress with recorded results; runs nobody planned are left alone
-    (one GetItem tells). Closes a run once every test case has a result."""
-
-    def __init__(self, runs: RunRepository, *, clock: Callable[[], str] = now_iso) -> None:
-        self._runs = runs
-        self._clock = clock
-        # (project, run) -> its bucket count, which never changes: a planned run is read once
-        # per container (a run not planned is read every time: it may be planned later)
-        self._buckets: dict[tuple[str, str], int] = {}
-
-    def note(self, project: str, run_id: str, recorded: Sequence[Recorded]) -> None:
-        buckets = self._buckets.get((project, run_id))
-        if buckets is None:
-            run = self._runs.get(project, run_id)
-            if run is None:
-                return
-            if len(self._buckets) > 10_000:
-                self._buckets.clear()
-            buckets = self._buckets[(project, run_id)] = run.buckets
-        if not recorded:
-            return
-        pending: dict[int, list[Recorded]] = {}
-        for r in latest_per_case(recorded):
-            pending.setdefault(bucket_of(r.test_case_id, buckets), []).append(r)
-        completed = 0
-        for round_ in range(MAX_ROUNDS):
-            wanted = {i: [r.test_case_id for r in rs] for i, rs in pending.items()}
-            read = self._runs.buckets_at(project, run_id, wanted)
-            for index in list(pending):
-                bucket = read.get(index)
-                changes = [] if bucket is None else _changes(bucket, pending[index])
-                if bucket is None or not changes:
-                    del pending[index]
-                    continue
-                executed = self._runs.apply(project, run_id, bucket, changes)
-                if executed is None:
-                    continue  # a case changed meanwhile: read the bucket again
-                del pending[index]
-                # exactly one write gives a bucket's last case without a result one: a case
-                # never loses its result, and the write is atomic
-                completed += int(executed == bucket.counts["total"] > 0)
-            if not pending:
-                break
-            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**round_)))
-        else:
-            raise Conflict(f"run {run_id}: could not record progress (too many lost races)")
-        for _ in range(completed):
-            if self._runs.bucket_done(project, run_id) >= buckets:
-                run = self._runs.get(project, run_id)
-                if run is not None and run.is_open:
-                    with contextlib.suppress(Conflict):  # closed on request meanwhile
-                        self.close(run, by="system", reason="every test case has a result")
-
-    def close(self, run: TestRun, *, by: str, reason: str | None) -> TestRun:
-        closed = TestRun.from_dict(
-            {
-                **run.to_dict(),
-                "status": RunStatus.CLOSED.value,
-                "closedAt": self._clock(),
-                "closedBy": by,
-                "closeReason": reason,
-            }
-        )
-        if not self._runs.close(closed):
-            raise Conflict(f"run {run.run_id} is closed", [field_problem("status", "is closed")])
-        return closed
-
-
-def _changes(bucket: Bucket, results: list[Recorded]) -> list[Recorded]:
-    """The results that replace their case's stored one (cases outside the run are ignored)."""
-    return [
-        r
-        for r in results
-        if r.test_case_id in bucket.cases and supersedes(r, bucket.cases[r.test_case_id])
-    ]
 
 
 @dataclass(frozen=True)
@@ -195,6 +111,7 @@ class RunService:
                 )
         buckets = new_buckets(assignment, run.buckets)
         self._s.runs.create(run, buckets)
+        self._progress.remember(run)
         if plan is not None:
             self._plans.started_run(plan, run.run_id, by)
         return {**run.view(), "progress": progress(buckets)}
@@ -317,7 +234,9 @@ class RunService:
             results.append(
                 ResultIn.model_validate({k: v for k, v in data.items() if v is not None})
             )
-        outcomes = self._results.record(project, self._run_in(run), results, reported_by=by)
+        outcomes = self._results.record(
+            project, self._run_in(run), results, reported_by=by, planned=True
+        )
         after = self._s.runs.get(key, run_id) or run
         return {"runId": run_id, "status": after.status, "results": outcomes}
 

@@ -57,11 +57,15 @@ class TestCaseWrites:
         cursors: Cursors,
         *,
         clock: Callable[[], str] = now_iso,
+        versions_moved: Callable[[str], None] | None = None,
     ) -> None:
         self._cases = cases
         self._requirements = requirements
         self._cursors = cursors
         self._clock = clock
+        # this container's remembered test-case versions of a project are stale (other
+        # containers see the catalogue generation move)
+        self._versions_moved = versions_moved or (lambda project: None)
 
     # -- import and export ---------------------------------------------------------------
 
@@ -171,6 +175,10 @@ class TestCaseWrites:
             after.updated_by = by
         self._link(plan.writes, self._clock())
         self._cases.put_many([after for _, after in plan.writes])
+        if any(before is not None for before, _ in plan.writes):  # new versions of known ones
+            project = plan.writes[0][1].project
+            self._cases.bump_generation(project)
+            self._versions_moved(project)
 
     def count_items(self, project: str, deltas: dict[str, dict[str, int]]) -> list[TransactItem]:
         """Module counter moves as transaction items (for a write that carries them)."""

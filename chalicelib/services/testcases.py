@@ -38,6 +38,7 @@ class TestCaseService(TestCaseWrites):
         else:
             case = new_test_case(project, body.test_case_id, body.content(), at=at, by=by)
             self._cases.create(case, self._counted([(None, case)]))
+        self._versions_moved(project)
         self._link([(existing, case)], at)
         return case.view()
 
@@ -89,6 +90,7 @@ class TestCaseService(TestCaseWrites):
         case = current.edited(body.content(), at=self._clock(), by=by)
         case.version = expected + 1
         self._cases.save(case, expected, self._counted([(current, case)]))
+        self._versions_moved(project)
         self._link([(current, case)], case.updated_at or self._clock())
         return case.view()
 
@@ -100,6 +102,7 @@ class TestCaseService(TestCaseWrites):
         case = current.removed(at=self._clock(), by=by)
         case.version = expected + 1
         self._cases.save(case, expected, self._counted([(current, case)]))
+        self._versions_moved(project)
         self._link([(current, case)], case.updated_at or self._clock())
         return {"testCaseId": test_case_id, "deleted": True, "version": case.version}
 

@@ -1272,6 +1272,7 @@ class FakeTestCases:
         self.heads: dict[tuple[str, str], dict[str, Any]] = {}
         self.versions_of: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
         self.counters: dict[tuple[str, str], dict[str, int]] = {}
+        self.generations: dict[str, int] = {}  # catalogue generations an import moved
 
     def _case(self, data: dict[str, Any]) -> Any:
         return self._cls.from_dict(copy.deepcopy(data))
@@ -1312,6 +1313,9 @@ class FakeTestCases:
     def put_many(self, cases: Sequence[Any]) -> None:
         for case in cases:
             self._write(case)
+
+    def bump_generation(self, project: str) -> None:
+        self.generations[project] = self.generations.get(project, 0) + 1
 
     def versions(self, project: str, test_case_id: str) -> list[dict[str, Any]]:
         found = self.versions_of.get((project, test_case_id), {})

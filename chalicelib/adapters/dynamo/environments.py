@@ -13,9 +13,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, cursor_checked, strip_keys
+from chalicelib.adapters.dynamo.retrying import transact_retrying
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    cursor_checked,
+    strip_keys,
+)
 from chalicelib.domain.conflicts import TransactionConflict
-from chalicelib.domain.environments import EnvironmentChanged, EnvironmentExists
+from chalicelib.domain.environments import (
+    ENVIRONMENTS_GENERATION,
+    EnvironmentChanged,
+    EnvironmentExists,
+)
+from chalicelib.errors import NotFound
 
 KEPT = ("envId", "bookings", "createdAt")  # a revision never writes these (bookings: its own)
 SNAPSHOT_FIELDS = ("envId", "revision", "status", "configuration", "name", "updatedAt", "updatedBy")
@@ -28,16 +40,22 @@ class EnvironmentRepository:
     def create(self, project: str, environment: dict[str, Any]) -> None:
         env_id = environment["envId"]
         try:
-            self._t.transact(
+            transact_retrying(
+                self._t,
                 [
                     self._t.put_item(
                         {**keys.environment(project, env_id), **environment},
                         condition="attribute_not_exists(pk)",
                     ),
                     self._t.put_item(self._snapshot(project, environment)),
-                ]
+                    self._generation_item(project),
+                ],
             )
-        except (ClientError, TransactionConflict) as exc:
+        except ClientError as exc:
+            if cancel_codes(exc)[-1:] == ["ConditionalCheckFailed"]:
+                raise NotFound(f"project {project} does not exist") from exc
+            raise EnvironmentExists(env_id) from exc
+        except TransactionConflict as exc:
             raise EnvironmentExists(env_id) from exc
 
     def get(self, project: str, env_id: str) -> dict[str, Any] | None:
@@ -78,6 +96,7 @@ class EnvironmentRepository:
                 self._t.put_item(
                     self._snapshot(project, environment), condition="attribute_not_exists(pk)"
                 ),
+                self._generation_item(project),
             ]
         )
 
@@ -149,6 +168,17 @@ class EnvironmentRepository:
         self._t.delete(keys.reservation_pointer(project, env_id, reservation_id))
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _generation_item(self, project: str) -> TransactItem:
+        """The project's environments generation, moved with an environment's new revision:
+        every container's remembered snapshots of the project are stale."""
+        return self._t.update_item(
+            keys.project(project),
+            "ADD #g :one",
+            condition="attribute_exists(pk)",
+            names={"#g": ENVIRONMENTS_GENERATION},
+            values={":one": 1},
+        )
 
     def _snapshot(self, project: str, environment: dict[str, Any]) -> dict[str, Any]:
         snapshot = {k: environment.get(k) for k in SNAPSHOT_FIELDS}

@@ -9,11 +9,21 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, load, strip_keys, vals
-from chalicelib.domain.runs import Bucket, Recorded, TestRun, deltas, zero
+from chalicelib.adapters.dynamo.retrying import transact_retrying
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    TransactItem,
+    cancel_codes,
+    load,
+    strip_keys,
+    vals,
+)
+from chalicelib.domain.runs import OPEN_RUNS, Bucket, Recorded, TestRun, deltas, zero
 from chalicelib.domain.statuses import RunStatus
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, NotFound
 
 PROJECTED_CASES = 40  # up to this many cases a bucket read asks for just those
 
@@ -89,9 +99,23 @@ class RunRepository:
         self._t = table
 
     def create(self, run: TestRun, buckets: Sequence[Bucket]) -> None:
-        """The run (409 if its id is taken), then its buckets."""
-        if not self._t.put_if(_run_item(run), "attribute_not_exists(pk)"):
-            raise Conflict(f"run {run.run_id} exists")
+        """The run (409 if its id is taken) and its id among the project's open runs, then
+        its buckets."""
+        try:
+            transact_retrying(
+                self._t,
+                [
+                    self._t.put_item(_run_item(run), "attribute_not_exists(pk)"),
+                    self._open_runs(run, "ADD"),
+                ],
+            )
+        except ClientError as exc:
+            codes = cancel_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise Conflict(f"run {run.run_id} exists") from exc
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise NotFound(f"project {run.project} does not exist") from exc
+            raise
         self._t.batch_put([_bucket_item(run.project, run.run_id, b) for b in buckets])
 
     def get(self, project: str, run_id: str) -> TestRun | None:
@@ -161,7 +185,8 @@ class RunRepository:
         return int(item.get("bucketsDone", 0))
 
     def close(self, run: TestRun) -> bool:
-        """Store the closed run, if it is still open; False if it was closed meanwhile."""
+        """Store the closed run, if it is still open, and drop it from the project's open runs;
+        False if it was closed meanwhile."""
         fields = {k: v for k, v in run.to_dict().items() if k in _CLOSING and v is not None}
         index = keys.test_run_index(run.project, run.status, str(run.created_at), run.run_id)
         fields.update(index)
@@ -169,15 +194,34 @@ class RunRepository:
         values: dict[str, Any] = {f":f{i}": v for i, v in enumerate(fields.values())}
         values[":open"] = RunStatus.OPEN.value
         clause = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
-        return (
-            self._t.update_if(
-                keys.test_run(run.project, run.run_id),
-                "SET " + clause,
-                ConditionExpression="#status = :open",
-                ExpressionAttributeNames={**names, "#status": "status"},
-                values=values,
+        try:
+            transact_retrying(
+                self._t,
+                [
+                    self._t.update_item(
+                        keys.test_run(run.project, run.run_id),
+                        "SET " + clause,
+                        condition="#status = :open",
+                        names={**names, "#status": "status"},
+                        values=values,
+                    ),
+                    self._open_runs(run, "DELETE"),
+                ],
             )
-            is not None
+        except ClientError as exc:
+            if cancel_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def _open_runs(self, run: TestRun, action: str) -> TransactItem:
+        """The project's open runs, with the run added (ADD) or taken out (DELETE)."""
+        return self._t.update_item(
+            keys.project(run.project),
+            f"{action} #o :id",
+            condition="attribute_exists(pk)",
+            names={"#o": OPEN_RUNS},
+            values={":id": {run.run_id}},
         )
 
     def page(

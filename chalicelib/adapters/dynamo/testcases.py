@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.retrying import transact_retrying
 from chalicelib.adapters.dynamo.table import (
     Table,
     TransactItem,
@@ -16,9 +17,9 @@ from chalicelib.adapters.dynamo.table import (
     strip_keys,
 )
 from chalicelib.domain.requirements import CoverageLink, Requirement
+from chalicelib.domain.testcases import CATALOG_GENERATION, TestCase
 from chalicelib.domain.testcases import COUNTERS as _COUNTERS
-from chalicelib.domain.testcases import TestCase
-from chalicelib.errors import Conflict, PreconditionFailed
+from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 
 
 def _head_item(case: TestCase) -> dict[str, Any]:
@@ -66,15 +67,20 @@ class TestCaseRepository:
         """The first version and the head (and `also`: its module's counts), together; 409 if
         the test case exists."""
         try:
-            self._t.transact(
+            transact_retrying(
+                self._t,
                 [
                     self._t.put_item(_head_item(case), "attribute_not_exists(pk)"),
                     self._t.put_item(_version_item(case), "attribute_not_exists(pk)"),
                     *also,
-                ]
+                    self._generation_item(case.project),
+                ],
             )
         except ClientError as exc:
-            if "ConditionalCheckFailed" in cancel_codes(exc):
+            codes = cancel_codes(exc)
+            if codes[-1:] == ["ConditionalCheckFailed"]:
+                raise NotFound(f"project {case.project} does not exist") from exc
+            if "ConditionalCheckFailed" in codes:
                 raise Conflict(f"test case {case.test_case_id} exists") from exc
             raise
 
@@ -88,20 +94,46 @@ class TestCaseRepository:
         head_put["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
         head_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
         try:
-            self._t.transact(
+            transact_retrying(
+                self._t,
                 [
                     head_put,
                     self._t.put_item(_version_item(case), "attribute_not_exists(pk)"),
                     *also,
-                ]
+                    self._generation_item(case.project),
+                ],
             )
         except ClientError as exc:
-            if "ConditionalCheckFailed" in cancel_codes(exc):
+            codes = cancel_codes(exc)
+            if codes[-1:] == ["ConditionalCheckFailed"]:
+                raise NotFound(f"project {case.project} does not exist") from exc
+            if "ConditionalCheckFailed" in codes:
                 raise PreconditionFailed(
                     f"test case {case.test_case_id} is no longer at version {expected_version}",
                     [{"field": "If-Match", "problem": "is not the current version"}],
                 ) from exc
             raise
+
+    def bump_generation(self, project: str) -> None:
+        """Test cases of the project have new versions (an import): every container's
+        remembered versions of it are stale (`services.remembered`)."""
+        self._t.update(
+            keys.project(project),
+            "ADD #g :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#g": CATALOG_GENERATION},
+            values={":one": 1},
+        )
+
+    def _generation_item(self, project: str) -> TransactItem:
+        """The project's catalogue generation, moved with a test case's new version."""
+        return self._t.update_item(
+            keys.project(project),
+            "ADD #g :one",
+            condition="attribute_exists(pk)",
+            names={"#g": CATALOG_GENERATION},
+            values={":one": 1},
+        )
 
     def put_many(self, cases: Sequence[TestCase]) -> None:
         """An import's writes: versions first, then heads, in batches (validated before)."""

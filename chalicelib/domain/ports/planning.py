@@ -3,7 +3,7 @@ progress buckets, and the progress hook results are recorded through."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.ports.core import Cursor
@@ -56,4 +56,11 @@ class RunRepository(Protocol):
 class RunProgress(Protocol):
     """What recording results tells planned runs (any path: CI, uploads, by hand)."""
 
-    def note(self, project: str, run_id: str, recorded: Sequence[Recorded]) -> None: ...
+    def note(
+        self,
+        project: str,
+        run_id: str,
+        recorded: Sequence[Recorded],
+        *,
+        open_runs: Collection[str] | None = None,
+    ) -> None: ...

@@ -3,6 +3,9 @@
 
 pk                        sk                       what                    GSIs
 PROJECT#{p}               PROJECT                  project settings        gsi1 PROJECTS / {p}
+                                                   (and keysGeneration,
+                                                   catalogGeneration, openRuns:
+                                                   what warm containers check)
 PROJECT#{p}               MODULE#{m}               module and its lead
 SCENARIO#{p}#{s}          SCENARIO                 scenario: test cases, latest results, its
                                                    live ticket (id, status), last ended ticket
