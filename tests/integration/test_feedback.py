@@ -17,7 +17,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.handlers import handle_jira_tasks, handle_workflow_tasks
 from tests.integration.conftest import Demo, drain, report, result
-from tests.integration.test_jira import approve, configure, run_jira, ticket_of
+from tests.integration.test_jira import approve, configure, run_jira, ticket_of, until_open
 
 SECRET = "integration-jira-webhook-secret"
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "jira"
@@ -69,8 +69,7 @@ def deliver(api: Any, caught: Any, aws: dict[str, Any]) -> tuple[bytes, dict[str
 def open_ticket(api: Any, demo: Demo, aws: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     configure(api, demo)
     ticket_id = approve(api, demo, **overrides)
-    run_jira(aws)
-    ticket = ticket_of(api, demo, ticket_id)
+    ticket = until_open(api, demo, aws, ticket_id)  # the workflow hands it over when it runs
     assert ticket["status"] == "open"
     return ticket
 
@@ -321,8 +320,7 @@ def test_a_recurring_issue_leaves_a_knowledge_base_entry_later_drafts_show(
     from tests.integration.test_jira import asked
 
     asked()
-    run_jira(aws)
-    key = ticket_of(api, demo, ticket_id)["jira"]["key"]
+    key = until_open(api, demo, aws, ticket_id)["jira"]["key"]
     from jira import JIRA
 
     JIRA(server=jira.url, basic_auth=("bot@example.com", "jira-token"), max_retries=0).add_comment(
