@@ -2,12 +2,15 @@
 
 A commit is one TransactWriteItems: the events' applied-markers (create-only), the reader's
 state items (optimistic: the version read must still be there), and the buckets' counters
-(ADD) and value lists (list_append). A redelivered event fails its marker's condition and the
-whole commit changes nothing."""
+(ADD) and value lists (ADD to a string set: each value tagged `{value}#{random}`, so equal
+values stay apart; a set is one attribute value, which moto serializes as cheaply as one
+number). A redelivered event fails its marker's condition and the whole commit changes nothing.
+A request names the buckets it reads (BatchGetItem): no range, no Scan."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -122,52 +125,40 @@ class MetricsStore:
     ) -> TransactItem:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        add_parts, set_parts = [], []
+        add_parts: list[str] = []
         for i, (name, value) in enumerate(sorted(adds.get(bucket, {}).items())):
             names[f"#a{i}"] = name
             values[f":a{i}"] = _number(value)
             add_parts.append(f"#a{i} :a{i}")
         for i, (name, listed) in enumerate(sorted(appends.get(bucket, {}).items())):
             names[f"#l{i}"] = name
-            values[f":l{i}"] = [_number(v) for v in listed]
-            set_parts.append(f"#l{i} = list_append(if_not_exists(#l{i}, :empty), :l{i})")
-        if set_parts:
-            values[":empty"] = []
-        update = ""
-        if set_parts:
-            update += "SET " + ", ".join(set_parts) + " "
-        if add_parts:
-            update += "ADD " + ", ".join(add_parts)
+            values[f":l{i}"] = {f"{_number(v)}#{uuid.uuid4().hex[:16]}" for v in listed}
+            add_parts.append(f"#l{i} :l{i}")
         return self._t.update_item(
             keys.metrics_bucket(project, generation, bucket),
-            update.strip(),
+            "ADD " + ", ".join(add_parts),
             names=names,
             values=values,
         )
 
-    def days(
-        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
-    ) -> dict[str, dict[str, Any]]:
-        pk = keys.metrics_partition(project, generation, scope)
-        prefix = keys.METRICS_KINDS[kind]
-        items = self._t.query_range(pk, f"{prefix}#{start}", f"{prefix}#{end}")
-        return {i["sk"][len(prefix) + 1 :]: strip_keys(i) for i in items}
+    def buckets(
+        self, project: str, generation: str, wanted: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any]]:
+        by_key = {}
+        for bucket in wanted:
+            key = keys.metrics_bucket(project, generation, bucket)
+            by_key[(key["pk"], key["sk"])] = bucket
+        found = self._t.batch_get([{"pk": pk, "sk": sk} for pk, sk in by_key], consistent=False)
+        return {by_key[(i["pk"], i["sk"])]: _values(strip_keys(i)) for i in found}
 
-    def entities(
-        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
-    ) -> list[tuple[str, str, dict[str, Any]]]:
-        prefix = keys.METRICS_KINDS[kind]
-        pk = keys.metrics_partition(project, generation, scope)
-        items = self._t.query_range(pk, f"{prefix}#{start}", f"{prefix}#{end}~")
-        out = []
-        for item in items:
-            _, day, ident = item["sk"].split("#", 2)
-            out.append((day, ident, strip_keys(item)))
-        return out
 
-    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]:
-        item = self._t.get(keys.metrics_bucket(project, generation, ("gauge", scope)))
-        return strip_keys(item) if item else {}
+def _values(item: dict[str, Any]) -> dict[str, Any]:
+    """A bucket as the domain reads it: a tagged value set (read as a sorted list) back to its
+    values."""
+    return {
+        k: [float(str(v).split("#", 1)[0]) for v in value] if isinstance(value, list) else value
+        for k, value in item.items()
+    }
 
 
 class GateRepository:

@@ -42,18 +42,12 @@ class MetricsStore(Protocol):
         counters and append the values. `state` maps key -> (value, version read or None)."""
         ...
 
-    def days(
-        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
-    ) -> dict[str, dict[str, Any]]:
-        """Day buckets (YYYY-MM-DD -> counters) from start to end; with kind "mon", month
-        buckets (YYYY-MM -> counters) from month start to month end."""
+    def buckets(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any]]:
+        """The buckets of these keys (`domain.metrics`) that exist: counters as numbers, value
+        lists as lists of numbers. Bounded: the keys are named, never a range."""
         ...
-
-    def entities(
-        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
-    ) -> list[tuple[str, str, dict[str, Any]]]: ...
-
-    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]: ...
 
 
 class GateRepository(Protocol):

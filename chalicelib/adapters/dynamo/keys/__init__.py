@@ -154,7 +154,7 @@ from chalicelib.adapters.dynamo.keys.defects import (
     upload,
 )
 from chalicelib.adapters.dynamo.keys.read_models import (
-    METRICS_KINDS,
+    METRICS_LEVELS,
     REPORT_SCHEDULES_INDEX,
     activity,
     audit_entry,
@@ -227,7 +227,7 @@ __all__ = [
     "CLUSTER_PREFIX",
     "ENVIRONMENT_PREFIX",
     "EXECUTION_PREFIX",
-    "METRICS_KINDS",
+    "METRICS_LEVELS",
     "MODULE_PREFIX",
     "PLAN_PREFIX",
     "PROJECTS_INDEX",
