@@ -165,13 +165,12 @@ def bench_endpoint_compute() -> None:
     for label, (period, module) in periods.items():
         times = []
         for _ in range(REQUESTS if label != "a year" else REQUESTS // 4):
-            before = (table.calls, table.items_read, table.bytes_read, table.pages)
+            before = (table.calls, table.items_read, table.bytes_read)
             t0 = time.perf_counter()
             body = service.figures(PROJECT, period, module)
             times.append((time.perf_counter() - t0) * 1000)
         calls = table.calls - before[0]
-        items_read, size, pages = (table.items_read - before[1], table.bytes_read - before[2],
-                                   table.pages - before[3])  # fmt: skip
+        items_read, size = table.items_read - before[1], table.bytes_read - before[2]
         print(
             f"  metrics, {label}: our code median {median(times):.0f} ms, p95 "
             f"{percentile(times, 95):.0f} ms; reads {calls} store calls, {items_read:,} items, "
