@@ -114,6 +114,7 @@ class MemoryMetricsStore:
 
     def __init__(self, table: MemoryTable) -> None:
         self.t = table
+        self.wire: dict[int, dict[str, Any]] = {}
 
     def generation(self, project: str) -> str:
         self.t.calls += 1
@@ -121,8 +122,8 @@ class MemoryMetricsStore:
 
     def buckets(self, project: str, generation: str, wanted: Any) -> dict:
         from chalicelib.adapters.dynamo import keys
-        from chalicelib.adapters.dynamo.metrics import _values
-        from chalicelib.adapters.dynamo.table import plain
+        from chalicelib.adapters.dynamo.metrics import _decoded
+        from chalicelib.adapters.dynamo.table import vals
 
         found = {}
         self.t.calls += -(-len(wanted) // 100)  # BatchGetItem: 100 keys a call
@@ -130,7 +131,9 @@ class MemoryMetricsStore:
             key = keys.metrics_bucket(project, generation, bucket)
             item = self.t.get(key["pk"], key["sk"])
             if item is not None:
-                found[bucket] = _values(plain(_plain(item)))
+                if id(item) not in self.wire:  # as BatchGetItem hands them over
+                    self.wire[id(item)] = vals(item)
+                found[bucket] = _decoded(self.wire[id(item)])
         return found
 
 
