@@ -133,7 +133,7 @@ class MemoryMetricsStore:
             if item is not None:
                 if id(item) not in self.wire:  # as BatchGetItem hands them over
                     self.wire[id(item)] = vals(item)
-                found[bucket] = _decoded(self.wire[id(item)])
+                found[bucket] = _decoded(self.wire[id(item)], tagged=bucket[0] == "l")
         return found
 
 

@@ -82,7 +82,7 @@ def _plan(days: list[str], scenarios: int, total_days: int) -> Any:
             module = MODULES[r % len(MODULES)]
             for scope in ("*", module):
                 m.count_entity(plan, "req", scope, day, f"REQ-{r}", "x", 20)
-                m.count_entity(plan, "req", scope, day, f"REQ-{r}", "r", 18)
+                m.add_member(plan, "req", scope, day, f"REQ-{r}", m.RUN_SET)
                 if r % 9 == 0:
                     m.count_entity(plan, "req", scope, day, f"REQ-{r}", "d")
     for scope in ("*", *MODULES):
@@ -112,4 +112,7 @@ def aggregate_items(
         item = items.setdefault(bucket, dict(keys.metrics_bucket(project, "g0", bucket)))
         for name, values in lists.items():  # as the store writes them: tagged string sets
             item[name] = {f"{Decimal(str(v))}#{uuid.uuid4().hex[:16]}" for v in values}
+    for bucket, sets in plan.members.items():
+        item = items.setdefault(bucket, dict(keys.metrics_bucket(project, "g0", bucket)))
+        item.update({name: set(members) for name, members in sets.items()})
     return list(items.values())

@@ -132,13 +132,15 @@ def _density(defects: dict[str, float], executions: dict[str, float]) -> dict[st
 def entity_counters(
     found: dict[BucketKey, dict[str, Any]], kind: str
 ) -> dict[str, dict[str, float]]:
-    """Counter name -> id -> sum over every shard of every block read (`x`, `d`, `f`, `r`)."""
+    """Counter name -> id -> sum over every shard of every block read (`x`, `d`, `f`)."""
     out: dict[str, dict[str, float]] = {}
     for key, bucket in found.items():
         if key[0] != kind:
             continue
         for attr, value in bucket.items():
-            name, _, ident = attr.partition(":")
+            name, counter, ident = attr.partition(":")
+            if not counter:
+                continue  # a set (`run`)
             per = out.setdefault(name, {})
             per[ident] = per.get(ident, 0) + float(value)
     return out
@@ -155,7 +157,7 @@ def figures(
     gauge = found.get(("gauge", scope), {})
     trend = {k[2]: v for k, v in found.items() if k[0] == "trend"}
     scn, req = entity_counters(found, "scn"), entity_counters(found, "req")
-    covered = {r for r, n in req.get("r", {}).items() if n > 0}
+    covered = {str(r) for k, b in found.items() if k[0] == "req" for r in b.get("run", ())}
     mod_x = {k: float(v) for k, v in _prefixed(c, "x:mod:").items()}
     mod_d = {k: float(v) for k, v in _prefixed(c, "def:mod:").items()}
     ttr, appr = lists.get("ttr", []), lists.get("appr", [])

@@ -20,6 +20,7 @@ class Plan:
     state: dict[StateKey, dict[str, Any]] = field(default_factory=dict)
     adds: dict[BucketKey, dict[str, float]] = field(default_factory=dict)
     appends: dict[BucketKey, dict[str, list[float]]] = field(default_factory=dict)
+    members: dict[BucketKey, dict[str, set[str]]] = field(default_factory=dict)
 
     def add(self, bucket: BucketKey, name: str, value: float = 1) -> None:
         counters = self.adds.setdefault(bucket, {})
@@ -28,8 +29,11 @@ class Plan:
     def append(self, bucket: BucketKey, name: str, value: float) -> None:
         self.appends.setdefault(bucket, {}).setdefault(name, []).append(value)
 
+    def member(self, bucket: BucketKey, name: str, value: str) -> None:
+        self.members.setdefault(bucket, {}).setdefault(name, set()).add(value)
+
     def buckets(self) -> set[BucketKey]:
-        return set(self.adds) | set(self.appends)
+        return set(self.adds) | set(self.appends) | set(self.members)
 
     def merge(self, other: Plan) -> None:
         self.state.update(other.state)
@@ -40,6 +44,9 @@ class Plan:
             for name, values in lists.items():
                 for v in values:
                     self.append(bucket, name, v)
+        for bucket, sets in other.members.items():
+            for name, members in sets.items():
+                self.members.setdefault(bucket, {}).setdefault(name, set()).update(members)
 
 
 def levels_of(day: str) -> list[tuple[str, str]]:
@@ -71,6 +78,17 @@ def count_entity(
     shard = shard_of(kind, ident)
     for level, key in levels_of(day):
         p.add((kind, scope, level, key, shard), f"{name}:{ident}", value)
+
+
+def add_member(p: Plan, kind: str, scope: str, day: str, ident: str, name: str) -> None:
+    """A requirement (kind "req") in a set of the block's shard, `name` (`run`: run, not
+    skipped): a set union, so the figure is the union over the period's blocks. An empty id
+    (the edge refuses one) is no member: DynamoDB's sets hold no empty string."""
+    if not ident:
+        return
+    shard = shard_of(kind, ident)
+    for level, key in levels_of(day):
+        p.member((kind, scope, level, key, shard), name, ident)
 
 
 def count_trend(p: Plan, scope: str, day: str, name: str, value: float = 1) -> None:

@@ -12,7 +12,8 @@ edges) rather than every day:
     ("scn", scope, level, key, shard) every scenario's counters of the same, as attributes
                                       `x:{scenario}` (executions), `d:` (defects), `f:` (flaky),
                                       spread over SHARDS["scn"] items by a hash of the id
-    ("req", scope, level, key, shard) every requirement's: `x:`, `d:`, `r:` (non-skipped runs)
+    ("req", scope, level, key, shard) every requirement's: `x:`, `d:`, and the set `run` of the
+                                      requirements run (not skipped) in the block
     ("trend", scope, month)           the month's day by day figures the trends need:
                                       `{status}:{dd}` executions, `o:{dd}` open-defect change
     ("gauge", scope)                  current levels: open defects, re-test backlog, test cases,
@@ -48,6 +49,7 @@ from chalicelib.domain.metric_figures import quantile as quantile
 from chalicelib.domain.metric_figures import ratio as ratio
 from chalicelib.domain.metric_plan import BucketKey as BucketKey
 from chalicelib.domain.metric_plan import Plan as Plan
+from chalicelib.domain.metric_plan import add_member as add_member
 from chalicelib.domain.metric_plan import count as count
 from chalicelib.domain.metric_plan import count_entity as count_entity
 from chalicelib.domain.metric_plan import count_trend as count_trend
@@ -58,6 +60,7 @@ from chalicelib.domain.statuses import DefectClass, ResultStatus
 from chalicelib.domain.statuses import TicketStatus as S
 
 ALL = "*"
+RUN_SET = "run"
 TREND_STATUSES = (ResultStatus.PASSED, ResultStatus.FAILED, ResultStatus.BLOCKED)
 StateKey = tuple[str, ...]
 
@@ -183,7 +186,7 @@ def _execution(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None])
                 p.add(("gauge", scope), "req:total")
             count_entity(p, "req", scope, day, str(requirement), "x")
             if status != ResultStatus.SKIPPED:
-                count_entity(p, "req", scope, day, str(requirement), "r")
+                add_member(p, "req", scope, day, str(requirement), RUN_SET)
     return p
 
 

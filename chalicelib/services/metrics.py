@@ -109,6 +109,7 @@ class MetricsReader:
                     {k: (v, versions.get(k)) for k, v in plan.state.items()},
                     plan.adds,
                     plan.appends,
+                    plan.members,
                 )
                 return len(chunk)
             except TransactionConflict:

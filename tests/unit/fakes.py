@@ -930,6 +930,7 @@ class FakeMetricsStore:
         state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
         adds: dict[tuple[str, ...], dict[str, float]],
         appends: dict[tuple[str, ...], dict[str, list[float]]],
+        members: dict[tuple[str, ...], dict[str, set[str]]],
     ) -> None:
         from chalicelib.domain.conflicts import TransactionConflict
         from chalicelib.domain.ports import AlreadyApplied
@@ -953,6 +954,10 @@ class FakeMetricsStore:
             item = self.stored.setdefault((project, generation, bucket), {})
             for name, values in lists.items():
                 item[name] = [*item.get(name, []), *values]
+        for bucket, sets in members.items():
+            item = self.stored.setdefault((project, generation, bucket), {})
+            for name, joining in sets.items():
+                item[name] = sorted({*item.get(name, []), *joining})
 
     def buckets(
         self, project: str, generation: str, keys: Sequence[tuple[str, ...]]

@@ -85,6 +85,7 @@ class MetricsStore:
         state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
         adds: dict[tuple[str, ...], dict[str, float]],
         appends: dict[tuple[str, ...], dict[str, list[float]]],
+        members: dict[tuple[str, ...], dict[str, set[str]]],
     ) -> None:
         expires = int(time.time()) + MARKER_DAYS * 86400
         items: list[TransactItem] = [
@@ -105,8 +106,8 @@ class MetricsStore:
                 put = self._t.put_item(item, condition="v = :v")
                 put["Put"]["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
                 items.append(put)
-        for bucket in sorted(set(adds) | set(appends)):
-            items.append(self._bucket_update(project, generation, bucket, adds, appends))
+        for bucket in sorted(set(adds) | set(appends) | set(members)):
+            items.append(self._bucket_update(project, generation, bucket, adds, appends, members))
         if not items:
             return
         try:
@@ -126,6 +127,7 @@ class MetricsStore:
         bucket: tuple[str, ...],
         adds: dict[tuple[str, ...], dict[str, float]],
         appends: dict[tuple[str, ...], dict[str, list[float]]],
+        members: dict[tuple[str, ...], dict[str, set[str]]],
     ) -> TransactItem:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -138,6 +140,10 @@ class MetricsStore:
             names[f"#l{i}"] = name
             values[f":l{i}"] = {f"{_number(v)}#{uuid.uuid4().hex[:16]}" for v in listed}
             add_parts.append(f"#l{i} :l{i}")
+        for i, (name, joining) in enumerate(sorted(members.get(bucket, {}).items())):
+            names[f"#m{i}"] = name
+            values[f":m{i}"] = set(joining)
+            add_parts.append(f"#m{i} :m{i}")
         return self._t.update_item(
             keys.metrics_bucket(project, generation, bucket),
             "ADD " + ", ".join(add_parts),
@@ -163,14 +169,15 @@ class MetricsStore:
             while request:
                 out = self._t.client.batch_get_item(RequestItems=request)
                 for raw in out["Responses"].get(self._t.name, []):
-                    found[by_key[(raw["pk"]["S"], raw["sk"]["S"])]] = _decoded(raw)
+                    bucket = by_key[(raw["pk"]["S"], raw["sk"]["S"])]
+                    found[bucket] = _decoded(raw, tagged=bucket[0] == "l")
                 request = out.get("UnprocessedKeys") or {}
         return found
 
 
-def _decoded(raw: dict[str, Any]) -> dict[str, Any]:
+def _decoded(raw: dict[str, Any], tagged: bool) -> dict[str, Any]:
     """A bucket's attributes as the domain reads them: numbers as int or float, a tagged value
-    set (`{value}#{tag}`) as its values."""
+    set (`{value}#{tag}`, a value list's bucket) as its values, another set as its members."""
     out: dict[str, Any] = {}
     for name, value in raw.items():
         if name in KEY_ATTRS:
@@ -178,8 +185,10 @@ def _decoded(raw: dict[str, Any]) -> dict[str, Any]:
         if "N" in value:
             number = value["N"]
             out[name] = int(number) if number.lstrip("-").isdigit() else float(number)
-        elif "SS" in value:
+        elif "SS" in value and tagged:
             out[name] = [float(v.split("#", 1)[0]) for v in value["SS"]]
+        elif "SS" in value:
+            out[name] = value["SS"]
         else:
             out[name] = plain(_deserializer.deserialize(value))
     return out

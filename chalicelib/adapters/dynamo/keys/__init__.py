@@ -37,8 +37,8 @@ MAGG#{p}#{g}#{scope}      {L}#{key}#L              metrics: the block's resoluti
 MAGG#{p}#{g}#{scope}      {L}#{key}#S#{shard}      metrics: every scenario's counters of the
                                                    block, `x:`/`d:`/`f:{scenario}` (4 shards by
                                                    a hash of the id)
-MAGG#{p}#{g}#{scope}      {L}#{key}#R#{shard}      metrics: every requirement's, `x:`/`d:`/`r:`
-                                                   (2 shards)
+MAGG#{p}#{g}#{scope}      {L}#{key}#R#{shard}      metrics: every requirement's, `x:`/`d:`, and
+                                                   the set `run` of those run (2 shards)
 MAGG#{p}#{g}#{scope}      T#{month}                metrics: the month's day by day executions
                                                    by status and open-defect change (trends)
 MAGG#{p}#{g}#{scope}      GAUGE                    metrics: current levels (open defects, ...)
