@@ -39,7 +39,7 @@ from bench.stack_upload import _tree_rss
 
 TARGET_P95_MS = 300.0
 REQUESTS = 20
-YEAR_REQUESTS = 2
+YEAR_REQUESTS = 5
 TIMEOUT = 900.0
 STREAM_EVENTS = 400
 
