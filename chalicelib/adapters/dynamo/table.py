@@ -299,12 +299,12 @@ class Table:
                 requests = out.get("UnprocessedItems", {}).get(self.name, [])
 
     def batch_get(
-        self, keys: Sequence[Key], projection: Sequence[str] = (), consistent: bool = True
+        self, keys: Sequence[Key], projection: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100, consistently unless told, asking again for unprocessed
-        keys; only the `projection` attributes if given."""
+        """BatchGetItem in chunks of 100, consistently, asking again for unprocessed keys;
+        only the `projection` attributes if given."""
         found: list[dict[str, Any]] = []
-        shape: dict[str, Any] = {"ConsistentRead": consistent}
+        shape: dict[str, Any] = {"ConsistentRead": True}
         if projection:
             names = {f"#a{i}": name for i, name in enumerate(projection)}
             shape["ProjectionExpression"] = ", ".join(names)
