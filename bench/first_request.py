@@ -166,7 +166,7 @@ def main() -> dict[str, Any]:
         )
         traced = {**env, **LAMBDA_TRACING}
         figures["traced"] = _variant(
-            "with bytecode, X-Ray subsegments on", traced, ci_key, False, 200
+            "with bytecode, X-Ray subsegments on", traced, ci_key, True, 200
         )
     slow = figures["source"]["app_ms"] / figures["bytecode"]["app_ms"]
     xray = figures["traced"]["app_ms"] - figures["bytecode"]["app_ms"]
