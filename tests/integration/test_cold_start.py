@@ -31,7 +31,8 @@ class Context:
     def get_remaining_time_in_millis():
         return 30000
 response = app.app(json.loads(sys.stdin.read()), Context())
-print(json.dumps({**after_import, "status": response["statusCode"], "modules": sorted(sys.modules)}))
+after = {"status": response["statusCode"], "modules": sorted(sys.modules)}
+print(json.dumps({**after_import, **after}))
 """
 
 # Loaded by other requests (or a failure), never by a pass.
