@@ -18,7 +18,7 @@ with collector_paused():
     from chalice.app import SQSEvent
 
     from chalicelib import settings
-    from chalicelib.observability import logger, metrics
+    from chalicelib.observability import logger, metrics, start_tracing
     from chalicelib.routes import (
         admin,
         audit,
@@ -40,6 +40,8 @@ with collector_paused():
         webhooks,
     )
     from chalicelib.routes import metrics as metrics_routes
+
+    start_tracing()  # the X-Ray SDK and botocore's patching, only when FAILBRIDGE_TRACE_CALLS is on
 
 app = Chalice(app_name="failbridge")
 app.register_blueprint(results.bp)
