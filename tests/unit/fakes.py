@@ -592,6 +592,12 @@ class FakeApiKeys:
         found = self.db.api_keys.get(key_hash)
         return copy.deepcopy(found) if found is not None else None
 
+    def get_with_project(
+        self, key_hash: str, project: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        found = self.db.projects.get(project)
+        return self.get(key_hash), (copy.deepcopy(found) if found is not None else None)
+
     def of_project(self, project: str) -> list[tuple[str, dict[str, Any]]]:
         keys = [
             (h, copy.deepcopy(k)) for h, k in self.db.api_keys.items() if k["project"] == project
