@@ -114,9 +114,12 @@ class ResultsService:
         results: Sequence[ResultIn],
         *,
         reported_by: str,
+        at: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Record a report's results; returns, per result, its execution and ticket (if any)."""
-        report = self._report(project, run, _number_repeats(results), reported_by)
+        """Record a report's results; returns, per result, its execution and ticket (if any).
+        `at`: when the report was made, if it was fixed before (a chunk of an upload: every
+        chunk, and a redelivered one, records the same time, so writes the same items)."""
+        report = self._report(project, run, _number_repeats(results), reported_by, at)
         if self.catalog is not None:
             report.versions = self.catalog.register(
                 report.key, report.results, report.at, reported_by
@@ -163,9 +166,14 @@ class ResultsService:
             self.count("FailuresMuted")
 
     def _report(
-        self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str
+        self,
+        project: dict[str, Any],
+        run: RunIn,
+        results: list[ResultIn],
+        reported_by: str,
+        at: str | None,
     ) -> Report:
-        key, at = project["key"], self._clock()
+        key, at = project["key"], at or self._clock()
         flaky = set() if project.get("flakyOpensDraft") else flaky_indexes(results)
         ids = [execution_id(key, run.id, r.test_case_id, r.attempt) for r in results]
         run_item = {

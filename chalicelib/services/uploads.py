@@ -126,10 +126,12 @@ class UploadService:
                 },
             )
             return UploadStatus.FAILED
+        upload["reportedAt"] = self._clock()  # the report's time, for each of its chunks
         self._uploads.update(
             upload_id,
             {
                 "status": UploadStatus.PROCESSING,
+                "reportedAt": upload["reportedAt"],
                 "total": total,
                 "processed": 0,
                 "chunks": max(chunks, 1),
@@ -146,7 +148,8 @@ class UploadService:
 
     def process_chunk(self, upload_id: str, chunk: int) -> str:
         """Record one chunk of an upload (a message on the reports queue). A redelivered chunk
-        changes nothing: its executions exist (filing settles them as recorded) and its counts
+        changes nothing: it records at the report's time, fixed when it was split, so it writes
+        the very items written before (filing settles its failures as recorded), and its counts
         are added to the progress once."""
         upload = self._uploads.get(upload_id)
         if upload is None:
@@ -168,7 +171,9 @@ class UploadService:
         results: list[ResultIn],
     ) -> str:
         upload_id = upload["uploadId"]
-        outcomes = self._results.record(project, run, results, reported_by=upload["reportedBy"])
+        outcomes = self._results.record(
+            project, run, results, reported_by=upload["reportedBy"], at=upload.get("reportedAt")
+        )
         counts = dict.fromkeys(_COUNTS, 0)
         counts["processed"] = len(results)
         for o in outcomes:

@@ -6,6 +6,7 @@ progress counts each result and each draft once."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -172,3 +173,45 @@ def test_a_last_chunk_whose_count_answer_was_lost_still_completes_the_upload(
     progress = c.uploads.progress("DEMO", upload_id)
     assert progress["status"] == "completed"
     assert progress["processed"] == SCENARIOS * ROUNDS * CASES
+
+
+def table_items(table: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every item of the table by key, as DynamoDB returns it, without the audit's stamps (who
+    wrote an audited item and when: a write that changes only those is not in the audit)."""
+    from chalicelib.audit_context import STAMP_ATTRS
+
+    client = boto3.client("dynamodb")
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            kept = {k: v for k, v in item.items() if k not in STAMP_ATTRS}
+            items[(item["pk"]["S"], item["sk"]["S"])] = kept
+    return items
+
+
+def test_a_chunk_recorded_but_not_counted_is_redelivered_later_and_changes_no_item(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first delivery records a chunk and dies before counting it; the redelivery comes
+    later (its clock has moved). It writes the very same items: the executions, the run, the
+    scenarios' latest results, the drafts and the test cases stay as the first delivery left
+    them; only the upload's progress moves (the chunk counted, once)."""
+    c, upload_id, _ = split_upload(aws, monkeypatch, "build-again")
+    repository = c.repos.uploads
+    real = repository.count_chunk
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("the first delivery died before counting its chunk")
+
+    monkeypatch.setattr(repository, "count_chunk", dies)
+    with pytest.raises(TimeoutError):
+        c.uploads.process_chunk(upload_id, 0)
+    before = table_items(aws["table"])
+    time.sleep(0.01)  # the redelivery's clock reads later (milliseconds)
+    monkeypatch.setattr(repository, "count_chunk", real)
+    assert c.uploads.process_chunk(upload_id, 0) == "recorded"
+    after = table_items(aws["table"])
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed == {(f"UPLOAD#{upload_id}", "UPLOAD")}
+    progress = c.uploads.progress("DEMO", upload_id)
+    assert (progress["processed"], progress["chunksDone"]) == (CHUNK, 1)
