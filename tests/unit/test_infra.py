@@ -613,4 +613,4 @@ def test_a_digest_flush_lease_outlasts_the_function_that_holds_it(
     first cannot be running any more (its invocation timed out at the latest)."""
     from chalicelib.services.asking import FLUSH_LEASE_SECONDS
 
-    assert FLUSH_LEASE_SECONDS > resources["OnWorkflowTask"]["Properties"]["Timeout"]
+    assert resources["OnWorkflowTask"]["Properties"]["Timeout"] < FLUSH_LEASE_SECONDS
