@@ -106,6 +106,8 @@ class UploadService:
         if upload["status"] in (UploadStatus.COMPLETED, UploadStatus.FAILED):
             return str(upload["status"])
         upload_id = upload["uploadId"]
+        if upload.get("chunks") == 1:  # recorded here, never handed out; that invocation died
+            return self._record_again(upload)
         if upload.get("chunks"):  # split before: hand out what was not handed out yet
             self._hand_out(upload_id, int(upload["chunks"]), int(upload.get("queued", 0)))
             return UploadStatus.PROCESSING
@@ -145,6 +147,16 @@ class UploadService:
             return UploadStatus.COMPLETED
         self._hand_out(upload_id, chunks, 0)
         return UploadStatus.PROCESSING
+
+    def _record_again(self, upload: dict[str, Any]) -> str:
+        """A report of one chunk whose recording died (its notification came again): parse it
+        again and record it, at the time fixed before, so it writes the items written then;
+        its count is added once."""
+        project = self._access.project(upload["project"])
+        run, results = self._parse(upload, project)
+        _, first, _ = self._split(upload["uploadId"], run, results)  # one chunk: nothing written
+        self._record(upload, project, run, 0, first)
+        return UploadStatus.COMPLETED
 
     def process_chunk(self, upload_id: str, chunk: int) -> str:
         """Record one chunk of an upload (a message on the reports queue). A redelivered chunk

@@ -215,3 +215,50 @@ def test_a_chunk_recorded_but_not_counted_is_redelivered_later_and_changes_no_it
     assert changed == {(f"UPLOAD#{upload_id}", "UPLOAD")}
     progress = c.uploads.progress("DEMO", upload_id)
     assert (progress["processed"], progress["chunksDone"]) == (CHUNK, 1)
+
+
+def test_a_one_chunk_upload_whose_recording_died_is_recorded_by_the_redelivered_notification(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report of one chunk is recorded by the split invocation itself (no chunk object, no
+    message). If that invocation dies while recording, the S3 notification comes again: it
+    records the report (the same items, at the same time) and completes the upload."""
+    monkeypatch.setattr(uploads_module, "CHUNK", 10_000)
+    c = bootstrap.container()
+    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
+    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
+    request = parse_model(UploadRequest, {"run": {"id": "build-small"}, "format": "junit"})
+    upload = c.uploads.request("DEMO", request, principal)
+    key = upload["fields"]["key"]
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
+    )
+    real = c.results.start_workflow
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise TimeoutError("the split invocation died while recording")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(c.results, "start_workflow", dying)
+    with pytest.raises(TimeoutError):
+        c.uploads.process(key)
+    assert c.uploads.process(key) == "completed"  # the notification, redelivered
+    progress = c.uploads.progress("DEMO", upload["uploadId"])
+    results, failures = SCENARIOS * ROUNDS * CASES, SCENARIOS * ROUNDS * FAILING
+    assert progress["status"] == "completed"
+    assert (progress["processed"], progress["total"], progress["chunksDone"]) == (
+        results,
+        results,
+        1,
+    )
+    assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
+    drafts = [
+        t
+        for s in range(SCENARIOS)
+        for t in c.repos.tickets.of_scenario("DEMO", f"checkout.spread.s{s}")
+    ]
+    assert len(drafts) == SCENARIOS
+    assert sum(t.occurrences for t in drafts) == failures
