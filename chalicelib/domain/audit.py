@@ -12,11 +12,20 @@ import json
 from typing import Any
 
 from chalicelib.domain.changes import ChangeEvent
+from chalicelib.domain.environments import ENVIRONMENTS_GENERATION
+from chalicelib.domain.runs import OPEN_RUNS
+from chalicelib.domain.testcases import CATALOG_GENERATION
 
 WRITTEN = "item.written"  # the change event kind the audit reads
 STAMPS = ("auditActor", "auditRequestId", "auditAt")
+# The project item's bookkeeping for the recording path's caches, moved by writes audited on
+# their own items (a test case's version, an environment's revision, a planned run opened or
+# closed): neither audited as a project change nor shown as the project's settings.
+PROJECT_BOOKKEEPING = (CATALOG_GENERATION, ENVIRONMENTS_GENERATION, OPEN_RUNS)
 # Attributes that change with every write and say nothing about what changed.
-NOISE = frozenset({*STAMPS, "updatedAt", "lastChange", "ttl", "expiresAt", "bookings"})
+NOISE = frozenset(
+    {*STAMPS, "updatedAt", "lastChange", "ttl", "expiresAt", "bookings", *PROJECT_BOOKKEEPING}
+)
 MAX_VALUE_CHARS = 2000
 
 

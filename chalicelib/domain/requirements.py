@@ -13,10 +13,11 @@ from typing import Any
 
 from chalicelib.domain.record import Record
 from chalicelib.domain.statuses import APPROVED_TICKET_STATUSES, ResultStatus, StoryBucket
+from chalicelib.domain.text import WHITESPACE
 
-# One pattern for Python's `re` and JSON Schema's (ECMA) regexes alike: their `\s` differ in
-# \x1c-\x1f, \x85 and \ufeff, so control characters and the BOM are excluded by name.
-REQUIREMENT_ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f\ufeff,;#!\"]{1,200}$"
+# One pattern for every regex engine alike (`domain.text.WHITESPACE`): no whitespace, no control
+# characters (C0, DEL, C1), none of the separators a list of ids uses.
+REQUIREMENT_ID_PATTERN = rf"^[^{WHITESPACE}\x00-\x1f\x7f-\x9f,;#!\"]{{1,200}}$"
 REQUIREMENT_ID = re.compile(REQUIREMENT_ID_PATTERN)
 SCOPES = ("release", "sprint")
 # Ticket statuses that are an open defect: approved and not yet verified or closed.

@@ -17,12 +17,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from chalicelib.domain.text import WHITESPACE
 from chalicelib.errors import ValidationFailed, field_problem
 
 # The OpenAPI document is generated from these models, so a constraint the server enforces must be
 # one JSON Schema can say: checked on the value as sent, then surrounding whitespace dropped.
 # A name has something besides whitespace and no control characters (C0, DEL).
-NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+NAME_PATTERN = rf"^[^\x00-\x1f\x7f]*[^{WHITESPACE}\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# An address: something, one @, something; no whitespace.
+EMAIL_PATTERN = rf"^[^@{WHITESPACE}]+@[^@{WHITESPACE}]+$"
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN),
@@ -101,6 +104,8 @@ _PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
     "string_pattern_mismatch": lambda ctx: (
         "must not be blank or contain control characters"
         if ctx.get("pattern") == NAME_PATTERN
+        else "must be an address: one @, no whitespace"
+        if ctx.get("pattern") == EMAIL_PATTERN
         else f"must match the pattern {ctx.get('pattern')}"
     ),
     "model_type": lambda ctx: "must be an object",

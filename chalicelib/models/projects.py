@@ -13,6 +13,7 @@ from pydantic import (
 
 from chalicelib.domain.feedback import MAPPABLE
 from chalicelib.models.base import (
+    EMAIL_PATTERN,
     Name,
     Number,
     StrictEdgeModel,
@@ -21,7 +22,7 @@ from chalicelib.models.base import (
 
 
 class ModuleIn(StrictEdgeModel):
-    lead: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    lead: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
     slack_user_id: Name | None = None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import now_iso
+from chalicelib.domain.audit import PROJECT_BOOKKEEPING
 from chalicelib.domain.ports import ApiKeyRepository, ProjectRepository
 from chalicelib.domain.roles import Role
 from chalicelib.errors import (
@@ -200,7 +201,8 @@ class AccessService:
 
     def describe_project(self, key: str) -> dict[str, Any]:
         project = self.project(key)
-        return {**project, "modules": self._projects_repo.modules(key)}
+        shown = {k: v for k, v in project.items() if k not in PROJECT_BOOKKEEPING}
+        return {**shown, "modules": self._projects_repo.modules(key)}
 
     def put_module(self, project: str, name: str, lead: str, slack_user_id: str | None) -> dict:
         self.project(project)

@@ -106,6 +106,18 @@ def test_an_audit_event_says_what_changed_before_and_after() -> None:
     assert row["target"] == "environment:qa"
 
 
+def test_the_project_items_cache_bookkeeping_is_no_project_change() -> None:
+    """A test case's new version, an environment's revision or a planned run moves the project
+    item's generations and open runs: audited on their own items, not as a project update."""
+    old = {"key": "P", "name": "Demo", "catalogGeneration": 3, "openRuns": {"r1"}}
+    moved = {**old, "catalogGeneration": 4, "environmentsGeneration": 1, "openRuns": {"r1", "r2"}}
+    assert audit.written_event(("project", "P"), "P", old, moved, "45", "t") is None
+    renamed = {**moved, "name": "Shop"}
+    event = audit.written_event(("project", "P"), "P", old, renamed, "46", "t")
+    assert event is not None
+    assert event.data["changes"] == {"name": {"before": "Demo", "after": "Shop"}}
+
+
 def test_long_values_are_cut_short_in_the_audit() -> None:
     changes = audit.diff({"notes": "a"}, {"notes": "x" * 10_000})
     assert changes["notes"]["after"]["truncated"] is True
