@@ -2,7 +2,7 @@
 in-process. Counted with botocore's `before-call` event on every boto3 client of the app's
 container (the store's DynamoDB client is one of them). Targets: a failure that opens a new draft
 <= 5 calls, a failure that merges into it <= 2. Warm: the API-key and project caches are filled by
-a warm-up request first; a cold container adds a GetItem for the key and one for the project.
+a warm-up request first; a cold container adds one BatchGetItem of the key and the project.
 Warm, the test cases' versions and planned runs come with the cached project item
 (docs/decisions.md, "A merged failure is two calls")."""
 
@@ -125,7 +125,7 @@ def main(rounds: int = 5) -> dict[str, Any]:
         figures[case] = max(totals)
     figures["cold new draft"] = cold.total
     print(
-        "  cold = warm + the API key's GetItem (cached 60 s) and the project's (cached"
+        "  cold = warm + one BatchGetItem of the API key (cached 60 s) and the project (cached"
         " FAILBRIDGE_REVOCATION_SECONDS, 5 s: one more GetItem per project per container per 5 s)"
         " + the first sighting of the test case (BatchGetItem of its head, BatchWriteItem x2:"
         " its version, then its head) + the new root cause's cluster (PutItem)"

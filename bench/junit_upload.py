@@ -104,6 +104,13 @@ def _sampled(index: int) -> bool:
     return index < 3 or (index + 1) % 10 == 0
 
 
+def _progress(what: str, run: dict[str, Any], floor: float) -> None:
+    """One invocation's figures as soon as it ends (a full run takes long: partial figures)."""
+    traced = run["traced_mib"]
+    memory = "not traced" if traced is None else f"{traced:.1f} MiB traced + {floor:.0f} MiB"
+    print(f"    {what}: {run['duration_s']:.1f} s, {memory}", flush=True)
+
+
 def _line(kind: str, runs: list[dict[str, Any]], floor: float, memory: int, timeout: int) -> str:
     took = [r["duration_s"] for r in runs]
     sampled = [r["traced_mib"] for r in runs if r["traced_mib"] is not None]
@@ -136,10 +143,12 @@ def run(body: bytes, total: int, label: str, chunks_wanted: int) -> dict[str, An
             if chunks_wanted and len(chunks) >= chunks_wanted:
                 raise _Enough
             chunks.append(_measured(handle_upload_events, event, _sampled(len(chunks))))
+            _progress(f"chunk {len(chunks) - 1}", chunks[-1], floor)
             answer: dict[str, Any] = chunks[-1]["answer"]
             return answer
 
         split = _measured(handle_upload_events, s3_notification(c, key))
+        _progress("split", split, floor)
         with contextlib.suppress(_Enough):
             run_chunks(c, one)
         progress = c.uploads.progress(PROJECT, upload_id)

@@ -32,6 +32,15 @@ def _r(value: float | None, places: int = 2) -> float | None:
     return None if value is None else round(value, places)
 
 
+LEVELS = ("day", "week", "mon")
+# Items a scenario's / requirement's counters of one block are spread over (a hash of the id).
+# Readers read every shard there is, so raising a number needs no rebuild (an id's old counters
+# stay in its old shard and still add up); lowering one would hide counters. See docs/decisions.md
+# for the sizes: 4 shards hold a month of 12,000 scenarios of 80 characters under 400 KB.
+SHARDS = {"scn": 4, "req": 2}
+BucketKey = tuple[str, ...]
+
+
 @dataclass
 class Period:
     start: str  # YYYY-MM-DD, inclusive
@@ -40,6 +49,62 @@ class Period:
     def days(self) -> list[str]:
         first, last = date.fromisoformat(self.start), date.fromisoformat(self.end)
         return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _month_fits(first: date, last: date, until: date) -> bool:
+    """A month starting in (first, last] that ends by `until`: take days up to it, not a week."""
+    start = _month_end(first) + timedelta(days=1)
+    return start <= last and _month_end(start) <= until
+
+
+def blocks(period: Period) -> list[tuple[str, str]]:
+    """The fewest (level, key) blocks that tile the period, greedily: whole months, whole ISO
+    weeks (by their Monday), single days at the edges. 30 days: ~4 weeks and a few days; a year:
+    11 or 12 months, a few weeks and days."""
+    day, last = date.fromisoformat(period.start), date.fromisoformat(period.end)
+    out: list[tuple[str, str]] = []
+    while day <= last:
+        if day.day == 1 and _month_end(day) <= last:
+            out.append(("mon", day.isoformat()[:7]))
+            day = _month_end(day) + timedelta(days=1)
+        elif (
+            day.weekday() == 0
+            and day + timedelta(days=6) <= last
+            and not _month_fits(day, day + timedelta(days=6), last)
+        ):
+            out.append(("week", day.isoformat()))
+            day += timedelta(days=7)
+        else:
+            out.append(("day", day.isoformat()))
+            day += timedelta(days=1)
+    return out
+
+
+def _months(first: str, last: str) -> list[str]:
+    out, month = [], date.fromisoformat(first[:7] + "-01")
+    while month.isoformat()[:7] <= last[:7]:
+        out.append(month.isoformat()[:7])
+        month = _month_end(month) + timedelta(days=1)
+    return out
+
+
+def period_keys(period: Period, scope: str, today: str) -> list[BucketKey]:
+    """Every bucket a period's figures read: its blocks' counters, lists and shards, the trend
+    months from the period's first to today's (the open-defect trend counts back from today's
+    level) or its last, and the gauge. Bounded by the period and the months since it."""
+    keys: list[BucketKey] = []
+    for level, key in blocks(period):
+        keys.append(("c", scope, level, key))
+        keys.append(("l", scope, level, key))
+        for kind, shards in SHARDS.items():
+            keys.extend((kind, scope, level, key, str(n)) for n in range(shards))
+    keys.extend(("trend", scope, m) for m in _months(period.start, max(period.end, today)))
+    keys.append(("gauge", scope))
+    return keys
 
 
 def _sum(buckets: Iterable[dict[str, Any]]) -> tuple[dict[str, float], dict[str, list[float]]]:
@@ -60,34 +125,39 @@ def _prefixed(counters: dict[str, float], prefix: str) -> dict[str, int]:
     }
 
 
-def _pass_rate(c: dict[str, float]) -> float | None:
-    executed = c.get("st:passed", 0) + c.get("st:failed", 0) + c.get("st:blocked", 0)
-    return ratio(c.get("st:passed", 0), executed)
-
-
 def _density(defects: dict[str, float], executions: dict[str, float]) -> dict[str, float | None]:
     return {name: ratio(n, executions.get(name, 0)) for name, n in sorted(defects.items()) if n > 0}
 
 
-def figures(
-    period: Period,
-    days: dict[str, dict[str, Any]],
-    later_days: dict[str, dict[str, Any]],
-    scenarios: Sequence[tuple[str, str, dict[str, Any]]],
-    requirements: Sequence[tuple[str, str, dict[str, Any]]],
-    gauge: dict[str, Any],
-    today: str,
-) -> dict[str, Any]:
-    """The contract's figures for a period and scope.
+def entity_counters(
+    found: dict[BucketKey, dict[str, Any]], kind: str
+) -> dict[str, dict[str, float]]:
+    """Counter name -> id -> sum over every shard of every block read (`x`, `d`, `f`)."""
+    out: dict[str, dict[str, float]] = {}
+    for key, bucket in found.items():
+        if key[0] != kind:
+            continue
+        for attr, value in bucket.items():
+            name, counter, ident = attr.partition(":")
+            if not counter:
+                continue  # a set (`run`)
+            per = out.setdefault(name, {})
+            per[ident] = per.get(ident, 0) + float(value)
+    return out
 
-    days: day -> its day bucket (days of the period); later_days: the buckets after the period
-    up to today, the rest of its last month by day and the months after by month (keyed YYYY-MM,
-    which sorts after every day of the period): the open-defect trend is counted back from
-    today's level;
-    scenarios / requirements: (day, id, bucket) of the period; gauge: the scope's levels."""
-    c, lists = _sum(days.values())
-    scn_x, scn_d, _ = _per_item(scenarios)
-    req_x, req_d, covered = _per_item(requirements)
+
+def figures(
+    period: Period, found: dict[BucketKey, dict[str, Any]], scope: str, today: str
+) -> dict[str, Any]:
+    """The contract's figures for a period and scope, from the buckets `period_keys` names
+    (those that exist)."""
+    parts = blocks(period)
+    c, _ = _sum(found.get(("c", scope, level, key), {}) for level, key in parts)
+    _, lists = _sum(found.get(("l", scope, level, key), {}) for level, key in parts)
+    gauge = found.get(("gauge", scope), {})
+    trend = {k[2]: v for k, v in found.items() if k[0] == "trend"}
+    scn, req = entity_counters(found, "scn"), entity_counters(found, "req")
+    covered = {str(r) for k, b in found.items() if k[0] == "req" for r in b.get("run", ())}
     mod_x = {k: float(v) for k, v in _prefixed(c, "x:mod:").items()}
     mod_d = {k: float(v) for k, v in _prefixed(c, "def:mod:").items()}
     ttr, appr = lists.get("ttr", []), lists.get("appr", [])
@@ -97,13 +167,13 @@ def figures(
         "defects": _defects(c),
         "coverage": _coverage(gauge, covered),
         "trends": {
-            "passRateTrend": _pass_trend(days),
-            "defectTrend": _defect_trend(period, days, later_days, gauge, today),
+            "passRateTrend": _pass_trend(period, trend),
+            "defectTrend": _defect_trend(period, trend, gauge, today),
         },
         "defectDensity": {
-            "byScenario": _density(scn_d, scn_x),
+            "byScenario": _density(scn.get("d", {}), scn.get("x", {})),
             "byModule": _density(mod_d, mod_x),
-            "byRequirement": _density(req_d, req_x),
+            "byRequirement": _density(req.get("d", {}), req.get("x", {})),
         },
         "timeToResolution": _quantiles(ttr),
         "meanTimeToResolutionHours": _r(sum(ttr) / len(ttr)) if ttr else None,
@@ -161,49 +231,41 @@ def _coverage(gauge: dict[str, Any], covered: set[str]) -> dict[str, Any]:
     }
 
 
-def _pass_trend(days: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    trend = []
-    for day in sorted(days):
-        rate = _pass_rate(days[day])
-        if rate is not None:
-            trend.append({"date": day, "value": rate})
-    return trend
+def _on(trend: dict[str, dict[str, Any]], name: str, day: str) -> float:
+    return float(trend.get(day[:7], {}).get(f"{name}:{day[8:]}", 0))
+
+
+def _pass_trend(period: Period, trend: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for day in period.days():
+        passed = _on(trend, ResultStatus.PASSED, day)
+        executed = passed + _on(trend, ResultStatus.FAILED, day)
+        executed += _on(trend, ResultStatus.BLOCKED, day)
+        if executed:
+            out.append({"date": day, "value": ratio(passed, executed)})
+    return out
 
 
 def _defect_trend(
-    period: Period,
-    days: dict[str, dict[str, Any]],
-    later_days: dict[str, dict[str, Any]],
-    gauge: dict[str, Any],
-    today: str,
+    period: Period, trend: dict[str, dict[str, Any]], gauge: dict[str, Any], today: str
 ) -> list[dict[str, Any]]:
-    """Open defects at the end of each day: today's level minus what changed after that day."""
+    """Open defects at the end of each day: today's level minus what changed after that day
+    (the trend months read run from the period's first to today's)."""
     level = float(gauge.get(DefectClass.OPEN, 0))
-    deltas = {d: float(b.get("openDelta", 0)) for d, b in {**days, **later_days}.items()}
-    trend = []
+    deltas: dict[str, float] = {}
+    for month, bucket in trend.items():
+        for name, value in bucket.items():
+            if name.startswith("o:"):
+                day = f"{month}-{name[2:]}"
+                deltas[day] = deltas.get(day, 0) + float(value)
+    later = sum(v for d, v in deltas.items() if d > period.end)
+    out = []
     for day in reversed(period.days()):
-        if day > today:
-            continue
-        later = sum(v for d, v in deltas.items() if d > day)
-        trend.append({"date": day, "value": int(level - later)})
-    trend.reverse()
-    return trend
-
-
-def _per_item(
-    rows: Sequence[tuple[str, str, dict[str, Any]]],
-) -> tuple[dict[str, float], dict[str, float], set[str]]:
-    """Executions and defects per scenario or requirement over the period's days; the ids
-    run at least once (a requirement's coverage)."""
-    executions: dict[str, float] = {}
-    defects: dict[str, float] = {}
-    run: set[str] = set()
-    for _, ident, b in rows:
-        executions[ident] = executions.get(ident, 0) + float(b.get("x", 0))
-        defects[ident] = defects.get(ident, 0) + float(b.get("d", 0))
-        if float(b.get("run", 0)) > 0:
-            run.add(ident)
-    return executions, defects, run
+        if day <= today:
+            out.append({"date": day, "value": int(level - later)})
+        later += deltas.get(day, 0)
+    out.reverse()
+    return out
 
 
 def _quantiles(values: list[float]) -> dict[str, float | None]:

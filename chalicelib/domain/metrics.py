@@ -2,43 +2,66 @@
 contract's figures (`domain.metric_figures`, re-exported here). Every figure is defined once
 (and explained in docs/metrics.md).
 
-Aggregates live in buckets, each a bag of numeric counters and lists of values:
+Aggregates live in buckets, each a bag of numeric counters or lists of values. Every counter is
+kept at three levels, a day, its ISO week (keyed by its Monday) and its month, so a period reads
+the few blocks that tile it (`metric_figures.blocks`: whole months, whole weeks, days at the
+edges) rather than every day:
 
-    ("day", scope, day)               counters of one UTC day
-    ("scn", scope, day, scenarioId)   a scenario's executions and defects of one day
-    ("req", scope, day, requirement)  a requirement's executions and defects of one day
-    ("mon", scope, month)             a month's change of open defects (YYYY-MM), so the
-                                      defect trend reads one item per month since the period
+    ("c", scope, level, key)          counters of one day / week / month
+    ("l", scope, level, key)          value lists (resolution and approval hours) of the same
+    ("scn", scope, level, key, shard) every scenario's counters of the same, as attributes
+                                      `x:{scenario}` (executions), `d:` (defects), `f:` (flaky),
+                                      spread over SHARDS["scn"] items by a hash of the id
+    ("req", scope, level, key, shard) every requirement's: `x:`, `d:`, and the set `run` of the
+                                      requirements run (not skipped) in the block
+    ("trend", scope, month)           the month's day by day figures the trends need:
+                                      `{status}:{dd}` executions, `o:{dd}` open-defect change
     ("gauge", scope)                  current levels: open defects, re-test backlog, test cases,
                                       requirements known
 
-`scope` is `*` (the whole project) or a module name: every contribution goes to both, so a
-module's figures and the project's are each one bounded read over the days of the period.
+`level` is "day" (key YYYY-MM-DD), "week" (the Monday, YYYY-MM-DD) or "mon" (YYYY-MM). `scope`
+is `*` (the whole project) or a module name: every contribution goes to both, so a module's
+figures and the project's are each one bounded read.
 
 The reader keeps a little state of its own (`state` keys): per ticket, what it needs to
 attribute later moves (when it was opened and approved, its module, severity, first resolution,
 whether it was re-tested or reopened), and first-sight markers of runs, test cases and
 requirements. `plan()` is pure: the event and that state in, the state to write and the bucket
 deltas out. The store applies a plan atomically with the event's applied-marker, so an event
-applied twice counts once."""
+applied twice counts once (counters are ADDed, lists added to: both commute)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.changes import ChangeEvent, ChangeKind
+from chalicelib.domain.metric_figures import LEVELS as LEVELS
+from chalicelib.domain.metric_figures import SHARDS as SHARDS
 from chalicelib.domain.metric_figures import Period as Period
+from chalicelib.domain.metric_figures import blocks as blocks
+from chalicelib.domain.metric_figures import entity_counters as entity_counters
 from chalicelib.domain.metric_figures import figures as figures
+from chalicelib.domain.metric_figures import period_keys as period_keys
 from chalicelib.domain.metric_figures import quantile as quantile
 from chalicelib.domain.metric_figures import ratio as ratio
+from chalicelib.domain.metric_plan import BucketKey as BucketKey
+from chalicelib.domain.metric_plan import Plan as Plan
+from chalicelib.domain.metric_plan import add_member as add_member
+from chalicelib.domain.metric_plan import count as count
+from chalicelib.domain.metric_plan import count_entity as count_entity
+from chalicelib.domain.metric_plan import count_trend as count_trend
+from chalicelib.domain.metric_plan import levels_of as levels_of
+from chalicelib.domain.metric_plan import listed as listed
+from chalicelib.domain.metric_plan import shard_of as shard_of
 from chalicelib.domain.statuses import DefectClass, ResultStatus
 from chalicelib.domain.statuses import TicketStatus as S
 
 ALL = "*"
-BucketKey = tuple[str, ...]
+RUN_SET = "run"
+TREND_STATUSES = (ResultStatus.PASSED, ResultStatus.FAILED, ResultStatus.BLOCKED)
 StateKey = tuple[str, ...]
 
 # Defect classes: a defect (a ticket a lead approved or linked) is open, resolved or closed.
@@ -79,35 +102,6 @@ def hours_between(start: str, end: str) -> float:
 def module_of(scenario_id: str, module: str | None) -> str:
     """The module named in the result, or the scenario id's first dotted segment (as ingest)."""
     return module or scenario_id.split(".", 1)[0]
-
-
-@dataclass
-class Plan:
-    """What applying events writes: state items (key -> new value) and bucket deltas."""
-
-    state: dict[StateKey, dict[str, Any]] = field(default_factory=dict)
-    adds: dict[BucketKey, dict[str, float]] = field(default_factory=dict)
-    appends: dict[BucketKey, dict[str, list[float]]] = field(default_factory=dict)
-
-    def add(self, bucket: BucketKey, name: str, value: float = 1) -> None:
-        counters = self.adds.setdefault(bucket, {})
-        counters[name] = counters.get(name, 0) + value
-
-    def append(self, bucket: BucketKey, name: str, value: float) -> None:
-        self.appends.setdefault(bucket, {}).setdefault(name, []).append(value)
-
-    def buckets(self) -> set[BucketKey]:
-        return set(self.adds) | set(self.appends)
-
-    def merge(self, other: Plan) -> None:
-        self.state.update(other.state)
-        for bucket, counters in other.adds.items():
-            for name, value in counters.items():
-                self.add(bucket, name, value)
-        for bucket, lists in other.appends.items():
-            for name, values in lists.items():
-                for v in values:
-                    self.append(bucket, name, v)
 
 
 def ticket_key(ticket_id: str) -> StateKey:
@@ -164,35 +158,35 @@ def _execution(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None])
     status = str(d.get("status"))
     method = "manual" if d.get("method") == "manual" else "automated"
     for scope in _scopes(module):
-        bucket = ("day", scope, day)
-        p.add(bucket, "tests")
-        p.add(bucket, "st:" + status)
-        p.add(bucket, "x:mod:" + module)
+        count(p, scope, day, "tests")
+        count(p, scope, day, "st:" + status)
+        count(p, scope, day, "x:mod:" + module)
+        if status in TREND_STATUSES:
+            count_trend(p, scope, day, status)
         if d.get("durationMs") is not None:
-            p.add(bucket, "durSum", float(d["durationMs"]))
-            p.add(bucket, "durN")
+            count(p, scope, day, "durSum", float(d["durationMs"]))
+            count(p, scope, day, "durN")
         if d.get("flaky"):
-            p.add(bucket, "flaky")
+            count(p, scope, day, "flaky")
         run = seen_key(scope, "run", str(d.get("runId")))
         if state.get(run) is None:
             p.state[run] = {"day": day}
-            p.add(bucket, "runs")
+            count(p, scope, day, "runs")
         case = seen_key(scope, "tc", str(d.get("testCaseId")))
         if state.get(case) is None:
             p.state[case] = {"day": day, "method": method}
             p.add(("gauge", scope), "tc:" + method)
-        p.add(("scn", scope, day, scenario), "x")
+        count_entity(p, "scn", scope, day, scenario, "x")
         if d.get("flaky"):
-            p.add(("scn", scope, day, scenario), "flaky")  # the dashboard's flaky top list
+            count_entity(p, "scn", scope, day, scenario, "f")  # the dashboard's flaky top list
         for requirement in d.get("requirements") or []:
             seen = seen_key(scope, "req", str(requirement))
             if state.get(seen) is None:
                 p.state[seen] = {"day": day}
                 p.add(("gauge", scope), "req:total")
-            req = ("req", scope, day, str(requirement))
-            p.add(req, "x")
+            count_entity(p, "req", scope, day, str(requirement), "x")
             if status != ResultStatus.SKIPPED:
-                p.add(req, "run")
+                add_member(p, "req", scope, day, str(requirement), RUN_SET)
     return p
 
 
@@ -220,8 +214,8 @@ def _opened(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) ->
     ticket["occ"] = int(event.data.get("occurrences") or 1)
     p.state[key] = ticket
     for scope in _scopes(ticket["module"]):
-        p.add(("day", scope, ticket["openedDay"]), "opened")
-        p.add(("day", scope, ticket["openedDay"]), "occ", ticket["occ"])
+        count(p, scope, ticket["openedDay"], "opened")
+        count(p, scope, ticket["openedDay"], "occ", ticket["occ"])
     return p
 
 
@@ -265,7 +259,7 @@ def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> 
         scopes=_scopes(ticket["module"]),
         severity=str(ticket.get("severity") or UNSET),
     )
-    for count in (
+    for counting in (
         _count_decision,
         _count_approval,
         _count_defect_class,
@@ -274,7 +268,7 @@ def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> 
         _count_reopening,
         _count_retest,
     ):
-        count(p, ticket, move)
+        counting(p, ticket, move)
     ticket["status"] = move.to
     p.state[key] = ticket
     return p
@@ -283,9 +277,9 @@ def _moved(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> 
 def _count_decision(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
     if move.cause in DECIDING_CAUSES and move.source == S.DRAFT:
         for scope in move.scopes:
-            p.add(("day", scope, move.day), "decided")
+            count(p, scope, move.day, "decided")
             if move.cause == "reject":
-                p.add(("day", scope, move.day), S.REJECTED.value)
+                count(p, scope, move.day, S.REJECTED.value)
 
 
 def _count_approval(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
@@ -294,14 +288,13 @@ def _count_approval(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
         return
     ticket["approvedDay"] = day = move.day
     for scope in move.scopes:
-        cohort = ("day", scope, day)
-        p.append(cohort, "appr", hours_between(ticket["openedAt"], move.at))
-        p.add(cohort, "def")
-        p.add(cohort, "def:sev:" + move.severity)
-        p.add(cohort, "def:mod:" + ticket["module"])
-        p.add(("scn", scope, day, str(ticket.get("scenarioId") or "")), "d")
+        listed(p, scope, day, "appr", hours_between(ticket["openedAt"], move.at))
+        count(p, scope, day, "def")
+        count(p, scope, day, "def:sev:" + move.severity)
+        count(p, scope, day, "def:mod:" + ticket["module"])
+        count_entity(p, "scn", scope, day, str(ticket.get("scenarioId") or ""), "d")
         for requirement in ticket.get("requirements") or []:
-            p.add(("req", scope, day, str(requirement)), "d")
+            count_entity(p, "req", scope, day, str(requirement), "d")
 
 
 def _count_defect_class(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
@@ -314,17 +307,16 @@ def _count_defect_class(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
         return
     ticket["cls"] = new_class.value if new_class else None
     for scope in move.scopes:
-        cohort = ("day", scope, ticket["approvedDay"])
+        cohort = ticket["approvedDay"]
         if old_class:
-            p.add(cohort, "def:" + old_class, -1)
+            count(p, scope, cohort, "def:" + old_class, -1)
         if new_class:
-            p.add(cohort, "def:" + new_class, 1)
+            count(p, scope, cohort, "def:" + new_class, 1)
         if DefectClass.OPEN in (old_class, new_class):
             step = 1 if new_class == DefectClass.OPEN else -1
             p.add(("gauge", scope), DefectClass.OPEN.value, step)
             p.add(("gauge", scope), "open:sev:" + move.severity, step)
-            p.add(("day", scope, move.day), "openDelta", step)
-            p.add(("mon", scope, move.day[:7]), "openDelta", step)
+            count_trend(p, scope, move.day, "o", step)
 
 
 def _count_retest_backlog(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
@@ -340,24 +332,24 @@ def _count_resolution(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
     if move.to == S.RESOLVED and not ticket.get("firstResolvedDay"):
         ticket["firstResolvedDay"] = move.day
         for scope in move.scopes:
-            p.append(("day", scope, move.day), "ttr", hours_between(ticket["openedAt"], move.at))
-            p.add(("day", scope, move.day), "resolvedFirst")
+            listed(p, scope, move.day, "ttr", hours_between(ticket["openedAt"], move.at))
+            count(p, scope, move.day, "resolvedFirst")
 
 
 def _count_reopening(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
     if move.to == S.REOPENED and ticket.get("firstResolvedDay") and not ticket.get("reopened"):
         ticket["reopened"] = True
         for scope in move.scopes:
-            p.add(("day", scope, ticket["firstResolvedDay"]), "reopenedAfterResolved")
+            count(p, scope, ticket["firstResolvedDay"], "reopenedAfterResolved")
 
 
 def _count_retest(p: Plan, ticket: dict[str, Any], move: _Move) -> None:
     if move.source == S.RESOLVED and move.cause in RETEST_CAUSES and not ticket.get("retested"):
         ticket["retested"] = True
         for scope in move.scopes:
-            p.add(("day", scope, move.day), "retests")
+            count(p, scope, move.day, "retests")
             if move.cause == "retest_passed":
-                p.add(("day", scope, move.day), "retestsPassed")
+                count(p, scope, move.day, "retestsPassed")
 
 
 def _occurrences(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None]) -> Plan:
@@ -370,7 +362,7 @@ def _occurrences(event: ChangeEvent, state: dict[StateKey, dict[str, Any] | None
     added = total - int(ticket.get("occ") or 0)
     p.state[key] = {**ticket, "occ": total}
     for scope in _scopes(ticket["module"]):
-        p.add(("day", scope, ticket["openedDay"]), "occ", added)
+        count(p, scope, ticket["openedDay"], "occ", added)
     return p
 
 

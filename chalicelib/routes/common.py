@@ -100,7 +100,7 @@ def principal_for(
     this endpoint; when `project` is given, the key must be of it. The key then is the actor of
     whatever the request writes (the audit)."""
     needed = roles_for(request, roles)
-    principal = container().access.authenticate(request.headers.get("authorization"))
+    principal = container().access.authenticate(request.headers.get("authorization"), project)
     principal.require(principal.project if project is None else project, needed)
     audit_context.act_as(
         audit_context.key_actor(principal.key_id, principal.role.value, principal.user)

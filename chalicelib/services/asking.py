@@ -30,7 +30,7 @@ from chalicelib.domain.tasks import TaskType
 from chalicelib.domain.tickets import Ticket
 from chalicelib.observability import logger
 
-FLUSH_LEASE_SECONDS = 120  # longer than the workflow task function's timeout
+FLUSH_LEASE_SECONDS = 180  # longer than the workflow task function's timeout (120 s)
 DRAFTS_DECIDABLE_PER_CLUSTER_LINE = 5  # a root cause's line keeps its first drafts' own buttons
 MAX_DRAFTS_LISTED = 12  # what one Slack message (50 blocks) shows; the rest behind a link
 MAX_DRAFTS_READ = 500  # drafts of one root cause share a line: read that many at most

@@ -162,7 +162,8 @@ class ExportService:
     def _metrics_daily(self, project: str, day: str) -> list[dict[str, Any]]:
         metrics = self.stores.metrics
         generation = metrics.generation(project)
-        bucket = metrics.days(project, generation, m.ALL, day, day).get(day, {})
+        key = ("c", m.ALL, "day", day)
+        bucket = metrics.buckets(project, generation, [key]).get(key, {})
         modules = sorted(
             {k.split(":", 2)[2] for k in bucket if k.startswith(("x:mod:", "def:mod:"))}
         )

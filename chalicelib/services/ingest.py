@@ -125,10 +125,13 @@ class ResultsService:
         *,
         reported_by: str,
         planned: bool = False,
+        at: str | None = None,
     ) -> list[dict[str, Any]]:
         """Record a report's results; returns, per result, its execution and ticket (if any).
-        `planned`: the run is known to be a planned one (else the project's open runs tell)."""
-        report = self._report(project, run, _number_repeats(results), reported_by)
+        `planned`: the run is known to be a planned one (else the project's open runs tell).
+        `at`: when the report was made, if it was fixed before (a chunk of an upload: every
+        chunk, and a redelivered one, records the same time, so writes the same items)."""
+        report = self._report(project, run, _number_repeats(results), reported_by, at)
         report.versions = self._versions_of(report)
         report.outage = report_is_outage(project, (r.status.value for r in report.results))
         plain: list[int] = []
@@ -190,9 +193,14 @@ class ResultsService:
             self.count("FailuresMuted")
 
     def _report(
-        self, project: dict[str, Any], run: RunIn, results: list[ResultIn], reported_by: str
+        self,
+        project: dict[str, Any],
+        run: RunIn,
+        results: list[ResultIn],
+        reported_by: str,
+        at: str | None,
     ) -> Report:
-        key, at = project["key"], self._clock()
+        key, at = project["key"], at or self._clock()
         flaky = set() if project.get("flakyOpensDraft") else flaky_indexes(results)
         ids = [execution_id(key, run.id, r.test_case_id, r.attempt) for r in results]
         run_item = {

@@ -109,6 +109,7 @@ class MetricsReader:
                     {k: (v, versions.get(k)) for k, v in plan.state.items()},
                     plan.adds,
                     plan.appends,
+                    plan.members,
                 )
                 return len(chunk)
             except TransactionConflict:
@@ -180,37 +181,16 @@ class MetricsService:
         module: str | None = None,
         generation: str | None = None,
     ) -> dict[str, Any]:
-        """The contract's figures: a handful of Queries bounded by the period's days."""
+        """The contract's figures: the buckets of the blocks that tile the period (a BatchGetItem
+        per 100 keys), never a range or a Scan."""
         store = self.stores.metrics
         gen = generation or store.generation(project)
         scope = module or m.ALL
         today = self.today()
-        days = store.days(project, gen, scope, period.start, period.end)
-        later = self._since(project, gen, scope, period.end, today)
-        scenarios = store.entities(project, gen, scope, "scn", period.start, period.end)
-        requirements = store.entities(project, gen, scope, "req", period.start, period.end)
-        gauge = store.gauge(project, gen, scope)
-        out = m.figures(period, days, later, scenarios, requirements, gauge, today)
+        found = store.buckets(project, gen, m.period_keys(period, scope, today))
+        out = m.figures(period, found, scope, today)
         out["module"] = module
         return out
-
-    def _since(
-        self, project: str, generation: str, scope: str, end: str, today: str
-    ) -> dict[str, dict[str, Any]]:
-        """The open-defect changes after the period up to today, in at most 30 day buckets (the
-        rest of the period's last month) and one month bucket per month after it."""
-        if end >= today:
-            return {}
-        store = self.stores.metrics
-        last = date.fromisoformat(end)
-        month_end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        after = (last + timedelta(days=1)).isoformat()
-        until = min(month_end.isoformat(), today)
-        later = store.days(project, generation, scope, after, until) if after <= until else {}
-        next_month = (month_end + timedelta(days=1)).isoformat()[:7]
-        if next_month <= today[:7]:
-            later.update(store.days(project, generation, scope, next_month, today[:7], "mon"))
-        return later
 
     def metrics(
         self, project: str, start: str | None, end: str | None, module: str | None

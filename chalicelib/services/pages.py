@@ -214,15 +214,11 @@ class PageService:
         outcome), with their executions."""
         store = self.stores.metrics
         gen = store.generation(project)
-        rows: dict[str, list[float]] = {}
-        for _, scenario, bucket in store.entities(
-            project, gen, module or m.ALL, "scn", period.start, period.end
-        ):
-            row = rows.setdefault(scenario, [0.0, 0.0])
-            row[0] += float(bucket.get("flaky", 0))
-            row[1] += float(bucket.get("x", 0))
+        wanted = [k for k in m.period_keys(period, module or m.ALL, period.end) if k[0] == "scn"]
+        counters = m.entity_counters(store.buckets(project, gen, wanted), "scn")
+        executions = counters.get("x", {})
         top = sorted(
-            ((s, int(f), int(x)) for s, (f, x) in rows.items() if f > 0),
+            ((s, int(f), int(executions.get(s, 0))) for s, f in counters.get("f", {}).items() if f),
             key=lambda r: (-r[1], r[0]),
         )[:FLAKY_TOP]
         return [

@@ -19,9 +19,9 @@ from chalicelib.domain.ports import (
 from chalicelib.domain.requirements import CoverageLink
 from chalicelib.domain.testcases import TestCase, count_deltas, new_test_case
 from chalicelib.errors import ValidationFailed, field_problem
-from chalicelib.models import TestCaseImportIn, TestCaseIn, parse_model
+from chalicelib.models import parse_model
 
-if TYPE_CHECKING:  # the file formats are loaded by an import or export, not by every report
+if TYPE_CHECKING:  # the file formats and models are loaded by an import or export, not by a report
     from chalicelib.domain.testcase_files import ParsedCase, RowError
 
 MAX_PAGE = 200
@@ -84,6 +84,7 @@ class TestCaseWrites:
     def parse_json(self, data: Any) -> list[ParsedCase]:
         """A JSON import's items (a list, or `{"testCases": [...]}`), problems by item."""
         from chalicelib.domain.testcase_files import ParsedCase, RowError
+        from chalicelib.models import TestCaseImportIn, TestCaseIn
 
         items = data if isinstance(data, list) else None
         if items is None:

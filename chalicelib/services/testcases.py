@@ -6,14 +6,16 @@ its requirements, its module's counters)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.requirements import scope_key
 from chalicelib.domain.statuses import TestCaseStatus
 from chalicelib.domain.testcases import TestCase, count_deltas, new_test_case
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, field_problem
-from chalicelib.models import TestCaseIn
 from chalicelib.services.testcase_writes import MAX_PAGE, ImportPlan, TestCaseWrites
+
+if TYPE_CHECKING:  # the test management models are built by their routes, not by every report
+    from chalicelib.models import TestCaseIn
 
 __all__ = ["MAX_PAGE", "ImportPlan", "TestCaseService"]
 

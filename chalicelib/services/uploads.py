@@ -106,6 +106,8 @@ class UploadService:
         if upload["status"] in (UploadStatus.COMPLETED, UploadStatus.FAILED):
             return str(upload["status"])
         upload_id = upload["uploadId"]
+        if upload.get("chunks") == 1:  # recorded here, never handed out; that invocation died
+            return self._record_again(upload)
         if upload.get("chunks"):  # split before: hand out what was not handed out yet
             self._hand_out(upload_id, int(upload["chunks"]), int(upload.get("queued", 0)))
             return UploadStatus.PROCESSING
@@ -126,10 +128,12 @@ class UploadService:
                 },
             )
             return UploadStatus.FAILED
+        upload["reportedAt"] = self._clock()  # the report's time, for each of its chunks
         self._uploads.update(
             upload_id,
             {
                 "status": UploadStatus.PROCESSING,
+                "reportedAt": upload["reportedAt"],
                 "total": total,
                 "processed": 0,
                 "chunks": max(chunks, 1),
@@ -144,9 +148,20 @@ class UploadService:
         self._hand_out(upload_id, chunks, 0)
         return UploadStatus.PROCESSING
 
+    def _record_again(self, upload: dict[str, Any]) -> str:
+        """A report of one chunk whose recording died (its notification came again): parse it
+        again and record it, at the time fixed before, so it writes the items written then;
+        its count is added once."""
+        project = self._access.project(upload["project"])
+        run, results = self._parse(upload, project)
+        _, first, _ = self._split(upload["uploadId"], run, results)  # one chunk: nothing written
+        self._record(upload, project, run, 0, first)
+        return UploadStatus.COMPLETED
+
     def process_chunk(self, upload_id: str, chunk: int) -> str:
         """Record one chunk of an upload (a message on the reports queue). A redelivered chunk
-        changes nothing: its executions exist (filing settles them as recorded) and its counts
+        changes nothing: it records at the report's time, fixed when it was split, so it writes
+        the very items written before (filing settles its failures as recorded), and its counts
         are added to the progress once."""
         upload = self._uploads.get(upload_id)
         if upload is None:
@@ -168,7 +183,9 @@ class UploadService:
         results: list[ResultIn],
     ) -> str:
         upload_id = upload["uploadId"]
-        outcomes = self._results.record(project, run, results, reported_by=upload["reportedBy"])
+        outcomes = self._results.record(
+            project, run, results, reported_by=upload["reportedBy"], at=upload.get("reportedAt")
+        )
         counts = dict.fromkeys(_COUNTS, 0)
         counts["processed"] = len(results)
         for o in outcomes:

@@ -119,7 +119,7 @@ def test_queues_redrive_to_their_dlqs(endpoint: str, stack: dict[str, Any]) -> N
     sqs = _client(endpoint, "sqs")
     for queue, dlq, visibility in [
         (stack["reportsQueueUrl"], stack["reportsDlqUrl"], "5400"),  # 6 x its 900 s function
-        (stack["workflowQueueUrl"], stack["workflowDlqUrl"], "360"),
+        (stack["workflowQueueUrl"], stack["workflowDlqUrl"], "720"),
     ]:
         attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][

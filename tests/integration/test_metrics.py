@@ -106,7 +106,7 @@ def test_metrics_gates_and_rebuild(aws: dict[str, Any], demo: Demo, api: Any) ->
     for module in ("checkout", "search"):
         url = f"/v1/projects/DEMO/metrics?module={module}"
         assert api.get(url, headers=demo.auth("viewer")).status_code == 200
-    # a period months back: its trend reads the months since (MON#), not every day
+    # a period months back: its trend reads the months since (T#), not every day
     past = api.get(
         "/v1/projects/DEMO/metrics?from=2025-01-01&to=2025-01-31", headers=demo.auth("viewer")
     )
@@ -164,9 +164,9 @@ def test_metrics_gates_and_rebuild(aws: dict[str, Any], demo: Demo, api: Any) ->
 
 
 def test_a_metrics_request_reads_aggregates_only(aws: dict[str, Any], demo: Demo, api: Any) -> None:
-    """On the request path: Gets and Queries of the aggregates (no Scan, nothing on executions
-    or tickets), a fixed handful of calls whatever the history, and a past period's trend reads
-    month buckets, not every day since."""
+    """On the request path: a Get of the generation and a BatchGetItem of the buckets the
+    period names (no Scan, no Query, nothing on executions or tickets), a fixed handful of calls
+    whatever the history, and a past period reads its blocks and the trend months since."""
     results = [result(), result(scenarioId="search.find", testCaseId="TC-S-1", module="search")]
     assert post(api, demo, report(results, run_id="calls-1")).status_code == 200
     pump_stream(aws)
@@ -182,11 +182,30 @@ def test_a_metrics_request_reads_aggregates_only(aws: dict[str, Any], demo: Demo
     for query in ("", "?module=search", "?from=2025-01-01&to=2025-01-31"):
         calls.clear()
         assert api.get(f"/v1/projects/DEMO/metrics{query}", headers=headers).status_code == 200
-        assert {name for name, _ in calls} <= {"GetItem", "Query"}, calls
-        assert len(calls) <= 7, [name for name, _ in calls]
-        keys = [json.dumps(p.get("Key") or p.get("ExpressionAttributeValues")) for _, p in calls]
-        assert all("MAGG#DEMO#" in k or "METRICS#DEMO" in k or "PROJECT#DEMO" in k for k in keys)
-        ranges = [p["ExpressionAttributeValues"] for name, p in calls if name == "Query"]
-        if "from=2025" in query:  # DAY# of January, then MON# 2025-02 .. this month
-            lows = sorted(v[":lo"]["S"] for v in ranges)
-            assert lows == ["DAY#2025-01-01", "MON#2025-02", "REQ#2025-01-01", "SCN#2025-01-01"]
+        assert {name for name, _ in calls} <= {"GetItem", "BatchGetItem"}, calls
+        assert len(calls) <= 4, [name for name, _ in calls]
+        named = [
+            key
+            for name, p in calls
+            for key in (
+                [p["Key"]]
+                if name == "GetItem"
+                else [k for r in p["RequestItems"].values() for k in r["Keys"]]
+            )
+        ]
+        pks = {k["pk"]["S"] for k in named}
+        assert all(pk.startswith(("MAGG#DEMO#", "METRICS#DEMO", "PROJECT#DEMO")) for pk in pks)
+        if "from=2025" in query:  # January's month block, then the trend months since
+            sks = sorted(k["sk"]["S"] for k in named if k["pk"]["S"].startswith("MAGG#"))
+            assert [s for s in sks if s.startswith("M#")] == [
+                "M#2025-01#C",
+                "M#2025-01#L",
+                "M#2025-01#R#0",
+                "M#2025-01#R#1",
+                "M#2025-01#S#0",
+                "M#2025-01#S#1",
+                "M#2025-01#S#2",
+                "M#2025-01#S#3",
+            ]
+            assert not [s for s in sks if s.startswith(("D#", "W#"))]
+            assert sks[-1] == "T#" + bootstrap.container().metrics.today()[:7]

@@ -6,6 +6,7 @@ progress counts each result and each draft once."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -172,3 +173,92 @@ def test_a_last_chunk_whose_count_answer_was_lost_still_completes_the_upload(
     progress = c.uploads.progress("DEMO", upload_id)
     assert progress["status"] == "completed"
     assert progress["processed"] == SCENARIOS * ROUNDS * CASES
+
+
+def table_items(table: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every item of the table by key, as DynamoDB returns it, without the audit's stamps (who
+    wrote an audited item and when: a write that changes only those is not in the audit)."""
+    from chalicelib.audit_context import STAMP_ATTRS
+
+    client = boto3.client("dynamodb")
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            kept = {k: v for k, v in item.items() if k not in STAMP_ATTRS}
+            items[(item["pk"]["S"], item["sk"]["S"])] = kept
+    return items
+
+
+def test_a_chunk_recorded_but_not_counted_is_redelivered_later_and_changes_no_item(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first delivery records a chunk and dies before counting it; the redelivery comes
+    later (its clock has moved). It writes the very same items: the executions, the run, the
+    scenarios' latest results, the drafts and the test cases stay as the first delivery left
+    them; only the upload's progress moves (the chunk counted, once)."""
+    c, upload_id, _ = split_upload(aws, monkeypatch, "build-again")
+    repository = c.repos.uploads
+    real = repository.count_chunk
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("the first delivery died before counting its chunk")
+
+    monkeypatch.setattr(repository, "count_chunk", dies)
+    with pytest.raises(TimeoutError):
+        c.uploads.process_chunk(upload_id, 0)
+    before = table_items(aws["table"])
+    time.sleep(0.01)  # the redelivery's clock reads later (milliseconds)
+    monkeypatch.setattr(repository, "count_chunk", real)
+    assert c.uploads.process_chunk(upload_id, 0) == "recorded"
+    after = table_items(aws["table"])
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed == {(f"UPLOAD#{upload_id}", "UPLOAD")}
+    progress = c.uploads.progress("DEMO", upload_id)
+    assert (progress["processed"], progress["chunksDone"]) == (CHUNK, 1)
+
+
+def test_a_one_chunk_upload_whose_recording_died_is_recorded_by_the_redelivered_notification(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report of one chunk is recorded by the split invocation itself (no chunk object, no
+    message). If that invocation dies while recording, the S3 notification comes again: it
+    records the report (the same items, at the same time) and completes the upload."""
+    monkeypatch.setattr(uploads_module, "CHUNK", 10_000)
+    c = bootstrap.container()
+    c.access.create_project("DEMO", None, False, default_lead="lead@example.com")
+    principal = Principal("DEMO", Role.CI, "key_test", "qa-bot@example.com")
+    request = parse_model(UploadRequest, {"run": {"id": "build-small"}, "format": "junit"})
+    upload = c.uploads.request("DEMO", request, principal)
+    key = upload["fields"]["key"]
+    boto3.client("s3").put_object(
+        Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
+    )
+    real = c.results.start_workflow
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise TimeoutError("the split invocation died while recording")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(c.results, "start_workflow", dying)
+    with pytest.raises(TimeoutError):
+        c.uploads.process(key)
+    assert c.uploads.process(key) == "completed"  # the notification, redelivered
+    progress = c.uploads.progress("DEMO", upload["uploadId"])
+    results, failures = SCENARIOS * ROUNDS * CASES, SCENARIOS * ROUNDS * FAILING
+    assert progress["status"] == "completed"
+    assert (progress["processed"], progress["total"], progress["chunksDone"]) == (
+        results,
+        results,
+        1,
+    )
+    assert (progress["drafts"], progress["merged"]) == (SCENARIOS, failures - SCENARIOS)
+    drafts = [
+        t
+        for s in range(SCENARIOS)
+        for t in c.repos.tickets.of_scenario("DEMO", f"checkout.spread.s{s}")
+    ]
+    assert len(drafts) == SCENARIOS
+    assert sum(t.occurrences for t in drafts) == failures

@@ -595,6 +595,12 @@ class FakeApiKeys:
         found = self.db.api_keys.get(key_hash)
         return copy.deepcopy(found) if found is not None else None
 
+    def get_with_project(
+        self, key_hash: str, project: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        found = self.db.projects.get(project)
+        return self.get(key_hash), (copy.deepcopy(found) if found is not None else None)
+
     def of_project(self, project: str) -> list[tuple[str, dict[str, Any]]]:
         keys = [
             (h, copy.deepcopy(k)) for h, k in self.db.api_keys.items() if k["project"] == project
@@ -906,8 +912,9 @@ class FakeMetricsStore:
         self.generations: dict[str, str] = {}
         self.applied: set[tuple[str, str, str]] = set()
         self.state: dict[tuple[str, str, tuple[str, ...]], tuple[dict[str, Any], int]] = {}
-        self.buckets: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        self.stored: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
         self.commits = 0
+        self.reads: list[list[tuple[str, ...]]] = []  # the keys of each `buckets` call
 
     def generation(self, project: str) -> str:
         return self.generations.get(project, "g0")
@@ -932,6 +939,7 @@ class FakeMetricsStore:
         state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
         adds: dict[tuple[str, ...], dict[str, float]],
         appends: dict[tuple[str, ...], dict[str, list[float]]],
+        members: dict[tuple[str, ...], dict[str, set[str]]],
     ) -> None:
         from chalicelib.domain.conflicts import TransactionConflict
         from chalicelib.domain.ports import AlreadyApplied
@@ -948,39 +956,27 @@ class FakeMetricsStore:
             body = {k: v for k, v in copy.deepcopy(value).items() if k != "_v"}
             self.state[(project, generation, key)] = (body, (version or 0) + 1)
         for bucket, counters in adds.items():
-            item = self.buckets.setdefault((project, generation, bucket), {})
+            item = self.stored.setdefault((project, generation, bucket), {})
             for name, amount in counters.items():
                 item[name] = item.get(name, 0) + amount
         for bucket, lists in appends.items():
-            item = self.buckets.setdefault((project, generation, bucket), {})
+            item = self.stored.setdefault((project, generation, bucket), {})
             for name, values in lists.items():
                 item[name] = [*item.get(name, []), *values]
+        for bucket, sets in members.items():
+            item = self.stored.setdefault((project, generation, bucket), {})
+            for name, joining in sets.items():
+                item[name] = sorted({*item.get(name, []), *joining})
 
-    def _of(self, project: str, generation: str, kind: str, scope: str) -> list[Any]:
-        return [
-            (b, copy.deepcopy(v))
-            for (p, g, b), v in self.buckets.items()
-            if p == project and g == generation and b[0] == kind and b[1] == scope
-        ]
-
-    def days(
-        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
-    ) -> dict[str, dict[str, Any]]:
+    def buckets(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any]]:
+        self.reads.append(list(keys))
         return {
-            b[2]: v for b, v in self._of(project, generation, kind, scope) if start <= b[2] <= end
+            k: copy.deepcopy(self.stored[(project, generation, k)])
+            for k in keys
+            if (project, generation, k) in self.stored
         }
-
-    def entities(
-        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
-    ) -> list[tuple[str, str, dict[str, Any]]]:
-        return [
-            (b[2], b[3], v)
-            for b, v in self._of(project, generation, kind, scope)
-            if start <= b[2] <= end
-        ]
-
-    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]:
-        return copy.deepcopy(self.buckets.get((project, generation, ("gauge", scope)), {}))
 
 
 class FakeGates:

@@ -201,7 +201,7 @@ class NoMetrics:
     def generation(self, project: str) -> str:
         return "g0"
 
-    def days(self, *args: Any) -> dict[str, dict[str, Any]]:
+    def buckets(self, *args: Any) -> dict[tuple[str, ...], dict[str, Any]]:
         return {}
 
 

@@ -604,3 +604,13 @@ def test_every_task_the_state_machine_sends_is_a_task_type_the_handlers_know(
         TaskType.AWAIT_FEEDBACK,
     }
     assert kinds <= {t.value for t in TaskType}
+
+
+def test_a_digest_flush_lease_outlasts_the_function_that_holds_it(
+    resources: dict[str, Any],
+) -> None:
+    """A flush holds its lead's lease while it sends; a second flush may start only once the
+    first cannot be running any more (its invocation timed out at the latest)."""
+    from chalicelib.services.asking import FLUSH_LEASE_SECONDS
+
+    assert resources["OnWorkflowTask"]["Properties"]["Timeout"] < FLUSH_LEASE_SECONDS

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import lifecycle
+from chalicelib.domain import metrics as m
 from chalicelib.domain.changes import ChangeEvent, ChangeKind, from_images
 from chalicelib.domain.gates import Gate
 from chalicelib.domain.lifecycle import MOVES, Cause
@@ -369,6 +370,7 @@ PERIODS = [
     ("2026-01-01", "2026-03-10", "checkout"),
     ("2026-02-01", "2026-02-28", "search"),
     ("2026-01-15", "2026-01-15", "auth"),
+    ("2026-01-26", "2026-03-03", "search"),  # days, then February whole, not the week across
 ]
 
 
@@ -499,33 +501,90 @@ def test_rebuilt_events_equal_the_streamed_ones(history: Any) -> None:
 
 
 def test_a_request_reads_only_what_its_period_bounds(history: Any) -> None:
-    """The open-defect trend counts back from today, but reads at most the rest of the period's
-    last month by day and one bucket per month after it, never every day since the period."""
+    """One read of named buckets: the blocks that tile the period (each its counters, lists and
+    shards), the trend months from the period's first to today's, the gauge."""
     _, _, events = history
     stores = FakeStores()
     svc = service(stores)
     svc.reader.apply(events)
-    read: list[tuple[str, str, str, int]] = []
-    days = stores.metrics.days
-
-    def counted(project: str, generation: str, scope: str, start: str, end: str,
-                kind: str = "day") -> dict[str, dict[str, Any]]:  # fmt: skip
-        found = days(project, generation, scope, start, end, kind)
-        read.append((kind, start, end, len(found)))
-        return found
-
-    stores.metrics.days = counted  # type: ignore[method-assign]
-    got = svc.metrics("P", "2026-01-10", "2026-01-16", None)
+    stores.metrics.reads.clear()
+    got = svc.metrics("P", "2026-01-10", "2026-01-16", None)  # Saturday to Friday: 7 days
     assert got["trends"]["defectTrend"][-1]["value"] >= 0
-    assert read == [
-        ("day", "2026-01-10", "2026-01-16", 7),
-        ("day", "2026-01-17", "2026-01-31", 15),
-        ("mon", "2026-02", "2026-03", 2),
-    ]
-    read.clear()  # a period that ends with its month: no day after it to read
-    month = svc.metrics("P", "2026-01-25", "2026-01-31", None)
-    assert read == [("day", "2026-01-25", "2026-01-31", 7), ("mon", "2026-02", "2026-03", 2)]
-    assert close(month, brute(*history[:2], "2026-01-25", "2026-01-31", None)) == []
+    [keys] = stores.metrics.reads
+    per_block = 2 + sum(m.SHARDS.values())
+    assert len(keys) == 7 * per_block + 3 + 1
+    assert sorted(k[2] for k in keys if k[0] == "trend") == ["2026-01", "2026-02", "2026-03"]
+    stores.metrics.reads.clear()
+    year = svc.metrics("P", "2025-03-11", "2026-03-10", "checkout")
+    [keys] = stores.metrics.reads
+    levels = [k[2] for k in keys if k[0] == "c"]
+    assert levels.count("mon") == 11 and len(levels) <= 26, levels
+    assert close(year, brute(*history[:2], "2025-03-11", "2026-03-10", "checkout")) == []
+
+
+def test_blocks_tile_every_period() -> None:
+    """Every day of a period in exactly one block; whole months and weeks where they fit."""
+    first = date(2025, 1, 1)
+    rng = random.Random(3)
+    for _ in range(400):
+        start = first + timedelta(days=rng.randrange(0, 500))
+        end = start + timedelta(days=rng.randrange(0, 366))
+        period = m.Period(start.isoformat(), end.isoformat())
+        covered = []
+        for level, key in m.blocks(period):
+            if level == "day":
+                covered.append(key)
+            elif level == "week":
+                monday = date.fromisoformat(key)
+                assert monday.weekday() == 0
+                covered += [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+            else:
+                day = date.fromisoformat(key + "-01")
+                while day.isoformat()[:7] == key:
+                    covered.append(day.isoformat())
+                    day += timedelta(days=1)
+        assert covered == period.days(), period
+        if (end - start).days == 29:
+            assert len(m.blocks(period)) <= 13
+        if (end - start).days == 365:
+            assert len(m.blocks(period)) <= 26
+
+
+def test_counters_add_up_across_shards_whatever_their_number(
+    history: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scenario's counters go to the shard its id hashes to; raising the number of shards
+    midway (old counters stay where they are) changes no figure."""
+    executions, tickets, events = history
+    stores = FakeStores()
+    svc = service(stores)
+    monkeypatch.setitem(m.SHARDS, "scn", 1)
+    monkeypatch.setitem(m.SHARDS, "req", 1)
+    svc.reader.apply(events[: len(events) // 2])
+    monkeypatch.setitem(m.SHARDS, "scn", 7)
+    monkeypatch.setitem(m.SHARDS, "req", 3)
+    svc.reader.apply(events[len(events) // 2 :])
+    shards = {k[4] for (_, _, k) in stores.metrics.stored if k[0] == "scn"}
+    assert shards == {str(n) for n in range(7)}
+    for start, end, module in PERIODS:
+        got = svc.metrics("P", start, end, module)
+        assert close(got, brute(executions, tickets, start, end, module)) == []
+
+
+def test_a_shard_of_12000_scenarios_fits_an_item() -> None:
+    """docs/decisions.md's arithmetic: 12,000 scenarios of 80 characters in one month and scope,
+    each with executions (up to 6 digits), a tenth with defects and a tenth flaky, spread over
+    the shards: the fullest shard stays under DynamoDB's 400 KB (per attribute its name's UTF-8
+    bytes plus a number's 1 + digits/2 bytes; 100 bytes of keys)."""
+    ids = [f"m{i % 40:02d}.feature.{i:06d}." + "x" * 61 for i in range(12_000)]
+    assert {len(i) for i in ids} == {80}
+    size = dict.fromkeys(range(m.SHARDS["scn"]), 100)
+    for n, ident in enumerate(ids):
+        shard = int(m.shard_of("scn", ident))
+        size[shard] += len(f"x:{ident}") + 4
+        if n % 10 == 0:
+            size[shard] += len(f"d:{ident}") + 2 + len(f"f:{ident}") + 2
+    assert max(size.values()) < 400 * 1024, size
 
 
 def test_retest_backlog_gate_reads_resolved_defects_waiting(history: Any) -> None:

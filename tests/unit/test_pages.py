@@ -258,11 +258,12 @@ def test_report_files() -> None:
 
     figures = m.figures(
         m.Period("2026-01-01", "2026-01-02"),
-        {"2026-01-01": {"tests": 4, "st:passed": 3, "st:failed": 1}},
-        {},
-        [],
-        [],
-        {"open": 2, "open:sev:major": 2},
+        {
+            ("c", "*", "day", "2026-01-01"): {"tests": 4, "st:passed": 3, "st:failed": 1},
+            ("trend", "*", "2026-01"): {"passed:01": 3, "failed:01": 1},
+            ("gauge", "*"): {"open": 2, "open:sev:major": 2},
+        },
+        "*",
         "2026-01-02",
     )
     data = {"project": "DEMO", "figures": figures, "flaky": [], "activity": [], "modules": []}

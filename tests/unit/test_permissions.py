@@ -28,7 +28,7 @@ class StubAccess:
         self.role = Role.VIEWER
         self.calls = 0
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None, project: str | None = None) -> Principal:
         self.calls += 1
         return Principal("P", self.role, "key_1", "someone@example.com")
 

@@ -36,24 +36,21 @@ class MetricsStore(Protocol):
         state: dict[tuple[str, ...], tuple[dict[str, Any], int | None]],
         adds: dict[tuple[str, ...], dict[str, float]],
         appends: dict[tuple[str, ...], dict[str, list[float]]],
+        members: dict[tuple[str, ...], dict[str, set[str]]],
     ) -> None:
         """Atomically: mark the events applied (AlreadyApplied if one was), write the state
         (each item's version must still be the one read: TransactionConflict if not), add the
-        counters and append the values. `state` maps key -> (value, version read or None)."""
+        counters, append the values and add the members to their sets. `state` maps key ->
+        (value, version read or None)."""
         ...
 
-    def days(
-        self, project: str, generation: str, scope: str, start: str, end: str, kind: str = "day"
-    ) -> dict[str, dict[str, Any]]:
-        """Day buckets (YYYY-MM-DD -> counters) from start to end; with kind "mon", month
-        buckets (YYYY-MM -> counters) from month start to month end."""
+    def buckets(
+        self, project: str, generation: str, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any]]:
+        """The buckets of these keys (`domain.metrics`) that exist: counters as numbers, value
+        lists as lists of numbers, sets as lists of strings. Bounded: the keys are named, never
+        a range."""
         ...
-
-    def entities(
-        self, project: str, generation: str, scope: str, kind: str, start: str, end: str
-    ) -> list[tuple[str, str, dict[str, Any]]]: ...
-
-    def gauge(self, project: str, generation: str, scope: str) -> dict[str, Any]: ...
 
 
 class GateRepository(Protocol):

@@ -33,13 +33,18 @@ DELAYED#{lead}            EPISODE                  a lead's tickets an outage de
 NOTICE#{id}               SENT                     a notice told to a lead (TTL)
 PROJECT#{p}               GATE#{name}              a saved quality gate
 METRICS#{p}               GEN                      the metrics aggregates' current generation
-MAGG#{p}#{g}#{scope}      DAY#{day}                metrics: one day's counters (scope `*` or a
-                                                   module)
-MAGG#{p}#{g}#{scope}      SCN#{day}#{scenario}     metrics: a scenario's day (executions,
-                                                   defects)
-MAGG#{p}#{g}#{scope}      REQ#{day}#{requirement}  metrics: a requirement's day
-MAGG#{p}#{g}#{scope}      MON#{month}              metrics: a month's change of open defects
-                                                   (YYYY-MM; the defect trend counts back)
+MAGG#{p}#{g}#{scope}      {L}#{key}#C              metrics: counters of a block (scope `*` or a
+                                                   module): L = D (key: the day), W (the ISO
+                                                   week's Monday), M (the month, YYYY-MM)
+MAGG#{p}#{g}#{scope}      {L}#{key}#L              metrics: the block's resolution and approval
+                                                   hours (string sets, `{hours}#{tag}`)
+MAGG#{p}#{g}#{scope}      {L}#{key}#S#{shard}      metrics: every scenario's counters of the
+                                                   block, `x:`/`d:`/`f:{scenario}` (4 shards by
+                                                   a hash of the id)
+MAGG#{p}#{g}#{scope}      {L}#{key}#R#{shard}      metrics: every requirement's, `x:`/`d:`, and
+                                                   the set `run` of those run (2 shards)
+MAGG#{p}#{g}#{scope}      T#{month}                metrics: the month's day by day executions
+                                                   by status and open-defect change (trends)
 MAGG#{p}#{g}#{scope}      GAUGE                    metrics: current levels (open defects, ...)
 MSTATE#{p}#{g}#{what}     STATE                    the metrics reader's state: a ticket's
                                                    facts, first sight of a run / test case /
@@ -108,10 +113,10 @@ A ticket page reads the scenario's strip with one Query (newest first, limit 20)
 live tickets of its error type's bucket with one Query (limit 100: look-alikes); the dashboard
 reads the activity of the last days, newest day first, until it has enough.
 
-The metrics endpoint reads a scope's partition between `DAY#{from}` and `DAY#{to}` (and the
-same for SCN#, REQ#): a Query bounded by the days of the period; the defect trend, counted
-back from today's level, adds the rest of the period's last month (`DAY#`, at most 30 items)
-and the months since (`MON#`, one item a month). An export reads its dirty
+The metrics endpoint names the buckets it reads (one BatchGetItem per 100 keys): the blocks
+that tile the period (whole months, whole ISO weeks, days at the edges: 30 days is ~10 blocks, a
+year ~25), 8 items a block (C, L, 4 S, 2 R), the T# months from the period's first to today's
+and the GAUGE. No range, no Scan. An export reads its dirty
 markers (one Query), then each dirty day's staged rows (one Query per day).
 """
 
@@ -161,7 +166,7 @@ from chalicelib.adapters.dynamo.keys.defects import (
     upload,
 )
 from chalicelib.adapters.dynamo.keys.read_models import (
-    METRICS_KINDS,
+    METRICS_LEVELS,
     REPORT_SCHEDULES_INDEX,
     activity,
     audit_entry,
@@ -235,7 +240,7 @@ __all__ = [
     "ENVIRONMENT_PREFIX",
     "EXECUTION_PREFIX",
     "LATEST_PREFIX",
-    "METRICS_KINDS",
+    "METRICS_LEVELS",
     "MODULE_PREFIX",
     "PLAN_PREFIX",
     "PROJECTS_INDEX",

@@ -32,17 +32,22 @@ def metrics_partition(p: str, generation: str, scope: str) -> str:
     return f"MAGG#{p}#{generation}#{scope}"
 
 
-METRICS_KINDS = {"day": "DAY", "mon": "MON", "scn": "SCN", "req": "REQ"}
+METRICS_LEVELS = {"day": "D", "week": "W", "mon": "M"}
+_METRICS_PARTS = {"c": "C", "l": "L", "scn": "S", "req": "R"}
 
 
 def metrics_bucket(p: str, generation: str, bucket: tuple[str, ...]) -> Key:
-    """A `domain.metrics` bucket key: (day, scope, day), (mon, scope, month), (scn|req, scope,
-    day, id), (gauge, scope)."""
+    """A `domain.metrics` bucket key: (c|l, scope, level, key) -> `{D|W|M}#{key}#C|L`,
+    (scn|req, scope, level, key, shard) -> `{D|W|M}#{key}#S|R#{shard}`, (trend, scope, month) ->
+    `T#{month}`, (gauge, scope) -> `GAUGE`."""
     kind, scope = bucket[0], bucket[1]
     pk = metrics_partition(p, generation, scope)
     if kind == "gauge":
         return {"pk": pk, "sk": "GAUGE"}
-    return {"pk": pk, "sk": "#".join((METRICS_KINDS[kind], *bucket[2:]))}
+    if kind == "trend":
+        return {"pk": pk, "sk": f"T#{bucket[2]}"}
+    level, key, *shard = bucket[2:]
+    return {"pk": pk, "sk": "#".join((METRICS_LEVELS[level], key, _METRICS_PARTS[kind], *shard))}
 
 
 def metrics_state(p: str, generation: str, key: tuple[str, ...]) -> Key:
