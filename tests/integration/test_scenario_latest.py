@@ -67,8 +67,8 @@ def test_the_scenario_page_shows_each_test_case_latest_result(api: Any, demo: De
 
 
 def test_a_scenario_of_3000_test_cases_is_recorded_and_read_back(aws: dict[str, Any]) -> None:
-    """Before issue #9 the scenario's item held every test case's latest result (~230 bytes
-    each with these ids) and moto refused its touch past 400 KB (~1,700 of them)."""
+    """Before issue #9 the scenario's item held every test case's latest result and id (~300
+    bytes each with these ids): moto refused its touch at 1,360 of them (400 KB)."""
     assert len(_case(0)) >= 70
     cases = [_case(n) for n in range(3000)]
     statuses = {tc: "failed" if n % 100 == 0 else "passed" for n, tc in enumerate(cases)}
