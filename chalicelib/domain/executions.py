@@ -43,11 +43,14 @@ class Execution(Record):
     commit: str | None = None  # the commit the run tested (flaky detection)
     outage: bool | None = None  # its report failed wholesale: not counted for flakiness
     muted: str | None = None  # why this failure opened nothing: `flaky` or `quarantined`
+    # its test case's latest result in the scenario: the write that stores the execution also
+    # stores the scenario's `LATEST#{tc}` item (not an attribute of the execution)
+    latest: bool | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:
         """The attributes to store: unset ones are left out."""
-        return {k: v for k, v in self.to_dict().items() if v is not None}
+        return {k: v for k, v in self.to_dict().items() if v is not None and k != "latest"}
 
 
 RUN_STATUSES = tuple(s.value for s in ResultStatus)

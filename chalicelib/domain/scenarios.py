@@ -15,9 +15,12 @@ class Scenario(Record):
     scenario_id: str
     module: str | None = None
     title: str | None = None
+    # test case ids and test case id -> its latest result ({"status", "executionId", "runId",
+    # "at"}): read with the scenario's results (`with_results`), not on the recording path
     test_cases: list[str] = field(default_factory=list)
-    # test case id -> its latest result ({"status", "executionId", "runId", "at"})
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the test cases whose latest result failed, kept on the scenario's item by each touch
+    failing_cases: list[str] = field(default_factory=list)
     last_result: str | None = None
     last_execution: dict[str, Any] | None = None
     last_at: str | None = None
@@ -35,7 +38,12 @@ class Scenario(Record):
 
     @property
     def failing_test_cases(self) -> list[str]:
-        return sorted(tc for tc, r in self.latest.items() if r.get("status") == ResultStatus.FAILED)
+        """From the latest results when they were read, else from the scenario's own set."""
+        if self.latest:
+            return sorted(
+                tc for tc, r in self.latest.items() if r.get("status") == ResultStatus.FAILED
+            )
+        return sorted(self.failing_cases)
 
     @property
     def result(self) -> str | None:
@@ -52,4 +60,5 @@ class Scenario(Record):
     def test_case_view(self) -> list[dict[str, Any]]:
         """Each test case with its latest result (null if recorded before results were kept
         per test case)."""
-        return [{"testCaseId": tc, "latest": self.latest.get(tc)} for tc in sorted(self.test_cases)]
+        cases = sorted({*self.test_cases, *self.latest})
+        return [{"testCaseId": tc, "latest": self.latest.get(tc)} for tc in cases]

@@ -31,8 +31,9 @@ from chalicelib.models import ResultIn, RunIn
 if TYPE_CHECKING:
     from chalicelib.services.ingest import ResultsService
 
-# A transaction holds 100 items: the scenario, the ticket, the run and 97 occurrences.
-DRAFT_CHUNK = 97
+# A transaction holds 100 items: the scenario, the ticket, the run, 48 occurrences and their
+# test cases' latest results (issue #9: they ride the filing transaction).
+DRAFT_CHUNK = 48
 # A trace longer than this lives in S3 (`traces/...`); the item keeps its first TRACE_PREVIEW
 # characters and the object's key. 97 inline traces of 8 KB stay inside a transaction's 4 MB,
 # and a page of 200 occurrences inside the API's 6 MB.
@@ -72,6 +73,9 @@ class Report:
         self.versions: dict[str, int] = {}  # test case -> the version that ran
         self.muted: dict[int, str] = {}  # failures that open nothing: flaky, quarantined
         self.outage = False  # most of the report failed: not evidence of flakiness
+        # results whose execution's write also stores its test case's latest result (the
+        # scenario's touch found the report not late)
+        self.latest: set[int] = set()
         self.outcomes: list[dict[str, Any]] = [
             {"executionId": ids[i], "ticket": None, **({"flaky": True} if i in flaky else {})}
             for i in range(len(results))
@@ -120,6 +124,7 @@ class Report:
             module=r.module_name,
             requirements=list(r.requirements) or None,
             signature=self.signature(i),
+            latest=True if i in self.latest else None,
         )
 
     def signature(self, i: int) -> dict[str, Any] | None:

@@ -222,14 +222,16 @@ class ResultsService:
         last = batch.last_index(results)
         latest = results[last]
         per_case: dict[str, dict[str, Any]] = {}
+        index_of: dict[str, int] = {}
         for i in sorted(batch.indexes, key=lambda i: (results[i].attempt, i)):
+            index_of[results[i].test_case_id] = i
             per_case[results[i].test_case_id] = {
                 "status": results[i].status.value,
                 "executionId": ids[i],
                 "runId": report.run.id,
                 "at": report.at,
             }
-        return self.stores.scenarios.touch(
+        scenario = self.stores.scenarios.touch(
             report.key,
             batch.scenario_id,
             module=latest.module_name,
@@ -245,6 +247,9 @@ class ResultsService:
             },
             at=report.at,
         )
+        if scenario.last_at == report.at:  # not late: the executions' writes carry the latest
+            report.latest.update(index_of.values())
+        return scenario
 
     def _file(self, report: Report, batch: ScenarioBatch, scenario: Scenario) -> None:
         filed = file_failures(report, batch.failures, scenario)

@@ -281,7 +281,7 @@ class TicketService:
         return "stored"
 
     def scenario(self, project: str, scenario_id: str) -> dict[str, Any]:
-        scenario = self._stores.scenarios.get(project, scenario_id)
+        scenario = self._stores.scenarios.with_results(project, scenario_id)
         if scenario is None:
             raise NotFound(f"scenario {scenario_id} does not exist")
         tickets = self._tickets.of_scenario(project, scenario_id)

@@ -80,27 +80,3 @@ def test_the_scenario_carries_its_flaky_marks_and_quarantine(aws: dict[str, Any]
     assert scenarios.set_quarantine_until("P", "sc.m", None)
     after = scenarios.get("P", "sc.m", consistent=True)
     assert after is not None and after.muted_cases == [] and after.quarantine_until is None
-
-
-def test_a_scenario_of_many_test_cases_is_touched_whole(aws: dict[str, Any]) -> None:
-    """More test cases than one UpdateItem sets (LATEST_PER_CALL): every latest result is
-    recorded and the touch returns the item with all of them (the last call reads it back)."""
-    from chalicelib.adapters.dynamo.scenarios import LATEST_PER_CALL
-
-    scenarios = bootstrap.container().repos.scenarios
-    at = "2026-03-01T10:00:00.000Z"
-    cases = [f"tc{i:03d}" for i in range(LATEST_PER_CALL * 2 + 7)]
-    seen = scenarios.touch(
-        "P",
-        "sc.big",
-        module="m",
-        title="t",
-        latest={tc: {"status": "passed", "at": at, "executionId": f"ex_{tc}"} for tc in cases},
-        last_result="passed",
-        last_execution={"testCaseId": cases[-1]},
-        at=at,
-    )
-    stored = scenarios.get("P", "sc.big", consistent=True)
-    for scenario in (seen, stored):
-        assert scenario is not None and set(scenario.latest) == set(cases)
-        assert scenario.latest[cases[-1]]["executionId"] == f"ex_{cases[-1]}"

@@ -406,6 +406,9 @@ class FakeScenarios:
         item = self.db.scenario_item(project, scenario_id)
         return _scenario(item) if item is not None else None
 
+    def with_results(self, project: str, scenario_id: str) -> Scenario | None:
+        return self.get(project, scenario_id)
+
     def touch(
         self,
         project: str,

@@ -103,3 +103,22 @@ def test_only_failures_are_ever_flaky(rows: list) -> None:
             and o.attempt > results[i].attempt
             for o in results
         )
+
+
+def test_a_scenario_is_failing_from_its_failing_set_or_its_latest_results() -> None:
+    from chalicelib.domain.scenarios import Scenario
+
+    # as the recording path reads it: the item's set, no latest results
+    touched = Scenario(project="P", scenario_id="s", last_result="passed", failing_cases=["tc2"])
+    assert touched.failing_test_cases == ["tc2"] and touched.result == "failed"
+    # as the scenario page reads it: each test case's latest result decides
+    read = Scenario(
+        project="P",
+        scenario_id="s",
+        last_result="passed",
+        test_cases=["tc1"],
+        failing_cases=["tc2"],
+        latest={"tc2": {"status": "passed"}, "tc3": {"status": "failed"}},
+    )
+    assert read.failing_test_cases == ["tc3"]
+    assert [v["testCaseId"] for v in read.test_case_view()] == ["tc1", "tc2", "tc3"]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo import keys
+from chalicelib.adapters.dynamo.scenarios import latest_item
 from chalicelib.adapters.dynamo.table import Table, set_clause, strip_keys
 from chalicelib.domain.executions import Execution
 
@@ -37,7 +38,8 @@ class ExecutionRepository:
     def record(self, executions: Sequence[Execution], runs: Sequence[dict[str, Any]] = ()) -> None:
         """Store executions that open nothing (and their runs) in batches."""
         items = [execution_item(e) for e in executions]
-        self._t.batch_put([*items, *(run_item(r) for r in runs)])
+        latest = [latest_item(e) for e in executions if e.latest]  # ride along (issue #9)
+        self._t.batch_put([*items, *latest, *(run_item(r) for r in runs)])
 
     def get_many(
         self, project: str, run_id: str, cases: Sequence[tuple[str, int]]

@@ -7,25 +7,47 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import keys
-from chalicelib.adapters.dynamo.table import Table, condition_failed, load, strip_keys
+from chalicelib.adapters.dynamo.table import (
+    Table,
+    cancel_codes,
+    condition_failed,
+    load,
+    strip_keys,
+    vals,
+)
+from chalicelib.domain.executions import Execution
 from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.statuses import ResultStatus
 
-# Each test case's latest result is its own attribute (`latest#{testCaseId}`), so one
-# UpdateItem sets it whether or not the scenario existed (a map would need a second call).
-LATEST = "latest#"
-# 40 a call keeps an UpdateExpression well inside DynamoDB's 4 KB expression limit. Not more:
-# moto parses SET clauses into a left-deep tree that it deep-copies recursively, so its time
-# grows faster than the clauses (150 a call: 0.7 s an UpdateItem, and 300 overflow Python's
-# recursion limit), and the local stack and the tests run on moto.
-LATEST_PER_CALL = 40
+# Before issue #9 each test case's latest result was an attribute of the scenario's item
+# (`latest#{testCaseId}`) and its ids a set (`testCases`): ~230 bytes a test case, so a scenario
+# of ~1,700 test cases met DynamoDB's 400 KB item limit. Scenarios written so are still read
+# (`with_results` merges them with the `LATEST#` items, the newer result winning).
+LEGACY_LATEST = "latest#"
+FAILING = "failingCases"
 
 
 def scenario_of(item: dict[str, Any]) -> Scenario:
     data = strip_keys(item)
-    latest = {k[len(LATEST) :]: data.pop(k) for k in [k for k in data if k.startswith(LATEST)]}
+    legacy = LEGACY_LATEST
+    latest = {k[len(legacy) :]: data.pop(k) for k in [k for k in data if k.startswith(legacy)]}
     scenario = Scenario.from_dict(data)
     scenario.latest = latest
     return scenario
+
+
+def latest_item(execution: Execution) -> dict[str, Any]:
+    """A test case's latest result in its scenario, from the execution that reported it."""
+    e = execution
+    return {
+        **keys.scenario_latest(e.project, e.scenario_id, e.test_case_id),
+        "testCaseId": e.test_case_id,
+        **_result(e.status, e.execution_id, e.run_id, e.at),
+    }
+
+
+def _result(status: str, execution_id: str, run_id: str, at: str) -> dict[str, Any]:
+    return {"status": status, "executionId": execution_id, "runId": run_id, "at": at}
 
 
 class ScenarioRepository:
@@ -35,6 +57,26 @@ class ScenarioRepository:
     def get(self, project: str, scenario_id: str, consistent: bool = False) -> Scenario | None:
         item = self._t.get(keys.scenario(project, scenario_id), consistent)
         return scenario_of(item) if item else None
+
+    def with_results(self, project: str, scenario_id: str) -> Scenario | None:
+        """The scenario with each test case's latest result: one Query of its partition (paged
+        by DynamoDB's 1 MB), merged with results stored on the item before issue #9."""
+        items = self._t.query_all(keys.scenario_partition(project, scenario_id))
+        head = next((i for i in items if i.get("sk") == "SCENARIO"), None)
+        if head is None:
+            return None
+        scenario = scenario_of(head)
+        for item in items:
+            if not str(item.get("sk", "")).startswith(keys.LATEST_PREFIX):
+                continue
+            tc = str(item["testCaseId"])
+            held = scenario.latest.get(tc)
+            if held is None or str(held.get("at", "")) <= str(item.get("at", "")):
+                scenario.latest[tc] = _result(
+                    item["status"], item["executionId"], item["runId"], item["at"]
+                )
+        scenario.test_cases = sorted({*scenario.test_cases, *scenario.latest})
+        return scenario
 
     def touch(
         self,
@@ -48,18 +90,23 @@ class ScenarioRepository:
         last_execution: dict[str, Any],
         at: str,
     ) -> Scenario:
-        """Register the scenario and its test cases and record their latest results, unless a
-        later result is already recorded. Returns the scenario (with its live ticket, if any)."""
-        first = dict(list(latest.items())[:LATEST_PER_CALL])
-        rest = list(latest.items())[LATEST_PER_CALL:]
+        """Register the scenario, its last result and its failing test cases, unless a later
+        result is already recorded (then each test case's result is recorded here, if nothing
+        newer is). Each test case's latest result (`LATEST#{tc}`) is stored with its execution
+        (`Execution.latest`) when the touch was not late. Returns the scenario as it is."""
+        failing = {tc for tc, r in latest.items() if r["status"] == ResultStatus.FAILED}
         sets, names, values = _touch_expression(
-            project, scenario_id, module, title, first, last_result, last_execution, at
+            project, scenario_id, module, title, last_result, last_execution, at
         )
-        values[":tc"] = set(latest)
+        update = "SET " + ", ".join(sets)
+        if failing:
+            update += " ADD #fc :fc"
+            names["#fc"] = FAILING
+            values[":fc"] = failing
         try:
             item = self._t.update(
                 keys.scenario(project, scenario_id),
-                "SET " + ", ".join(sets) + " ADD #tc :tc",
+                update,
                 ConditionExpression="attribute_not_exists(#la) OR #la <= :at",
                 ExpressionAttributeNames=names,
                 values=values,
@@ -71,13 +118,24 @@ class ScenarioRepository:
                 raise
             current = load(exc.response.get("Item") or {}) or None
             return self._late(project, scenario_id, latest, current)
-        for start in range(0, len(rest), LATEST_PER_CALL):
-            last = start + LATEST_PER_CALL >= len(rest)
-            found = self._set_latest(
-                project, scenario_id, dict(rest[start : start + LATEST_PER_CALL]), whole=last
-            )
-            item = found if last else item
+        passed = (set(item.get(FAILING) or ()) & set(latest)) - failing
+        if passed:  # a failing test case passed: only then a second call
+            item = self._passed(project, scenario_id, passed, at) or item
         return scenario_of(item)
+
+    def _passed(
+        self, project: str, scenario_id: str, passed: set[str], at: str
+    ) -> dict[str, Any] | None:
+        """Take test cases that passed from the failing ones, unless a later touch came (it
+        holds its own test cases' results; a test case it did not report stays failing)."""
+        return self._t.update_if(
+            keys.scenario(project, scenario_id),
+            "DELETE #fc :tc",
+            ConditionExpression="#la = :at",
+            ExpressionAttributeNames={"#fc": FAILING, "#la": "lastAt"},
+            values={":tc": passed, ":at": at},
+            ReturnValues="ALL_NEW",
+        )
 
     def mark_flaky(self, project: str, scenario_id: str, test_case_id: str, flaky: bool) -> None:
         self._t.update_if(
@@ -100,26 +158,6 @@ class ScenarioRepository:
             is not None
         )
 
-    def _set_latest(
-        self,
-        project: str,
-        scenario_id: str,
-        latest: dict[str, dict[str, Any]],
-        *,
-        whole: bool,
-    ) -> dict[str, Any]:
-        """Set test cases' latest results; the item as it is now if `whole` (the last call of a
-        touch: the earlier ones return nothing, their item is not read back)."""
-        names = {f"#l{i}": LATEST + tc for i, tc in enumerate(latest)}
-        values = {f":l{i}": r for i, r in enumerate(latest.values())}
-        return self._t.update(
-            keys.scenario(project, scenario_id),
-            "SET " + ", ".join(f"#l{i} = :l{i}" for i in range(len(latest))),
-            ExpressionAttributeNames=names,
-            values=values,
-            ReturnValues="ALL_NEW" if whole else "NONE",
-        )
-
     def _late(
         self,
         project: str,
@@ -127,33 +165,42 @@ class ScenarioRepository:
         latest: dict[str, dict[str, Any]],
         current: dict[str, Any] | None,
     ) -> Scenario:
-        """A result older than the scenario's latest: register its test cases, and record it
-        for each test case that has nothing newer."""
+        """A result older than the scenario's latest: record it for each test case that has
+        nothing newer, its latest item and its place among the failing ones in one
+        transaction (conditional on the latest item: a newer result stays)."""
         if current is None:
             found = self.get(project, scenario_id, consistent=True)
             return found or Scenario(project=project, scenario_id=scenario_id)
         for test_case, result in latest.items():
-            held = current.get(LATEST + test_case) or {}
-            if (
-                test_case in current.get("testCases", [])
-                and str(held.get("at", "")) >= result["at"]
-            ):
+            held = current.get(LEGACY_LATEST + test_case) or {}
+            if str(held.get("at", "")) >= result["at"]:
                 continue
-            written = self._t.update_if(
-                keys.scenario(project, scenario_id),
-                "SET #l = :l ADD #tc :tc",
-                ConditionExpression="attribute_not_exists(#l) OR #l.#at <= :at",
-                ExpressionAttributeNames={
-                    "#l": LATEST + test_case,
-                    "#at": "at",
-                    "#tc": "testCases",
-                },
-                values={":l": result, ":at": result["at"], ":tc": {test_case}},
-                ReturnValues="ALL_NEW",
-            )
-            if written is not None:  # else a later result is there already
-                current = written
-        return scenario_of(current)
+            self._late_one(project, scenario_id, test_case, result)
+        found = self.get(project, scenario_id, consistent=True)
+        return found or scenario_of(current)
+
+    def _late_one(
+        self, project: str, scenario_id: str, test_case: str, result: dict[str, Any]
+    ) -> None:
+        key = keys.scenario_latest(project, scenario_id, test_case)
+        put = self._t.put_item({**key, "testCaseId": test_case, **result})
+        put["Put"].update(
+            ConditionExpression="attribute_not_exists(pk) OR #at <= :at",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues=vals({":at": result["at"]}),
+        )
+        failed = result["status"] == ResultStatus.FAILED
+        mark = self._t.update_item(
+            keys.scenario(project, scenario_id),
+            ("ADD" if failed else "DELETE") + " #fc :tc",
+            names={"#fc": FAILING},
+            values={":tc": {test_case}},
+        )
+        try:
+            self._t.transact([put, mark])
+        except ClientError as exc:
+            if cancel_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+                raise  # else a later result is there already
 
 
 def _touch_expression(
@@ -161,13 +208,12 @@ def _touch_expression(
     scenario_id: str,
     module: str,
     title: str,
-    latest: dict[str, dict[str, Any]],
     last_result: str,
     last_execution: dict[str, Any],
     at: str,
 ) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """SET clauses, names and values of a scenario's touch: its latest result, its test cases'
-    latest results, and what is set only once (module, title, first seen)."""
+    """SET clauses, names and values of a scenario's touch: its latest result and what is set
+    only once (module, title, first seen)."""
     names = {
         "#lr": "lastResult",
         "#le": "lastExecution",
@@ -177,7 +223,6 @@ def _touch_expression(
         "#m": "module",
         "#t": "title",
         "#fs": "firstSeenAt",
-        "#tc": "testCases",
     }
     values: dict[str, Any] = {
         ":r": last_result,
@@ -192,8 +237,4 @@ def _touch_expression(
         "#lr = :r, #le = :e, #la = :at, #sid = :sid, #p = :p, #m = if_not_exists(#m, :m)",
         "#t = if_not_exists(#t, :t), #fs = if_not_exists(#fs, :at)",
     ]
-    for i, (test_case, result) in enumerate(latest.items()):
-        names[f"#l{i}"] = LATEST + test_case
-        values[f":l{i}"] = result
-        sets.append(f"#l{i} = :l{i}")
     return sets, names, values

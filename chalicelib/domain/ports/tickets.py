@@ -138,6 +138,10 @@ class Filing(Protocol):
 class ScenarioRepository(Protocol):
     def get(self, project: str, scenario_id: str, consistent: bool = False) -> Scenario | None: ...
 
+    def with_results(self, project: str, scenario_id: str) -> Scenario | None:
+        """The scenario with its test cases and each one's latest result (the scenario page)."""
+        ...
+
     def touch(
         self,
         project: str,

@@ -7,9 +7,10 @@ PROJECT#{p}               PROJECT                  project settings        gsi1 
                                                    catalogGeneration, openRuns:
                                                    what warm containers check)
 PROJECT#{p}               MODULE#{m}               module and its lead
-SCENARIO#{p}#{s}          SCENARIO                 scenario: test cases, latest results, its
-                                                   live ticket (id, status), last ended ticket
-                                                   (its own partition: see docs/scale.md)
+SCENARIO#{p}#{s}          SCENARIO                 scenario: last result, failing test cases,
+                                                   its live ticket (id, status), last ended
+                                                   ticket (its own partition: see docs/scale.md)
+SCENARIO#{p}#{s}          LATEST#{tc}              a test case's latest result in the scenario
 PROJECT#{p}               KB#{s}#{ticket}          knowledge: root cause and fix of a ticket
 APIKEY#{sha256}           APIKEY                   API key (hashed)        gsi1 PROJECT#{p}#KEYS
                                                                            / keyId
@@ -125,6 +126,7 @@ from chalicelib.adapters.dynamo.keys.defects import (
     CLUSTER_LABEL_PREFIX,
     CLUSTER_PREFIX,
     EXECUTION_PREFIX,
+    LATEST_PREFIX,
     MODULE_PREFIX,
     PROJECTS_INDEX,
     api_key,
@@ -153,6 +155,8 @@ from chalicelib.adapters.dynamo.keys.defects import (
     project_partition,
     run,
     scenario,
+    scenario_latest,
+    scenario_partition,
     scenario_tickets_index,
     ticket,
     ticket_indexes,
@@ -235,6 +239,7 @@ __all__ = [
     "CLUSTER_PREFIX",
     "ENVIRONMENT_PREFIX",
     "EXECUTION_PREFIX",
+    "LATEST_PREFIX",
     "METRICS_LEVELS",
     "MODULE_PREFIX",
     "PLAN_PREFIX",
@@ -316,6 +321,8 @@ __all__ = [
     "run",
     "run_bucket",
     "scenario",
+    "scenario_latest",
+    "scenario_partition",
     "scenario_tickets_index",
     "scope_member",
     "scope_partition",

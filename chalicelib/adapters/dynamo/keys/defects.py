@@ -27,6 +27,18 @@ def scenario(p: str, s: str) -> Key:
     return {"pk": f"SCENARIO#{p}#{s}", "sk": "SCENARIO"}
 
 
+LATEST_PREFIX = "LATEST#"
+
+
+def scenario_latest(p: str, s: str, tc: str) -> Key:
+    """A test case's latest result, in its scenario's partition."""
+    return {"pk": f"SCENARIO#{p}#{s}", "sk": f"{LATEST_PREFIX}{tc}"}
+
+
+def scenario_partition(p: str, s: str) -> str:
+    return f"SCENARIO#{p}#{s}"
+
+
 def legacy_scenario_prefix() -> str:
     """Before `rekey`: scenarios lived in the project's partition under this sort key prefix."""
     return "SCENARIO#"

@@ -150,7 +150,7 @@ _NOT_AUDITED_PARTITIONS = (
 def audited(pk: str, sk: str) -> bool:
     if pk.startswith(_NOT_AUDITED_PARTITIONS):
         return False
-    if pk.startswith("SCENARIO#") and sk == "SCENARIO":
+    if pk.startswith("SCENARIO#") and (sk == "SCENARIO" or sk.startswith("LATEST#")):
         return False  # a scenario's latest results: the executions and tickets say it
     if pk.startswith("PROJECT#") and sk.startswith("SCENARIO#"):
         return False  # the same, before `rekey` moved scenarios to their own partitions
