@@ -105,9 +105,20 @@ def on_report_uploaded(event: SQSEvent) -> dict[str, Any]:
     return handle_upload_events(event.to_dict())
 
 
-@app.on_sqs_message(queue=settings.WORKFLOW_QUEUE_NAME, batch_size=10, name="on_workflow_task")
+# At most 5 workflow-task functions at once (docs/decisions.md): a burst of new drafts' starts
+# (a mass outage) reaches StartExecution at a bounded rate, the rest wait on the queue.
+WORKFLOW_CONCURRENCY = 5
+
+
+@app.on_sqs_message(
+    queue=settings.WORKFLOW_QUEUE_NAME,
+    batch_size=10,
+    name="on_workflow_task",
+    maximum_concurrency=WORKFLOW_CONCURRENCY,
+)
 def on_workflow_task(event: SQSEvent) -> dict[str, Any]:
-    """Tasks the ticket workflow (Step Functions) hands to us, with their task tokens."""
+    """Tasks the ticket workflow (Step Functions) hands to us, with their task tokens, and new
+    drafts' workflow starts (queued by the request path)."""
     from chalicelib.handlers import handle_workflow_tasks
 
     return handle_workflow_tasks(event.to_dict())

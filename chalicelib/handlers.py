@@ -115,7 +115,13 @@ def _dead_at_once(c: Any, queue_name: str, task: dict[str, Any], reason: Excepti
 
 
 def _workflow_task(c: Any, task: dict[str, Any], kind: Any, attempt: Any) -> None:
-    if kind == TaskType.AWAIT_DECISION:
+    if kind == TaskType.START_WORKFLOW:
+        # name and input were fixed when the draft was filed: a redelivery starts nothing new
+        # (a failure, e.g. throttling, leaves the message to SQS's retry, then its DLQ; the
+        # scheduled sweep starts a draft whose start was lost)
+        started = c.workflow.start(task["name"], task["input"])
+        logger.info("workflow start", extra={"ticketId": task["name"], "started": started})
+    elif kind == TaskType.AWAIT_DECISION:
         # The task token stays on our side, under the ticket: never in a URL or a button.
         outcome = c.decisions.awaiting(
             task["ticketId"],

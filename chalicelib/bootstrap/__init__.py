@@ -44,6 +44,7 @@ class Container(CatalogueWiring):
             self.workflow,
             count=count,
             tell_jira=self.queues.to(self.settings.jira_queue_url).send,
+            start_later=self.queues.to(self.settings.workflow_queue_url).send,
             regression_window_days=self.settings.regression_window_days,
             blobs=self.blobs,
             catalog=self.test_cases,

@@ -13,6 +13,8 @@ class TaskType(StrEnum):
     FLUSH_NOTIFICATIONS = "flush_notifications"
     EXPIRE_DRAFT = "expire_draft"
     TELL_LEAD = "tell_lead"  # a notice to a lead, sent once (Slack down: later, not lost)
+    # a new draft's execution, named and with its input fixed when the draft was filed
+    START_WORKFLOW = "start_workflow"
     # the Jira queue
     CREATE_DEFECT = "create_defect"
     JIRA_EVENT = "jira_event"

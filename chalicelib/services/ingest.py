@@ -68,6 +68,7 @@ class ResultsService:
         count: Counter = _no_count,
         clock: Callable[[], str] = now_iso,
         tell_jira: Callable[[dict[str, Any]], None] | None = None,
+        start_later: Callable[[dict[str, Any]], None] | None = None,
         regression_window_days: float = 14.0,
         blobs: Blobs | None = None,
         catalog: TestCatalog | None = None,
@@ -84,6 +85,9 @@ class ResultsService:
         self.count = count
         self._clock = clock
         self.tell_jira = tell_jira or (lambda task: None)
+        # a new draft's workflow is started off the request path: a message on the workflow
+        # queue, whose consumer has bounded concurrency (without it: started here)
+        self._start_later = start_later
         self.window_days = regression_window_days
         self.catalog = catalog
         self._place = place  # a new draft's cluster (`services.clusters`)
@@ -277,23 +281,30 @@ class ResultsService:
         self.stores.executions.record(executions, runs=report.take_run_item())
 
     def start_workflow(self, project: dict[str, Any], ticket: Ticket) -> bool:
-        """Start a draft's workflow (named after it: a repeated start is harmless)."""
+        """Start a draft's workflow: a START_WORKFLOW message carrying the execution's name and
+        input, fixed now, so a redelivered message starts the same execution (harmless twice).
+        True when the start was sent (or, without a queue, the execution is new)."""
+        name, payload = ticket.id, self._workflow_input(project, ticket)
+        if self._start_later is None:
+            return self.workflow.start(name, payload)
+        self._start_later({"type": TaskType.START_WORKFLOW.value, "name": name, "input": payload})
+        return True
+
+    @staticmethod
+    def _workflow_input(project: dict[str, Any], ticket: Ticket) -> dict[str, Any]:
         reminder = int(project.get("decisionReminderSeconds", DEFAULT_REMINDER_SECONDS))
         rounds = int(project.get("decisionRounds", DEFAULT_DECISION_ROUNDS))
-        return self.workflow.start(
-            ticket.id,
-            {
-                "ticketId": ticket.id,
-                "project": ticket.project,
-                "module": ticket.module,
-                "scenarioId": ticket.scenario_id,
-                "resume": False,
-                "round": 0,
-                "reminderSeconds": reminder,
-                "maxRounds": rounds,
-                "deadline": int(time.time()) + reminder * rounds,
-            },
-        )
+        return {
+            "ticketId": ticket.id,
+            "project": ticket.project,
+            "module": ticket.module,
+            "scenarioId": ticket.scenario_id,
+            "resume": False,
+            "round": 0,
+            "reminderSeconds": reminder,
+            "maxRounds": rounds,
+            "deadline": int(time.time()) + reminder * rounds,
+        }
 
     def restart_stalled_drafts(self, older_than: str) -> int:
         """Drafts created before `older_than` whose workflow never asked for a decision (the
@@ -311,7 +322,10 @@ class ResultsService:
                 )
                 for ticket in page:
                     if not ticket.workflow_state and ticket.created_at < older_than:
-                        started += int(self.start_workflow(project, ticket))
+                        # the safety net starts at once (few, and its queued start was lost)
+                        started += int(
+                            self.workflow.start(ticket.id, self._workflow_input(project, ticket))
+                        )
                 if not cursor:
                     break
         return started

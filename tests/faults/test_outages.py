@@ -15,7 +15,7 @@ import requests
 
 from chalicelib import bootstrap
 from chalicelib.handlers import handle_jira_tasks, handle_workflow_tasks
-from tests.integration.conftest import Demo, report, result
+from tests.integration.conftest import Demo, report, result, start_workflows
 from tests.integration.test_jira import configure
 
 DELAYED = "Jira is not taking issues"
@@ -85,8 +85,9 @@ def run(aws: dict[str, Any], until: Callable[[], bool], seconds: float, **kw: An
 
 
 def drafts(api: Any, demo: Demo, n: int) -> list[str]:
-    """n failures of n scenarios reported by CI: the ids of the n drafts they open."""
-    return [
+    """n failures of n scenarios reported by CI: the ids of the n drafts they open, whose queued
+    workflow starts the workflow queue's consumer then delivers."""
+    ids = [
         api.post(
             "/v1/projects/DEMO/results",
             headers=demo.auth("ci"),
@@ -94,6 +95,8 @@ def drafts(api: Any, demo: Demo, n: int) -> list[str]:
         ).json_body["results"][0]["ticket"]["id"]
         for i in range(n)
     ]
+    assert start_workflows(bootstrap.container().settings.workflow_queue_url) == n
+    return ids
 
 
 def approve_all(api: Any, demo: Demo, aws: dict[str, Any], n: int, **kw: Any) -> list[str]:

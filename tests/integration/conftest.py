@@ -108,6 +108,32 @@ def drain(queue_url: str, handler: Any, *, wait: float = 0.0, reset_failed: bool
             return handled
 
 
+def start_workflows(queue_url: str) -> int:
+    """Deliver the queued workflow starts (what the request path sends for a new draft) through
+    the workflow queue's handler, as Lambda would; the queue's other tasks stay on it."""
+    import boto3
+
+    from chalicelib.handlers import handle_workflow_tasks
+
+    sqs = boto3.client("sqs")
+    started, others = 0, []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+    ).get("Messages", []):
+        for m in batch:
+            if json.loads(m["Body"]).get("type") != "start_workflow":
+                others.append(m["ReceiptHandle"])
+                continue
+            record = {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"]}
+            event = {"Records": [{**record, "body": m["Body"], "eventSource": "aws:sqs"}]}
+            assert handle_workflow_tasks(event) == {"batchItemFailures": []}
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            started += 1
+    for handle in others:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return started
+
+
 @pytest.fixture
 def demo(aws: dict[str, Any]) -> Demo:
     access = bootstrap.container().access

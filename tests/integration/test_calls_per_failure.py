@@ -80,8 +80,10 @@ def test_a_warm_container_files_a_failure_in_few_calls(
     )
 
     # new draft: the scenario, the clusters, the cluster's member, the draft's transaction and
-    # the workflow; no test-case heads, no planned-run read, no environment read
+    # the workflow's start, queued (SendMessage: StartExecution is the queue consumer's); no
+    # test-case heads, no planned-run read, no environment read
     assert sum(opened.values()) <= 5, opened
+    assert opened["SendMessage"] == 1 and "StartExecution" not in opened, opened
     assert "BatchGetItem" not in opened and "GetItem" not in opened
     # merge: the scenario's touch and the occurrence's transaction, nothing else
     assert merged == Counter({"UpdateItem": 1, "TransactWriteItems": 1}), merged

@@ -23,6 +23,7 @@ from tests.integration.conftest import (
     drain,
     report,
     result,
+    start_workflows,
 )
 
 
@@ -286,6 +287,7 @@ def test_a_decision_made_before_the_workflow_asked_is_handed_over_when_it_asks(
         headers=demo.auth("lead"),
         body=json.dumps({"decision": "approve"}),
     )
+    start_workflows(aws["workflowQueueUrl"])  # the queued start, not its await_decision yet
     assert execution(aws, ticket_id)["status"] == "RUNNING"
     drain(aws["workflowQueueUrl"], handle_workflow_tasks, wait=1.0)
     approved = execution(aws, ticket_id, reached="Approved")

@@ -15,7 +15,7 @@ from chalicelib.adapters.workflow import Workflow
 from chalicelib.models import ResultIn, RunIn
 from chalicelib.services import ingest
 from chalicelib.services.ingest import ResultsService
-from tests.integration.conftest import Demo, report, result
+from tests.integration.conftest import Demo, drain, report, result
 
 
 def s3_notification(bucket: str, key: str, size: int) -> dict[str, Any]:
@@ -387,22 +387,25 @@ def test_tickets_list_by_status_and_module_with_a_cursor(api: Any, demo: Demo) -
 def test_a_draft_whose_workflow_failed_to_start_is_started_by_the_sweep(
     api: Any, demo: Demo, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Step Functions was down when the failure was reported (and the reporter did not retry):
-    the scheduled sweep starts the draft's workflow later; started ones are left alone."""
+    """Step Functions was down while the draft's start message was delivered, until the message
+    went to the DLQ: the scheduled sweep starts the draft's workflow later; started ones are
+    left alone."""
     from botocore.exceptions import ClientError
 
-    from chalicelib.handlers import reconcile
+    from chalicelib.handlers import handle_workflow_tasks, reconcile
 
     workflow = bootstrap.container().workflow
     down = ClientError(
         {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution"
     )
-    monkeypatch.setattr(workflow, "start", lambda *a, **k: (_ for _ in ()).throw(down))
     response = api.post(
         "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
     )
-    assert response.status_code == 500
-    monkeypatch.undo()
+    assert response.status_code == 200  # the start is queued, not made on the request path
+    with monkeypatch.context() as m:
+        m.setattr(workflow, "start", lambda *a, **k: (_ for _ in ()).throw(down))
+        assert drain(aws["workflowQueueUrl"], handle_workflow_tasks) == 0  # stays queued
+    boto3.client("sqs").purge_queue(QueueUrl=aws["workflowQueueUrl"])  # ... until its DLQ
     [draft] = bootstrap.container().repos.tickets.page(
         "DEMO", status="draft", module=None, limit=10, cursor=None
     )[0]
@@ -416,3 +419,75 @@ def test_a_draft_whose_workflow_failed_to_start_is_started_by_the_sweep(
         e["name"] for e in sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"]
     ]
     assert names == [draft.id]
+
+
+def _starts(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workflow queue's messages (received, so invisible for a while), as Lambda gets them."""
+    sqs = boto3.client("sqs")
+    records: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=aws["workflowQueueUrl"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", []):
+        records += [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            for m in batch
+            if m["MessageId"] not in {r["messageId"] for r in records}
+        ]
+        if len(records) >= 100:
+            break
+    return records
+
+
+def test_a_start_message_delivered_twice_starts_one_execution(
+    api: Any, demo: Demo, aws: dict[str, Any], slack: Any
+) -> None:
+    """The request path queues the start with the execution's name and input fixed; the second
+    delivery of that message (SQS is at-least-once) starts nothing new and is not a failure."""
+    from chalicelib.handlers import handle_workflow_tasks
+
+    sfn = boto3.client("stepfunctions")
+    response = api.post(
+        "/v1/projects/DEMO/results", headers=demo.auth("ci"), body=report([result()])
+    )
+    draft = response.json_body["results"][0]["ticket"]["id"]
+    assert sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"] == []
+    [record] = _starts(aws)
+    task = json.loads(record["body"])
+    assert (task["type"], task["name"], task["input"]["ticketId"]) == (
+        "start_workflow",
+        draft,
+        draft,
+    )
+    for _ in range(2):
+        assert handle_workflow_tasks({"Records": [record]}) == {"batchItemFailures": []}
+    [execution] = sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"]
+    assert execution["name"] == draft
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == task["input"]  # the input fixed at enqueue time
+
+
+def test_a_burst_of_new_drafts_queues_its_starts_and_all_start_when_drained(
+    api: Any, demo: Demo, aws: dict[str, Any], slack: Any
+) -> None:
+    """A mass outage: N failures of N scenarios make N drafts; the request path made no
+    StartExecution but queued N starts; delivered through the handler, all N executions exist."""
+    from chalicelib.handlers import handle_workflow_tasks
+
+    n = 25
+    sfn = boto3.client("stepfunctions")
+    body = report(
+        [result(scenarioId=f"checkout.burst{i}", testCaseId=f"TC-B-{i}") for i in range(n)]
+    )
+    response = api.post("/v1/projects/DEMO/results", headers=demo.auth("ci"), body=body)
+    assert response.status_code == 200, response.body
+    drafts = {r["ticket"]["id"] for r in response.json_body["results"]}
+    assert len(drafts) == n
+    assert sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"] == []
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=aws["workflowQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) == n
+
+    drain(aws["workflowQueueUrl"], handle_workflow_tasks)
+    executions = sfn.list_executions(stateMachineArn=aws["stateMachineArn"])["executions"]
+    assert sorted(e["name"] for e in executions) == sorted(drafts)

@@ -107,8 +107,8 @@ def test_a_cold_start_builds_only_the_clients_its_invocation_uses(
     bootstrap.reset()  # a fresh container, as after a cold start
     response = app.app(event, Context())
     assert response["statusCode"] == 200, response
-    # A new draft: DynamoDB, and Step Functions to start its workflow; no S3, no SQS.
-    assert bootstrap.container().clients.created() == ["dynamodb", "stepfunctions"]
+    # A new draft: DynamoDB, and SQS to queue its workflow's start; no S3, no Step Functions.
+    assert bootstrap.container().clients.created() == ["dynamodb", "sqs"]
 
     bootstrap.reset()
     passed = json.loads(event["body"])

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
-from tests.integration.conftest import Demo, report, result
+from tests.integration.conftest import Demo, report, result, start_workflows
 
 
 def post_results(
@@ -162,6 +162,7 @@ def test_each_new_draft_starts_its_workflow_which_waits_for_the_lead(
     from chalicelib.handlers import handle_workflow_tasks
 
     ticket_id = post_results(api, demo, [result()]).json_body["results"][0]["ticket"]["id"]
+    assert start_workflows(aws["workflowQueueUrl"]) == 1  # queued by the request path
     sfn = boto3.client("stepfunctions")
     arn = aws["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{ticket_id}"
     assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
