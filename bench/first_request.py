@@ -79,10 +79,12 @@ LAMBDA_TRACING = {
 }
 
 
-def _event(ci_key: str, n: int) -> str:
-    event = json.loads((ROOT / "events" / "api_results_request.json").read_text())
+def pass_event(ci_key: str, run_id: str) -> dict[str, Any]:
+    """API Gateway's proxy event of a POST /results of one pass, as the CI key sends it (also
+    what tests/integration/test_cold_start.py hands a fresh process)."""
+    event: dict[str, Any] = json.loads((ROOT / "events" / "api_results_request.json").read_text())
     body = {
-        "run": {"id": f"first-request-{n}", "name": "cold start"},
+        "run": {"id": run_id, "name": "cold start"},
         "results": [
             {
                 "scenarioId": "checkout.cold-start",
@@ -98,7 +100,7 @@ def _event(ci_key: str, n: int) -> str:
         headers.pop("Content-Length", None)
     event["headers"]["Authorization"] = f"Bearer {ci_key}"
     event["multiValueHeaders"]["Authorization"] = [event["headers"]["Authorization"]]
-    return json.dumps(event)
+    return event
 
 
 def _child(code: str, env: dict[str, str], cache: str | None) -> tuple[float, float]:
@@ -133,7 +135,7 @@ def _variant(
     with tempfile.TemporaryDirectory() as cache:
         for n in range(start, start + ROUNDS + 1):
             consts = f"TABLE = {table!r}\nKEY = 'r{n}'\n"
-            event = f"EVENT = {_event(ci_key, n)!r}\n"
+            event = f"EVENT = {json.dumps(pass_event(ci_key, f'first-request-{n}'))!r}\n"
             app_s = _child(consts + event + APP, env, cache if bytecode else None)
             floor_s = _child(consts + floor_code, env, cache if bytecode else None)
             if n > start:  # the first pair fills the bytecode cache and the disk cache

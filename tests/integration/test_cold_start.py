@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.first_request import pass_event
 from chalicelib import bootstrap
 from chalicelib.domain.roles import Role
 
@@ -58,28 +59,6 @@ NOT_ON_A_PASS = (
 )
 
 
-def _pass_event(ci_key: str) -> dict[str, Any]:
-    event = json.loads((ROOT / "events" / "api_results_request.json").read_text())
-    body = {
-        "run": {"id": "cold-start", "name": "cold start"},
-        "results": [
-            {
-                "scenarioId": "checkout.cold-start",
-                "testCaseId": "TC-COLD-001",
-                "title": "Cold start",
-                "module": "checkout",
-                "status": "passed",
-            }
-        ],
-    }
-    event["body"] = json.dumps(body)
-    for headers in (event["headers"], event["multiValueHeaders"]):
-        headers.pop("Content-Length", None)
-    event["headers"]["Authorization"] = f"Bearer {ci_key}"
-    event["multiValueHeaders"]["Authorization"] = [event["headers"]["Authorization"]]
-    return event
-
-
 def test_a_first_pass_loads_only_the_results_path(aws_server: dict[str, Any]) -> None:
     access = bootstrap.container().access
     access.create_project("DEMO", "Demo", False, default_lead="lead@example.com")
@@ -91,7 +70,7 @@ def test_a_first_pass_loads_only_the_results_path(aws_server: dict[str, Any]) ->
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
         env=env,
-        input=json.dumps(_pass_event(ci_key)),
+        input=json.dumps(pass_event(ci_key, "cold-start")),
         capture_output=True,
         text=True,
         timeout=120,
