@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import now_iso
-from chalicelib.domain.audit import PROJECT_BOOKKEEPING
 from chalicelib.domain.ports import ApiKeyRepository, ProjectRepository
 from chalicelib.domain.roles import Role
 from chalicelib.errors import (
@@ -200,6 +199,8 @@ class AccessService:
         self._projects.drop(key)
 
     def describe_project(self, key: str) -> dict[str, Any]:
+        from chalicelib.domain.audit import PROJECT_BOOKKEEPING  # not on a report's cold path
+
         project = self.project(key)
         shown = {k: v for k, v in project.items() if k not in PROJECT_BOOKKEEPING}
         return {**shown, "modules": self._projects_repo.modules(key)}

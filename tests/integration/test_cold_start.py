@@ -50,6 +50,7 @@ NOT_ON_A_PASS = (
     "chalicelib.services.clusters",
     "chalicelib.services.decisions",
     "chalicelib.domain.signatures",
+    "chalicelib.domain.audit",
     "chalicelib.models.projects",
     "chalicelib.models.test_management",
     "chalicelib.models_planning",
