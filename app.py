@@ -75,12 +75,23 @@ CHALICE_CODES = {
 }
 
 
+_first_request_served = False
+
+
 @app.middleware("http")
 def one_error_shape(event: Any, get_response: Any) -> Response:
     """Correlation id on every log line; Chalice's own errors (405, 415) in the contract's shape."""
+    global _first_request_served
     context = getattr(event, "context", None) or {}
     logger.set_correlation_id(context.get("requestId"))
-    response = get_response(event)
+    if _first_request_served:
+        response = get_response(event)
+    else:
+        # The first request builds the container and loads its services' modules: like the
+        # imports above, without the cyclic GC, and frozen out of later collections.
+        _first_request_served = True
+        with collector_paused():
+            response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = str(body["Code"]).removesuffix("Error")  # MethodNotAllowedError, BadRequestError

@@ -31,8 +31,16 @@ class Context:
     @staticmethod
     def get_remaining_time_in_millis():
         return 30000
-response = app.app(json.loads(sys.stdin.read()), Context())
-after = {"status": response["statusCode"], "modules": sorted(sys.modules)}
+EVENT = sys.stdin.read()
+response = app.app(json.loads(EVENT), Context())
+after = {
+    "status": response["statusCode"],
+    "modules": sorted(sys.modules),
+    "gcEnabledAfterRequest": gc.isenabled(),
+    "frozenAfterRequest": gc.get_freeze_count(),
+}
+second = app.app(json.loads(EVENT), Context())  # a second request: the GC as always
+after["frozenAfterSecond"] = gc.get_freeze_count()
 print(json.dumps({**after_import, **after}))
 """
 
@@ -82,6 +90,10 @@ def test_a_first_pass_loads_only_the_results_path(aws_server: dict[str, Any]) ->
     assert probe["status"] == 200
     assert probe["gcEnabled"] is True
     assert probe["frozen"] > 10_000  # the imports (boto3 among them) left out of collections
+    # the first request's lazy wiring (container, services, their modules) frozen too, once
+    assert probe["gcEnabledAfterRequest"] is True
+    assert probe["frozenAfterRequest"] > probe["frozen"]
+    assert probe["frozenAfterSecond"] <= probe["frozenAfterRequest"]  # no second freeze
     loaded = set(probe["modules"])
     assert "chalicelib.services.ingest" in loaded  # the probe did take the results path
     assert sorted(loaded & set(NOT_ON_A_PASS)) == []
