@@ -71,18 +71,23 @@ def ticket_of(api: Any, demo: Demo, ticket_id: str) -> dict[str, Any]:
 def execution(
     aws: dict[str, Any], ticket_id: str, until: str = "", timeout: float = 10, reached: str = ""
 ) -> dict:
+    """The ticket's execution: its status and the states it entered, once its status is `until`
+    and/or its last state `reached` (or `timeout` passed: the caller's assertion says what)."""
     sfn = boto3.client("stepfunctions")
     arn = aws["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{ticket_id}"
     deadline = time.monotonic() + timeout
     while True:
         described = sfn.describe_execution(executionArn=arn)
-        if not until or described["status"] == until or time.monotonic() > deadline:
-            history = sfn.get_execution_history(executionArn=arn)["events"]
-            entered = [
-                e["stateEnteredEventDetails"]["name"]
-                for e in history
-                if "stateEnteredEventDetails" in e
-            ]
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        entered = [
+            e["stateEnteredEventDetails"]["name"]
+            for e in history
+            if "stateEnteredEventDetails" in e
+        ]
+        done = (not until or described["status"] == until) and (
+            not reached or entered[-1:] == [reached]
+        )
+        if done or time.monotonic() > deadline:
             return {"status": described["status"], "states": entered}
         time.sleep(0.1)
 

@@ -118,22 +118,26 @@ def split_upload(
     return c, upload["uploadId"], int(c.repos.uploads.get(upload["uploadId"])["chunks"])
 
 
+def dies_on_call(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, n: int, why: str) -> None:
+    """The process dies (a timeout) in `owner.name`'s `n`th call; the other calls go through."""
+    real = getattr(owner, name)
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise TimeoutError(why)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, dying)
+
+
 @pytest.mark.parametrize("dies_in", ["start_workflow", "place_in_cluster"])
 def test_a_chunk_that_died_midway_and_is_redelivered_counts_each_draft_once(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, dies_in: str
 ) -> None:
     c, upload_id, chunks = split_upload(aws, monkeypatch, "build-died")
-    service = c.results
-    real = getattr(service, dies_in)
-    calls = {"n": 0}
-
-    def dying(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise TimeoutError("the first delivery died here")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, dies_in, dying)
+    dies_on_call(monkeypatch, c.results, dies_in, 2, "the first delivery died here")
     for n in range(chunks):
         try:
             c.uploads.process_chunk(upload_id, n)
@@ -233,16 +237,9 @@ def test_a_one_chunk_upload_whose_recording_died_is_recorded_by_the_redelivered_
     boto3.client("s3").put_object(
         Bucket=aws["bucket"], Key=key, Body=spread_junit(), ContentType="application/xml"
     )
-    real = c.results.start_workflow
-    calls = {"n": 0}
-
-    def dying(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise TimeoutError("the split invocation died while recording")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(c.results, "start_workflow", dying)
+    dies_on_call(
+        monkeypatch, c.results, "start_workflow", 3, "the split invocation died while recording"
+    )
     with pytest.raises(TimeoutError):
         c.uploads.process(key)
     assert c.uploads.process(key) == "completed"  # the notification, redelivered
